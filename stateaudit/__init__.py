@@ -1,0 +1,3 @@
+"""stateaudit: find in-process state that blocks horizontal scaling."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,5 @@
+"""Entry point for `python -m stateaudit`."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,43 @@
+"""Stage 6: group findings by service, order them, and judge each service's readiness."""
+
+from __future__ import annotations
+
+from .model import CONFIDENCES, Finding, ParseError, Report, Risk, Service, ServiceSummary
+from .ruleset import RuleSet
+
+
+def finding_order(f: Finding) -> tuple:
+    return (f.service, f.location.path, f.location.line, f.rule_id, f.location.column)
+
+
+def readiness(findings: list[Finding]) -> str:
+    """stateful: a CRITICAL blocks replicas; needs-work: HIGH or MEDIUM state; ready: only LOW or none."""
+    active = [f.risk for f in findings if not f.suppressed]
+    if not active or max(active) == Risk.LOW:
+        return "ready"
+    return "stateful" if max(active) == Risk.CRITICAL else "needs-work"
+
+
+def visible(findings: list[Finding], min_confidence: str) -> list[Finding]:
+    floor = CONFIDENCES.index(min_confidence)
+    return [f for f in findings if CONFIDENCES.index(f.confidence) >= floor]
+
+
+def aggregate(findings: list[Finding], services: tuple[Service, ...], ruleset: RuleSet, *, root: str,
+              version: str, files: int, lines: int, errors: list[ParseError], duration: float = 0.0,
+              min_confidence: str = "low") -> Report:
+    shown = sorted(visible(findings, min_confidence), key=finding_order)
+    summaries = []
+    for service in sorted(services, key=lambda s: s.name):
+        own = [f for f in shown if f.service == service.name]
+        if not own and not service.languages:
+            continue
+        language = "+".join(service.languages) if service.languages else "unknown"
+        summaries.append(ServiceSummary(service, tuple(own), readiness(own), language))
+    fired = {f.rule_id for f in shown}
+    return Report(
+        root=root, tool_version=version, findings=tuple(shown), services=tuple(summaries),
+        rules={rid: ruleset.rules[rid] for rid in sorted(fired) if rid in ruleset.rules},
+        files_scanned=files, lines_scanned=lines, errors=tuple(sorted(errors, key=lambda e: e.path)),
+        duration_s=duration, guidance=ruleset.tables,
+    )

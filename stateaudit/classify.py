@@ -1,0 +1,138 @@
+"""Stage 5: turn a raw match and its facts into a finding, using the YAML classification tables."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import string
+from typing import Any, Mapping
+
+from .conditions import holds
+from .config import Config
+from .model import Finding, Match, Risk, Service
+from .ruleset import Rule, RuleSet
+
+DEFAULT_PRIORITY = {Risk.CRITICAL: "P1", Risk.HIGH: "P2", Risk.MEDIUM: "P3", Risk.LOW: "P3"}
+CONTAINER_LABELS = {"Map": "Map", "Set": "Set", "WeakMap": "WeakMap", "WeakSet": "WeakSet", "array": "array",
+                    "object": "object", "dict": "dict", "list": "list", "set": "set", "deque": "deque",
+                    "defaultdict": "defaultdict", "OrderedDict": "OrderedDict", "Counter": "Counter"}
+
+
+class _Facts(dict):
+    """Template context: missing keys render as empty strings rather than failing a scan."""
+
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def humanize(name: str | None) -> str:
+    """`errorLogs` -> `Error logs`, `_sessions` -> `Sessions`."""
+    if not name:
+        return ""
+    words = re.findall(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+", name.strip("_#"))
+    text = " ".join(w.lower() if not w.isupper() or len(w) == 1 else w for w in words)
+    return text[:1].upper() + text[1:]
+
+
+def render(template: str | None, facts: Mapping[str, Any]) -> str:
+    if not template:
+        return ""
+    return string.Formatter().vformat(template, (), _Facts(facts)).strip()
+
+
+def complete_facts(match: Match, service: Service, lifetime: tuple[str, str], in_test: bool) -> dict[str, Any]:
+    """Add what only the whole service knows: lifetime, dependencies, test status."""
+    facts = dict(match.facts)
+    local = facts.get("lifetime_local", "unknown")
+    if local in ("process", "request"):
+        facts["lifetime"] = local
+        facts["lifetime_reason"] = ("module scope lives as long as the process" if local == "process"
+                                    else "request-scoped provider")
+    else:
+        facts["lifetime"], facts["lifetime_reason"] = lifetime
+    facts["depends_on"] = service.dependencies
+    facts["service"] = service.name
+    facts["in_test_file"] = in_test
+    facts["write_count"] = len(match.write_sites)
+    facts["Name"] = humanize(facts.get("name"))
+    facts["Class"] = facts.get("class_name") or ""
+    facts["container_label"] = CONTAINER_LABELS.get(facts.get("container") or "", "")
+    return facts
+
+
+def _first_row(rows, facts) -> Mapping[str, Any] | None:
+    return next((row for row in rows if holds(row.get("when"), facts)), None)
+
+
+def classify(match: Match, facts: dict[str, Any], rule: Rule, ruleset: RuleSet, service: Service,
+             config: Config) -> Finding:
+    tables = ruleset.tables
+    reasons: list[str] = []
+    category_row = _first_row(tables["categories"], facts)
+    facts["category"] = rule.category or (category_row or {}).get("category", "other")
+    facts["category_label"] = (category_row or {}).get("label", "")
+    storage_row = _first_row(tables["storage"], facts) or {}
+    facts["storage"] = storage_row.get("storage", "in-memory")
+    facts["shared"] = storage_row.get("shared", "no")
+    if storage_row.get("reason"):
+        reasons.append(render(storage_row["reason"], facts))
+    chosen = _assess(list(rule.assess) + list(tables["assessment"]), facts)
+    risk = Risk.parse(chosen["risk"]) if "risk" in chosen else rule.risk
+    reasons.insert(0, f"{rule.id} baseline {rule.risk.name}" + (f"; {render(chosen['reason'], facts)}" if chosen.get("reason") else ""))
+    if facts.get("lifetime_reason") and match.kind in ("collection", "singleton"):
+        reasons.append(str(facts["lifetime_reason"]))
+    if match.write_sites:
+        reasons.append(f"written after start-up at {len(match.write_sites)} site(s)")
+    risk = _apply_overrides(risk, rule.id, facts["category"], config, reasons)
+    facts["risk"] = risk.name
+    confidence_row = _first_row(tables["confidence"], facts) or {}
+    confidence = confidence_row.get("confidence", rule.confidence)
+    if confidence_row.get("reason"):
+        reasons.append(render(confidence_row["reason"], facts))
+    message = render(chosen.get("message") or rule.message, facts)
+    state_type = render(rule.state_type, facts) or humanize(match.kind)
+    path = match.location.path
+    return Finding(
+        rule_id=rule.id, kind=match.kind, category=facts["category"], state_type=state_type,
+        storage=facts["storage"], shared=facts["shared"], risk=risk,
+        priority=chosen.get("priority") if chosen.get("priority") and "risk" in chosen and risk == Risk.parse(chosen["risk"]) else DEFAULT_PRIORITY[risk],
+        confidence=confidence, action=render(chosen.get("action", "Review"), facts),
+        effort=str(chosen.get("effort", "")), message=message, location=match.location, service=service.name,
+        language=match.language, symbol=match.symbol, snippet=match.snippet,
+        write_sites=tuple(w.label(path) for w in match.write_sites), reasons=tuple(r for r in reasons if r),
+        owner=facts.get("class_name") or None, suppressed=match.suppressed_by is not None,
+        fingerprint=fingerprint(rule.id, path, match.symbol, match.snippet),
+    )
+
+
+def _assess(rows, facts) -> dict[str, Any]:
+    """Each field comes from the first matching row that sets it: specific rows first, defaults last."""
+    chosen: dict[str, Any] = {}
+    for row in rows:
+        if not holds(row.get("when"), facts):
+            continue
+        for key in ("risk", "priority", "action", "effort", "message", "reason"):
+            if key in row and key not in chosen:
+                if key in ("priority", "reason") and "risk" in chosen and "risk" not in row:
+                    continue
+                chosen[key] = row[key]
+        if all(k in chosen for k in ("risk", "action", "effort")):
+            break
+    return chosen
+
+
+def _apply_overrides(risk: Risk, rule_id: str, category: str, config: Config, reasons: list[str]) -> Risk:
+    if category in config.category_risk:
+        risk = config.category_risk[category]
+        reasons.append(f"config sets category '{category}' to {risk.name}")
+    if rule_id in config.risk_overrides:
+        risk = config.risk_overrides[rule_id]
+        reasons.append(f"config sets rule {rule_id} to {risk.name}")
+    return risk
+
+
+def fingerprint(rule_id: str, path: str, symbol: str | None, snippet: str) -> str:
+    """Stable across line moves: only rule, file, symbol and the code itself feed it."""
+    normalised = re.sub(r"\s+", " ", snippet).strip()
+    digest = hashlib.sha1("\x1f".join([rule_id, path, symbol or "", normalised]).encode("utf-8"))
+    return digest.hexdigest()[:20]

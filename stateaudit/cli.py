@@ -1,0 +1,115 @@
+"""Command line: wiring only. Reads flags, runs the pipeline, writes output, returns exit codes."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from . import __version__
+from .config import Config, ConfigError, find_config, load_config, parse_fail_on
+from .gate import ExitCode, gate
+from .report import FORMATTERS
+from .report.terminal import print_report
+from .resources import rules_dir
+from .ruleset import RuleError, RuleSet, load_rules
+from .scan import scan
+
+FORMAT_NAMES = {"table": "table", "json": "json", "markdown": "md", "md": "md"}
+
+
+def fail(message: str) -> "NoReturn":  # type: ignore[name-defined]
+    click.echo(f"stateaudit: {message}", err=True)
+    sys.exit(ExitCode.USAGE_ERROR)
+
+
+def load_ruleset(extra: tuple[Path, ...] = ()) -> RuleSet:
+    try:
+        return load_rules([rules_dir(), *extra])
+    except RuleError as err:
+        fail(str(err))
+
+
+def _scan_root(paths: tuple[Path, ...]) -> Path:
+    if not paths:
+        return Path(".")
+    if len(paths) == 1:
+        return paths[0] if paths[0].is_dir() else paths[0].parent
+    return Path(os.path.commonpath([str(p.resolve()) for p in paths]))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", "-V", prog_name="stateaudit")
+def main() -> None:
+    """Find the in-process state that stops services from running as many identical instances."""
+
+
+@main.command("scan")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(sorted(FORMAT_NAMES)), default="table", show_default=True,
+              help="Output format.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the report to FILE.")
+@click.option("--fail-on", type=click.Choice(["CRITICAL", "HIGH", "MEDIUM", "LOW", "none"], case_sensitive=False),
+              default=None, help="Exit 1 when an unsuppressed finding is at or above this risk [default: CRITICAL].")
+@click.option("--include-tests", is_flag=True, default=None, help="Also scan test and spec files.")
+@click.option("--exclude", multiple=True, metavar="GLOB", help="Skip paths matching this gitignore-style glob (repeatable).")
+@click.option("--rules", "rule_dirs", multiple=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Add a folder of rule files (repeatable).")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Config file [default: .stateaudit.yml or pyproject.toml at the scan root].")
+@click.option("--min-confidence", type=click.Choice(["low", "medium", "high"]), default=None,
+              help="Hide findings below this confidence.")
+@click.option("--show-suppressed", is_flag=True, help="Show suppressed findings in the terminal table.")
+def scan_command(paths, fmt, output, fail_on, include_tests, exclude, rule_dirs, config_path, min_confidence,
+                 show_suppressed) -> None:
+    """Scan PATHS (default: the current folder) for in-process state."""
+    for path in paths:
+        if not path.exists():
+            fail(f"{path}: no such file or directory")
+    root = _scan_root(paths)
+    try:
+        config = load_config(config_path or find_config(root))
+        config = config.merged(
+            fail_on=parse_fail_on(fail_on) if fail_on is not None else None,
+            include_tests=include_tests,
+            exclude=tuple(config.exclude) + tuple(exclude) if exclude else None,
+            rule_dirs=tuple(config.rule_dirs) + tuple(p.resolve() for p in rule_dirs) if rule_dirs else None,
+            min_confidence=min_confidence,
+        )
+    except ConfigError as err:
+        fail(str(err))
+    if fail_on is not None and fail_on.lower() == "none":
+        config = _without_gate(config)
+    ruleset = load_ruleset(config.rule_dirs)
+    result = scan(root, config, ruleset, list(paths) or None)
+    err_console = Console(stderr=True)
+    for error in result.report.errors:
+        err_console.print(f"[dim]stateaudit: {error.path}: {error.message}[/dim]", highlight=False)
+    for warning in result.warnings:
+        err_console.print(f"[dim]stateaudit: {warning}[/dim]", highlight=False)
+    _write(result.report, FORMAT_NAMES[fmt], output, show_suppressed)
+    sys.exit(gate(result.report, config.fail_on))
+
+
+def _without_gate(config: Config) -> Config:
+    from dataclasses import replace
+
+    return replace(config, fail_on=None)
+
+
+def _write(report, fmt: str, output: Path | None, show_suppressed: bool) -> None:
+    if fmt == "table":
+        if output is not None:
+            with output.open("w", encoding="utf-8") as handle:
+                print_report(report, Console(file=handle, width=160, no_color=True), show_suppressed)
+        else:
+            print_report(report, Console(), show_suppressed)
+        return
+    text = FORMATTERS[fmt](report)
+    if output is not None:
+        output.write_text(text, encoding="utf-8")
+    else:
+        click.echo(text, nl=False)

@@ -1,0 +1,142 @@
+"""Load `.stateaudit.yml` (or `[tool.stateaudit]` in pyproject.toml); DEFAULTS doubles as the schema."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .model import Risk
+
+try:  # Python 3.11+
+    import tomllib
+except ModuleNotFoundError:  # pragma: no cover - Python 3.10
+    import tomli as tomllib  # type: ignore[no-redef]
+
+CONFIG_NAMES = (".stateaudit.yml", ".stateaudit.yaml")
+
+DEFAULTS: dict[str, Any] = {
+    "fail_on": "CRITICAL",  # CRITICAL|HIGH|MEDIUM|LOW|none
+    "exclude": [],  # gitignore-style globs, relative to the scan root
+    "include_tests": False,
+    "service_roots": [],  # folders (relative to the config file) that are services
+    "rules": [],  # extra rule directories (relative to the config file)
+    "disable": [],  # rule ids to switch off
+    "risk_overrides": {},  # rule id -> risk
+    "category_risk": {},  # category -> risk, e.g. {metrics: LOW}
+    "min_confidence": "low",  # hide findings below this confidence
+}
+
+
+class ConfigError(Exception):
+    """A config file that cannot be used; the message names the file and the fix."""
+
+
+@dataclass(frozen=True)
+class Config:
+    fail_on: Risk | None = Risk.CRITICAL
+    exclude: tuple[str, ...] = ()
+    include_tests: bool = False
+    service_roots: tuple[Path, ...] = ()
+    rule_dirs: tuple[Path, ...] = ()
+    disable: frozenset[str] = frozenset()
+    risk_overrides: dict[str, Risk] = field(default_factory=dict)
+    category_risk: dict[str, Risk] = field(default_factory=dict)
+    min_confidence: str = "low"
+    source: Path | None = None  # the file this came from, if any
+
+    def merged(self, **overrides: Any) -> "Config":
+        """CLI flags win over the file; None means 'not given'."""
+        return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+
+
+def parse_fail_on(value: str) -> Risk | None:
+    if str(value).lower() == "none":
+        return None
+    try:
+        return Risk.parse(str(value))
+    except KeyError:
+        raise ConfigError(f"fail_on must be one of CRITICAL, HIGH, MEDIUM, LOW, none (got {value!r})") from None
+
+
+def find_config(root: Path) -> Path | None:
+    base = root if root.is_dir() else root.parent
+    for name in CONFIG_NAMES:
+        if (base / name).is_file():
+            return base / name
+    pyproject = base / "pyproject.toml"
+    if pyproject.is_file() and "[tool.stateaudit]" in pyproject.read_text(encoding="utf-8", errors="replace"):
+        return pyproject
+    return None
+
+
+def load_config(path: Path | None) -> Config:
+    if path is None:
+        return Config()
+    raw = _read_raw(path)
+    return _build(raw, path)
+
+
+def _read_raw(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot read config ({err.strerror})") from None
+    if path.name == "pyproject.toml":
+        try:
+            data = tomllib.loads(text).get("tool", {}).get("stateaudit", {})
+        except tomllib.TOMLDecodeError as err:
+            raise ConfigError(f"{path}: invalid TOML ({err})") from None
+    else:
+        try:
+            data = yaml.safe_load(text) or {}
+        except yaml.YAMLError as err:
+            mark = getattr(err, "problem_mark", None)
+            where = f":{mark.line + 1}" if mark else ""
+            raise ConfigError(f"{path}{where}: invalid YAML ({getattr(err, 'problem', err)})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the config must be a mapping of settings")
+    return {str(k).replace("-", "_"): v for k, v in data.items()}
+
+
+def _build(raw: dict[str, Any], path: Path) -> Config:
+    for key, value in raw.items():
+        if key not in DEFAULTS:
+            hint = difflib.get_close_matches(key, DEFAULTS, n=1)
+            suggestion = f"; did you mean '{hint[0]}'?" if hint else ""
+            raise ConfigError(f"{path}: unknown setting '{key}'{suggestion}")
+        expected = type(DEFAULTS[key])
+        if not isinstance(value, expected):
+            raise ConfigError(f"{path}: '{key}' must be a {expected.__name__}, got {type(value).__name__}")
+    base = path.parent
+    try:
+        return Config(
+            fail_on=parse_fail_on(raw.get("fail_on", DEFAULTS["fail_on"])),
+            exclude=tuple(str(x) for x in raw.get("exclude", [])),
+            include_tests=bool(raw.get("include_tests", False)),
+            service_roots=tuple((base / str(p)).resolve() for p in raw.get("service_roots", [])),
+            rule_dirs=tuple((base / str(p)).resolve() for p in raw.get("rules", [])),
+            disable=frozenset(str(x) for x in raw.get("disable", [])),
+            risk_overrides={str(k): _risk(path, k, v) for k, v in raw.get("risk_overrides", {}).items()},
+            category_risk={str(k): _risk(path, k, v) for k, v in raw.get("category_risk", {}).items()},
+            min_confidence=_confidence(path, raw.get("min_confidence", "low")),
+            source=path,
+        )
+    except ConfigError:
+        raise
+
+
+def _risk(path: Path, key: Any, value: Any) -> Risk:
+    try:
+        return Risk.parse(str(value))
+    except KeyError:
+        raise ConfigError(f"{path}: risk for '{key}' must be CRITICAL, HIGH, MEDIUM or LOW (got {value!r})") from None
+
+
+def _confidence(path: Path, value: Any) -> str:
+    if value not in ("low", "medium", "high"):
+        raise ConfigError(f"{path}: min_confidence must be low, medium or high (got {value!r})")
+    return str(value)

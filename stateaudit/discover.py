@@ -1,0 +1,149 @@
+"""Stage 1: walk the given paths and return the source files worth scanning."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pathspec
+
+from .config import Config
+from .model import SourceFile
+from .syntax import EXTENSIONS
+
+SKIPPED_DIRS = frozenset({
+    "node_modules", "dist", "build", "coverage", ".git", ".hg", ".svn", "__pycache__",
+    ".venv", "venv", "env", ".env", ".tox", ".nox", ".mypy_cache", ".pytest_cache", ".ruff_cache",
+    ".next", ".nuxt", ".turbo", ".cache", "site-packages", "bower_components", ".yarn",
+})
+TEST_DIRS = frozenset({"test", "tests", "__tests__", "__mocks__", "spec", "e2e", "testing"})
+_TEST_FILE = re.compile(r"(\.(test|spec|e2e-spec)\.[cm]?[jt]sx?$)|(^test_.*\.py$)|(_test\.py$)|(^conftest\.py$)")
+_GENERATED = re.compile(r"(\.d\.[cm]?ts$)|(\.min\.[cm]?js$)|([.-]bundle\.[cm]?js$)|(\.chunk\.js$)")
+MAX_FILE_BYTES = 2_000_000
+_MINIFIED_LINE = 3000  # a first line this long means a bundle, not source
+
+
+@dataclass(frozen=True)
+class Discovery:
+    files: tuple[SourceFile, ...]
+    skipped: tuple[tuple[str, str], ...]  # (path, one-line reason) for files we could not take
+
+
+def is_test_path(rel: str) -> bool:
+    parts = rel.split("/")
+    return bool(_TEST_FILE.search(parts[-1])) or any(p in TEST_DIRS for p in parts[:-1])
+
+
+def discover_files(root: Path, config: Config, paths: list[Path] | None = None) -> Discovery:
+    """Source files under `paths` (default: root), sorted, honouring .gitignore and excludes."""
+    root = root.resolve()
+    excludes = pathspec.GitIgnoreSpec.from_lines(config.exclude) if config.exclude else None
+    found: dict[str, SourceFile] = {}
+    skipped: list[tuple[str, str]] = []
+    for start in paths or [root]:
+        start = start.resolve()
+        if start.is_file():
+            _consider(start, root, config, excludes, found, skipped)
+            continue
+        if not start.is_dir():
+            skipped.append((str(start), "no such file or directory"))
+            continue
+        for file in _walk(start, root, skipped):
+            _consider(file, root, config, excludes, found, skipped)
+    return Discovery(tuple(found[k] for k in sorted(found)), tuple(skipped))
+
+
+def _rel(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def _consider(path: Path, root: Path, config: Config, excludes, found: dict, skipped: list) -> None:
+    language = EXTENSIONS.get(path.suffix.lower())
+    rel = _rel(path, root)
+    if language is None or _GENERATED.search(path.name):
+        return
+    if excludes is not None and excludes.match_file(rel):
+        return
+    test = is_test_path(rel)
+    if test and not config.include_tests:
+        return
+    reason = _unreadable_reason(path)
+    if reason:
+        skipped.append((rel, reason))
+        return
+    found[rel] = SourceFile(path, rel, language, test)
+
+
+def _unreadable_reason(path: Path) -> str | None:
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            return f"skipped: larger than {MAX_FILE_BYTES // 1_000_000} MB"
+        with path.open("rb") as handle:
+            head = handle.read(4096)
+    except OSError as err:
+        return f"cannot read ({err.strerror})"
+    first_line = head.split(b"\n", 1)[0]
+    if len(first_line) >= _MINIFIED_LINE or (len(head) == 4096 and b"\n" not in head):
+        return "skipped: looks minified or generated"
+    return None
+
+
+def _walk(start: Path, root: Path, skipped: list) -> list[Path]:
+    """Iterative walk; each folder's .gitignore applies below it, as in git."""
+    out: list[Path] = []
+    stack: list[tuple[Path, list[tuple[Path, pathspec.GitIgnoreSpec]]]] = [(start, _inherited_ignores(start, root))]
+    while stack:
+        folder, ignores = stack.pop()
+        ignores = ignores + _gitignore_of(folder)
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError as err:
+            skipped.append((_rel(folder, root), f"cannot read folder ({err.strerror})"))
+            continue
+        for entry in entries:
+            path = Path(entry.path)
+            try:
+                is_dir = entry.is_dir(follow_symlinks=False)
+                is_file = entry.is_file(follow_symlinks=False)
+            except OSError:
+                continue
+            if is_dir and (entry.name in SKIPPED_DIRS or _ignored(path, ignores, True)):
+                continue
+            if is_dir:
+                stack.append((path, ignores))
+            elif is_file and not _ignored(path, ignores, False):
+                out.append(path)
+    return out
+
+
+def _gitignore_of(folder: Path) -> list[tuple[Path, pathspec.GitIgnoreSpec]]:
+    gitignore = folder / ".gitignore"
+    if not gitignore.is_file():
+        return []
+    try:
+        lines = gitignore.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return []
+    return [(folder, pathspec.GitIgnoreSpec.from_lines(lines))]
+
+
+def _inherited_ignores(start: Path, root: Path) -> list[tuple[Path, pathspec.GitIgnoreSpec]]:
+    """.gitignore files of the folders between the scan root and a start path below it."""
+    if start == root or root not in start.parents:
+        return []
+    chain = [p for p in reversed(start.parents) if p == root or root in p.parents]
+    return [spec for folder in chain for spec in _gitignore_of(folder)]
+
+
+def _ignored(path: Path, ignores: list[tuple[Path, pathspec.GitIgnoreSpec]], is_dir: bool) -> bool:
+    for base, spec in ignores:
+        rel = path.relative_to(base).as_posix() + ("/" if is_dir else "")
+        if spec.match_file(rel):
+            return True
+    return False

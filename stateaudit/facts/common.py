@@ -1,0 +1,39 @@
+"""Language-neutral fact helpers: words in names, what a file path is for."""
+
+from __future__ import annotations
+
+import re
+
+_CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
+_PURPOSES = (
+    ("upload", re.compile(r"upload|multer|attachment|avatar|media|images?\b|documents?\b|files?\b|storage|bucket|assets?", re.I)),
+    ("log", re.compile(r"\blogs?\b|\.log\b|logDir|log_dir|LOG_|audit", re.I)),
+    ("tmp", re.compile(r"\btmp\b|temp|tmpdir|scratch|mkdtemp", re.I)),
+    ("data", re.compile(r"\bdata\b|\.json\b|\.db\b|\.sqlite|state|snapshot|store|cache|renders?|exports?|reports?", re.I)),
+)
+
+
+def split_words(name: str | None) -> set[str]:
+    """Lower-case words of an identifier, singular and plural: `breakerStates` -> {breaker, breakers, state, states}."""
+    if not name:
+        return set()
+    words = set()
+    for part in re.split(r"[_\W]+", name):
+        for word in _CAMEL.findall(part):
+            word = word.lower()
+            words.add(word)
+            if word.endswith("ies") and len(word) > 4:
+                words.add(word[:-3] + "y")
+            elif word.endswith("s") and not word.endswith("ss") and len(word) > 3:
+                words.add(word[:-1])
+            else:
+                words.add(word + "s")
+    return words
+
+
+def purpose_of_path(text: str) -> str:
+    """What a written path is for: upload, log, tmp, data or other (first that applies)."""
+    for purpose, pattern in _PURPOSES:
+        if pattern.search(text or ""):
+            return purpose
+    return "other"

@@ -1,0 +1,66 @@
+"""The findings JSON of ../shared/spec/findings-json.md (schema_version 1)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ..model import Finding, Report
+
+SCHEMA_VERSION = 1
+
+
+def finding_dict(f: Finding) -> dict[str, Any]:
+    return {
+        "fingerprint": f.fingerprint,
+        "rule": f.rule_id,
+        "service": f.service,
+        "file": f.location.path,
+        "line": f.location.line,
+        "column": f.location.column,
+        "end_line": f.location.end_line,
+        "symbol": f.symbol,
+        "kind": f.kind,
+        "category": f.category,
+        "state_type": f.state_type,
+        "storage": f.storage,
+        "shared": f.shared,
+        "risk": f.risk.name,
+        "priority": f.priority,
+        "confidence": f.confidence,
+        "action": f.action,
+        "effort": f.effort,
+        "message": f.message,
+        "snippet": f.snippet,
+        "write_sites": list(f.write_sites),
+        "reasons": list(f.reasons),
+        "language": f.language,
+        "suppressed": f.suppressed,
+    }
+
+
+def to_dict(report: Report) -> dict[str, Any]:
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "stateaudit", "version": report.tool_version},
+        "root": report.root,
+        "summary": {
+            "files_scanned": report.files_scanned,
+            "lines_scanned": report.lines_scanned,
+            "parse_errors": len(report.errors),
+            "duration_s": report.duration_s,
+            "findings": len(report.active),
+            "by_risk": report.by_risk(),
+        },
+        "services": [
+            {"name": s.service.name, "path": s.service.path, "language": s.language, "readiness": s.readiness,
+             "findings": sum(s.by_risk.values()), "by_risk": s.by_risk}
+            for s in report.services
+        ],
+        "findings": [finding_dict(f) for f in report.findings],
+        "errors": [{"file": e.path, "message": e.message} for e in report.errors],
+    }
+
+
+def render(report: Report) -> str:
+    return json.dumps(to_dict(report), indent=2, sort_keys=True, ensure_ascii=False) + "\n"

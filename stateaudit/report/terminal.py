@@ -1,0 +1,43 @@
+"""The terminal view: one rich table per service and a summary by risk."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from ..model import Report, Risk
+
+RISK_STYLE = {Risk.CRITICAL: "bold red", Risk.HIGH: "red", Risk.MEDIUM: "yellow", Risk.LOW: "green"}
+READINESS = {"ready": ("ready", "green"), "needs-work": ("needs work", "yellow"), "stateful": ("stateful", "bold red")}
+
+
+def print_report(report: Report, console: Console, show_suppressed: bool = False) -> None:
+    for summary in report.services:
+        findings = [f for f in summary.findings if show_suppressed or not f.suppressed]
+        label, style = READINESS[summary.readiness]
+        title = Text.assemble((summary.service.name, "bold"), f"  ({summary.service.path})  ", (label, style))
+        if not findings:
+            console.print(title, Text("  no in-process state found", style="dim"))
+            continue
+        table = Table(title=title, title_justify="left", show_lines=False, expand=False)
+        table.add_column("Risk", no_wrap=True)
+        table.add_column("Component", overflow="fold")
+        table.add_column("State", overflow="fold")
+        table.add_column("Storage", no_wrap=True)
+        table.add_column("Shared", no_wrap=True)
+        table.add_column("Action", overflow="fold")
+        for f in findings:
+            risk = Text(f.risk.name + (" (ignored)" if f.suppressed else ""), style=RISK_STYLE[f.risk])
+            component = f"{f.location.path}:{f.location.line}\n[dim]{f.symbol or ''} · {f.rule_id}[/dim]"
+            table.add_row(risk, component, f.state_type, f.storage, f.shared, f.action)
+        console.print(table)
+    counts = report.by_risk()
+    summary = Text.assemble(
+        (f"{len(report.active)} findings", "bold"), " in ", f"{len(report.services)} services, ",
+        f"{report.files_scanned} files: ",
+        *[(f"{counts[r.name]} {r.name}  ", RISK_STYLE[r]) for r in sorted(Risk, reverse=True)],
+    )
+    console.print(summary)
+    if report.errors:
+        console.print(Text(f"{len(report.errors)} file(s) could not be scanned (see messages above)", style="dim"))

@@ -1,0 +1,104 @@
+"""The whole pipeline in one place: discover -> services -> match -> classify -> aggregate."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import __version__
+from .aggregate import aggregate
+from .classify import classify, complete_facts
+from .conditions import holds
+from .config import Config
+from .discover import discover_files
+from .facts import ServiceIndex
+from .match import FileResult, match_file
+from .model import Finding, Match, ParseError, Report, Risk, SourceFile
+from .ruleset import RuleSet
+from .services import ServiceMap, detect_services
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    report: Report
+    warnings: tuple[str, ...]
+
+
+def scan(root: Path, config: Config, ruleset: RuleSet, paths: list[Path] | None = None) -> ScanResult:
+    started = time.perf_counter()
+    ruleset = ruleset.without(config.disable)
+    discovery = discover_files(root, config, paths)
+    files = list(discovery.files)
+    services = detect_services(root, files, config.service_roots)
+    results = {f.rel: match_file(f, ruleset) for f in files}
+    findings = classify_all(files, results, services, ruleset, config)
+    errors = [ParseError(p, m) for p, m in discovery.skipped] + [r.error for r in results.values() if r.error]
+    warnings = [w for r in results.values() for w in r.warnings]
+    report = aggregate(
+        findings, services.services, ruleset, root=_display_root(root), version=__version__,
+        files=sum(1 for r in results.values() if r.error is None),
+        lines=sum(r.lines for r in results.values()), errors=errors,
+        duration=round(time.perf_counter() - started, 2), min_confidence=config.min_confidence,
+    )
+    return ScanResult(report, tuple(warnings))
+
+
+def _display_root(root: Path) -> str:
+    try:
+        return root.resolve().relative_to(Path.cwd().resolve()).as_posix() or "."
+    except ValueError:
+        return root.resolve().as_posix()
+
+
+def classify_all(files: list[SourceFile], results: dict[str, FileResult], services: ServiceMap,
+                 ruleset: RuleSet, config: Config) -> list[Finding]:
+    """Pass 2: with every file's index in hand, resolve lifetimes, filter by `where`, classify."""
+    indexes: dict[str, ServiceIndex] = {}
+    for file in files:
+        owner = services.owner_of(file.rel)
+        indexes.setdefault(owner.path, ServiceIndex()).add(results[file.rel].index)
+    tests = {f.rel: f.is_test for f in files}
+    findings: list[Finding] = []
+    deferred: list[tuple[Match, dict]] = []
+    for file in files:
+        service = services.owner_of(file.rel)
+        index = indexes[service.path]
+        for match in results[file.rel].matches:
+            rule = ruleset.rules[match.rule_id]
+            facts = complete_facts(match, service, index.lifetime(match.facts.get("class_name"), file.rel), tests[file.rel])
+            _resolve_imported_class(facts, index)
+            if not holds(rule.where, facts):
+                continue
+            if match.kind == "timer":
+                deferred.append((match, facts))
+                continue
+            findings.append(classify(match, facts, rule, ruleset, service, config))
+    for match, facts in deferred:
+        facts["sibling_max_risk"] = _sibling_risk(findings, match, facts)
+        service = services.owner_of(match.location.path)
+        findings.append(classify(match, facts, ruleset.rules[match.rule_id], ruleset, service, config))
+    return findings
+
+
+def _resolve_imported_class(facts: dict, index: ServiceIndex) -> None:
+    """A singleton of a class defined in another file takes that class's statefulness."""
+    if facts.get("subject_class_resolved") or facts.get("class_in_file", True):
+        return
+    info = index.lookup(facts.get("class_name"))
+    if info is not None:
+        facts["stateful_fields"] = info.stateful_fields
+        facts["stateful"] = bool(info.stateful_fields)
+        facts["clients"] = info.clients
+        facts["own_class"] = True
+
+
+def _sibling_risk(findings: list[Finding], match: Match, facts: dict) -> str:
+    """The highest risk of other state in the same class (or module) as a timer."""
+    owner = facts.get("class_name")
+    risks = [f.risk for f in findings
+             if f.location.path == match.location.path and f.owner == owner and f.kind != "timer"]
+    return max(risks).name if risks else "NONE"
+
+
+__all__ = ["ScanResult", "scan", "Risk"]

@@ -1,0 +1,154 @@
+"""Stage 2: find the services (package roots) and the dependencies each declares."""
+
+from __future__ import annotations
+
+import configparser
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from .model import Service, SourceFile
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # pragma: no cover - Python 3.10
+    import tomli as tomllib  # type: ignore[no-redef]
+
+MANIFESTS = ("package.json", "pyproject.toml", "setup.py", "setup.cfg", "requirements.txt")
+_REQ_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
+
+
+@dataclass(frozen=True)
+class ServiceMap:
+    services: tuple[Service, ...]  # sorted by name
+    _by_path: dict[str, Service]
+
+    def owner_of(self, rel: str) -> Service:
+        """The service whose folder is the nearest ancestor of `rel`."""
+        parent = PurePosixPath(rel).parent
+        for folder in [parent, *parent.parents]:
+            key = folder.as_posix()
+            if key in self._by_path:
+                return self._by_path[key]
+        return self._by_path["."]
+
+
+def detect_services(root: Path, files: list[SourceFile], extra_roots: tuple[Path, ...] = ()) -> ServiceMap:
+    root = root.resolve()
+    folders = {"."}
+    for file in files:
+        parent = PurePosixPath(file.rel).parent
+        for folder in [parent, *parent.parents]:
+            key = folder.as_posix()
+            if key in folders:
+                break
+            if _manifest(root / key):
+                folders.add(key)
+    for extra in extra_roots:
+        try:
+            folders.add(extra.resolve().relative_to(root).as_posix() or ".")
+        except ValueError:
+            continue
+    by_path = {key: _read_service(root, key) for key in folders}
+    languages: dict[str, set[str]] = {key: set() for key in folders}
+    provisional = ServiceMap((), by_path)
+    for file in files:
+        owner = provisional.owner_of(file.rel)
+        languages[owner.path].add("python" if file.language == "python" else "typescript")
+    by_path = {
+        key: Service(s.name, s.path, s.manifest, s.dependencies, tuple(sorted(languages[key])))
+        for key, s in by_path.items()
+    }
+    used = {k: s for k, s in by_path.items() if s.languages or k == "."}
+    ordered = tuple(sorted(used.values(), key=lambda s: (s.name, s.path)))
+    return ServiceMap(ordered, by_path)
+
+
+def _manifest(folder: Path) -> str | None:
+    for name in MANIFESTS:
+        if (folder / name).is_file():
+            return name
+    return None
+
+
+def _read_service(root: Path, key: str) -> Service:
+    folder = root if key == "." else root / key
+    manifest = _manifest(folder)
+    name = folder.name if key != "." else root.name
+    deps: set[str] = set()
+    if (folder / "package.json").is_file():
+        pkg = _read_json(folder / "package.json")
+        if isinstance(pkg.get("name"), str) and pkg["name"]:
+            name = pkg["name"].split("/")[-1]
+        for section in ("dependencies", "devDependencies", "peerDependencies", "optionalDependencies"):
+            if isinstance(pkg.get(section), dict):
+                deps.update(pkg[section])
+    if (folder / "pyproject.toml").is_file():
+        name_from_py, py_deps = _read_pyproject(folder / "pyproject.toml")
+        if manifest == "pyproject.toml" and name_from_py:
+            name = name_from_py
+        deps.update(py_deps)
+    if (folder / "requirements.txt").is_file():
+        deps.update(_requirement_names(_read_text(folder / "requirements.txt").splitlines()))
+    if (folder / "setup.cfg").is_file():
+        deps.update(_read_setup_cfg(folder / "setup.cfg"))
+    if (folder / "setup.py").is_file():
+        deps.update(re.findall(r"['\"]([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:[<>=!~][^'\"]*)?['\"]", _setup_requires(folder / "setup.py")))
+    return Service(name, key, manifest, frozenset(d.lower() for d in deps))
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        data = json.loads(_read_text(path) or "{}")
+    except json.JSONDecodeError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _requirement_names(lines: list[str]) -> set[str]:
+    names = set()
+    for line in lines:
+        line = line.split("#", 1)[0].strip()
+        if not line or line.startswith("-"):
+            continue
+        match = _REQ_NAME.match(line)
+        if match:
+            names.add(match.group(1))
+    return names
+
+
+def _read_pyproject(path: Path) -> tuple[str | None, set[str]]:
+    try:
+        data = tomllib.loads(_read_text(path))
+    except tomllib.TOMLDecodeError:
+        return None, set()
+    project = data.get("project", {}) if isinstance(data.get("project"), dict) else {}
+    deps = _requirement_names([str(d) for d in project.get("dependencies", []) or []])
+    poetry = data.get("tool", {}).get("poetry", {}) if isinstance(data.get("tool"), dict) else {}
+    if isinstance(poetry.get("dependencies"), dict):
+        deps.update(k for k in poetry["dependencies"] if k != "python")
+    name = project.get("name") or poetry.get("name")
+    return (str(name) if name else None), deps
+
+
+def _read_setup_cfg(path: Path) -> set[str]:
+    parser = configparser.ConfigParser()
+    try:
+        parser.read_string(_read_text(path))
+    except configparser.Error:
+        return set()
+    return _requirement_names(parser.get("options", "install_requires", fallback="").splitlines())
+
+
+def _setup_requires(path: Path) -> str:
+    text = _read_text(path)
+    match = re.search(r"install_requires\s*=\s*\[(.*?)\]", text, re.S)
+    return match.group(1) if match else ""

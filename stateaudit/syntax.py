@@ -1,0 +1,148 @@
+"""The one door to tree-sitter: languages, parsing, queries, node helpers and coordinates.
+
+Every other module sees nodes only through the helpers here, so a change in
+py-tree-sitter's API (it changed at 0.25) touches this file alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from dataclasses import field as dc_field
+from typing import Iterator
+
+import tree_sitter_javascript
+import tree_sitter_python
+import tree_sitter_typescript
+from tree_sitter import Language, Node, Parser, Query, QueryCursor, QueryError
+
+from .model import Location
+
+LANGUAGES: dict[str, Language] = {
+    "typescript": Language(tree_sitter_typescript.language_typescript()),
+    "tsx": Language(tree_sitter_typescript.language_tsx()),
+    "javascript": Language(tree_sitter_javascript.language()),
+    "python": Language(tree_sitter_python.language()),
+}
+
+EXTENSIONS: dict[str, str] = {
+    ".ts": "typescript", ".mts": "typescript", ".cts": "typescript",
+    ".tsx": "tsx",
+    ".js": "javascript", ".jsx": "javascript", ".mjs": "javascript", ".cjs": "javascript",
+    ".py": "python",
+}
+
+# Rules are written per grammar family; the TSX grammar shares TypeScript's node names.
+QUERY_LANGUAGE = {"typescript": "typescript", "tsx": "typescript", "javascript": "javascript", "python": "python"}
+
+_PARSERS = {name: Parser(lang) for name, lang in LANGUAGES.items()}
+
+QueryCompileError = QueryError
+SyntaxNode = Node
+
+FUNCTION_TYPES = frozenset({
+    # TypeScript / JavaScript
+    "function_declaration", "function_expression", "arrow_function", "method_definition",
+    "generator_function_declaration", "generator_function", "function",
+    # Python
+    "function_definition", "lambda",
+})
+
+
+@dataclass
+class ParsedFile:
+    """A parsed source file; holds the tree only while its matches are computed."""
+
+    rel: str
+    language: str
+    source: bytes
+    root: Node
+    lines: list[bytes] = dc_field(default_factory=list)
+    has_errors: bool = False
+
+    def text(self, node: Node | None) -> str:
+        return node_text(node)
+
+    def location(self, node: Node) -> Location:
+        return to_location(node, self.rel, self.lines)
+
+    def line_text(self, line: int) -> str:
+        """The source line (1-based), decoded and stripped."""
+        if 1 <= line <= len(self.lines):
+            return self.lines[line - 1].decode("utf-8", "replace").strip()
+        return ""
+
+
+def parse_source(source: bytes, language: str, rel: str = "<memory>") -> ParsedFile:
+    tree = _PARSERS[language].parse(source)
+    root = tree.root_node
+    return ParsedFile(rel, language, source, root, source.split(b"\n"), root.has_error)
+
+
+def compile_query(language: str, text: str) -> Query:
+    """Compile a query for a grammar family; raises QueryError with tree-sitter's message."""
+    return Query(LANGUAGES[language], text)
+
+
+def run_query(query: Query, root: Node) -> list[dict[str, list[Node]]]:
+    return [captures for _, captures in QueryCursor(query).matches(root)]
+
+
+def node_text(node: Node | None) -> str:
+    if node is None or node.text is None:
+        return ""
+    return node.text.decode("utf-8", "replace")
+
+
+def to_location(node: Node, path: str, lines: list[bytes]) -> Location:
+    """1-based line/column in characters; tree-sitter gives 0-based rows and byte columns."""
+
+    def col(row: int, byte_col: int) -> int:
+        if row >= len(lines):
+            return byte_col + 1
+        return len(lines[row][:byte_col].decode("utf-8", "replace")) + 1
+
+    (r0, c0), (r1, c1) = node.start_point, node.end_point
+    return Location(path, r0 + 1, col(r0, c0), r1 + 1, col(r1, c1))
+
+
+def line_of(node: Node) -> int:
+    return node.start_point[0] + 1
+
+
+def walk(node: Node) -> Iterator[Node]:
+    """Pre-order traversal with an explicit stack: generated files nest thousands deep."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(reversed(current.children))
+
+
+def ancestors(node: Node) -> Iterator[Node]:
+    current = node.parent
+    while current is not None:
+        yield current
+        current = current.parent
+
+
+def enclosing(node: Node, types: frozenset[str] | set[str]) -> Node | None:
+    for parent in ancestors(node):
+        if parent.type in types:
+            return parent
+    return None
+
+
+def enclosing_function(node: Node) -> Node | None:
+    return enclosing(node, FUNCTION_TYPES)
+
+
+def field(node: Node | None, name: str) -> Node | None:
+    return None if node is None else node.child_by_field_name(name)
+
+
+def named_children(node: Node | None) -> list[Node]:
+    return [] if node is None else list(node.named_children)
+
+
+def is_error_node(node: Node) -> bool:
+    return node.type == "ERROR" or node.is_missing

@@ -1,0 +1,27 @@
+"""Shared fixtures: the shipped rule set, loaded once, and the repository's paths."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from stateaudit.resources import rules_dir
+from stateaudit.ruleset import RuleSet, load_rules
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = REPO / "fixtures"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--update-golden", action="store_true", help="Rewrite golden report files.")
+
+
+@pytest.fixture(scope="session")
+def ruleset() -> RuleSet:
+    return load_rules([rules_dir()])
+
+
+@pytest.fixture(scope="session")
+def update_golden(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--update-golden"))
