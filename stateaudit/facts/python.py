@@ -233,7 +233,7 @@ class PyFile:
         return sorted(set(sites), key=lambda s: (s.line, s.op))
 
     def only_called_at_import(self, fn: SyntaxNode) -> bool:
-        """Writes in a registration helper used only as a decorator or at module level happen at import."""
+        """Writes in a registration helper that is only called at import (or used as a decorator) happen at import."""
         outer = fn
         for parent in ancestors(fn):
             if parent.type == "function_definition":
@@ -241,13 +241,28 @@ class PyFile:
         name = node_text(field(outer, "name"))
         if not name:
             return False
-        uses = [n for n in walk(self.root)
-                if (n.type == "identifier" and node_text(n) == name and n.parent is not None and n.parent.type != "function_definition")
-                or (n.type == "attribute" and node_text(field(n, "attribute")) == name)]
-        uses = [n for n in uses if not (n.parent is not None and n.parent.type == "attribute" and field(n.parent, "attribute") == n)]
+        uses = [n for n in self._call_uses.get(name, [])]
         if not uses:
             return False
         return all(enclosing(n, frozenset({"decorator"})) is not None or enclosing(n, FUNCTIONS) is None for n in uses)
+
+    @cached_property
+    def _call_uses(self) -> dict[str, list[SyntaxNode]]:
+        """Function name -> nodes that call it or apply it as a decorator."""
+        uses: dict[str, list[SyntaxNode]] = {}
+        for node in walk(self.root):
+            target = None
+            if node.type == "call":
+                target = field(node, "function")
+            elif node.type == "decorator" and node.named_children:
+                target = node.named_children[0]
+            if target is None:
+                continue
+            if target.type == "attribute":
+                target = field(target, "attribute")
+            if target is not None and target.type == "identifier":
+                uses.setdefault(node_text(target), []).append(node)
+        return uses
 
     # -- classes ----------------------------------------------------------------
     def classes(self) -> list[SyntaxNode]:
@@ -287,10 +302,18 @@ class PyFile:
         return found
 
     def stateful_fields(self, cls: SyntaxNode) -> tuple[str, ...]:
+        """Attributes written after __init__: collections mutated, or values rebound (lazy clients aside)."""
         names = []
         for name, _node in self.instance_collections(cls):
             if self.writes([("self", cls.id, name)], "instance", name):
                 names.append(name)
+        for key in self.events:
+            if len(key) != 3:
+                continue
+            kind, cls_id, name = key
+            if kind == "self" and cls_id == cls.id and name not in names and not _CLIENT_HANDLE.search(name):
+                if any(w.op == "rebind" for w in self.writes([("self", cls.id, name)], "instance", name)):
+                    names.append(name)
         for name, _node in self.class_collections(cls):
             keys = [("cls", cls.id, name), ("self", cls.id, name), ("static", self.class_name(cls) or "", name)]
             if self.writes(keys, "class", name):
@@ -387,7 +410,8 @@ def state_facts(py: PyFile, target: SyntaxNode, name_node: SyntaxNode | None,
     if scope == "module":
         keys = [("name", name)]
     elif scope == "class":
-        keys = [("cls", cls.id, name), ("self", cls.id, name), ("static", class_name or "", name)]
+        shadowed = any(n == name for n, _ in py.instance_collections(cls)) or _assigned_in_init(cls, name)
+        keys = [("cls", cls.id, name), ("static", class_name or "", name)] + ([] if shadowed else [("self", cls.id, name)])
     elif scope == "instance":
         keys = [("self", cls.id if cls else 0, name)]
     else:
@@ -410,8 +434,34 @@ def state_facts(py: PyFile, target: SyntaxNode, name_node: SyntaxNode | None,
         "class_words": frozenset(split_words(class_name)) if class_name else frozenset(),
         "lifetime_local": "process" if scope in ("module", "class", "app-state") else "unknown",
         "in_startup": fn is not None and instantiation_context(py, target) == "startup",
+        "own_class": _own_instance(py, value),
+        "in_handler": fn is not None and instantiation_context(py, target) == "handler",
     }
     return facts, writes
+
+
+def _own_instance(py: PyFile, value: SyntaxNode | None) -> bool:
+    """Is `value` an instance of one of the project's own classes (not a library client)?"""
+    if value is None or value.type != "call":
+        return False
+    callee = field(value, "function")
+    if callee is None or callee.type != "identifier" or not node_text(callee)[:1].isupper():
+        return False
+    name = node_text(callee)
+    module = py.imports.get(name)
+    if module is None:
+        return any(py.class_name(c) == name for c in py.classes())
+    return module.startswith(".") or (module.split(".")[0] not in _THIRD_PARTY_HINTS and name not in py.client_names
+                                      and not any(module.startswith(m) for ms in CLIENT_MODULES.values() for m in ms))
+
+
+def _assigned_in_init(cls: SyntaxNode, name: str) -> bool:
+    for fn in walk(field(cls, "body")):
+        if fn.type == "function_definition" and node_text(field(fn, "name")) == "__init__":
+            for node in walk(field(fn, "body")):
+                if node.type == "assignment" and node_text(field(node, "left")) == f"self.{name}":
+                    return True
+    return False
 
 
 def global_facts(py: PyFile, target: SyntaxNode, name_node: SyntaxNode | None) -> tuple[dict[str, Any], list[WriteSite]]:
@@ -419,12 +469,22 @@ def global_facts(py: PyFile, target: SyntaxNode, name_node: SyntaxNode | None) -
     name = node_text(name_node)
     writes = [w for w in py.writes([("name", name)], "module", name) if w.op == "rebind"]
     value = field(target, "right")
+    duplicate = False
+    if target.type == "global_statement":
+        # Reported at the module assignment when there is one, else at the first `global` naming it.
+        assigned = any(stmt.type == "expression_statement" and stmt.named_children
+                       and stmt.named_children[0].type == "assignment"
+                       and node_text(field(stmt.named_children[0], "left")) == name
+                       for stmt in py.root.named_children)
+        first = next((n for n in walk(py.root) if n.type == "global_statement"
+                      and name in {node_text(c) for c in n.named_children}), None)
+        duplicate = assigned or first != target
     return {
         "scope": "module", "name": name, "symbol": name, "words": split_words(name),
         "class_name": None, "container": container_of(value),
         "rebound": bool(writes), "writes": frozenset(w.op for w in writes), "written_after_init": False,
         "owner_kind": "module", "clients": py.clients_in(py.root), "class_words": frozenset(),
-        "lifetime_local": "process",
+        "lifetime_local": "process", "duplicate": duplicate,
     }, writes
 
 
@@ -485,7 +545,7 @@ def call_facts(py: PyFile, call: SyntaxNode) -> tuple[dict[str, Any], list[Write
         "first_arg": first_text[:200],
         "memory_db": ":memory:" in first_text,
         "sqlite_url": first_text.strip("'\"f").startswith("sqlite:"),
-        "path": path_text,
+        "target_path": path_text,
         "path_purpose": purpose_of_path(path_text),
         "deleted_in_same_function": bool(re.search(r"\b(os\.remove|os\.unlink|\.unlink\(|shutil\.rmtree|TemporaryDirectory|NamedTemporaryFile)", fn_text)),
         "owner_kind": "class" if cls is not None else "module",
@@ -576,6 +636,8 @@ def singleton_facts(py: PyFile, target: SyntaxNode, class_name: str | None) -> t
         "lifetime_local": "process",
     }, []
 
+
+_CLIENT_HANDLE = re.compile(r"(client|pool|conn|connection|session|engine|redis|db|channel|socket|lock|logger)$", re.I)
 
 _THIRD_PARTY_HINTS = frozenset({"fastapi", "flask", "django", "starlette", "celery", "logging", "redis", "sqlalchemy",
                                 "pydantic", "httpx", "requests", "boto3", "apscheduler", "concurrent", "asyncio",

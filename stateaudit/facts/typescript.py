@@ -581,7 +581,7 @@ def call_facts(ts: TsFile, call: SyntaxNode) -> tuple[dict[str, Any], list[Write
         "callback": callback_text[:200],
         "rearmed": _rearms(ts, call, fn, first),
         "in_function": fn is not None,
-        "path": path_text,
+        "target_path": path_text,
         "path_purpose": purpose_of_path(path_text + " " + node_text(field(call, "arguments"))),
         "deleted_in_same_function": _deletes_in(ts, fn),
         "multer_memory": "memoryStorage" in node_text(field(call, "arguments")),
