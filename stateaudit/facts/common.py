@@ -6,7 +6,7 @@ import re
 
 _CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
 _PURPOSES = (
-    ("upload", re.compile(r"upload|multer|attachment|avatar|media|images?\b|documents?\b|files?\b|storage|bucket|assets?", re.I)),
+    ("upload", re.compile(r"upload|multer|thumb|receipt|attachment|avatar|media|images?\b|documents?\b|files?\b|storage|bucket|assets?", re.I)),
     ("log", re.compile(r"\blogs?\b|\.log\b|logDir|log_dir|LOG_|audit", re.I)),
     ("tmp", re.compile(r"\btmp\b|temp|tmpdir|scratch|mkdtemp", re.I)),
     ("data", re.compile(r"\bdata\b|\.json\b|\.db\b|\.sqlite|state|snapshot|store|cache|renders?|exports?|reports?", re.I)),

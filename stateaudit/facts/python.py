@@ -171,7 +171,10 @@ class PyFile:
                 return "delete", None
             if parent.type == "expression_list" and parent.parent is not None and parent.parent.type == "delete_statement" and depth:
                 return "delete", None
-            if parent.type == "assignment" and field(parent, "right") == current and depth == 0:
+            if parent.type == "call" and depth == 1 and node_text(current).endswith((".get", ".setdefault")):
+                current = parent  # `store.get(k)` hands out an entry: an alias of part of the state
+                continue
+            if parent.type == "assignment" and field(parent, "right") == current:
                 left = field(parent, "left")
                 if left is not None and left.type == "identifier":
                     return "read", node_text(left)
@@ -435,6 +438,8 @@ def state_facts(py: PyFile, target: SyntaxNode, name_node: SyntaxNode | None,
         "lifetime_local": "process" if scope in ("module", "class", "app-state") else "unknown",
         "in_startup": fn is not None and instantiation_context(py, target) == "startup",
         "own_class": _own_instance(py, value),
+        "has_instance_pattern": scope == "class" and name in ("_instance", "__instance", "_instances")
+                                and cls is not None and py.has_singleton_instance(cls),
         "in_handler": fn is not None and instantiation_context(py, target) == "handler",
     }
     return facts, writes
@@ -543,6 +548,7 @@ def call_facts(py: PyFile, call: SyntaxNode) -> tuple[dict[str, Any], list[Write
         "write_mode": bool(re.search(r"[wax+]", raw_mode)) and not raw_mode.startswith(("r", "rb")) or "+" in raw_mode,
         "mode": mode,
         "first_arg": first_text[:200],
+        "positional_count": len(positional),
         "memory_db": ":memory:" in first_text,
         "sqlite_url": first_text.strip("'\"f").startswith("sqlite:"),
         "target_path": path_text,
@@ -570,7 +576,14 @@ def _resolve_path_text(py: PyFile, arg: SyntaxNode | None) -> str:
         for node in walk(fn):
             if node.type == "assignment" and node_text(field(node, "left")) in names:
                 extra.append(node_text(field(node, "right")))
-    return " ".join([node_text(arg), *extra])[:400]
+    second = []
+    for text in extra:  # one more level: `out = join(ROOT, x)` names ROOT
+        for stmt in py.root.named_children:
+            if stmt.type == "expression_statement" and stmt.named_children and stmt.named_children[0].type == "assignment":
+                assign = stmt.named_children[0]
+                if re.search(rf"\b{re.escape(node_text(field(assign, 'left')))}\b", text):
+                    second.append(node_text(field(assign, "right")))
+    return " ".join([node_text(arg), *extra, *second])[:600]
 
 
 def decorator_facts(py: PyFile, decorator: SyntaxNode) -> tuple[dict[str, Any], list[WriteSite]]:

@@ -52,6 +52,8 @@ _CLIENT_NAME = [
 _CLIENT_DECORATORS = {"InjectRepository": "database", "InjectModel": "database", "InjectDataSource": "database",
                       "InjectEntityManager": "database", "InjectRedis": "redis", "InjectQueue": "queue",
                       "InjectConnection": "database"}
+_MUTATING_HELPERS = frozenset({"Object.assign", "Reflect.set", "Reflect.deleteProperty", "Reflect.defineProperty",
+                               "Object.defineProperty"})
 FS_MODULES = ("fs", "node:fs", "fs/promises", "node:fs/promises", "fs-extra", "graceful-fs")
 
 
@@ -258,6 +260,9 @@ class TsFile:
                 return ("this", cls.id if cls is not None else 0, prop)
             if obj is not None and obj.type == "identifier" and node_text(obj)[:1].isupper():
                 return ("static", node_text(obj), prop)
+            if obj is not None and (node_text(obj) in ("ctx", "context")
+                                    or (obj.type == "member_expression" and node_text(field(obj, "property")) in ("locals", "context"))):
+                return ("app", prop)
         return None
 
     def _operation(self, base: SyntaxNode) -> tuple[str, str | None]:
@@ -289,10 +294,13 @@ class TsFile:
             if parent.type == "arguments" and depth == 0:
                 call = parent.parent
                 callee = node_text(field(call, "function")) if call is not None else ""
-                if callee == "Object.assign" and parent.named_children and parent.named_children[0] == current:
+                if callee in _MUTATING_HELPERS and parent.named_children and parent.named_children[0] == current:
                     return "assign", None
                 return "read", None
-            if parent.type == "variable_declarator" and field(parent, "value") == current and depth == 0:
+            if parent.type == "call_expression" and depth == 1 and node_text(current).endswith((".get", ".at")):
+                current = parent  # `store.get(k)` hands out an entry: an alias of part of the state
+                continue
+            if parent.type == "variable_declarator" and field(parent, "value") == current:
                 name = field(parent, "name")
                 if name is not None and name.type == "identifier":
                     return "read", node_text(name)
@@ -335,8 +343,41 @@ class TsFile:
                     continue
                 if scope in ("instance", "static") and self._in_constructor(fn):
                     continue
+                if scope in ("module", "static") and self.only_called_at_load(fn):
+                    continue
                 sites.append(WriteSite(line, op))
         return sorted(set(sites), key=lambda s: (s.line, s.op))
+
+    def only_called_at_load(self, fn: SyntaxNode) -> bool:
+        """Writes in a helper that is only ever called while the module loads (registration) are initialisation."""
+        outer = fn
+        for parent in ancestors(fn):
+            if parent.type in FUNCTION_TYPES:
+                outer = parent
+        name = _function_name(outer)
+        if not name or outer.type == "method_definition" or _commonjs_exported(self, name) or (
+                outer.parent is not None and outer.parent.type == "export_statement"):
+            return False
+        calls = self._calls.get(name, [])
+        return bool(calls) and all(enclosing(c, FUNCTION_TYPES) is None for c in calls) and not self._passed_as_value(name)
+
+    @cached_property
+    def _calls(self) -> dict[str, list[SyntaxNode]]:
+        calls: dict[str, list[SyntaxNode]] = {}
+        for node in walk(self.root):
+            if node.type == "call_expression":
+                callee = field(node, "function")
+                if callee is not None and callee.type == "identifier":
+                    calls.setdefault(node_text(callee), []).append(node)
+        return calls
+
+    def _passed_as_value(self, name: str) -> bool:
+        """Is the function handed to someone else (a callback, a route), who may call it at runtime?"""
+        for node in walk(self.root):
+            if node.type == "identifier" and node_text(node) == name and node.parent is not None \
+                    and node.parent.type in ("arguments", "pair", "array", "shorthand_property_identifier"):
+                return True
+        return False
 
     def _shadowed(self, fn: SyntaxNode, name: str) -> bool:
         current: SyntaxNode | None = fn
@@ -390,6 +431,8 @@ def container_of(value: SyntaxNode | None) -> str | None:
         return "object"
     if value.type == "call_expression" and node_text(field(value, "function")) in ("Array.from", "Array.of"):
         return "array"
+    if value.type == "call_expression" and node_text(value).replace(" ", "") == "Object.create(null)":
+        return "object"
     return None
 
 
@@ -468,19 +511,30 @@ def state_facts(ts: TsFile, target: SyntaxNode, name_node: SyntaxNode | None,
     if target.type in ("public_field_definition", "field_definition"):
         scope = "static" if ts.is_static(target) else "instance"
     elif target.type == "assignment_expression":
-        scope = "instance" if fn is not None and node_text(field(fn, "name")) == "constructor" else "function"
+        left = field(target, "left")
+        holder = field(left, "object") if left is not None else None
+        if fn is None and holder is not None and node_text(field(holder, "property")) in ("locals", "context"):
+            scope = "app-state"
+        else:
+            scope = "instance" if fn is not None and node_text(field(fn, "name")) == "constructor" else "function"
     elif fn is not None:
-        scope = "function"
+        scope = "closure" if _closure_lives_long(ts, fn, name) else "function"
     else:
         scope = "module"
     class_name = ts.class_name(cls) if scope != "module" else None
     if scope == "module":
+        keys = [("name", name)]
+    elif scope == "app-state":
+        keys = [("app", name)]
+    elif scope == "closure":
         keys = [("name", name)]
     elif scope == "static":
         keys = [("this", cls.id if cls else 0, name), ("static", class_name or "", name)]
     else:
         keys = [("this", cls.id if cls else 0, name)]
     writes = ts.writes(keys, scope, name) if scope != "function" else []
+    if scope == "closure":
+        writes = [w for w in _closure_writes(ts, fn, name)]
     declaration = target.parent if target.type == "variable_declarator" else None
     facts: dict[str, Any] = {
         "scope": scope,
@@ -498,6 +552,38 @@ def state_facts(ts: TsFile, target: SyntaxNode, name_node: SyntaxNode | None,
     }
     facts.update(_owner_facts(ts, cls if scope != "module" else None))
     return facts, writes
+
+
+def _closure_lives_long(ts: TsFile, fn: SyntaxNode, name: str) -> bool:
+    """A local of a factory called once at start-up, captured by a closure it hands out (middleware, handlers)."""
+    factory = _function_name(fn)
+    if not factory or set(_params(fn)) & _HANDLER_PARAMS:
+        return False
+    if not any(True for _ in _closure_writes(ts, fn, name)):
+        return False
+    exported = (fn.parent is not None and fn.parent.type == "export_statement") or _commonjs_exported(ts, factory)
+    called_at_start = False
+    for node in walk(ts.root):
+        if node.type == "call_expression" and node_text(field(node, "function")) == factory:
+            if instantiation_context(ts, node) in ("module", "startup"):
+                called_at_start = True
+                break
+    return called_at_start or exported
+
+
+def _commonjs_exported(ts: TsFile, name: str) -> bool:
+    text = ts.parsed.source.decode("utf-8", "replace")
+    return bool(re.search(rf"module\.exports\s*=\s*(\{{[^}}]*\b{re.escape(name)}\b|{re.escape(name)}\b)", text)
+                or re.search(rf"\bexports\.{re.escape(name)}\s*=", text))
+
+
+def _closure_writes(ts: TsFile, fn: SyntaxNode, name: str):
+    """Writes to `name` from functions nested inside `fn` (the closures that outlive the call)."""
+    for line, op, event_fn in ts.events.get(("name", name), []):
+        if op in ("read", "rebind") or event_fn is None or event_fn == fn:
+            continue
+        if fn in ancestors(event_fn) and not ts.declared_locally(event_fn, name):
+            yield WriteSite(line, op)
 
 
 def _owner_facts(ts: TsFile, cls: SyntaxNode | None) -> dict[str, Any]:
@@ -665,18 +751,21 @@ def _resolve_path_text(ts: TsFile, arg: SyntaxNode | None) -> str:
 
 
 def _rearms(ts: TsFile, call: SyntaxNode, fn: SyntaxNode | None, callback: SyntaxNode | None) -> bool:
-    """A setTimeout re-arms itself when its callback calls the function that scheduled it."""
+    """A setTimeout re-arms itself when its callback calls a function that (transitively) scheduled it."""
     if fn is None or callback is None:
         return False
-    name = _function_name(fn)
-    if not name:
-        return False
-    if node_text(callback) in (name, f"this.{name}", f"this.{name}.bind(this)"):
-        return True
-    for node in walk(callback):
-        if node.type == "call_expression":
-            callee = node_text(field(node, "function"))
-            if callee in (name, f"this.{name}", f"void this.{name}"):
+    names = set()
+    current: SyntaxNode | None = fn
+    while current is not None and len(names) < 4:
+        name = _function_name(current)
+        if name:
+            names.add(name)
+        current = enclosing(current, FUNCTION_TYPES)
+    for name in names:
+        if node_text(callback) in (name, f"this.{name}", f"this.{name}.bind(this)"):
+            return True
+        for node in walk(callback):
+            if node.type == "call_expression" and node_text(field(node, "function")) in (name, f"this.{name}"):
                 return True
     return False
 
