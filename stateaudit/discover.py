@@ -142,8 +142,11 @@ def _inherited_ignores(start: Path, root: Path) -> list[tuple[Path, pathspec.Git
 
 
 def _ignored(path: Path, ignores: list[tuple[Path, pathspec.GitIgnoreSpec]], is_dir: bool) -> bool:
+    """As git: the deepest .gitignore with a matching pattern decides, so `!pattern` can re-include."""
+    verdict = False
     for base, spec in ignores:
         rel = path.relative_to(base).as_posix() + ("/" if is_dir else "")
-        if spec.match_file(rel):
-            return True
-    return False
+        include = spec.check_file(rel).include
+        if include is not None:
+            verdict = include
+    return verdict
