@@ -18,7 +18,7 @@ from .resources import rules_dir
 from .ruleset import RuleError, RuleSet, load_rules
 from .scan import scan
 
-FORMAT_NAMES = {"table": "table", "json": "json", "markdown": "md", "md": "md"}
+FORMAT_NAMES = {"table": "table", "json": "json", "markdown": "md", "md": "md", "sarif": "sarif"}
 
 
 def fail(message: str) -> "NoReturn":  # type: ignore[name-defined]

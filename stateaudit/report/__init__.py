@@ -6,7 +6,9 @@ from typing import Callable
 
 from ..model import Report
 from . import json as json_report
+from . import sarif
 
 FORMATTERS: dict[str, Callable[[Report], str]] = {
     "json": json_report.render,
+    "sarif": sarif.render,
 }

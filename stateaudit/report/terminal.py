@@ -21,8 +21,8 @@ def print_report(report: Report, console: Console, show_suppressed: bool = False
             console.print(title, Text("  no in-process state found", style="dim"))
             continue
         table = Table(title=title, title_justify="left", show_lines=False, expand=False)
-        table.add_column("Risk", no_wrap=True)
-        table.add_column("Component", overflow="fold")
+        table.add_column("Risk", no_wrap=True, min_width=8)
+        table.add_column("Component", overflow="fold", min_width=30)
         table.add_column("State", overflow="fold")
         table.add_column("Storage", no_wrap=True)
         table.add_column("Shared", no_wrap=True)
@@ -30,6 +30,8 @@ def print_report(report: Report, console: Console, show_suppressed: bool = False
         for f in findings:
             risk = Text(f.risk.name + (" (ignored)" if f.suppressed else ""), style=RISK_STYLE[f.risk])
             component = f"{f.location.path}:{f.location.line}\n[dim]{f.symbol or ''} · {f.rule_id}[/dim]"
+            if f.write_sites:
+                component += f"\n[dim]writes: {_short_sites(f.write_sites, f.location.path)}[/dim]"
             table.add_row(risk, component, f.state_type, f.storage, f.shared, f.action)
         console.print(table)
     counts = report.by_risk()
@@ -41,3 +43,10 @@ def print_report(report: Report, console: Console, show_suppressed: bool = False
     console.print(summary)
     if report.errors:
         console.print(Text(f"{len(report.errors)} file(s) could not be scanned (see messages above)", style="dim"))
+
+
+def _short_sites(sites: tuple[str, ...], own_path: str, limit: int = 4) -> str:
+    """`path:41` labels as `L41` when in the finding's own file; the first few, then a count."""
+    short = [s[len(own_path) + 1:] if s.startswith(own_path + ":") else s for s in sites]
+    text = ", ".join(f"L{s}" if s.isdigit() else s for s in short[:limit])
+    return text + (f" (+{len(short) - limit})" if len(short) > limit else "")
