@@ -75,6 +75,13 @@ class PyFile:
         return names
 
     def clients_in(self, node: SyntaxNode) -> frozenset[str]:
+        """Client kinds used inside a node (a class, or the whole file); cached per node."""
+        cache = self.__dict__.setdefault("_clients_cache", {})
+        if node.id not in cache:
+            cache[node.id] = self._clients_in(node)
+        return cache[node.id]
+
+    def _clients_in(self, node: SyntaxNode) -> frozenset[str]:
         kinds: set[str] = set()
         for child in walk(node):
             if child.type == "identifier":

@@ -1,0 +1,60 @@
+#!/usr/bin/env python3
+"""Speed and memory benchmark: scan a synthetic monorepo made of N copies of the bundled fixtures.
+
+Prints files, lines, wall time, lines per second and peak RSS. Goals (checked here, never in a timed
+test): 100k lines in under 60 s and under 1 GiB peak RSS on 2 cores.
+Usage: python scripts/benchmark.py [--copies N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from stateaudit.config import Config
+from stateaudit.resources import rules_dir
+from stateaudit.ruleset import load_rules
+from stateaudit.scan import scan
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+GOAL_SECONDS_PER_100K = 60.0
+GOAL_RSS_MB = 1024
+
+
+def build_tree(target: Path, copies: int) -> None:
+    for i in range(copies):
+        for name in ("aiponge", "corpus", "rules", "traps"):
+            source = FIXTURES / name
+            if source.is_dir():
+                shutil.copytree(source, target / f"copy{i:03d}" / name)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--copies", type=int, default=10)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        build_tree(root, args.copies)
+        ruleset = load_rules([rules_dir()])
+        started = time.perf_counter()
+        report = scan(root, Config(include_tests=True), ruleset).report
+        elapsed = time.perf_counter() - started
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rate = report.lines_scanned / elapsed if elapsed else float("inf")
+    print(f"files {report.files_scanned}  lines {report.lines_scanned}  findings {len(report.findings)}")
+    print(f"wall {elapsed:.2f} s  {rate:,.0f} lines/s  peak RSS {peak_mb:.0f} MB")
+    seconds_per_100k = 100_000 / rate if rate else 0.0
+    ok = seconds_per_100k <= GOAL_SECONDS_PER_100K and peak_mb <= GOAL_RSS_MB
+    print(f"goal: <= {GOAL_SECONDS_PER_100K:.0f} s per 100k lines (measured {seconds_per_100k:.1f} s), "
+          f"<= {GOAL_RSS_MB} MB peak (measured {peak_mb:.0f} MB): {'met' if ok else 'NOT met'}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
