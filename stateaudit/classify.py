@@ -8,10 +8,13 @@ import string
 from typing import Any, Mapping
 
 from .conditions import holds
+from .facts.common import split_words
 from .config import Config
 from .model import Finding, Match, Risk, Service
 from .ruleset import Rule, RuleSet
 
+# Names that say how state is kept, not what it is for: the owning class's name tells more.
+GENERIC_CATEGORIES = frozenset({"cache", "other"})
 DEFAULT_PRIORITY = {Risk.CRITICAL: "P1", Risk.HIGH: "P2", Risk.MEDIUM: "P3", Risk.LOW: "P3"}
 CONTAINER_LABELS = {"Map": "Map", "Set": "Set", "WeakMap": "WeakMap", "WeakSet": "WeakSet", "array": "array",
                     "object": "object", "dict": "dict", "list": "list", "set": "set", "deque": "deque",
@@ -64,11 +67,29 @@ def _first_row(rows, facts) -> Mapping[str, Any] | None:
     return next((row for row in rows if holds(row.get("when"), facts)), None)
 
 
+def _category_row(rows, facts: dict[str, Any]) -> Mapping[str, Any] | None:
+    """The state's own name decides first; the owning class's name only when its own says nothing."""
+    if facts.get("kind") == "timer" or not facts.get("class_words"):
+        return _first_row(rows, facts)
+    own = dict(facts, words=_own_words(facts))
+    row = _first_row(rows, own)
+    if row is not None and row.get("category") not in GENERIC_CATEGORIES:
+        return row
+    by_owner = _first_row(rows, dict(facts, words=frozenset(facts["class_words"])))
+    if by_owner is not None and by_owner.get("category") not in GENERIC_CATEGORIES:
+        return by_owner
+    return row
+
+
+def _own_words(facts: Mapping[str, Any]) -> frozenset[str]:
+    return frozenset(split_words(facts.get("name") or "")) | frozenset(facts.get("type_words") or ())
+
+
 def classify(match: Match, facts: dict[str, Any], rule: Rule, ruleset: RuleSet, service: Service,
              config: Config) -> Finding:
     tables = ruleset.tables
     reasons: list[str] = []
-    category_row = _first_row(tables["categories"], facts)
+    category_row = _category_row(tables["categories"], facts)
     facts["category"] = rule.category or (category_row or {}).get("category", "other")
     facts["category_label"] = (category_row or {}).get("label", "")
     storage_row = _first_row(tables["storage"], facts) or {}

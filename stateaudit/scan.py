@@ -68,6 +68,7 @@ def classify_all(files: list[SourceFile], results: dict[str, FileResult], servic
             rule = ruleset.rules[match.rule_id]
             facts = complete_facts(match, service, index.lifetime(match.facts.get("class_name"), file.rel), tests[file.rel])
             _resolve_imported_class(facts, index)
+            _verify_clients(facts, index)
             if not holds(rule.where, facts):
                 continue
             if match.kind == "timer":
@@ -93,11 +94,25 @@ def _resolve_imported_class(facts: dict, index: ServiceIndex) -> None:
         facts["own_class"] = True
 
 
+def _verify_clients(facts: dict, index: ServiceIndex) -> None:
+    """Drop project classes that only look like clients (`FilesRepository` kept in a Map) by their own facts."""
+    refs = facts.get("client_refs")
+    if not refs:
+        return
+    kept = set()
+    for kind, name, needs_check in refs:
+        info = index.lookup(name) if needs_check else None
+        if info is None or info.clients:
+            kept.add((kind, name, needs_check))
+    facts["client_refs"] = frozenset(kept)
+    facts["clients"] = frozenset(kind for kind, _n, _v in kept)
+
+
 def _sibling_risk(findings: list[Finding], match: Match, facts: dict) -> str:
     """The highest risk of other state in the same class (or module) as a timer."""
     owner = facts.get("class_name")
     risks = [f.risk for f in findings
-             if f.location.path == match.location.path and f.owner == owner and f.kind != "timer"]
+             if f.location.path == match.location.path and f.owner == owner and f.kind != "timer" and f.shared == "no"]
     return max(risks).name if risks else "NONE"
 
 

@@ -37,3 +37,16 @@ def purpose_of_path(text: str) -> str:
         if pattern.search(text or ""):
             return purpose
     return "other"
+
+
+_TAGS = (
+    ("increment", re.compile(r"\+\+|\+=\s*\d|\+\s*1\b|\bcount\w*\s*[+:]|\bincr\w*\(")),
+    ("handle", re.compile(r"\b(controller|AbortController|abort\w*|promise|Promise|worker|child|socket|ws|stream|timer|timeout|interval)\b")),
+    ("callback", re.compile(r"\b(resolve|reject|callback|cb|next|waiter|waiters)\b")),
+    ("timer-handle", re.compile(r"=\s*(setInterval|setTimeout|setImmediate)\(|=\s*threading\.Timer\(")),
+)
+
+
+def write_tags(lines: list[str]) -> frozenset[str]:
+    """What the writes put into the state: counters, live handles, callbacks, timer handles."""
+    return frozenset(tag for tag, pattern in _TAGS if any(pattern.search(line) for line in lines))

@@ -8,7 +8,7 @@ from typing import Any
 
 from ..model import WriteSite
 from ..syntax import ParsedFile, SyntaxNode, ancestors, enclosing, field, line_of, named_children, node_text, walk
-from .common import purpose_of_path, split_words
+from .common import purpose_of_path, split_words, write_tags
 from .index import ClassInfo, FileIndex
 
 FUNCTIONS = frozenset({"function_definition", "lambda"})
@@ -444,6 +444,8 @@ def state_facts(py: PyFile, target: SyntaxNode, name_node: SyntaxNode | None,
         "class_words": frozenset(split_words(class_name)) if class_name else frozenset(),
         "lifetime_local": "process" if scope in ("module", "class", "app-state") else "unknown",
         "in_startup": fn is not None and instantiation_context(py, target) == "startup",
+        "stored": write_tags([py.parsed.line_text(w.line) for w in writes]),
+        "increments": "increment" in write_tags([py.parsed.line_text(w.line) for w in writes]),
         "own_class": _own_instance(py, value),
         "has_instance_pattern": scope == "class" and name in ("_instance", "__instance", "_instances")
                                 and cls is not None and py.has_singleton_instance(cls),
@@ -497,6 +499,7 @@ def global_facts(py: PyFile, target: SyntaxNode, name_node: SyntaxNode | None) -
         "rebound": bool(writes), "writes": frozenset(w.op for w in writes), "written_after_init": False,
         "owner_kind": "module", "clients": py.clients_in(py.root), "class_words": frozenset(),
         "lifetime_local": "process", "duplicate": duplicate,
+        "stored": write_tags([py.parsed.line_text(w.line) for w in writes]),
     }, writes
 
 

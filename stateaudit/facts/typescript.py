@@ -19,7 +19,7 @@ from ..syntax import (
     node_text,
     walk,
 )
-from .common import purpose_of_path, split_words
+from .common import purpose_of_path, split_words, write_tags
 from .index import ClassInfo, FileIndex
 
 MUTATORS = frozenset({"set", "add", "delete", "clear", "push", "pop", "shift", "unshift", "splice",
@@ -145,31 +145,79 @@ class TsFile:
         return names
 
     def clients_in(self, node: SyntaxNode) -> frozenset[str]:
-        """Client kinds used inside a node (a class, or the whole file); cached per node."""
-        cache = self.__dict__.setdefault("_clients_cache", {})
+        """Client kinds used inside a node (a class, a method, or the whole file)."""
+        return frozenset(kind for kind, _name, _verify in self.client_refs(node))
+
+    def client_refs(self, node: SyntaxNode) -> frozenset[tuple[str, str, bool]]:
+        """(kind, type or name, needs verification) for each client use inside a node; cached per node.
+
+        A name imported from a package (ioredis, pg...) is a client for sure; a project class whose
+        name only looks like one (`FilesRepository`) is checked against the service index later.
+        """
+        cache = self.__dict__.setdefault("_refs_cache", {})
         if node.id not in cache:
-            cache[node.id] = self._clients_in(node)
+            cache[node.id] = self._client_refs(node)
         return cache[node.id]
 
-    def _clients_in(self, node: SyntaxNode) -> frozenset[str]:
-        """Client kinds a class (or the whole file) uses."""
-        kinds: set[str] = set()
+    def _client_refs(self, node: SyntaxNode) -> frozenset[tuple[str, str, bool]]:
+        refs: set[tuple[str, str, bool]] = set()
+        props = self.client_props(self.class_of(node) if node.type not in CLASS_TYPES else node)
         for child in walk(node):
             if child.type in ("identifier", "type_identifier"):
-                kind = self.client_names.get(node_text(child))
-                if kind:
-                    kinds.add(kind)
+                ref = self.client_ref(node_text(child))
+                if ref:
+                    refs.add(ref)
             elif child.type == "member_expression" and node_text(field(child, "object")) == "this":
                 prop = node_text(field(child, "property"))
+                if prop in props:
+                    refs.add(props[prop])
+                    continue
                 for kind, pattern in _CLIENT_NAME:
                     if prop != "queue" and pattern.search(prop):
-                        kinds.add(kind)
+                        refs.add((kind, prop, False))
                         break
             elif child.type == "decorator":
                 kind = _CLIENT_DECORATORS.get(_decorator_name(child))
                 if kind:
-                    kinds.add(kind)
-        return frozenset(kinds)
+                    refs.add((kind, _decorator_name(child), False))
+        return frozenset(refs)
+
+    def client_ref(self, name: str) -> tuple[str, str, bool] | None:
+        kind = self.client_names.get(name)
+        if kind is None:
+            return None
+        return kind, name, self.imports.get(name, "").startswith(".")
+
+    def client_props(self, cls: SyntaxNode | None) -> dict[str, tuple[str, str, bool]]:
+        """Fields and constructor parameters of a class whose type or initialiser is a client."""
+        if cls is None:
+            return {}
+        cache = self.__dict__.setdefault("_props_cache", {})
+        if cls.id in cache:
+            return cache[cls.id]
+        props: dict[str, tuple[str, str, bool]] = {}
+        members = []
+        for member in named_children(field(cls, "body")):
+            if member.type in ("public_field_definition", "field_definition"):
+                members.append((node_text(field(member, "name") or field(member, "property")), member))
+            elif member.type == "method_definition" and node_text(field(member, "name")) == "constructor":
+                for param in named_children(field(member, "parameters")):
+                    pattern = field(param, "pattern")
+                    if pattern is not None:
+                        members.append((node_text(pattern), param))
+        for name, node in members:
+            for part in walk(node):
+                ref = None
+                if part.type in ("identifier", "type_identifier") and part != field(node, "name"):
+                    ref = self.client_ref(node_text(part))
+                elif part.type == "decorator":
+                    kind = _CLIENT_DECORATORS.get(_decorator_name(part))
+                    ref = (kind, _decorator_name(part), False) if kind else None
+                if ref:
+                    props[name] = ref
+                    break
+        cache[cls.id] = props
+        return props
 
     @cached_property
     def fs_names(self) -> set[str]:
@@ -550,6 +598,7 @@ def state_facts(ts: TsFile, target: SyntaxNode, name_node: SyntaxNode | None,
         "class_name": class_name,
         "symbol": f"{class_name}.{name}" if class_name else name,
         "container": container_of(value),
+        "type_words": frozenset(_type_words(target, value)),
         "frozen": is_frozen(value) or (declaration is not None and node_text(declaration).startswith("const") and name.isupper() and not writes),
         "declared_with": node_text(declaration.children[0]) if declaration is not None and declaration.children else None,
         "writes": frozenset(w.op for w in writes),
@@ -558,7 +607,39 @@ def state_facts(ts: TsFile, target: SyntaxNode, name_node: SyntaxNode | None,
         "exported": target.parent is not None and target.parent.parent is not None and target.parent.parent.type == "export_statement",
     }
     facts.update(_owner_facts(ts, cls if scope != "module" else None))
+    tags = write_tags([ts.parsed.line_text(w.line) for w in writes])
+    facts["stored"] = tags
+    facts["increments"] = "increment" in tags
+    refs = _refs_beside(ts, keys, cls if scope != "module" else None)
+    facts["client_refs"] = refs
+    facts["clients"] = frozenset(kind for kind, _n, _v in refs)
     return facts, writes
+
+
+def _type_words(target: SyntaxNode, value: SyntaxNode | None) -> set[str]:
+    """Words of the element type: `Map<string, PatternStats>` says more than a field called `patterns`."""
+    words: set[str] = set()
+    for node in (field(_clean(value), "type_arguments") if value is not None else None, field(target, "type")):
+        for part in walk(node) if node is not None else []:
+            if part.type == "type_identifier" and node_text(part) not in ("Record", "Map", "Set", "Array", "Partial"):
+                words |= split_words(node_text(part))
+    return words
+
+
+def _refs_beside(ts: TsFile, keys: list[tuple], cls: SyntaxNode | None) -> frozenset:
+    """Clients used in the functions that read or write the state: a store *beside* it, not merely nearby."""
+    functions = {}
+    for key in keys:
+        for _line, _op, fn in ts.events.get(key, []):
+            outer = fn
+            while outer is not None and outer.type != "method_definition" and enclosing(outer, FUNCTION_TYPES) is not None:
+                outer = enclosing(outer, FUNCTION_TYPES)
+            if outer is not None and not (outer.type == "method_definition" and node_text(field(outer, "name")) == "constructor"):
+                functions[outer.id] = outer
+    refs: set = set()
+    for fn in functions.values():
+        refs |= ts.client_refs(fn)
+    return frozenset(refs)
 
 
 def _closure_lives_long(ts: TsFile, fn: SyntaxNode, name: str) -> bool:
@@ -568,6 +649,8 @@ def _closure_lives_long(ts: TsFile, fn: SyntaxNode, name: str) -> bool:
         return False
     if not any(True for _ in _closure_writes(ts, fn, name)):
         return False
+    if not _returns_closure(fn):
+        return False
     exported = (fn.parent is not None and fn.parent.type == "export_statement") or _commonjs_exported(ts, factory)
     called_at_start = False
     for node in walk(ts.root):
@@ -576,6 +659,20 @@ def _closure_lives_long(ts: TsFile, fn: SyntaxNode, name: str) -> bool:
                 called_at_start = True
                 break
     return called_at_start or exported
+
+
+def _returns_closure(fn: SyntaxNode) -> bool:
+    """Does the factory hand out a function (or an object of functions) that outlives the call?"""
+    body = field(fn, "body")
+    if body is not None and body.type in ("arrow_function", "function_expression"):
+        return True
+    for node in walk(body) if body is not None else []:
+        if node.type == "return_statement" and enclosing(node, FUNCTION_TYPES) == fn:
+            value = node.named_children[0] if node.named_children else None
+            if value is not None and any(n.type in ("arrow_function", "function_expression", "method_definition")
+                                         for n in walk(value)):
+                return True
+    return False
 
 
 def _commonjs_exported(ts: TsFile, name: str) -> bool:
@@ -673,6 +770,7 @@ def call_facts(ts: TsFile, call: SyntaxNode) -> tuple[dict[str, Any], list[Write
         "class_words": frozenset(split_words(class_name)) if class_name else frozenset(),
         "callback": callback_text[:200],
         "rearmed": _rearms(ts, call, fn, first),
+        "callback_io": _does_io(ts, first, cls),
         "in_function": fn is not None,
         "target_path": path_text,
         "path_purpose": purpose_of_path(path_text + " " + node_text(field(call, "arguments"))),
@@ -773,6 +871,26 @@ def _rearms(ts: TsFile, call: SyntaxNode, fn: SyntaxNode | None, callback: Synta
             return True
         for node in walk(callback):
             if node.type == "call_expression" and node_text(field(node, "function")) in (name, f"this.{name}"):
+                return True
+    return False
+
+
+def _does_io(ts: TsFile, callback: SyntaxNode | None, cls: SyntaxNode | None) -> bool:
+    """Does a timer's callback wait on I/O (await, fetch, or an async method of its class)?"""
+    if callback is None:
+        return False
+    async_methods = set()
+    for member in named_children(field(cls, "body")) if cls is not None else []:
+        if member.type == "method_definition" and any(c.type == "async" for c in member.children):
+            async_methods.add(node_text(field(member, "name")))
+    for node in walk(callback):
+        if node.type == "await_expression":
+            return True
+        if node.type == "call_expression":
+            callee = node_text(field(node, "function"))
+            if callee in ("fetch", "axios", "got") or callee.startswith(("axios.", "http.", "https.")):
+                return True
+            if callee.startswith("this.") and callee[5:] in async_methods:
                 return True
     return False
 
