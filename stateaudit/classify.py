@@ -68,21 +68,22 @@ def _first_row(rows, facts) -> Mapping[str, Any] | None:
 
 
 def _category_row(rows, facts: dict[str, Any]) -> Mapping[str, Any] | None:
-    """The state's own name decides first; the owning class's name only when its own says nothing."""
-    if facts.get("kind") == "timer" or not facts.get("class_words"):
+    """What the state is for: its own name decides first, then its owner's name, then its element type.
+
+    A generic answer (cache, other) from an earlier source gives way to a specific one from a later.
+    """
+    if facts.get("kind") == "timer" or not (facts.get("class_words") or facts.get("type_words")):
         return _first_row(rows, facts)
-    own = dict(facts, words=_own_words(facts))
-    row = _first_row(rows, own)
-    if row is not None and row.get("category") not in GENERIC_CATEGORIES:
-        return row
-    by_owner = _first_row(rows, dict(facts, words=frozenset(facts["class_words"])))
-    if by_owner is not None and by_owner.get("category") not in GENERIC_CATEGORIES:
-        return by_owner
-    return row
-
-
-def _own_words(facts: Mapping[str, Any]) -> frozenset[str]:
-    return frozenset(split_words(facts.get("name") or "")) | frozenset(facts.get("type_words") or ())
+    sources = [split_words(facts.get("name") or ""), facts.get("class_words"), facts.get("type_words")]
+    first = None
+    for words in sources:
+        if not words:
+            continue
+        row = _first_row(rows, dict(facts, words=frozenset(words)))
+        if row is not None and row.get("category") not in GENERIC_CATEGORIES:
+            return row
+        first = first or row
+    return first
 
 
 def classify(match: Match, facts: dict[str, Any], rule: Rule, ruleset: RuleSet, service: Service,

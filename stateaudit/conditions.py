@@ -27,7 +27,7 @@ FACT_NAMES = frozenset({
     "has_dest_option", "daemon", "target_loops", "coroutine_loops", "joined", "awaited", "write_mode", "mode",
     "first_arg", "positional_count", "target_path", "memory_db", "sqlite_url", "decorator", "decorator_args", "decorates_class", "is_method",
     # context
-    "duplicate", "type_words", "callback_io", "client_refs", "increments", "stored", "assigned_calls", "depends_on", "in_test_file", "category", "storage", "shared", "sibling_max_risk",
+    "duplicate", "value_text", "type_words", "callback_io", "client_refs", "increments", "stored", "assigned_calls", "depends_on", "in_test_file", "category", "storage", "shared", "sibling_max_risk",
 })
 COMBINATORS = frozenset({"all", "any", "not"})
 OPERATORS = frozenset({"regex", "gte", "lte", "not"})

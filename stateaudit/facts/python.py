@@ -144,8 +144,7 @@ class PyFile:
                 return ("self", cls.id if cls is not None else 0, attr)
             if owner == "cls":
                 return ("cls", cls.id if cls is not None else 0, attr)
-            if owner[:1].isupper():
-                return ("static", owner, attr)
+            return ("attr", owner, attr)
         return None
 
     def _operation(self, base: SyntaxNode) -> tuple[str, str | None]:
@@ -290,15 +289,20 @@ class PyFile:
         return [node_text(d)[1:].strip() for d in parent.named_children if d.type == "decorator"]
 
     def instance_collections(self, cls: SyntaxNode) -> list[tuple[str, SyntaxNode]]:
+        """Collections each instance gets: set in __init__/__post_init__/__new__, or dataclass default factories."""
         found = []
         for fn in walk(field(cls, "body")):
-            if fn.type == "function_definition" and node_text(field(fn, "name")) in ("__init__", "__post_init__"):
+            name = node_text(field(fn, "name")) if fn.type == "function_definition" else ""
+            if name in ("__init__", "__post_init__", "__new__"):
                 for node in walk(field(fn, "body")):
                     if node.type == "assignment":
                         left = field(node, "left")
-                        if left is not None and left.type == "attribute" and node_text(field(left, "object")) == "self":
-                            if container_of(field(node, "right")):
-                                found.append((node_text(field(left, "attribute")), node))
+                        owner = node_text(field(left, "object")) if left is not None and left.type == "attribute" else ""
+                        if (owner == "self" or (name == "__new__" and owner not in ("", "cls"))) and container_of(field(node, "right")):
+                            found.append((node_text(field(left, "attribute")), node))
+        for name, assign in self.class_collections(cls):
+            if _is_default_factory(field(assign, "right")):
+                found.append((name, assign))
         return found
 
     def class_collections(self, cls: SyntaxNode) -> list[tuple[str, SyntaxNode]]:
@@ -314,8 +318,10 @@ class PyFile:
     def stateful_fields(self, cls: SyntaxNode) -> tuple[str, ...]:
         """Attributes written after __init__: collections mutated, or values rebound (lazy clients aside)."""
         names = []
+        instances = _module_instances(self, self.class_name(cls))
         for name, _node in self.instance_collections(cls):
-            if self.writes([("self", cls.id, name)], "instance", name):
+            keys = [("self", cls.id, name)] + [("attr", var, name) for var in instances]
+            if self.writes(keys, "instance", name):
                 names.append(name)
         for key in self.events:
             if len(key) != 3:
@@ -325,7 +331,7 @@ class PyFile:
                 if any(w.op == "rebind" for w in self.writes([("self", cls.id, name)], "instance", name)):
                     names.append(name)
         for name, _node in self.class_collections(cls):
-            keys = [("cls", cls.id, name), ("self", cls.id, name), ("static", self.class_name(cls) or "", name)]
+            keys = [("cls", cls.id, name), ("self", cls.id, name), ("attr", self.class_name(cls) or "", name)]
             if self.writes(keys, "class", name):
                 names.append(name)
         return tuple(names)
@@ -343,6 +349,10 @@ def container_of(value: SyntaxNode | None) -> str | None:
         return _LITERALS[value.type]
     if value.type == "call":
         callee = node_text(field(value, "function")).rsplit(".", 1)[-1]
+        if callee in ("field", "Field"):
+            for arg in named_children(field(value, "arguments")):
+                if arg.type == "keyword_argument" and node_text(field(arg, "name")) == "default_factory":
+                    return _CONTAINERS.get(node_text(field(arg, "value")).rsplit(".", 1)[-1])
         return _CONTAINERS.get(callee)
     return None
 
@@ -358,7 +368,7 @@ def file_index(py: PyFile) -> FileIndex:
         decorators = tuple(py.decorators(cls))
         index.classes.append(ClassInfo(
             name=name, file=py.parsed.rel, decorators=decorators,
-            long_lived_decorator=any(d.split("(")[0].endswith("singleton") for d in decorators),
+            long_lived_decorator=any(d.split("(")[0].endswith("singleton") for d in decorators) or _long_lived_shape(cls),
             has_static_instance=py.has_singleton_instance(cls) or "Singleton" in node_text(field(cls, "superclasses")),
             stateful_fields=py.stateful_fields(cls), clients=py.clients_in(cls),
         ))
@@ -368,6 +378,20 @@ def file_index(py: PyFile) -> FileIndex:
             if callee is not None and callee.type == "identifier" and node_text(callee)[:1].isupper():
                 index.instantiations.append((node_text(callee), instantiation_context(py, node)))
     return index
+
+
+_LONG_LIVED_BASES = re.compile(r"\b(MiddlewareMixin|BaseHTTPMiddleware|AppConfig|Task|BaseCommand|Consumer|"
+                               r"AsyncWebsocketConsumer|WebsocketConsumer)\b")
+
+
+def _long_lived_shape(cls: SyntaxNode) -> bool:
+    """Classes a framework instantiates once per process: Django middleware (`get_response`), AppConfig, Celery Task."""
+    if _LONG_LIVED_BASES.search(node_text(field(cls, "superclasses"))):
+        return True
+    for fn in named_children(field(cls, "body")):
+        if fn.type == "function_definition" and node_text(field(fn, "name")) == "__init__":
+            return "get_response" in node_text(field(fn, "parameters"))
+    return False
 
 
 def instantiation_context(py: PyFile, node: SyntaxNode) -> str:
@@ -404,14 +428,22 @@ def state_facts(py: PyFile, target: SyntaxNode, name_node: SyntaxNode | None,
     left_text = node_text(left)
     fn = enclosing(target, FUNCTIONS)
     cls, class_name = _owner(py, target)
+    owner_var = node_text(field(left, "object")) if left is not None and left.type == "attribute" else ""
+    fname = node_text(field(fn, "name")) if fn is not None else ""
     if left_text.startswith(("app.state.", "application.state.")) or ".extensions[" in left_text:
         scope, name = "app-state", left_text.split(".")[-1] if ".state." in left_text else left_text
-    elif left is not None and left.type == "attribute" and node_text(field(left, "object")) == "self":
-        fname = node_text(field(fn, "name")) if fn is not None else ""
-        scope = "instance" if fname in ("__init__", "__post_init__") else "function"
-        name = node_text(field(left, "attribute"))
+    elif owner_var in ("app", "application") and (fn is None or instantiation_context(py, target) == "startup"):
+        scope, name = "app-state", node_text(field(left, "attribute"))
+    elif owner_var and (owner_var == "self" and fname in ("__init__", "__post_init__")
+                        or fname == "__new__" and owner_var not in ("cls", "self")):
+        scope, name = "instance", node_text(field(left, "attribute"))
+    elif owner_var:
+        scope, name = "function", node_text(field(left, "attribute"))
+    elif fn is None and cls is not None and _is_default_factory(value):
+        scope, name = "instance", node_text(name_node)  # a dataclass field: one per instance
     elif fn is not None:
-        scope, name = "function", node_text(name_node)
+        name = node_text(name_node)
+        scope = "closure" if _closure_lives_long(py, fn, name) else "function"
     elif cls is not None:
         scope, name = "class", node_text(name_node)
     else:
@@ -421,12 +453,18 @@ def state_facts(py: PyFile, target: SyntaxNode, name_node: SyntaxNode | None,
         keys = [("name", name)]
     elif scope == "class":
         shadowed = any(n == name for n, _ in py.instance_collections(cls)) or _assigned_in_init(cls, name)
-        keys = [("cls", cls.id, name), ("static", class_name or "", name)] + ([] if shadowed else [("self", cls.id, name)])
+        keys = [("cls", cls.id, name), ("attr", class_name or "", name)] + ([] if shadowed else [("self", cls.id, name)])
     elif scope == "instance":
-        keys = [("self", cls.id if cls else 0, name)]
+        keys = [("self", cls.id if cls else 0, name)] + [("attr", var, name) for var in _module_instances(py, class_name)]
+    elif scope == "app-state":
+        keys = [("attr", holder, name) for holder in ("app", "application", "current_app")]
+    elif scope == "closure":
+        keys = []
     else:
         keys = []
     writes = py.writes(keys, scope if scope != "class" else "class", name) if keys else []
+    if scope == "closure":
+        writes = list(_closure_writes(py, fn, name))
     facts: dict[str, Any] = {
         "scope": scope,
         "name": name,
@@ -435,9 +473,10 @@ def state_facts(py: PyFile, target: SyntaxNode, name_node: SyntaxNode | None,
         "symbol": f"{class_name}.{name}" if class_name and scope in ("class", "instance") else name,
         "container": container_of(value),
         "callee_name": node_text(field(value, "function")).rsplit(".", 1)[-1] if value is not None and value.type == "call" else "",
+        "value_text": node_text(value)[:300],
         "frozen": False,
         "writes": frozenset(w.op for w in writes),
-        "written_after_init": any(w.op != "rebind" for w in writes) or scope == "app-state",
+        "written_after_init": any(w.op != "rebind" for w in writes) or (scope == "app-state" and (".state." in left_text or ".extensions[" in left_text)),
         "rebound": any(w.op == "rebind" for w in writes),
         "owner_kind": "class" if scope in ("class", "instance") else "module",
         "clients": py.clients_in(cls) if cls is not None and scope in ("class", "instance") else py.clients_in(py.root),
@@ -467,6 +506,50 @@ def _own_instance(py: PyFile, value: SyntaxNode | None) -> bool:
         return any(py.class_name(c) == name for c in py.classes())
     return module.startswith(".") or (module.split(".")[0] not in _THIRD_PARTY_HINTS and name not in py.client_names
                                       and not any(module.startswith(m) for ms in CLIENT_MODULES.values() for m in ms))
+
+
+_FACTORY_PARAMS = frozenset({"get_response", "app", "application", "call_next", "wsgi_app", "next_handler"})
+
+
+def _closure_lives_long(py: PyFile, fn: SyntaxNode, name: str) -> bool:
+    """A local of a factory that returns a closure writing it: middleware factories, decorators applied at import."""
+    if fn.type != "function_definition" or not any(True for _ in _closure_writes(py, fn, name)):
+        return False
+    returned = {node_text(n.named_children[0]) for n in walk(field(fn, "body"))
+                if n.type == "return_statement" and n.named_children and enclosing(n, FUNCTIONS) == fn}
+    inner = {node_text(field(n, "name")) for n in named_children(field(fn, "body")) if n.type == "function_definition"}
+    if not returned & inner:
+        return False
+    params = {node_text(p).split(":")[0].split("=")[0].strip() for p in named_children(field(fn, "parameters"))}
+    factory = node_text(field(fn, "name"))
+    return bool(params & _FACTORY_PARAMS) or py.only_called_at_import(fn) or any(
+        enclosing(use, FUNCTIONS) is None for use in py._call_uses.get(factory, []))
+
+
+def _closure_writes(py: PyFile, fn: SyntaxNode, name: str):
+    for line, op, event_fn in py.events.get(("name", name), []):
+        if op in ("read", "rebind") or event_fn is None or event_fn == fn or fn not in ancestors(event_fn):
+            continue
+        bound, declared = py.locals_of(event_fn)
+        if name not in bound:
+            yield WriteSite(line, op)
+
+
+def _is_default_factory(value: SyntaxNode | None) -> bool:
+    return value is not None and value.type == "call" and node_text(field(value, "function")).rsplit(".", 1)[-1] in (
+        "field", "Field") and "default_factory" in node_text(field(value, "arguments"))
+
+
+def _module_instances(py: PyFile, class_name: str | None) -> list[str]:
+    """Module-level variables holding an instance of the class (`FIRMWARE = FirmwareStats()`)."""
+    names = []
+    for stmt in py.root.named_children:
+        if stmt.type == "expression_statement" and stmt.named_children and stmt.named_children[0].type == "assignment":
+            assign = stmt.named_children[0]
+            right = field(assign, "right")
+            if class_name and right is not None and right.type == "call" and node_text(field(right, "function")) == class_name:
+                names.append(node_text(field(assign, "left")))
+    return names
 
 
 def _assigned_in_init(cls: SyntaxNode, name: str) -> bool:

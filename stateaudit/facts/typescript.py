@@ -291,7 +291,7 @@ class TsFile:
             table.setdefault(key, []).append((line_of(node), op, fn))
         for fn, alias, key in aliases:
             for line, op, event_fn in table.get(("name", alias), []):
-                if op != "read" and event_fn is not None and (event_fn == fn or fn in ancestors(event_fn)):
+                if op != "read" and event_fn is not None and (fn is None or event_fn == fn or fn in ancestors(event_fn)):
                     table.setdefault(key, []).append((line, op, event_fn))
         return table
 
@@ -316,7 +316,7 @@ class TsFile:
             if obj is not None and obj.type == "identifier" and node_text(obj)[:1].isupper():
                 return ("static", node_text(obj), prop)
             if obj is not None and (node_text(obj) in ("ctx", "context")
-                                    or (obj.type == "member_expression" and node_text(field(obj, "property")) in ("locals", "context"))):
+                                    or (obj.type == "member_expression" and node_text(field(obj, "property")) in ("locals", "context", "app"))):
                 return ("app", prop)
         return None
 
@@ -528,7 +528,9 @@ def file_index(ts: TsFile) -> FileIndex:
             ))
         elif node.type == "new_expression":
             ctor = field(node, "constructor")
-            if ctor is not None and ctor.type == "identifier":
+            if ctor is not None and ctor.type == "member_expression":
+                ctor = field(ctor, "property")  # new geofence.EtaCalculator(...)
+            if ctor is not None and ctor.type in ("identifier", "property_identifier"):
                 index.instantiations.append((node_text(ctor), instantiation_context(ts, node)))
         elif node.type == "pair" and node_text(field(node, "key")) in ("providers", "useClass", "controllers"):
             for ident in walk(field(node, "value")):
@@ -568,7 +570,8 @@ def state_facts(ts: TsFile, target: SyntaxNode, name_node: SyntaxNode | None,
     elif target.type == "assignment_expression":
         left = field(target, "left")
         holder = field(left, "object") if left is not None else None
-        if fn is None and holder is not None and node_text(field(holder, "property")) in ("locals", "context"):
+        if holder is not None and node_text(field(holder, "property")) in ("locals", "context", "app") and (
+                fn is None or instantiation_context(ts, target) in ("startup", "module")):
             scope = "app-state"
         else:
             scope = "instance" if fn is not None and node_text(field(fn, "name")) == "constructor" else "function"
@@ -644,14 +647,15 @@ def _refs_beside(ts: TsFile, keys: list[tuple], cls: SyntaxNode | None) -> froze
 
 def _closure_lives_long(ts: TsFile, fn: SyntaxNode, name: str) -> bool:
     """A local of a factory called once at start-up, captured by a closure it hands out (middleware, handlers)."""
-    factory = _function_name(fn)
+    factory = _function_name(fn) or ("<plugin>" if _registered_plugin(ts, fn) else "")
     if not factory or set(_params(fn)) & _HANDLER_PARAMS:
         return False
     if not any(True for _ in _closure_writes(ts, fn, name)):
         return False
-    if not _returns_closure(fn):
+    if not (_returns_closure(fn) or _handed_out(fn, name)):
         return False
-    exported = (fn.parent is not None and fn.parent.type == "export_statement") or _commonjs_exported(ts, factory)
+    exported = (fn.parent is not None and fn.parent.type == "export_statement") or _commonjs_exported(ts, factory) \
+        or _registered_plugin(ts, fn)
     called_at_start = False
     for node in walk(ts.root):
         if node.type == "call_expression" and node_text(field(node, "function")) == factory:
@@ -675,9 +679,28 @@ def _returns_closure(fn: SyntaxNode) -> bool:
     return False
 
 
+def _handed_out(fn: SyntaxNode, name: str) -> bool:
+    """Is the collection handed to the framework (`fastify.decorate('x', x)`, `app.set('x', x)`)?"""
+    for node in walk(field(fn, "body")):
+        if node.type == "call_expression" and node_text(field(node, "function")).rsplit(".", 1)[-1] in (
+                "decorate", "decorateRequest", "set", "provide", "expose"):
+            if any(node_text(a) == name for a in named_children(field(node, "arguments"))):
+                return True
+    return False
+
+
+def _registered_plugin(ts: TsFile, fn: SyntaxNode) -> bool:
+    """A plugin function passed to a call at module level (`fp(async function (app) {...})`, `register(...)`)."""
+    parent = fn.parent
+    if parent is None or parent.type != "arguments":
+        return False
+    call = parent.parent
+    return call is not None and enclosing(call, FUNCTION_TYPES) is None
+
+
 def _commonjs_exported(ts: TsFile, name: str) -> bool:
     text = ts.parsed.source.decode("utf-8", "replace")
-    return bool(re.search(rf"module\.exports\s*=\s*(\{{[^}}]*\b{re.escape(name)}\b|{re.escape(name)}\b)", text)
+    return bool(re.search(rf"module\.exports\s*=[^;\n]*\b{re.escape(name)}\b", text)
                 or re.search(rf"\bexports\.{re.escape(name)}\s*=", text))
 
 
