@@ -1,0 +1,116 @@
+"""Facts about Python calls: threads, tasks, scheduled jobs and writes to disk."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ..model import WriteSite
+from ..syntax import (
+    SyntaxNode,
+    enclosing,
+    field,
+    named_children,
+    node_text,
+    walk,
+)
+from .common import purpose_of_path, split_words
+from .py_file import (
+    FUNCTIONS,
+    PyFile,
+    instantiation_context,
+    owner_of,
+)
+
+
+def _loops(node: SyntaxNode | None) -> bool:
+    return node is not None and any(n.type == "while_statement" for n in walk(node))
+
+
+def _function_named(py: PyFile, name: str) -> SyntaxNode | None:
+    short = name.rsplit(".", 1)[-1]
+    for node in walk(py.root):
+        if node.type == "function_definition" and node_text(field(node, "name")) == short:
+            return node
+    return None
+
+
+def call_facts(py: PyFile, call: SyntaxNode) -> tuple[dict[str, Any], list[WriteSite]]:
+    """Facts for a call that starts a thread/task/job or writes to disk."""
+    callee = node_text(field(call, "function"))
+    args = field(call, "arguments")
+    positional = [a for a in named_children(args) if a.type != "keyword_argument"]
+    keywords = {node_text(field(a, "name")): field(a, "value") for a in named_children(args) if a.type == "keyword_argument"}
+    fn = enclosing(call, FUNCTIONS)
+    cls, class_name = owner_of(py, call)
+    method = node_text(field(fn, "name")) if fn is not None and fn.type == "function_definition" else ""
+    target = keywords.get("target")
+    target_fn = _function_named(py, node_text(target)) if target is not None else None
+    coroutine = positional[0] if positional else None
+    coroutine_fn = None
+    if coroutine is not None and coroutine.type == "call":
+        coroutine_fn = _function_named(py, node_text(field(coroutine, "function")))
+    mode_node = keywords.get("mode") or (positional[1] if len(positional) > 1 else None)
+    mode = node_text(mode_node).strip("'\"rbRBfu") if mode_node is not None else ""
+    raw_mode = node_text(mode_node).strip("'\"") if mode_node is not None else ""
+    first_text = node_text(positional[0]) if positional else ""
+    receiver = node_text(field(field(call, "function"), "object")) if field(call, "function") is not None and field(call, "function").type == "attribute" else ""
+    path_text = _resolve_path_text(py, (positional[0] if positional else None)) + " " + receiver
+    context = instantiation_context(py, call)
+    fn_text = node_text(fn) if fn is not None else ""
+    facts: dict[str, Any] = {
+        "callee": callee,
+        "callee_name": callee.rsplit(".", 1)[-1],
+        "callee_module": py.imports.get(callee.split(".")[0], ""),
+        "receiver": receiver,
+        "method": method,
+        "class_name": class_name,
+        "symbol": f"{class_name}.{method}" if class_name and method else (method or callee),
+        "words": split_words(method) | split_words(node_text(target) or node_text(coroutine)) | (split_words(class_name) if class_name else set()),
+        "class_words": frozenset(split_words(class_name)) if class_name else frozenset(),
+        "daemon": node_text(keywords.get("daemon")) == "True",
+        "target_loops": _loops(target_fn),
+        "coroutine_loops": _loops(coroutine_fn),
+        "in_startup": context in ("startup", "module") or "lifespan" in " ".join(py.decorators(fn) if fn is not None else []),
+        "in_handler": context == "handler",
+        "joined": bool(re.search(r"\.join\(\)", fn_text)),
+        "awaited": bool(re.search(r"await\s+(asyncio\.)?(gather|wait|wait_for)\(|await\s+\w+\s*$", fn_text, re.M)),
+        "write_mode": bool(re.search(r"[wax+]", raw_mode)) and not raw_mode.startswith(("r", "rb")) or "+" in raw_mode,
+        "mode": mode,
+        "first_arg": first_text[:200],
+        "positional_count": len(positional),
+        "memory_db": ":memory:" in first_text,
+        "sqlite_url": first_text.strip("'\"f").startswith("sqlite:"),
+        "target_path": path_text,
+        "path_purpose": purpose_of_path(path_text),
+        "deleted_in_same_function": bool(re.search(r"\b(os\.remove|os\.unlink|\.unlink\(|shutil\.rmtree|TemporaryDirectory|NamedTemporaryFile)", fn_text)),
+        "owner_kind": "class" if cls is not None else "module",
+        "clients": py.clients_in(cls) if cls is not None else py.clients_in(py.root),
+        "lifetime_local": "unknown" if cls is not None else "process",
+    }
+    return facts, []
+
+
+def _resolve_path_text(py: PyFile, arg: SyntaxNode | None) -> str:
+    if arg is None:
+        return ""
+    names = {node_text(n) for n in walk(arg) if n.type == "identifier"}
+    extra = []
+    for stmt in py.root.named_children:
+        if stmt.type == "expression_statement" and stmt.named_children and stmt.named_children[0].type == "assignment":
+            assign = stmt.named_children[0]
+            if node_text(field(assign, "left")) in names:
+                extra.append(node_text(field(assign, "right")))
+    fn = enclosing(arg, FUNCTIONS)
+    if fn is not None:
+        for node in walk(fn):
+            if node.type == "assignment" and node_text(field(node, "left")) in names:
+                extra.append(node_text(field(node, "right")))
+    second = []
+    for text in extra:  # one more level: `out = join(ROOT, x)` names ROOT
+        for stmt in py.root.named_children:
+            if stmt.type == "expression_statement" and stmt.named_children and stmt.named_children[0].type == "assignment":
+                assign = stmt.named_children[0]
+                if re.search(rf"\b{re.escape(node_text(field(assign, 'left')))}\b", text):
+                    second.append(node_text(field(assign, "right")))
+    return " ".join([node_text(arg), *extra, *second])[:600]

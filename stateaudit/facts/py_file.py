@@ -1,0 +1,433 @@
+"""Per-file analysis of Python: imports, clients, classes, references and writes."""
+
+from __future__ import annotations
+
+import re
+from functools import cached_property
+
+from ..model import WriteSite
+from ..syntax import (
+    ParsedFile,
+    SyntaxNode,
+    ancestors,
+    enclosing,
+    field,
+    line_of,
+    named_children,
+    node_text,
+    walk,
+)
+
+FUNCTIONS = frozenset({"function_definition", "lambda"})
+MUTATORS = frozenset({"append", "extend", "insert", "update", "setdefault", "pop", "popitem", "clear", "add",
+                      "discard", "remove", "appendleft", "extendleft", "popleft", "rotate", "__setitem__",
+                      "__delitem__", "sort", "reverse", "move_to_end", "subtract", "difference_update",
+                      "intersection_update", "symmetric_difference_update"})
+_CONTAINERS = {"dict": "dict", "list": "list", "set": "set", "deque": "deque", "defaultdict": "defaultdict",
+               "OrderedDict": "OrderedDict", "Counter": "Counter", "WeakValueDictionary": "dict",
+               "WeakKeyDictionary": "dict", "ChainMap": "dict", "SortedDict": "dict", "SortedList": "list"}
+_LITERALS = {"dictionary": "dict", "list": "list", "set": "set", "dictionary_comprehension": "dict",
+             "list_comprehension": "list", "set_comprehension": "set"}
+CLIENT_MODULES = {
+    "redis": ("redis", "aioredis", "redis.asyncio", "walrus", "rq"),
+    "queue": ("celery", "dramatiq", "arq", "rq", "kombu"),
+    "database": ("sqlalchemy", "psycopg", "psycopg2", "asyncpg", "django.db", "pymongo", "motor", "databases",
+                 "sqlmodel", "tortoise", "peewee", "mongoengine", "pymysql", "aiomysql", "aiopg", "beanie", "odmantic"),
+}
+_CLIENT_ATTR = [
+    ("redis", re.compile(r"redis", re.I)),
+    ("database", re.compile(r"^(db|database|pool|engine|session_factory|sessionmaker|conn|connection|collection|mongo\w*|pg\w*)$", re.I)),
+]
+_STARTUP_FN = re.compile(r"^(startup|on_startup|lifespan|create_app|make_app|main|ready|init_app|setup\w*|configure\w*|"
+                         r"bootstrap|start\w*|run)$")
+_ROUTE_DECORATOR = re.compile(r"\.(get|post|put|patch|delete|route|api_route|websocket)\(|api_view|login_required|"
+                              r"csrf_exempt|require_http_methods|action\(|\.task\b|shared_task")
+_HANDLER_PARAMS = frozenset({"request", "req", "self_request"})
+
+_CLIENT_HANDLE = re.compile(r"(client|pool|conn|connection|session|engine|redis|db|channel|socket|lock|logger)$", re.I)
+
+_THIRD_PARTY_HINTS = frozenset({"fastapi", "flask", "django", "starlette", "celery", "logging", "redis", "sqlalchemy",
+                                "pydantic", "httpx", "requests", "boto3", "apscheduler", "concurrent", "asyncio",
+                                "threading", "collections", "typing", "prometheus_client", "structlog"})
+
+
+class PyFile:
+    """Per-file analysis, computed once and shared by every candidate in the file."""
+
+    def __init__(self, parsed: ParsedFile):
+        self.parsed = parsed
+        self.root = parsed.root
+
+    @cached_property
+    def imports(self) -> dict[str, str]:
+        """Local name -> module, for `import x`, `import x as y` and `from m import n`."""
+        table: dict[str, str] = {}
+        for node in walk(self.root):
+            if node.type == "import_statement":
+                for child in node.named_children:
+                    if child.type == "aliased_import":
+                        table[node_text(field(child, "alias"))] = node_text(field(child, "name"))
+                    else:
+                        table[node_text(child).split(".")[0]] = node_text(child)
+            elif node.type == "import_from_statement":
+                module = node_text(field(node, "module_name"))
+                for child in node.named_children[1:]:
+                    if child.type == "aliased_import":
+                        table[node_text(field(child, "alias"))] = module
+                    elif child.type == "dotted_name":
+                        table[node_text(child)] = module
+        return table
+
+    @cached_property
+    def client_names(self) -> dict[str, str]:
+        names: dict[str, str] = {}
+        for local, module in self.imports.items():
+            for kind, modules in CLIENT_MODULES.items():
+                if any(module == m or module.startswith(m + ".") for m in modules):
+                    names.setdefault(local, kind)
+        return names
+
+    def clients_in(self, node: SyntaxNode) -> frozenset[str]:
+        """Client kinds used inside a node (a class, or the whole file); cached per node."""
+        cache = self.__dict__.setdefault("_clients_cache", {})
+        if node.id not in cache:
+            cache[node.id] = self._clients_in(node)
+        return cache[node.id]
+
+    def _clients_in(self, node: SyntaxNode) -> frozenset[str]:
+        kinds: set[str] = set()
+        for child in walk(node):
+            if child.type == "identifier":
+                kind = self.client_names.get(node_text(child))
+                if kind:
+                    kinds.add(kind)
+            elif child.type == "attribute":
+                obj, attr = field(child, "object"), node_text(field(child, "attribute"))
+                if node_text(obj) in ("self", "cls"):
+                    for kind, pattern in _CLIENT_ATTR:
+                        if pattern.search(attr):
+                            kinds.add(kind)
+                            break
+                elif attr == "objects":
+                    kinds.add("database")
+        return frozenset(kinds)
+
+    # -- references and writes -----------------------------------------------
+    @cached_property
+    def events(self) -> dict[tuple, list[tuple[int, str, SyntaxNode | None]]]:
+        table: dict[tuple, list[tuple[int, str, SyntaxNode | None]]] = {}
+        aliases: list[tuple[SyntaxNode | None, str, tuple]] = []
+        for node in walk(self.root):
+            key = self._base_key(node)
+            if key is None:
+                continue
+            op, alias = self._operation(node)
+            fn = enclosing(node, FUNCTIONS)
+            if alias is not None:
+                aliases.append((fn, alias, key))
+            table.setdefault(key, []).append((line_of(node), op, fn))
+        for fn, alias, key in aliases:
+            for line, op, event_fn in table.get(("name", alias), []):
+                if op not in ("read", "rebind") and event_fn is not None and (event_fn == fn or fn in ancestors(event_fn)):
+                    table.setdefault(key, []).append((line, op, event_fn))
+        return table
+
+    def _base_key(self, node: SyntaxNode) -> tuple | None:
+        if node.type == "identifier":
+            parent = node.parent
+            if parent is None:
+                return None
+            if parent.type == "attribute" and field(parent, "attribute") == node:
+                return None
+            if parent.type in ("keyword_argument",) and field(parent, "name") == node:
+                return None
+            if parent.type in ("function_definition", "class_definition", "parameters", "default_parameter",
+                               "typed_parameter", "typed_default_parameter", "dotted_name", "aliased_import",
+                               "global_statement", "nonlocal_statement"):
+                return None
+            return ("name", node_text(node))
+        if node.type == "attribute":
+            obj = field(node, "object")
+            attr = node_text(field(node, "attribute"))
+            if obj is None or obj.type != "identifier":
+                return None
+            owner = node_text(obj)
+            cls = enclosing(node, frozenset({"class_definition"}))
+            if owner == "self":
+                return ("self", cls.id if cls is not None else 0, attr)
+            if owner == "cls":
+                return ("cls", cls.id if cls is not None else 0, attr)
+            return ("attr", owner, attr)
+        return None
+
+    def _operation(self, base: SyntaxNode) -> tuple[str, str | None]:
+        current, depth = base, 0
+        while True:
+            parent = current.parent
+            if parent is None:
+                return "read", None
+            if parent.type == "parenthesized_expression":
+                current = parent
+                continue
+            if parent.type == "attribute" and field(parent, "object") == current:
+                grand = parent.parent
+                if grand is not None and grand.type == "call" and field(grand, "function") == parent:
+                    method = node_text(field(parent, "attribute"))
+                    return (method if method in MUTATORS else "read"), None
+                current, depth = parent, depth + 1
+                continue
+            if parent.type == "subscript" and field(parent, "value") == current:
+                current, depth = parent, depth + 1
+                continue
+            if parent.type == "assignment" and field(parent, "left") == current:
+                return ("assign" if depth else "rebind"), None
+            if parent.type == "augmented_assignment" and field(parent, "left") == current:
+                return ("assign" if depth else "rebind"), None
+            if parent.type in ("pattern_list", "tuple_pattern") and parent.parent is not None and \
+                    parent.parent.type in ("assignment", "for_statement") and field(parent.parent, "left") == parent:
+                return ("assign" if depth else "rebind"), None
+            if parent.type == "delete_statement" and depth:
+                return "delete", None
+            if parent.type == "expression_list" and parent.parent is not None and parent.parent.type == "delete_statement" and depth:
+                return "delete", None
+            if parent.type == "call" and depth == 1 and node_text(current).endswith((".get", ".setdefault")):
+                current = parent  # `store.get(k)` hands out an entry: an alias of part of the state
+                continue
+            if parent.type == "assignment" and field(parent, "right") == current:
+                left = field(parent, "left")
+                if left is not None and left.type == "identifier":
+                    return "read", node_text(left)
+            return "read", None
+
+    @cached_property
+    def _locals(self) -> dict[int, tuple[set[str], set[str]]]:
+        return {}
+
+    def locals_of(self, fn: SyntaxNode) -> tuple[set[str], set[str]]:
+        """(names bound locally, names declared global/nonlocal) in a function, nested functions excluded."""
+        if fn.id not in self._locals:
+            bound: set[str] = set()
+            declared: set[str] = set()
+            params = field(fn, "parameters")
+            for p in walk(params) if params is not None else []:
+                if p.type == "identifier" and p.parent is not None and p.parent.type in (
+                        "parameters", "default_parameter", "typed_parameter", "typed_default_parameter",
+                        "list_splat_pattern", "dictionary_splat_pattern", "lambda_parameters"):
+                    bound.add(node_text(p))
+            stack = list(named_children(field(fn, "body")))
+            while stack:
+                node = stack.pop()
+                if node.type in FUNCTIONS or node.type == "class_definition":
+                    if node.type != "lambda":
+                        bound.add(node_text(field(node, "name")))
+                    continue
+                if node.type in ("global_statement", "nonlocal_statement"):
+                    declared.update(node_text(c) for c in node.named_children)
+                elif node.type in ("assignment", "augmented_assignment", "for_statement", "for_in_clause"):
+                    left = field(node, "left")
+                    if left is not None and left.type in ("identifier", "pattern_list", "tuple_pattern"):
+                        bound.update(node_text(i) for i in walk(left) if i.type == "identifier")
+                elif node.type in ("with_item", "as_pattern"):
+                    alias = field(node, "alias")
+                    if alias is not None:
+                        bound.update(node_text(i) for i in walk(alias) if i.type == "identifier")
+                stack.extend(node.named_children)
+            self._locals[fn.id] = (bound - declared, declared)
+        return self._locals[fn.id]
+
+    def writes(self, keys: list[tuple], scope: str, name: str) -> list[WriteSite]:
+        sites = []
+        for key in keys:
+            for line, op, fn in self.events.get(key, []):
+                if op == "read" or fn is None:
+                    continue
+                if scope == "module":
+                    bound, declared = self.locals_of(fn)
+                    if op == "rebind" and name not in declared:
+                        continue
+                    if name in bound:
+                        continue
+                if scope == "instance" and node_text(field(fn, "name")) in ("__init__", "__post_init__", "__new__"):
+                    continue
+                if self.only_called_at_import(fn):
+                    continue
+                sites.append(WriteSite(line, op))
+        return sorted(set(sites), key=lambda s: (s.line, s.op))
+
+    def only_called_at_import(self, fn: SyntaxNode) -> bool:
+        """Writes in a registration helper that is only called at import (or used as a decorator) happen at import."""
+        outer = fn
+        for parent in ancestors(fn):
+            if parent.type == "function_definition":
+                outer = parent
+        name = node_text(field(outer, "name"))
+        if not name:
+            return False
+        uses = [n for n in self._call_uses.get(name, [])]
+        if not uses:
+            return False
+        return all(enclosing(n, frozenset({"decorator"})) is not None or enclosing(n, FUNCTIONS) is None for n in uses)
+
+    @cached_property
+    def _call_uses(self) -> dict[str, list[SyntaxNode]]:
+        """Function name -> nodes that call it or apply it as a decorator."""
+        uses: dict[str, list[SyntaxNode]] = {}
+        for node in walk(self.root):
+            target = None
+            if node.type == "call":
+                target = field(node, "function")
+            elif node.type == "decorator" and node.named_children:
+                target = node.named_children[0]
+            if target is None:
+                continue
+            if target.type == "attribute":
+                target = field(target, "attribute")
+            if target is not None and target.type == "identifier":
+                uses.setdefault(node_text(target), []).append(node)
+        return uses
+
+    # -- classes ----------------------------------------------------------------
+    def classes(self) -> list[SyntaxNode]:
+        return [n for n in walk(self.root) if n.type == "class_definition"]
+
+    @staticmethod
+    def class_name(cls: SyntaxNode | None) -> str | None:
+        return node_text(field(cls, "name")) if cls is not None else None
+
+    @staticmethod
+    def decorators(node: SyntaxNode) -> list[str]:
+        parent = node.parent
+        if parent is None or parent.type != "decorated_definition":
+            return []
+        return [node_text(d)[1:].strip() for d in parent.named_children if d.type == "decorator"]
+
+    def instance_collections(self, cls: SyntaxNode) -> list[tuple[str, SyntaxNode]]:
+        """Collections each instance gets: set in __init__/__post_init__/__new__, or dataclass default factories."""
+        found = []
+        for fn in walk(field(cls, "body")):
+            name = node_text(field(fn, "name")) if fn.type == "function_definition" else ""
+            if name in ("__init__", "__post_init__", "__new__"):
+                for node in walk(field(fn, "body")):
+                    if node.type == "assignment":
+                        left = field(node, "left")
+                        owner = node_text(field(left, "object")) if left is not None and left.type == "attribute" else ""
+                        if (owner == "self" or (name == "__new__" and owner not in ("", "cls"))) and container_of(field(node, "right")):
+                            found.append((node_text(field(left, "attribute")), node))
+        for name, assign in self.class_collections(cls):
+            if _is_default_factory(field(assign, "right")):
+                found.append((name, assign))
+        return found
+
+    def class_collections(self, cls: SyntaxNode) -> list[tuple[str, SyntaxNode]]:
+        found = []
+        for stmt in named_children(field(cls, "body")):
+            if stmt.type == "expression_statement" and stmt.named_children and stmt.named_children[0].type == "assignment":
+                assign = stmt.named_children[0]
+                left = field(assign, "left")
+                if left is not None and left.type == "identifier" and container_of(field(assign, "right")):
+                    found.append((node_text(left), assign))
+        return found
+
+    def stateful_fields(self, cls: SyntaxNode) -> tuple[str, ...]:
+        """Attributes written after __init__: collections mutated, or values rebound (lazy clients aside)."""
+        names = []
+        instances = _module_instances(self, self.class_name(cls))
+        for name, _node in self.instance_collections(cls):
+            keys = [("self", cls.id, name)] + [("attr", var, name) for var in instances]
+            if self.writes(keys, "instance", name):
+                names.append(name)
+        for key in self.events:
+            if len(key) != 3:
+                continue
+            kind, cls_id, name = key
+            if kind == "self" and cls_id == cls.id and name not in names and not _CLIENT_HANDLE.search(name):
+                if any(w.op == "rebind" for w in self.writes([("self", cls.id, name)], "instance", name)):
+                    names.append(name)
+        for name, _node in self.class_collections(cls):
+            keys = [("cls", cls.id, name), ("self", cls.id, name), ("attr", self.class_name(cls) or "", name)]
+            if self.writes(keys, "class", name):
+                names.append(name)
+        return tuple(names)
+
+    def has_singleton_instance(self, cls: SyntaxNode) -> bool:
+        body = node_text(field(cls, "body"))
+        return bool(re.search(r"\b_?_instances?\b", body)) and any(
+            marker in body for marker in ("__new__", "__call__", "def instance", "get_instance"))
+
+
+def container_of(value: SyntaxNode | None) -> str | None:
+    if value is None:
+        return None
+    if value.type in _LITERALS:
+        return _LITERALS[value.type]
+    if value.type == "call":
+        callee = node_text(field(value, "function")).rsplit(".", 1)[-1]
+        if callee in ("field", "Field"):
+            for arg in named_children(field(value, "arguments")):
+                if arg.type == "keyword_argument" and node_text(field(arg, "name")) == "default_factory":
+                    return _CONTAINERS.get(node_text(field(arg, "value")).rsplit(".", 1)[-1])
+        return _CONTAINERS.get(callee)
+    return None
+
+
+def analyse(parsed: ParsedFile) -> PyFile:
+    return PyFile(parsed)
+
+
+_LONG_LIVED_BASES = re.compile(r"\b(MiddlewareMixin|BaseHTTPMiddleware|AppConfig|Task|BaseCommand|Consumer|"
+                               r"AsyncWebsocketConsumer|WebsocketConsumer)\b")
+
+
+def _long_lived_shape(cls: SyntaxNode) -> bool:
+    """Classes a framework instantiates once per process: Django middleware (`get_response`), AppConfig, Celery Task."""
+    if _LONG_LIVED_BASES.search(node_text(field(cls, "superclasses"))):
+        return True
+    for fn in named_children(field(cls, "body")):
+        if fn.type == "function_definition" and node_text(field(fn, "name")) == "__init__":
+            return "get_response" in node_text(field(fn, "parameters"))
+    return False
+
+
+def instantiation_context(py: PyFile, node: SyntaxNode) -> str:
+    parent = node.parent
+    if parent is not None and parent.type == "assignment" and node_text(field(parent, "left")).startswith("app.state."):
+        return "app-state"
+    fn = enclosing(node, FUNCTIONS)
+    if fn is None:
+        return "module"
+    current: SyntaxNode | None = fn
+    while current is not None:
+        name = node_text(field(current, "name"))
+        decorators = " ".join(py.decorators(current))
+        params = {node_text(p).split(":")[0].strip() for p in named_children(field(current, "parameters"))}
+        if "on_event" in decorators or _STARTUP_FN.match(name or ""):
+            return "startup"
+        if params & _HANDLER_PARAMS or _ROUTE_DECORATOR.search(decorators):
+            return "handler"
+        if name in ("__init__",):
+            return "startup"
+        current = enclosing(current, FUNCTIONS)
+    return "function"
+
+
+def _is_default_factory(value: SyntaxNode | None) -> bool:
+    return value is not None and value.type == "call" and node_text(field(value, "function")).rsplit(".", 1)[-1] in (
+        "field", "Field") and "default_factory" in node_text(field(value, "arguments"))
+
+
+def _module_instances(py: PyFile, class_name: str | None) -> list[str]:
+    """Module-level variables holding an instance of the class (`FIRMWARE = FirmwareStats()`)."""
+    names = []
+    for stmt in py.root.named_children:
+        if stmt.type == "expression_statement" and stmt.named_children and stmt.named_children[0].type == "assignment":
+            assign = stmt.named_children[0]
+            right = field(assign, "right")
+            if class_name and right is not None and right.type == "call" and node_text(field(right, "function")) == class_name:
+                names.append(node_text(field(assign, "left")))
+    return names
+
+
+def owner_of(py: PyFile, node: SyntaxNode) -> tuple[SyntaxNode | None, str | None]:
+    """The class a node sits in, and its name."""
+    cls = enclosing(node, frozenset({"class_definition"}))
+    return cls, py.class_name(cls)

@@ -1,0 +1,263 @@
+"""Facts about Python state: scope, writes after import, owners, globals, singletons, caches."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..model import WriteSite
+from ..syntax import (
+    SyntaxNode,
+    ancestors,
+    enclosing,
+    field,
+    named_children,
+    node_text,
+    walk,
+)
+from .common import split_words, write_tags
+from .index import ClassInfo, FileIndex
+from .py_file import (
+    _THIRD_PARTY_HINTS,
+    CLIENT_MODULES,
+    FUNCTIONS,
+    PyFile,
+    _is_default_factory,
+    _long_lived_shape,
+    _module_instances,
+    container_of,
+    instantiation_context,
+    owner_of,
+)
+
+
+def file_index(py: PyFile) -> FileIndex:
+    index = FileIndex()
+    for cls in py.classes():
+        name = py.class_name(cls) or ""
+        decorators = tuple(py.decorators(cls))
+        index.classes.append(ClassInfo(
+            name=name, file=py.parsed.rel, decorators=decorators,
+            long_lived_decorator=any(d.split("(")[0].endswith("singleton") for d in decorators) or _long_lived_shape(cls),
+            has_static_instance=py.has_singleton_instance(cls) or "Singleton" in node_text(field(cls, "superclasses")),
+            stateful_fields=py.stateful_fields(cls), clients=py.clients_in(cls),
+        ))
+    for node in walk(py.root):
+        if node.type == "call":
+            callee = field(node, "function")
+            if callee is not None and callee.type == "identifier" and node_text(callee)[:1].isupper():
+                index.instantiations.append((node_text(callee), instantiation_context(py, node)))
+    return index
+
+
+
+
+def state_facts(py: PyFile, target: SyntaxNode, name_node: SyntaxNode | None,
+                value: SyntaxNode | None) -> tuple[dict[str, Any], list[WriteSite]]:
+    """Facts for a module variable, class attribute, `self.x` set in __init__, or `app.state.x`."""
+    left = field(target, "left")
+    left_text = node_text(left)
+    fn = enclosing(target, FUNCTIONS)
+    cls, class_name = owner_of(py, target)
+    owner_var = node_text(field(left, "object")) if left is not None and left.type == "attribute" else ""
+    fname = node_text(field(fn, "name")) if fn is not None else ""
+    if left_text.startswith(("app.state.", "application.state.")) or ".extensions[" in left_text:
+        scope, name = "app-state", left_text.split(".")[-1] if ".state." in left_text else left_text
+    elif owner_var in ("app", "application") and (fn is None or instantiation_context(py, target) == "startup"):
+        scope, name = "app-state", node_text(field(left, "attribute"))
+    elif owner_var and (owner_var == "self" and fname in ("__init__", "__post_init__")
+                        or fname == "__new__" and owner_var not in ("cls", "self")):
+        scope, name = "instance", node_text(field(left, "attribute"))
+    elif owner_var:
+        scope, name = "function", node_text(field(left, "attribute"))
+    elif fn is None and cls is not None and _is_default_factory(value):
+        scope, name = "instance", node_text(name_node)  # a dataclass field: one per instance
+    elif fn is not None:
+        name = node_text(name_node)
+        scope = "closure" if _closure_lives_long(py, fn, name) else "function"
+    elif cls is not None:
+        scope, name = "class", node_text(name_node)
+    else:
+        scope, name = "module", node_text(name_node)
+        class_name = None
+    if scope == "module":
+        keys = [("name", name)]
+    elif scope == "class":
+        shadowed = any(n == name for n, _ in py.instance_collections(cls)) or _assigned_in_init(cls, name)
+        keys = [("cls", cls.id, name), ("attr", class_name or "", name)] + ([] if shadowed else [("self", cls.id, name)])
+    elif scope == "instance":
+        keys = [("self", cls.id if cls else 0, name)] + [("attr", var, name) for var in _module_instances(py, class_name)]
+    elif scope == "app-state":
+        keys = [("attr", holder, name) for holder in ("app", "application", "current_app")]
+    elif scope == "closure":
+        keys = []
+    else:
+        keys = []
+    writes = py.writes(keys, scope if scope != "class" else "class", name) if keys else []
+    if scope == "closure":
+        writes = list(_closure_writes(py, fn, name))
+    facts: dict[str, Any] = {
+        "scope": scope,
+        "name": name,
+        "words": split_words(name) | (split_words(class_name) if class_name else set()),
+        "class_name": class_name if scope in ("class", "instance") else None,
+        "symbol": f"{class_name}.{name}" if class_name and scope in ("class", "instance") else name,
+        "container": container_of(value),
+        "callee_name": node_text(field(value, "function")).rsplit(".", 1)[-1] if value is not None and value.type == "call" else "",
+        "value_text": node_text(value)[:300],
+        "frozen": False,
+        "writes": frozenset(w.op for w in writes),
+        "written_after_init": any(w.op != "rebind" for w in writes) or (scope == "app-state" and (".state." in left_text or ".extensions[" in left_text)),
+        "rebound": any(w.op == "rebind" for w in writes),
+        "owner_kind": "class" if scope in ("class", "instance") else "module",
+        "clients": py.clients_in(cls) if cls is not None and scope in ("class", "instance") else py.clients_in(py.root),
+        "class_words": frozenset(split_words(class_name)) if class_name else frozenset(),
+        "lifetime_local": "process" if scope in ("module", "class", "app-state") else "unknown",
+        "in_startup": fn is not None and instantiation_context(py, target) == "startup",
+        "stored": write_tags([py.parsed.line_text(w.line) for w in writes]),
+        "increments": "increment" in write_tags([py.parsed.line_text(w.line) for w in writes]),
+        "own_class": _own_instance(py, value),
+        "has_instance_pattern": scope == "class" and name in ("_instance", "__instance", "_instances")
+                                and cls is not None and py.has_singleton_instance(cls),
+        "in_handler": fn is not None and instantiation_context(py, target) == "handler",
+    }
+    return facts, writes
+
+
+def _own_instance(py: PyFile, value: SyntaxNode | None) -> bool:
+    """Is `value` an instance of one of the project's own classes (not a library client)?"""
+    if value is None or value.type != "call":
+        return False
+    callee = field(value, "function")
+    if callee is None or callee.type != "identifier" or not node_text(callee)[:1].isupper():
+        return False
+    name = node_text(callee)
+    module = py.imports.get(name)
+    if module is None:
+        return any(py.class_name(c) == name for c in py.classes())
+    return module.startswith(".") or (module.split(".")[0] not in _THIRD_PARTY_HINTS and name not in py.client_names
+                                      and not any(module.startswith(m) for ms in CLIENT_MODULES.values() for m in ms))
+
+
+_FACTORY_PARAMS = frozenset({"get_response", "app", "application", "call_next", "wsgi_app", "next_handler"})
+
+
+def _closure_lives_long(py: PyFile, fn: SyntaxNode, name: str) -> bool:
+    """A local of a factory that returns a closure writing it: middleware factories, decorators applied at import."""
+    if fn.type != "function_definition" or not any(True for _ in _closure_writes(py, fn, name)):
+        return False
+    returned = {node_text(n.named_children[0]) for n in walk(field(fn, "body"))
+                if n.type == "return_statement" and n.named_children and enclosing(n, FUNCTIONS) == fn}
+    inner = {node_text(field(n, "name")) for n in named_children(field(fn, "body")) if n.type == "function_definition"}
+    if not returned & inner:
+        return False
+    params = {node_text(p).split(":")[0].split("=")[0].strip() for p in named_children(field(fn, "parameters"))}
+    factory = node_text(field(fn, "name"))
+    return bool(params & _FACTORY_PARAMS) or py.only_called_at_import(fn) or any(
+        enclosing(use, FUNCTIONS) is None for use in py._call_uses.get(factory, []))
+
+
+def _closure_writes(py: PyFile, fn: SyntaxNode, name: str):
+    for line, op, event_fn in py.events.get(("name", name), []):
+        if op in ("read", "rebind") or event_fn is None or event_fn == fn or fn not in ancestors(event_fn):
+            continue
+        bound, declared = py.locals_of(event_fn)
+        if name not in bound:
+            yield WriteSite(line, op)
+
+
+def _assigned_in_init(cls: SyntaxNode, name: str) -> bool:
+    for fn in walk(field(cls, "body")):
+        if fn.type == "function_definition" and node_text(field(fn, "name")) == "__init__":
+            for node in walk(field(fn, "body")):
+                if node.type == "assignment" and node_text(field(node, "left")) == f"self.{name}":
+                    return True
+    return False
+
+
+def global_facts(py: PyFile, target: SyntaxNode, name_node: SyntaxNode | None) -> tuple[dict[str, Any], list[WriteSite]]:
+    """Facts for a module variable: does any function rebind it through `global`?"""
+    name = node_text(name_node)
+    writes = [w for w in py.writes([("name", name)], "module", name) if w.op == "rebind"]
+    value = field(target, "right")
+    duplicate = False
+    if target.type == "global_statement":
+        # Reported at the module assignment when there is one, else at the first `global` naming it.
+        assigned = any(stmt.type == "expression_statement" and stmt.named_children
+                       and stmt.named_children[0].type == "assignment"
+                       and node_text(field(stmt.named_children[0], "left")) == name
+                       for stmt in py.root.named_children)
+        first = next((n for n in walk(py.root) if n.type == "global_statement"
+                      and name in {node_text(c) for c in n.named_children}), None)
+        duplicate = assigned or first != target
+    return {
+        "scope": "module", "name": name, "symbol": name, "words": split_words(name),
+        "class_name": None, "container": container_of(value),
+        "rebound": bool(writes), "writes": frozenset(w.op for w in writes), "written_after_init": False,
+        "owner_kind": "module", "clients": py.clients_in(py.root), "class_words": frozenset(),
+        "lifetime_local": "process", "duplicate": duplicate,
+        "stored": write_tags([py.parsed.line_text(w.line) for w in writes]),
+    }, writes
+
+
+def decorator_facts(py: PyFile, decorator: SyntaxNode) -> tuple[dict[str, Any], list[WriteSite]]:
+    """Facts for a decorated function (caches, scheduled jobs, singleton decorators)."""
+    definition = decorator.parent
+    inner = next((c for c in named_children(definition) if c.type in ("function_definition", "class_definition")), None)
+    name = node_text(field(inner, "name"))
+    cls, class_name = owner_of(py, definition)
+    text = node_text(decorator)[1:]
+    return {
+        "decorator": text.split("(")[0].strip(),
+        "decorator_args": text[len(text.split("(")[0]):][:200],
+        "name": name,
+        "class_name": class_name,
+        "symbol": f"{class_name}.{name}" if class_name else name,
+        "words": split_words(name) | (split_words(class_name) if class_name else set()),
+        "class_words": frozenset(split_words(class_name)) if class_name else frozenset(),
+        "decorates_class": inner is not None and inner.type == "class_definition",
+        "is_method": cls is not None,
+        "owner_kind": "class" if cls is not None else "module",
+        "clients": py.clients_in(inner) if inner is not None else frozenset(),
+        "lifetime_local": "process",
+        "stateful_fields": py.stateful_fields(inner) if inner is not None and inner.type == "class_definition" else (),
+    }, []
+
+
+def singleton_facts(py: PyFile, target: SyntaxNode, class_name: str | None) -> tuple[dict[str, Any], list[WriteSite]]:
+    """Facts for `_instance` singletons and module-level instances of the project's own classes."""
+    cls = enclosing(target, frozenset({"class_definition"}))
+    if cls is None and class_name:
+        cls = next((c for c in py.classes() if py.class_name(c) == class_name), None)
+    name = class_name or py.class_name(cls) or ""
+    module = py.imports.get(name, "")
+    own_class = cls is not None or module.startswith(".") or (module != "" and module.split(".")[0] not in _THIRD_PARTY_HINTS and "." in module)
+    stateful = py.stateful_fields(cls) if cls is not None else ()
+    left = field(target, "left")
+    if target.type == "decorator":
+        decorated = next((c for c in named_children(target.parent) if c.type == "class_definition"), None)
+        name = py.class_name(decorated) or ""
+        return {
+            "scope": "module", "name": name, "class_name": name, "symbol": name, "decorator": "singleton",
+            "words": split_words(name), "class_words": frozenset(split_words(name)), "own_class": True,
+            "class_in_file": True, "has_instance_pattern": False,
+            "stateful_fields": py.stateful_fields(decorated) if decorated is not None else (),
+            "stateful": bool(py.stateful_fields(decorated)) if decorated is not None else False,
+            "clients": py.clients_in(decorated) if decorated is not None else frozenset(),
+            "owner_kind": "class", "lifetime_local": "process",
+        }, []
+    return {
+        "scope": "module" if enclosing(target, frozenset({"class_definition"})) is None else "class",
+        "name": name,
+        "class_name": name,
+        "symbol": node_text(left) if left is not None and enclosing(target, frozenset({"class_definition"})) is None else f"{name}._instance",
+        "words": split_words(name),
+        "class_words": frozenset(split_words(name)),
+        "own_class": own_class,
+        "class_in_file": cls is not None,
+        "has_instance_pattern": cls is not None and py.has_singleton_instance(cls),
+        "stateful_fields": stateful,
+        "stateful": bool(stateful),
+        "clients": py.clients_in(cls) if cls is not None else frozenset(),
+        "owner_kind": "class",
+        "lifetime_local": "process",
+    }, []

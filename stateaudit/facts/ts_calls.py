@@ -1,0 +1,182 @@
+"""Facts about TypeScript/JavaScript calls: timers, scheduled jobs and writes to disk."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ..model import WriteSite
+from ..syntax import (
+    FUNCTION_TYPES,
+    SyntaxNode,
+    enclosing,
+    field,
+    named_children,
+    node_text,
+    walk,
+)
+from .common import purpose_of_path, split_words
+from .ts_file import TsFile
+from .ts_syntax import (
+    _WRAPPERS,
+    FS_MODULES,
+    _function_name,
+)
+
+
+def call_facts(ts: TsFile, call: SyntaxNode) -> tuple[dict[str, Any], list[WriteSite]]:
+    """Facts for a call that starts a timer or writes to disk."""
+    callee = node_text(field(call, "function") or field(call, "constructor"))
+    fn = enclosing(call, FUNCTION_TYPES)
+    cls = ts.class_of(call)
+    method = _function_name(fn) if fn is not None else _decorated_method(call)
+    holder = _assigned_to(call)
+    args = named_children(field(call, "arguments"))
+    first = args[0] if args else None
+    callback_text = node_text(first) if first is not None else ""
+    path_text = _resolve_path_text(ts, first)
+    class_name = ts.class_name(cls)
+    facts: dict[str, Any] = {
+        "callee": callee,
+        "callee_name": callee.rsplit(".", 1)[-1],
+        "callee_object": callee.rsplit(".", 1)[0] if "." in callee else "",
+        "fs_call": _is_fs_call(ts, callee),
+        "method": method,
+        "class_name": class_name,
+        "symbol": _call_symbol(class_name, method, holder, callee),
+        "name": holder or method,
+        "callee_module": ts.imports.get(callee.split(".")[0], ""),
+        "words": split_words(method) | split_words(callback_text) | split_words(holder) | (split_words(class_name) if class_name else set()),
+        "class_words": frozenset(split_words(class_name)) if class_name else frozenset(),
+        "callback": callback_text[:200],
+        "rearmed": _rearms(ts, call, fn, first),
+        "callback_io": _does_io(ts, first, cls),
+        "in_function": fn is not None,
+        "target_path": path_text,
+        "path_purpose": purpose_of_path(path_text + " " + node_text(field(call, "arguments"))),
+        "deleted_in_same_function": _deletes_in(ts, fn),
+        "multer_memory": "memoryStorage" in node_text(field(call, "arguments")),
+        "has_store_option": bool(re.search(r"\bstore\s*:", node_text(field(call, "arguments")))),
+        "has_dest_option": bool(re.search(r"\bdest\s*:", node_text(field(call, "arguments")))),
+        "owner_kind": "class" if cls is not None else "module",
+        "clients": ts.clients_in(cls) if cls is not None else ts.clients_in(ts.root),
+        "lifetime_local": "unknown" if cls is not None else "process",
+    }
+    return facts, []
+
+
+def _decorated_method(node: SyntaxNode) -> str:
+    """For a call inside a method decorator, the decorated method's name."""
+    decorator = enclosing(node, frozenset({"decorator"}))
+    sibling = decorator.next_named_sibling if decorator is not None else None
+    while sibling is not None and sibling.type == "decorator":
+        sibling = sibling.next_named_sibling
+    if sibling is not None and sibling.type == "method_definition":
+        return node_text(field(sibling, "name"))
+    return ""
+
+
+def _assigned_to(node: SyntaxNode) -> str:
+    """The variable or field a call's result is stored in, if any."""
+    parent = node.parent
+    while parent is not None and parent.type in _WRAPPERS | {"await_expression"}:
+        parent = parent.parent
+    if parent is None:
+        return ""
+    if parent.type == "variable_declarator":
+        return node_text(field(parent, "name"))
+    if parent.type in ("public_field_definition", "field_definition"):
+        return node_text(field(parent, "name") or field(parent, "property"))
+    if parent.type == "assignment_expression":
+        left = field(parent, "left")
+        return node_text(field(left, "property")) if left is not None and left.type == "member_expression" else node_text(left)
+    return ""
+
+
+def _call_symbol(class_name: str | None, method: str, holder: str, callee: str) -> str:
+    if holder:
+        return f"{class_name}.{holder}" if class_name else holder
+    if class_name and method:
+        return f"{class_name}.{method}"
+    return method or callee
+
+
+def decorator_facts(ts: TsFile, decorator: SyntaxNode) -> tuple[dict[str, Any], list[WriteSite]]:
+    """A method decorator such as @Cron(...): facts of its call, named after the decorated method."""
+    call = next((n for n in walk(decorator) if n.type == "call_expression"), decorator)
+    return call_facts(ts, call)
+
+
+def _is_fs_call(ts: TsFile, callee: str) -> bool:
+    parts = callee.split(".")
+    if len(parts) == 1:
+        return ts.imports.get(parts[0], "") in FS_MODULES
+    return parts[0] in ts.fs_names or parts[0] == "fs" or callee.startswith("fs.promises.")
+
+
+def _resolve_path_text(ts: TsFile, arg: SyntaxNode | None) -> str:
+    """The path argument's text, with module-level constants it names expanded once."""
+    if arg is None:
+        return ""
+    text = node_text(arg)
+    names = {node_text(n) for n in walk(arg) if n.type == "identifier"}
+    extra = []
+    for node in ts.root.named_children:
+        decl_holder = field(node, "declaration") if node.type == "export_statement" else node
+        if decl_holder is None or decl_holder.type not in ("lexical_declaration", "variable_declaration"):
+            continue
+        for decl in decl_holder.named_children:
+            if node_text(field(decl, "name")) in names:
+                extra.append(node_text(field(decl, "value")))
+    for node in walk(ts.root):
+        if node.type == "public_field_definition" and node_text(field(node, "name")) in {
+                node_text(field(n, "property")) for n in walk(arg) if n.type == "member_expression"}:
+            extra.append(node_text(field(node, "value")))
+    return " ".join([text, *extra])[:400]
+
+
+def _rearms(ts: TsFile, call: SyntaxNode, fn: SyntaxNode | None, callback: SyntaxNode | None) -> bool:
+    """A setTimeout re-arms itself when its callback calls a function that (transitively) scheduled it."""
+    if fn is None or callback is None:
+        return False
+    names = set()
+    current: SyntaxNode | None = fn
+    while current is not None and len(names) < 4:
+        name = _function_name(current)
+        if name:
+            names.add(name)
+        current = enclosing(current, FUNCTION_TYPES)
+    for name in names:
+        if node_text(callback) in (name, f"this.{name}", f"this.{name}.bind(this)"):
+            return True
+        for node in walk(callback):
+            if node.type == "call_expression" and node_text(field(node, "function")) in (name, f"this.{name}"):
+                return True
+    return False
+
+
+def _does_io(ts: TsFile, callback: SyntaxNode | None, cls: SyntaxNode | None) -> bool:
+    """Does a timer's callback wait on I/O (await, fetch, or an async method of its class)?"""
+    if callback is None:
+        return False
+    async_methods = set()
+    for member in named_children(field(cls, "body")) if cls is not None else []:
+        if member.type == "method_definition" and any(c.type == "async" for c in member.children):
+            async_methods.add(node_text(field(member, "name")))
+    for node in walk(callback):
+        if node.type == "await_expression":
+            return True
+        if node.type == "call_expression":
+            callee = node_text(field(node, "function"))
+            if callee in ("fetch", "axios", "got") or callee.startswith(("axios.", "http.", "https.")):
+                return True
+            if callee.startswith("this.") and callee[5:] in async_methods:
+                return True
+    return False
+
+
+def _deletes_in(ts: TsFile, fn: SyntaxNode | None) -> bool:
+    if fn is None:
+        return False
+    text = node_text(field(fn, "body"))
+    return bool(re.search(r"\b(unlink|unlinkSync|rm|rmSync|rmdir|remove|removeSync)\s*\(", text))

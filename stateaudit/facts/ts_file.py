@@ -1,0 +1,448 @@
+"""Per-file analysis of TypeScript/JavaScript: imports, clients, classes, references and writes."""
+
+from __future__ import annotations
+
+import re
+from functools import cached_property
+
+from ..model import WriteSite
+from ..syntax import (
+    FUNCTION_TYPES,
+    ParsedFile,
+    SyntaxNode,
+    ancestors,
+    enclosing,
+    field,
+    line_of,
+    named_children,
+    node_text,
+    walk,
+)
+from .ts_syntax import (
+    _CLIENT_DECORATORS,
+    _CLIENT_NAME,
+    _HANDLER_PARAMS,
+    _HTTP_DECORATORS,
+    _MUTATING_HELPERS,
+    _STARTUP_FN,
+    _WRAPPERS,
+    CLASS_TYPES,
+    CLIENT_MODULES,
+    FS_MODULES,
+    MUTATORS,
+    _clean,
+    _decorator_name,
+    _function_name,
+    _params,
+    container_of,
+)
+
+
+class TsFile:
+    """Per-file analysis, computed once and shared by every candidate in the file."""
+
+    def __init__(self, parsed: ParsedFile):
+        self.parsed = parsed
+        self.root = parsed.root
+
+    # -- imports and clients -------------------------------------------------
+    @cached_property
+    def imports(self) -> dict[str, str]:
+        """Local name -> module source, for ES imports and `const x = require('m')`."""
+        table: dict[str, str] = {}
+        for node in self.root.named_children:
+            if node.type == "import_statement":
+                source = node_text(field(node, "source")).strip("'\"`")
+                for child in walk(node):
+                    if child.type == "identifier" and child.parent is not None and child.parent.type != "import_specifier":
+                        table[node_text(child)] = source
+                    elif child.type == "import_specifier":
+                        alias = field(child, "alias") or field(child, "name")
+                        table[node_text(alias)] = source
+            elif node.type in ("lexical_declaration", "variable_declaration"):
+                for decl in node.named_children:
+                    value = _clean(field(decl, "value"))
+                    if value is not None and value.type == "call_expression" and node_text(field(value, "function")) == "require":
+                        args = named_children(field(value, "arguments"))
+                        source = node_text(args[0]).strip("'\"`") if args else ""
+                        name = field(decl, "name")
+                        for ident in walk(name) if name is not None else []:
+                            if ident.type in ("identifier", "shorthand_property_identifier_pattern"):
+                                table[node_text(ident)] = source
+        return table
+
+    @cached_property
+    def client_names(self) -> dict[str, str]:
+        """Imported names that are Redis, queue or database clients -> client kind."""
+        names: dict[str, str] = {}
+        for local, source in self.imports.items():
+            for kind, modules in CLIENT_MODULES.items():
+                if source in modules or any(source.startswith(m + "/") for m in modules):
+                    names[local] = kind
+            if source.startswith(".") and local not in names:
+                for kind, pattern in _CLIENT_NAME:
+                    if pattern.search(local):
+                        names[local] = kind
+                        break
+        return names
+
+    def clients_in(self, node: SyntaxNode) -> frozenset[str]:
+        """Client kinds used inside a node (a class, a method, or the whole file)."""
+        return frozenset(kind for kind, _name, _verify in self.client_refs(node))
+
+    def client_refs(self, node: SyntaxNode) -> frozenset[tuple[str, str, bool]]:
+        """(kind, type or name, needs verification) for each client use inside a node; cached per node.
+
+        A name imported from a package (ioredis, pg...) is a client for sure; a project class whose
+        name only looks like one (`FilesRepository`) is checked against the service index later.
+        """
+        cache = self.__dict__.setdefault("_refs_cache", {})
+        if node.id not in cache:
+            cache[node.id] = self._client_refs(node)
+        return cache[node.id]
+
+    def _client_refs(self, node: SyntaxNode) -> frozenset[tuple[str, str, bool]]:
+        refs: set[tuple[str, str, bool]] = set()
+        props = self.client_props(self.class_of(node) if node.type not in CLASS_TYPES else node)
+        for child in walk(node):
+            if child.type in ("identifier", "type_identifier"):
+                ref = self.client_ref(node_text(child))
+                if ref:
+                    refs.add(ref)
+            elif child.type == "member_expression" and node_text(field(child, "object")) == "this":
+                prop = node_text(field(child, "property"))
+                if prop in props:
+                    refs.add(props[prop])
+                    continue
+                for kind, pattern in _CLIENT_NAME:
+                    if prop != "queue" and pattern.search(prop):
+                        refs.add((kind, prop, False))
+                        break
+            elif child.type == "decorator":
+                kind = _CLIENT_DECORATORS.get(_decorator_name(child))
+                if kind:
+                    refs.add((kind, _decorator_name(child), False))
+        return frozenset(refs)
+
+    def client_ref(self, name: str) -> tuple[str, str, bool] | None:
+        kind = self.client_names.get(name)
+        if kind is None:
+            return None
+        return kind, name, self.imports.get(name, "").startswith(".")
+
+    def client_props(self, cls: SyntaxNode | None) -> dict[str, tuple[str, str, bool]]:
+        """Fields and constructor parameters of a class whose type or initialiser is a client."""
+        if cls is None:
+            return {}
+        cache = self.__dict__.setdefault("_props_cache", {})
+        if cls.id in cache:
+            return cache[cls.id]
+        props: dict[str, tuple[str, str, bool]] = {}
+        members = []
+        for member in named_children(field(cls, "body")):
+            if member.type in ("public_field_definition", "field_definition"):
+                members.append((node_text(field(member, "name") or field(member, "property")), member))
+            elif member.type == "method_definition" and node_text(field(member, "name")) == "constructor":
+                for param in named_children(field(member, "parameters")):
+                    pattern = field(param, "pattern")
+                    if pattern is not None:
+                        members.append((node_text(pattern), param))
+        for name, node in members:
+            for part in walk(node):
+                ref = None
+                if part.type in ("identifier", "type_identifier") and part != field(node, "name"):
+                    ref = self.client_ref(node_text(part))
+                elif part.type == "decorator":
+                    kind = _CLIENT_DECORATORS.get(_decorator_name(part))
+                    ref = (kind, _decorator_name(part), False) if kind else None
+                if ref:
+                    props[name] = ref
+                    break
+        cache[cls.id] = props
+        return props
+
+    @cached_property
+    def fs_names(self) -> set[str]:
+        names = {local for local, source in self.imports.items() if source in FS_MODULES}
+        return names | {"fs", "fsp", "fsPromises"}
+
+    # -- classes -------------------------------------------------------------
+    def class_of(self, node: SyntaxNode) -> SyntaxNode | None:
+        return enclosing(node, CLASS_TYPES)
+
+    @staticmethod
+    def class_name(cls: SyntaxNode | None) -> str | None:
+        if cls is None:
+            return None
+        name = field(cls, "name")
+        if name is not None:
+            return node_text(name)
+        parent = cls.parent
+        if parent is not None and parent.type == "variable_declarator":
+            return node_text(field(parent, "name"))
+        return None
+
+    @staticmethod
+    def class_decorators(cls: SyntaxNode) -> list[SyntaxNode]:
+        found = [c for c in cls.children if c.type == "decorator"]
+        parent = cls.parent
+        if parent is not None and parent.type == "export_statement":
+            found += [c for c in parent.children if c.type == "decorator"]
+        return found
+
+    def request_scoped(self, cls: SyntaxNode) -> bool:
+        return any(re.search(r"Scope\.(REQUEST|TRANSIENT)", node_text(d)) for d in self.class_decorators(cls))
+
+    def static_instance_field(self, cls: SyntaxNode) -> SyntaxNode | None:
+        body = field(cls, "body")
+        has_get_instance = "getInstance" in node_text(body) or "instance()" in node_text(body)
+        for member in named_children(body):
+            if member.type in ("public_field_definition", "field_definition") and self.is_static(member):
+                name = node_text(field(member, "name") or field(member, "property"))
+                if re.fullmatch(r"_?(instance|INSTANCE|singleton|_instance|default[A-Z]\w*|shared)", name) and has_get_instance:
+                    return member
+        return None
+
+    @staticmethod
+    def is_static(member: SyntaxNode) -> bool:
+        return any(c.type == "static" or node_text(c) == "static" for c in member.children if not c.is_named or c.type == "static")
+
+    def method_decorators(self, method: SyntaxNode) -> list[str]:
+        names = []
+        sibling = method.prev_sibling
+        while sibling is not None and sibling.type == "decorator":
+            names.append(_decorator_name(sibling))
+            sibling = sibling.prev_sibling
+        names += [_decorator_name(c) for c in method.children if c.type == "decorator"]
+        return names
+
+    # -- references and writes --------------------------------------------------
+    @cached_property
+    def events(self) -> dict[tuple, list[tuple[int, str, SyntaxNode | None]]]:
+        """Reference key -> [(line, op, enclosing function)]; op 'read' for non-writes."""
+        table: dict[tuple, list[tuple[int, str, SyntaxNode | None]]] = {}
+        aliases: list[tuple[SyntaxNode | None, str, tuple]] = []
+        for node in walk(self.root):
+            key = self._base_key(node)
+            if key is None:
+                continue
+            op, alias = self._operation(node)
+            fn = enclosing(node, FUNCTION_TYPES)
+            if alias is not None:
+                aliases.append((fn, alias, key))
+            table.setdefault(key, []).append((line_of(node), op, fn))
+        for fn, alias, key in aliases:
+            for line, op, event_fn in table.get(("name", alias), []):
+                if op != "read" and event_fn is not None and (fn is None or event_fn == fn or fn in ancestors(event_fn)):
+                    table.setdefault(key, []).append((line, op, event_fn))
+        return table
+
+    def _base_key(self, node: SyntaxNode) -> tuple | None:
+        if node.type == "identifier":
+            parent = node.parent
+            if parent is not None and parent.type in ("member_expression",) and field(parent, "property") == node:
+                return None
+            if parent is not None and parent.type in ("variable_declarator", "required_parameter", "optional_parameter",
+                                                      "formal_parameters", "import_specifier", "import_clause",
+                                                      "function_declaration", "class_declaration", "pair_pattern",
+                                                      "shorthand_property_identifier_pattern", "labeled_statement"):
+                if not (parent.type == "variable_declarator" and field(parent, "value") == node):
+                    return None
+            return ("name", node_text(node))
+        if node.type == "member_expression":
+            obj = field(node, "object")
+            prop = node_text(field(node, "property"))
+            if obj is not None and obj.type == "this":
+                cls = self.class_of(node)
+                return ("this", cls.id if cls is not None else 0, prop)
+            if obj is not None and obj.type == "identifier" and node_text(obj)[:1].isupper():
+                return ("static", node_text(obj), prop)
+            if obj is not None and (node_text(obj) in ("ctx", "context")
+                                    or (obj.type == "member_expression" and node_text(field(obj, "property")) in ("locals", "context", "app"))):
+                return ("app", prop)
+        return None
+
+    def _operation(self, base: SyntaxNode) -> tuple[str, str | None]:
+        """What the expression rooted at `base` does to it: a write op, 'rebind', 'read', or an alias."""
+        current, depth = base, 0
+        while True:
+            parent = current.parent
+            if parent is None:
+                return "read", None
+            if parent.type in _WRAPPERS:
+                current = parent
+                continue
+            if parent.type == "member_expression" and field(parent, "object") == current:
+                grand = parent.parent
+                if grand is not None and grand.type == "call_expression" and field(grand, "function") == parent:
+                    method = node_text(field(parent, "property"))
+                    return (method if method in MUTATORS else "read"), None
+                current, depth = parent, depth + 1
+                continue
+            if parent.type == "subscript_expression" and field(parent, "object") == current:
+                current, depth = parent, depth + 1
+                continue
+            if parent.type in ("assignment_expression", "augmented_assignment_expression") and field(parent, "left") == current:
+                return ("assign" if depth else "rebind"), None
+            if parent.type == "update_expression":
+                return ("update" if depth else "rebind"), None
+            if parent.type == "unary_expression" and node_text(parent).startswith("delete") and depth:
+                return "delete", None
+            if parent.type == "arguments" and depth == 0:
+                call = parent.parent
+                callee = node_text(field(call, "function")) if call is not None else ""
+                if callee in _MUTATING_HELPERS and parent.named_children and parent.named_children[0] == current:
+                    return "assign", None
+                return "read", None
+            if parent.type == "call_expression" and depth == 1 and node_text(current).endswith((".get", ".at")):
+                current = parent  # `store.get(k)` hands out an entry: an alias of part of the state
+                continue
+            if parent.type == "variable_declarator" and field(parent, "value") == current:
+                name = field(parent, "name")
+                if name is not None and name.type == "identifier":
+                    return "read", node_text(name)
+            return "read", None
+
+    @cached_property
+    def _local_names(self) -> dict[int, set[str]]:
+        return {}
+
+    def declared_locally(self, fn: SyntaxNode, name: str) -> bool:
+        """Is `name` a parameter or local of `fn` (shadowing a module-level name)?"""
+        cache = self._local_names
+        if fn.id not in cache:
+            names = set(_params(fn))
+            body = field(fn, "body")
+            stack = list(named_children(body))
+            while stack:
+                node = stack.pop()
+                if node.type in FUNCTION_TYPES or node.type in CLASS_TYPES:
+                    if node.type == "function_declaration":
+                        names.add(node_text(field(node, "name")))
+                    continue
+                if node.type == "variable_declarator":
+                    target = field(node, "name")
+                    names.update(node_text(i) for i in walk(target) if i.type in ("identifier", "shorthand_property_identifier_pattern"))
+                stack.extend(node.named_children)
+            cache[fn.id] = names
+        return name in cache[fn.id]
+
+    def writes(self, keys: list[tuple], scope: str, name: str) -> list[WriteSite]:
+        """Writes after start-up: module state written inside a function, fields outside the constructor."""
+        sites = []
+        for key in keys:
+            for line, op, fn in self.events.get(key, []):
+                if op == "read" or fn is None:
+                    continue
+                if scope == "module" and op != "rebind" and self._shadowed(fn, name):
+                    continue
+                if scope == "module" and op == "rebind" and self._shadowed(fn, name):
+                    continue
+                if scope in ("instance", "static") and self._in_constructor(fn):
+                    continue
+                if scope in ("module", "static") and self.only_called_at_load(fn):
+                    continue
+                sites.append(WriteSite(line, op))
+        return sorted(set(sites), key=lambda s: (s.line, s.op))
+
+    def commonjs_exported(self, name: str) -> bool:
+        """Is `name` part of `module.exports` / `exports.name`?"""
+        text = self.parsed.source.decode("utf-8", "replace")
+        return bool(re.search(rf"module\.exports\s*=[^;\n]*\b{re.escape(name)}\b", text)
+                    or re.search(rf"\bexports\.{re.escape(name)}\s*=", text))
+
+    def only_called_at_load(self, fn: SyntaxNode) -> bool:
+        """Writes in a helper that is only ever called while the module loads (registration) are initialisation."""
+        outer = fn
+        for parent in ancestors(fn):
+            if parent.type in FUNCTION_TYPES:
+                outer = parent
+        name = _function_name(outer)
+        if not name or outer.type == "method_definition" or self.commonjs_exported(name) or (
+                outer.parent is not None and outer.parent.type == "export_statement"):
+            return False
+        calls = self._calls.get(name, [])
+        return bool(calls) and all(enclosing(c, FUNCTION_TYPES) is None for c in calls) and not self._passed_as_value(name)
+
+    @cached_property
+    def _calls(self) -> dict[str, list[SyntaxNode]]:
+        calls: dict[str, list[SyntaxNode]] = {}
+        for node in walk(self.root):
+            if node.type == "call_expression":
+                callee = field(node, "function")
+                if callee is not None and callee.type == "identifier":
+                    calls.setdefault(node_text(callee), []).append(node)
+        return calls
+
+    def _passed_as_value(self, name: str) -> bool:
+        """Is the function handed to someone else (a callback, a route), who may call it at runtime?"""
+        for node in walk(self.root):
+            if node.type == "identifier" and node_text(node) == name and node.parent is not None \
+                    and node.parent.type in ("arguments", "pair", "array", "shorthand_property_identifier"):
+                return True
+        return False
+
+    def _shadowed(self, fn: SyntaxNode, name: str) -> bool:
+        current: SyntaxNode | None = fn
+        while current is not None:
+            if current.type in FUNCTION_TYPES and self.declared_locally(current, name):
+                return True
+            current = enclosing(current, FUNCTION_TYPES)
+        return False
+
+    @staticmethod
+    def _in_constructor(fn: SyntaxNode) -> bool:
+        return fn.type == "method_definition" and node_text(field(fn, "name")) == "constructor"
+
+    def collection_fields(self, cls: SyntaxNode) -> list[tuple[str, SyntaxNode, bool]]:
+        """(name, declaration, is_static) for collection-valued fields of a class."""
+        found = []
+        for member in named_children(field(cls, "body")):
+            if member.type in ("public_field_definition", "field_definition"):
+                value = _clean(field(member, "value"))
+                if container_of(value) is not None:
+                    found.append((node_text(field(member, "name") or field(member, "property")), member, self.is_static(member)))
+            elif member.type == "method_definition" and node_text(field(member, "name")) == "constructor":
+                for node in walk(field(member, "body")):
+                    if node.type == "assignment_expression":
+                        left = field(node, "left")
+                        if left is not None and left.type == "member_expression" and node_text(field(left, "object")) == "this":
+                            if container_of(_clean(field(node, "right"))) is not None:
+                                found.append((node_text(field(left, "property")), node, False))
+        return found
+
+    def stateful_fields(self, cls: SyntaxNode) -> tuple[str, ...]:
+        names = []
+        for name, _decl, is_static in self.collection_fields(cls):
+            keys = [("this", cls.id, name)] + ([("static", self.class_name(cls) or "", name)] if is_static else [])
+            if self.writes(keys, "static" if is_static else "instance", name):
+                names.append(name)
+        return tuple(names)
+
+
+def analyse(parsed: ParsedFile) -> TsFile:
+    return TsFile(parsed)
+
+
+# -- the per-file index -------------------------------------------------------
+
+
+def instantiation_context(ts: TsFile, node: SyntaxNode) -> str:
+    fn = enclosing(node, FUNCTION_TYPES)
+    if fn is None:
+        return "module"
+    current: SyntaxNode | None = fn
+    while current is not None:
+        name = _function_name(current)
+        if current.type == "method_definition" and (
+                set(ts.method_decorators(current)) & _HTTP_DECORATORS):
+            return "handler"
+        if set(_params(current)) & _HANDLER_PARAMS:
+            return "handler"
+        if name == "constructor" or _STARTUP_FN.match(name or ""):
+            return "startup"
+        current = enclosing(current, FUNCTION_TYPES)
+    return "function"
+
+
+# -- facts per subject ----------------------------------------------------------

@@ -1,0 +1,289 @@
+"""Facts about TypeScript/JavaScript state: scope, writes after start-up, owners, singletons, shared stores."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ..model import WriteSite
+from ..syntax import (
+    FUNCTION_TYPES,
+    SyntaxNode,
+    ancestors,
+    enclosing,
+    field,
+    named_children,
+    node_text,
+    walk,
+)
+from .common import split_words, write_tags
+from .index import ClassInfo, FileIndex
+from .ts_file import TsFile, instantiation_context
+from .ts_syntax import (
+    _HANDLER_PARAMS,
+    _LONG_LIVED_DECORATORS,
+    CLASS_TYPES,
+    _clean,
+    _decorator_name,
+    _function_name,
+    _params,
+    container_of,
+    is_frozen,
+)
+
+
+def file_index(ts: TsFile) -> FileIndex:
+    index = FileIndex()
+    for node in walk(ts.root):
+        if node.type in CLASS_TYPES:
+            name = ts.class_name(node)
+            if not name:
+                continue
+            decorators = tuple(_decorator_name(d) for d in ts.class_decorators(node))
+            index.classes.append(ClassInfo(
+                name=name, file=ts.parsed.rel, decorators=decorators,
+                request_scoped=ts.request_scoped(node),
+                long_lived_decorator=any(d in _LONG_LIVED_DECORATORS for d in decorators),
+                has_static_instance=ts.static_instance_field(node) is not None,
+                stateful_fields=ts.stateful_fields(node),
+                clients=ts.clients_in(node),
+            ))
+        elif node.type == "new_expression":
+            ctor = field(node, "constructor")
+            if ctor is not None and ctor.type == "member_expression":
+                ctor = field(ctor, "property")  # new geofence.EtaCalculator(...)
+            if ctor is not None and ctor.type in ("identifier", "property_identifier"):
+                index.instantiations.append((node_text(ctor), instantiation_context(ts, node)))
+        elif node.type == "pair" and node_text(field(node, "key")) in ("providers", "useClass", "controllers"):
+            for ident in walk(field(node, "value")):
+                if ident.type == "identifier":
+                    index.instantiations.append((node_text(ident), "provider"))
+    return index
+
+
+def state_facts(ts: TsFile, target: SyntaxNode, name_node: SyntaxNode | None,
+                value: SyntaxNode | None) -> tuple[dict[str, Any], list[WriteSite]]:
+    """Facts for a named value: a module variable, class field or constructor assignment."""
+    name = node_text(name_node)
+    cls = ts.class_of(target)
+    fn = enclosing(target, FUNCTION_TYPES)
+    if target.type in ("public_field_definition", "field_definition"):
+        scope = "static" if ts.is_static(target) else "instance"
+    elif target.type == "assignment_expression":
+        left = field(target, "left")
+        holder = field(left, "object") if left is not None else None
+        if holder is not None and node_text(field(holder, "property")) in ("locals", "context", "app") and (
+                fn is None or instantiation_context(ts, target) in ("startup", "module")):
+            scope = "app-state"
+        else:
+            scope = "instance" if fn is not None and node_text(field(fn, "name")) == "constructor" else "function"
+    elif fn is not None:
+        scope = "closure" if _closure_lives_long(ts, fn, name) else "function"
+    else:
+        scope = "module"
+    class_name = ts.class_name(cls) if scope != "module" else None
+    if scope == "module":
+        keys = [("name", name)]
+    elif scope == "app-state":
+        keys = [("app", name)]
+    elif scope == "closure":
+        keys = [("name", name)]
+    elif scope == "static":
+        keys = [("this", cls.id if cls else 0, name), ("static", class_name or "", name)]
+    else:
+        keys = [("this", cls.id if cls else 0, name)]
+    writes = ts.writes(keys, scope, name) if scope != "function" else []
+    if scope == "closure":
+        writes = [w for w in _closure_writes(ts, fn, name)]
+    declaration = target.parent if target.type == "variable_declarator" else None
+    facts: dict[str, Any] = {
+        "scope": scope,
+        "name": name,
+        "words": split_words(name) | (split_words(class_name) if class_name else set()),
+        "class_name": class_name,
+        "symbol": f"{class_name}.{name}" if class_name else name,
+        "container": container_of(value),
+        "type_words": frozenset(_type_words(target, value)),
+        "frozen": is_frozen(value) or (declaration is not None and node_text(declaration).startswith("const") and name.isupper() and not writes),
+        "declared_with": node_text(declaration.children[0]) if declaration is not None and declaration.children else None,
+        "writes": frozenset(w.op for w in writes),
+        "written_after_init": any(w.op != "rebind" for w in writes),
+        "rebound": any(w.op == "rebind" for w in writes),
+        "exported": target.parent is not None and target.parent.parent is not None and target.parent.parent.type == "export_statement",
+    }
+    facts.update(_owner_facts(ts, cls if scope != "module" else None))
+    tags = write_tags([ts.parsed.line_text(w.line) for w in writes])
+    facts["stored"] = tags
+    facts["increments"] = "increment" in tags
+    refs = _refs_beside(ts, keys, cls if scope != "module" else None)
+    facts["client_refs"] = refs
+    facts["clients"] = frozenset(kind for kind, _n, _v in refs)
+    return facts, writes
+
+
+def _type_words(target: SyntaxNode, value: SyntaxNode | None) -> set[str]:
+    """Words of the element type: `Map<string, PatternStats>` says more than a field called `patterns`."""
+    words: set[str] = set()
+    for node in (field(_clean(value), "type_arguments") if value is not None else None, field(target, "type")):
+        for part in walk(node) if node is not None else []:
+            if part.type == "type_identifier" and node_text(part) not in ("Record", "Map", "Set", "Array", "Partial"):
+                words |= split_words(node_text(part))
+    return words
+
+
+def _refs_beside(ts: TsFile, keys: list[tuple], cls: SyntaxNode | None) -> frozenset:
+    """Clients used in the functions that read or write the state: a store *beside* it, not merely nearby."""
+    functions = {}
+    for key in keys:
+        for _line, _op, fn in ts.events.get(key, []):
+            outer = fn
+            while outer is not None and outer.type != "method_definition" and enclosing(outer, FUNCTION_TYPES) is not None:
+                outer = enclosing(outer, FUNCTION_TYPES)
+            if outer is not None and not (outer.type == "method_definition" and node_text(field(outer, "name")) == "constructor"):
+                functions[outer.id] = outer
+    refs: set = set()
+    for fn in functions.values():
+        refs |= ts.client_refs(fn)
+    return frozenset(refs)
+
+
+def _closure_lives_long(ts: TsFile, fn: SyntaxNode, name: str) -> bool:
+    """A local of a factory called once at start-up, captured by a closure it hands out (middleware, handlers)."""
+    factory = _function_name(fn) or ("<plugin>" if _registered_plugin(ts, fn) else "")
+    if not factory or set(_params(fn)) & _HANDLER_PARAMS:
+        return False
+    if not any(True for _ in _closure_writes(ts, fn, name)):
+        return False
+    if not (_returns_closure(fn) or _handed_out(fn, name)):
+        return False
+    exported = (fn.parent is not None and fn.parent.type == "export_statement") or ts.commonjs_exported(factory) \
+        or _registered_plugin(ts, fn)
+    called_at_start = False
+    for node in walk(ts.root):
+        if node.type == "call_expression" and node_text(field(node, "function")) == factory:
+            if instantiation_context(ts, node) in ("module", "startup"):
+                called_at_start = True
+                break
+    return called_at_start or exported
+
+
+def _returns_closure(fn: SyntaxNode) -> bool:
+    """Does the factory hand out a function (or an object of functions) that outlives the call?"""
+    body = field(fn, "body")
+    if body is not None and body.type in ("arrow_function", "function_expression"):
+        return True
+    for node in walk(body) if body is not None else []:
+        if node.type == "return_statement" and enclosing(node, FUNCTION_TYPES) == fn:
+            value = node.named_children[0] if node.named_children else None
+            if value is not None and any(n.type in ("arrow_function", "function_expression", "method_definition")
+                                         for n in walk(value)):
+                return True
+    return False
+
+
+def _handed_out(fn: SyntaxNode, name: str) -> bool:
+    """Is the collection handed to the framework (`fastify.decorate('x', x)`, `app.set('x', x)`)?"""
+    for node in walk(field(fn, "body")):
+        if node.type == "call_expression" and node_text(field(node, "function")).rsplit(".", 1)[-1] in (
+                "decorate", "decorateRequest", "set", "provide", "expose"):
+            if any(node_text(a) == name for a in named_children(field(node, "arguments"))):
+                return True
+    return False
+
+
+def _registered_plugin(ts: TsFile, fn: SyntaxNode) -> bool:
+    """A plugin function passed to a call at module level (`fp(async function (app) {...})`, `register(...)`)."""
+    parent = fn.parent
+    if parent is None or parent.type != "arguments":
+        return False
+    call = parent.parent
+    return call is not None and enclosing(call, FUNCTION_TYPES) is None
+
+
+
+
+def _closure_writes(ts: TsFile, fn: SyntaxNode, name: str):
+    """Writes to `name` from functions nested inside `fn` (the closures that outlive the call)."""
+    for line, op, event_fn in ts.events.get(("name", name), []):
+        if op in ("read", "rebind") or event_fn is None or event_fn == fn:
+            continue
+        if fn in ancestors(event_fn) and not ts.declared_locally(event_fn, name):
+            yield WriteSite(line, op)
+
+
+def _owner_facts(ts: TsFile, cls: SyntaxNode | None) -> dict[str, Any]:
+    if cls is None:
+        return {"clients": ts.clients_in(ts.root), "lifetime_local": "process",
+                "owner_kind": "module", "class_words": frozenset()}
+    name = ts.class_name(cls)
+    return {
+        "clients": ts.clients_in(cls),
+        "lifetime_local": "request" if ts.request_scoped(cls) else "unknown",
+        "owner_kind": "class",
+        "class_words": frozenset(split_words(name)) if name else frozenset(),
+    }
+
+
+def singleton_facts(ts: TsFile, target: SyntaxNode, class_name: str | None) -> tuple[dict[str, Any], list[WriteSite]]:
+    """Facts for a singleton: its class, and whether that class holds state written at runtime."""
+    cls = ts.class_of(target)
+    if cls is None and class_name:
+        cls = next((n for n in walk(ts.root) if n.type in CLASS_TYPES and ts.class_name(n) == class_name), None)
+    own_class = cls is not None or (class_name in ts.imports and ts.imports[class_name].startswith("."))
+    name = class_name or ts.class_name(cls)
+    instance_field = ts.static_instance_field(cls) if cls is not None else None
+    if target.type in ("public_field_definition", "field_definition"):
+        has_pattern = instance_field is not None and instance_field == target
+    elif target.type == "method_definition":
+        has_pattern = instance_field is None and cls is not None
+    else:
+        has_pattern = False
+    stateful = ts.stateful_fields(cls) if cls is not None else ()
+    facts = {
+        "scope": "static" if target.type in ("public_field_definition", "field_definition", "method_definition") else "module",
+        "name": name or "",
+        "class_name": name,
+        "symbol": f"{name}.getInstance()" if has_pattern else _export_symbol(target, name),
+        "words": split_words(name or ""),
+        "class_words": frozenset(split_words(name or "")),
+        "own_class": own_class,
+        "has_instance_pattern": has_pattern,
+        "class_in_file": cls is not None,
+        "stateful_fields": stateful,
+        "stateful": bool(stateful),
+        "clients": ts.clients_in(cls) if cls is not None else frozenset(),
+        "owner_kind": "class",
+        "lifetime_local": "process",
+    }
+    return facts, []
+
+
+def _export_symbol(target: SyntaxNode, class_name: str | None) -> str:
+    for node in walk(target):
+        if node.type == "variable_declarator":
+            return node_text(field(node, "name"))
+    return f"default export ({class_name})" if class_name else "default export"
+
+
+def class_facts(ts: TsFile, cls: SyntaxNode) -> tuple[dict[str, Any], list[WriteSite]]:
+    """Facts for a class that may keep its state only in a shared store."""
+    name = ts.class_name(cls) or ""
+    body_text = node_text(field(cls, "body"))
+    client_writes = bool(re.search(
+        r"\.(set|setex|hset|hmset|sadd|zadd|lpush|rpush|incr|expire|del|create|createMany|update|upsert|delete|"
+        r"insert|save|query|execute)\s*\(", body_text)) and bool(re.search(
+        r"INSERT|UPDATE|DELETE|\.(set|setex|hset|sadd|zadd|lpush|rpush|incr|create|upsert|insert|save)\s*\(", body_text))
+    return {
+        "name": name,
+        "class_name": name,
+        "symbol": name,
+        "words": split_words(name),
+        "class_words": frozenset(split_words(name)),
+        "clients": ts.clients_in(cls),
+        "stateful_fields": ts.stateful_fields(cls),
+        "stateful": bool(ts.stateful_fields(cls)),
+        "client_writes": client_writes,
+        "owner_kind": "class",
+        "lifetime_local": "request" if ts.request_scoped(cls) else "unknown",
+        "scope": "class",
+    }, []
