@@ -60,6 +60,8 @@ def complete_facts(match: Match, service: Service, lifetime: tuple[str, str], in
     facts["Name"] = humanize(facts.get("name"))
     facts["Class"] = facts.get("class_name") or ""
     facts["container_label"] = CONTAINER_LABELS.get(facts.get("container") or "", "")
+    label = facts["container_label"] or "collection"
+    facts["a_container"] = ("an " if label[0].lower() in "aeiou" else "a ") + label
     return facts
 
 
@@ -74,7 +76,10 @@ def _category_row(rows, facts: dict[str, Any]) -> Mapping[str, Any] | None:
     """
     if facts.get("kind") == "timer" or not (facts.get("class_words") or facts.get("type_words")):
         return _first_row(rows, facts)
-    sources = [split_words(facts.get("name") or ""), facts.get("class_words"), facts.get("type_words")]
+    own = split_words(facts.get("name") or "")
+    sources = [own, facts.get("class_words"), facts.get("type_words")]
+    if "by" in own:  # `byUser`, `unreadByUser`: a secondary index of the owner's records
+        sources = [facts.get("class_words"), facts.get("type_words"), own]
     first = None
     for words in sources:
         if not words:
@@ -93,6 +98,7 @@ def classify(match: Match, facts: dict[str, Any], rule: Rule, ruleset: RuleSet, 
     category_row = _category_row(tables["categories"], facts)
     facts["category"] = rule.category or (category_row or {}).get("category", "other")
     facts["category_label"] = (category_row or {}).get("label", "")
+    facts["category_text"] = (facts["category_label"] or facts["category"].replace("-", " ")).lower()
     storage_row = _first_row(tables["storage"], facts) or {}
     facts["storage"] = storage_row.get("storage", "in-memory")
     facts["shared"] = storage_row.get("shared", "no")

@@ -10,13 +10,17 @@ import click
 from rich.console import Console
 
 from . import __version__
-from .config import Config, ConfigError, find_config, load_config, parse_fail_on
+from .catalogue import UnknownRule, find_rule, render_json, render_markdown, rules_table
+from .config import Config, ConfigError, check_against_rules, find_config, load_config, parse_fail_on, write_starter
 from .gate import ExitCode, gate
 from .report import FORMATTERS
 from .report.terminal import print_report
-from .resources import rules_dir
+from .resources import rules_dir, shipped_fixtures_dir
 from .ruleset import RuleError, RuleSet, load_rules
+from .ruletest import check_fixture, fixture_files, rule_folders, rules_under_test, summary
 from .scan import scan
+from .syntax import EXTENSIONS, parse_source, sexp
+from .templating import rule_markdown
 
 FORMAT_NAMES = {"table": "table", "json": "json", "markdown": "md", "md": "md", "sarif": "sarif"}
 
@@ -84,6 +88,10 @@ def scan_command(paths, fmt, output, fail_on, include_tests, exclude, rule_dirs,
     if fail_on is not None and fail_on.lower() == "none":
         config = _without_gate(config)
     ruleset = load_ruleset(config.rule_dirs)
+    try:
+        check_against_rules(config, ruleset)
+    except ConfigError as err:
+        fail(str(err))
     result = scan(root, config, ruleset, list(paths) or None)
     err_console = Console(stderr=True)
     for error in result.report.errors:
@@ -113,3 +121,97 @@ def _write(report, fmt: str, output: Path | None, show_suppressed: bool) -> None
         output.write_text(text, encoding="utf-8")
     else:
         click.echo(text, nl=False)
+
+
+RULES_OPTION = click.option("--rules", "rule_dirs", multiple=True, type=click.Path(file_okay=False, path_type=Path),
+                            help="Add a folder of rule files (repeatable).")
+
+
+@main.command("rules")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table", show_default=True,
+              help="markdown is the full catalogue (docs/rules.md).")
+@RULES_OPTION
+def rules_command(fmt, rule_dirs) -> None:
+    """List the rules: id, languages, kind, default risk and title."""
+    ruleset = load_ruleset(tuple(p.resolve() for p in rule_dirs))
+    if fmt == "table":
+        Console().print(rules_table(ruleset))
+    else:
+        click.echo((render_json if fmt == "json" else render_markdown)(ruleset), nl=False)
+
+
+@main.command("explain")
+@click.argument("rule_id")
+@RULES_OPTION
+def explain_command(rule_id, rule_dirs) -> None:
+    """Show what RULE_ID finds, why it matters and how to fix it."""
+    from rich.markdown import Markdown
+
+    ruleset = load_ruleset(tuple(p.resolve() for p in rule_dirs))
+    try:
+        rule = find_rule(ruleset, rule_id)
+    except UnknownRule as err:
+        fail(str(err))
+    Console().print(Markdown(rule_markdown(rule, "#")))
+
+
+@main.command("init")
+@click.argument("folder", required=False, default=".", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Overwrite an existing .stateaudit.yml.")
+def init_command(folder, force) -> None:
+    """Write a commented starter .stateaudit.yml into FOLDER (default: the current folder)."""
+    try:
+        target = write_starter(folder, force)
+    except ConfigError as err:
+        fail(str(err))
+    click.echo(f"wrote {target}")
+
+
+@main.command("test-rules")
+@click.argument("dirs", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@RULES_OPTION
+@click.option("-q", "--quiet", is_flag=True, help="Print only the cases that fail, and the summary.")
+def test_rules_command(dirs, rule_dirs, quiet) -> None:
+    """Check fixture files' `expect:` / `ok:` marks against a scan of each file.
+
+    DIRS are folders of fixtures (or single files); rule files found directly in them are loaded and are
+    the rules under test, with those of --rules. Default: the shipped fixtures, in a source checkout.
+    """
+    if not dirs:
+        default = shipped_fixtures_dir()
+        if default is None:
+            fail("test-rules needs the folders that hold your fixture files")
+        dirs = (default,)
+    own = rule_folders(list(dirs), list(rule_dirs), rules_dir())
+    ruleset = load_ruleset(tuple(own))
+    files = [f for d in dirs for f in fixture_files(d)]
+    if not files:
+        fail(f"no fixture files ({', '.join(sorted(set(EXTENSIONS)))}) in {', '.join(map(str, dirs))}")
+    results = [check_fixture(f, ruleset, rules_under_test(ruleset, own)) for f in files]
+    for result in results:
+        for case in result.cases(_display(result.path)):
+            if not quiet or not case.startswith("found"):
+                click.echo(case)
+    click.echo(summary(results))
+    sys.exit(ExitCode.CLEAN if all(r.passed for r in results) else ExitCode.GATE_FAILED)
+
+
+def _display(path: Path) -> str:
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+@main.command("parse")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def parse_command(file) -> None:
+    """Print FILE's syntax tree as a tree-sitter S-expression, to help write rule queries."""
+    language = EXTENSIONS.get(file.suffix.lower())
+    if language is None:
+        fail(f"{file}: not a file stateaudit parses (use one of {', '.join(sorted(EXTENSIONS))})")
+    try:
+        source = file.read_bytes()
+    except OSError as err:
+        fail(f"{file}: cannot read ({err.strerror})")
+    click.echo(sexp(parse_source(source, language, file.name).root), nl=False)

@@ -23,12 +23,15 @@ FACT_NAMES = frozenset({
     "class_in_file", "has_instance_pattern", "client_writes", "in_startup", "in_handler",
     # calls and decorators
     "callee", "callee_name", "callee_object", "callee_module", "receiver", "fs_call", "method", "callback",
-    "rearmed", "in_function", "path_purpose", "deleted_in_same_function", "multer_memory", "has_store_option",
+    "rearmed", "in_function", "path_purpose", "deleted_in_same_function", "writes_in_same_function", "multer_memory", "has_store_option",
     "has_dest_option", "daemon", "target_loops", "coroutine_loops", "joined", "awaited", "write_mode", "mode",
     "first_arg", "positional_count", "target_path", "memory_db", "sqlite_url", "decorator", "decorator_args", "decorates_class", "is_method",
     # context
-    "duplicate", "value_text", "type_words", "callback_io", "client_refs", "increments", "stored", "assigned_calls", "depends_on", "in_test_file", "category", "storage", "shared", "sibling_max_risk",
+    "duplicate", "value_text", "type_words", "callback_io", "client_refs", "increments", "stored", "depends_on", "in_test_file", "category", "storage", "shared", "sibling_max_risk",
 })
+# Names classify.py derives from the facts for message/action templates (not usable in conditions).
+DERIVED_NAMES = frozenset({"Name", "Class", "container_label", "a_container", "category_label", "category_text",
+                           "lifetime_reason", "write_count", "risk"})
 COMBINATORS = frozenset({"all", "any", "not"})
 OPERATORS = frozenset({"regex", "gte", "lte", "not"})
 

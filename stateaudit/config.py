@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from .model import Risk
+from .model import CONFIDENCES, Risk
+from .resources import templates_dir
+
+if TYPE_CHECKING:
+    from .ruleset import RuleSet
 
 try:  # Python 3.11+
     import tomllib
@@ -17,6 +22,8 @@ except ModuleNotFoundError:  # pragma: no cover - Python 3.10
     import tomli as tomllib  # type: ignore[no-redef]
 
 CONFIG_NAMES = (".stateaudit.yml", ".stateaudit.yaml")
+STARTER_TEMPLATE = "starter.stateaudit.yml"
+_PYPROJECT_TABLE = re.compile(r"^\s*\[tool\.stateaudit[\].]", re.M)
 
 DEFAULTS: dict[str, Any] = {
     "fail_on": "CRITICAL",  # CRITICAL|HIGH|MEDIUM|LOW|none
@@ -68,7 +75,7 @@ def find_config(root: Path) -> Path | None:
         if (base / name).is_file():
             return base / name
     pyproject = base / "pyproject.toml"
-    if pyproject.is_file() and "[tool.stateaudit]" in pyproject.read_text(encoding="utf-8", errors="replace"):
+    if pyproject.is_file() and _PYPROJECT_TABLE.search(pyproject.read_text(encoding="utf-8", errors="replace")):
         return pyproject
     return None
 
@@ -107,10 +114,13 @@ def _build(raw: dict[str, Any], path: Path) -> Config:
         if key not in DEFAULTS:
             hint = difflib.get_close_matches(key, DEFAULTS, n=1)
             suggestion = f"; did you mean '{hint[0]}'?" if hint else ""
-            raise ConfigError(f"{path}: unknown setting '{key}'{suggestion}")
+            raise ConfigError(f"{_where(path, key)}: unknown setting '{key}'{suggestion}")
         expected = type(DEFAULTS[key])
-        if not isinstance(value, expected):
-            raise ConfigError(f"{path}: '{key}' must be a {expected.__name__}, got {type(value).__name__}")
+        if not isinstance(value, expected) or (isinstance(value, bool) and expected is not bool):
+            raise ConfigError(f"{_where(path, key)}: '{key}' must be {_KIND_NAMES[expected]}, "
+                              f"got {_KIND_NAMES.get(type(value), type(value).__name__)}")
+        if expected is list and not all(isinstance(item, str) for item in value):
+            raise ConfigError(f"{_where(path, key)}: '{key}' must be a list of strings")
     base = path.parent
     try:
         return Config(
@@ -125,8 +135,62 @@ def _build(raw: dict[str, Any], path: Path) -> Config:
             min_confidence=_confidence(path, raw.get("min_confidence", "low")),
             source=path,
         )
-    except ConfigError:
-        raise
+    except ConfigError as err:
+        message = str(err)  # parse_fail_on does not know the file; name it here
+        raise ConfigError(message if message.startswith(str(path)) else f"{_where(path, 'fail_on')}: {message}") from None
+
+
+_KIND_NAMES = {str: "a string", list: "a list", dict: "a mapping", bool: "true or false", int: "a number",
+               float: "a number", type(None): "empty"}
+
+
+def _where(path: Path, key: str) -> str:
+    """`path:line` of a setting in a YAML config (just `path` for pyproject.toml or when not found)."""
+    if path.name == "pyproject.toml":
+        return str(path)
+    try:
+        node = yaml.compose(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+    except (OSError, yaml.YAMLError):
+        return str(path)
+    for k, _ in getattr(node, "value", []) if isinstance(node, yaml.MappingNode) else []:
+        if str(getattr(k, "value", "")).replace("-", "_") == key:
+            return f"{path}:{k.start_mark.line + 1}"
+    return str(path)
+
+
+def check_against_rules(config: Config, ruleset: "RuleSet") -> None:
+    """Rule ids and categories named in the config must exist, or a typo would silently do nothing."""
+    where = str(config.source) if config.source else "config"
+    known = set(ruleset.rules) | set(ruleset.disabled)
+    for setting, ids in (("disable", sorted(config.disable)), ("risk_overrides", sorted(config.risk_overrides))):
+        for rule_id in ids:
+            if rule_id not in known:
+                hint = difflib.get_close_matches(rule_id, sorted(known), n=1)
+                raise ConfigError(f"{where}: {setting} names unknown rule '{rule_id}'"
+                                  + (f"; did you mean '{hint[0]}'?" if hint else "; `stateaudit rules` lists them"))
+    categories = {str(row["category"]) for row in ruleset.tables.get("categories", ()) if "category" in row}
+    categories |= {r.category for r in ruleset.rules.values() if r.category}
+    for category in sorted(config.category_risk):
+        if category not in categories:
+            hint = difflib.get_close_matches(category, sorted(categories), n=1)
+            raise ConfigError(f"{where}: category_risk names unknown category '{category}'"
+                              + (f"; did you mean '{hint[0]}'?" if hint else f" (known: {', '.join(sorted(categories))})"))
+
+
+def starter_config() -> str:
+    """The commented `.stateaudit.yml` that `stateaudit init` writes; every value shown is the default."""
+    return (templates_dir() / STARTER_TEMPLATE).read_text(encoding="utf-8")
+
+
+def write_starter(folder: Path, force: bool = False) -> Path:
+    """Write the starter config into `folder`; refuse to replace an existing one unless `force`."""
+    if not folder.is_dir():
+        raise ConfigError(f"{folder}: not a folder")
+    target = folder / CONFIG_NAMES[0]
+    if target.exists() and not force:
+        raise ConfigError(f"{target}: already exists; use --force to overwrite it")
+    target.write_text(starter_config(), encoding="utf-8")
+    return target
 
 
 def _risk(path: Path, key: Any, value: Any) -> Risk:
@@ -137,6 +201,6 @@ def _risk(path: Path, key: Any, value: Any) -> Risk:
 
 
 def _confidence(path: Path, value: Any) -> str:
-    if value not in ("low", "medium", "high"):
+    if value not in CONFIDENCES:
         raise ConfigError(f"{path}: min_confidence must be low, medium or high (got {value!r})")
     return str(value)

@@ -9,7 +9,8 @@ from typing import Any
 from .facts import FileIndex, facts_module
 from .model import Match, ParseError, SourceFile
 from .ruleset import Rule, RuleSet
-from .syntax import ParsedFile, QUERY_LANGUAGE, node_text, parse_source, run_query, walk
+from .syntax import (ParsedFile, QUERY_LANGUAGE, ancestors, node_text, parse_source, pattern_at, pattern_below,
+                     run_query, walk)
 
 SUPPRESSION = re.compile(r"stateaudit:\s*ignore(?:\[([^\]]*)\])?")
 
@@ -74,7 +75,7 @@ def _first(captures: dict[str, list[Any]], name: str):
 
 def _build_match(rule: Rule, captures, parsed: ParsedFile, analysis, module) -> Match | None:
     target = _first(captures, "target")
-    if target is None:
+    if target is None or not composition_holds(rule, target, parsed.language):
         return None
     name = _first(captures, "name")
     value = _first(captures, "value")
@@ -100,6 +101,31 @@ def _build_match(rule: Rule, captures, parsed: ParsedFile, analysis, module) -> 
         symbol=facts.get("symbol") or None, snippet=_snippet(parsed, location.line, location.end_line),
         facts=facts, write_sites=tuple(writes), suppressed_by=_suppression(parsed, location.line, rule.id),
     )
+
+
+def composition_holds(rule: Rule, target, grammar: str) -> bool:
+    """The rule's ast-grep-style constraints on @target: `inside` / `not_inside` an ancestor, `has` a descendant.
+
+    Each is a list read as "any of"; a node fits an entry when its type is the entry's node type, or when the
+    entry's query pattern matches with that node as its outermost node.
+    """
+    tests = rule.composition.get(grammar)
+    if not tests:
+        return True
+
+    def fits(test, node) -> bool:
+        return node.type in test.types or any(pattern_at(q, node) for q in test.patterns)
+
+    if "inside" in tests and not any(fits(tests["inside"], a) for a in ancestors(target)):
+        return False
+    if "not_inside" in tests and any(fits(tests["not_inside"], a) for a in ancestors(target)):
+        return False
+    if "has" in tests:
+        has = tests["has"]
+        below = (n for child in target.children for n in walk(child))
+        if not (any(n.type in has.types for n in below) or any(pattern_below(q, target) for q in has.patterns)):
+            return False
+    return True
 
 
 _CALLS = frozenset({"call_expression", "new_expression", "call"})

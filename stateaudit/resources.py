@@ -21,3 +21,9 @@ def rules_dir() -> Path:
 
 def templates_dir() -> Path:
     return _data_dir("templates")
+
+
+def shipped_fixtures_dir() -> Path | None:
+    """`fixtures/rules` of a source checkout (the shipped rules' tests); None when installed from a wheel."""
+    folder = _PACKAGE.parent / "fixtures" / "rules"
+    return folder if not (_PACKAGE / "_data").is_dir() and folder.is_dir() else None

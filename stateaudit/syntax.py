@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from dataclasses import field as dc_field
+from functools import lru_cache
 from typing import Iterator
 
 import tree_sitter_javascript
@@ -85,6 +86,58 @@ def compile_query(language: str, text: str) -> Query:
 
 def run_query(query: Query, root: Node) -> list[dict[str, list[Node]]]:
     return [captures for _, captures in QueryCursor(query).matches(root)]
+
+
+def pattern_at(query: Query, node: Node) -> bool:
+    """Does one of the query's patterns match with `node` as its outermost node?"""
+    cursor = QueryCursor(query)
+    cursor.set_max_start_depth(0)
+    return bool(cursor.matches(node))
+
+
+def pattern_below(query: Query, node: Node) -> bool:
+    """Does one of the query's patterns match somewhere strictly inside `node`?"""
+    return any(QueryCursor(query).matches(child) for child in node.children)
+
+
+@lru_cache(maxsize=None)
+def node_types(language: str) -> frozenset[str]:
+    """The named node types a grammar produces (what `Node.type` can be; supertypes excluded)."""
+    lang = LANGUAGES[language]
+    # node_kind_is_supertype() answers True for every kind of an ABI-14 grammar; the tuple is reliable.
+    supertypes = set(lang.supertypes)
+    return frozenset(
+        lang.node_kind_for_id(i) for i in range(lang.node_kind_count)
+        if lang.node_kind_is_named(i) and lang.node_kind_is_visible(i) and i not in supertypes
+    )
+
+
+def sexp(root: Node) -> str:
+    """An indented S-expression of the named nodes, with field names, as a query would spell them.
+
+    Each line ends with a `;` comment (query syntax) giving the 1-based line and, for leaves, the text,
+    so a rule author can copy lines straight into a query.
+    """
+    rows: list[list[str]] = []  # [code, comment]
+    open_depths: list[int] = []  # depths of nodes whose ")" is still to be written
+    stack: list[tuple[Node, int, str | None]] = [(root, 0, None)]  # explicit stack: trees nest deep
+    while stack:
+        node, depth, field_name = stack.pop()
+        while open_depths and open_depths[-1] >= depth:  # the previous row ends every node at this depth or deeper
+            open_depths.pop()
+            rows[-1][0] += ")"
+        comment = f"line {node.start_point[0] + 1}"
+        if node.named_child_count == 0:
+            text = node_text(node).replace("\n", " ")
+            comment += f": {text[:60]}" + ("..." if len(text) > 60 else "")
+        label = f"{field_name}: " if field_name else ""
+        rows.append(["  " * depth + f"{label}({'MISSING ' if node.is_missing else ''}{node.type}", comment])
+        open_depths.append(depth)
+        children = [(c, depth + 1, node.field_name_for_child(i)) for i, c in enumerate(node.children) if c.is_named]
+        stack.extend(reversed(children))
+    rows[-1][0] += ")" * len(open_depths)
+    width = min(max(len(code) for code, _ in rows), 48)  # deep trees would push comments off-screen
+    return "\n".join(f"{code.ljust(width)}  ; {comment}" for code, comment in rows) + "\n"
 
 
 def node_text(node: Node | None) -> str:

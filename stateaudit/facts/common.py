@@ -42,7 +42,7 @@ def purpose_of_path(text: str) -> str:
 _TAGS = (
     ("increment", re.compile(r"\+\+|\+=\s*\d|\+\s*1\b|\bcount\w*\s*[+:]|\bincr\w*\(")),
     ("handle", re.compile(r"\b(controller|AbortController|abort\w*|promise|Promise|worker|child|socket|ws|stream|timer|timeout|interval)\b")),
-    ("callback", re.compile(r"\b(resolve|reject|callback|cb|next|waiter|waiters)\b")),
+    ("callback", re.compile(r"\b(resolve|reject|callback|waiter|waiters)\s*[,:})]")),
     ("timer-handle", re.compile(r"=\s*(setInterval|setTimeout|setImmediate)\(|=\s*threading\.Timer\(")),
 )
 

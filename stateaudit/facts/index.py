@@ -56,7 +56,7 @@ class ServiceIndex:
         if info and info.has_static_instance:
             return "process", f"{name} keeps a static singleton instance"
         if info and info.long_lived_decorator:
-            return "process", f"{name} is a {info.decorators[0] if info.decorators else 'framework'} provider (singleton scope)"
+            return "process", f"{name} is an @{info.decorators[0] if info.decorators else 'framework'} provider (singleton scope)"
         contexts = self.sites.get(name, set())
         strong = sorted(contexts & PROCESS_CONTEXTS)
         if strong:

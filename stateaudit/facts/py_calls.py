@@ -83,6 +83,8 @@ def call_facts(py: PyFile, call: SyntaxNode) -> tuple[dict[str, Any], list[Write
         "sqlite_url": first_text.strip("'\"f").startswith("sqlite:"),
         "target_path": path_text,
         "path_purpose": purpose_of_path(path_text),
+        "writes_in_same_function": bool(re.search(
+            r"open\([^)]*['\"][wax]b?\+?['\"]|\.write_(text|bytes)\(|\.save\(|shutil\.(copy|move)", fn_text)),
         "deleted_in_same_function": bool(re.search(r"\b(os\.remove|os\.unlink|\.unlink\(|shutil\.rmtree|TemporaryDirectory|NamedTemporaryFile)", fn_text)),
         "owner_kind": "class" if cls is not None else "module",
         "clients": py.clients_in(cls) if cls is not None else py.clients_in(py.root),

@@ -109,7 +109,7 @@ def state_facts(py: PyFile, target: SyntaxNode, name_node: SyntaxNode | None,
         "written_after_init": any(w.op != "rebind" for w in writes) or (scope == "app-state" and (".state." in left_text or ".extensions[" in left_text)),
         "rebound": any(w.op == "rebind" for w in writes),
         "owner_kind": "class" if scope in ("class", "instance") else "module",
-        "clients": py.clients_in(cls) if cls is not None and scope in ("class", "instance") else py.clients_in(py.root),
+        "clients": _clients_beside(py, keys),
         "class_words": frozenset(split_words(class_name)) if class_name else frozenset(),
         "lifetime_local": "process" if scope in ("module", "class", "app-state") else "unknown",
         "in_startup": fn is not None and instantiation_context(py, target) == "startup",
@@ -121,6 +121,19 @@ def state_facts(py: PyFile, target: SyntaxNode, name_node: SyntaxNode | None,
         "in_handler": fn is not None and instantiation_context(py, target) == "handler",
     }
     return facts, writes
+
+
+def _clients_beside(py: PyFile, keys: list[tuple]) -> frozenset[str]:
+    """Clients used in the functions that read or write the state: a store beside it, not merely nearby."""
+    functions = {}
+    for key in keys:
+        for _line, _op, fn in py.events.get(key, []):
+            if fn is not None and node_text(field(fn, "name")) not in ("__init__", "__new__"):
+                functions[fn.id] = fn
+    kinds: set[str] = set()
+    for fn in functions.values():
+        kinds |= py.clients_in(fn)
+    return frozenset(kinds)
 
 
 def _own_instance(py: PyFile, value: SyntaxNode | None) -> bool:
@@ -147,10 +160,17 @@ def _closure_lives_long(py: PyFile, fn: SyntaxNode, name: str) -> bool:
         return False
     returned = {node_text(n.named_children[0]) for n in walk(field(fn, "body"))
                 if n.type == "return_statement" and n.named_children and enclosing(n, FUNCTIONS) == fn}
-    inner = {node_text(field(n, "name")) for n in named_children(field(fn, "body")) if n.type == "function_definition"}
+    inner = set()
+    for node in named_children(field(fn, "body")):
+        if node.type == "decorated_definition":
+            node = field(node, "definition") or node
+        if node.type == "function_definition":
+            inner.add(node_text(field(node, "name")))
     if not returned & inner:
         return False
     params = {node_text(p).split(":")[0].split("=")[0].strip() for p in named_children(field(fn, "parameters"))}
+    if params & {"cls", "klass"}:
+        return False  # a class decorator's instance cache is the singleton pattern, reported as py.singleton
     factory = node_text(field(fn, "name"))
     return bool(params & _FACTORY_PARAMS) or py.only_called_at_import(fn) or any(
         enclosing(use, FUNCTIONS) is None for use in py._call_uses.get(factory, []))

@@ -55,6 +55,9 @@ def call_facts(ts: TsFile, call: SyntaxNode) -> tuple[dict[str, Any], list[Write
         "target_path": path_text,
         "path_purpose": purpose_of_path(path_text + " " + node_text(field(call, "arguments"))),
         "deleted_in_same_function": _deletes_in(ts, fn),
+        "writes_in_same_function": fn is not None and bool(re.search(
+            r"\b(writeFile|writeFileSync|appendFile|appendFileSync|createWriteStream|copyFile|rename)\s*\(",
+            node_text(field(fn, "body")))),
         "multer_memory": "memoryStorage" in node_text(field(call, "arguments")),
         "has_store_option": bool(re.search(r"\bstore\s*:", node_text(field(call, "arguments")))),
         "has_dest_option": bool(re.search(r"\bdest\s*:", node_text(field(call, "arguments")))),

@@ -154,7 +154,7 @@ def _closure_lives_long(ts: TsFile, fn: SyntaxNode, name: str) -> bool:
         return False
     if not any(True for _ in _closure_writes(ts, fn, name)):
         return False
-    if not (_returns_closure(fn) or _handed_out(fn, name)):
+    if not (_returns_closure(fn) or _handed_out(fn, name) or _written_by_listener(ts, fn, name)):
         return False
     exported = (fn.parent is not None and fn.parent.type == "export_statement") or ts.commonjs_exported(factory) \
         or _registered_plugin(ts, fn)
@@ -178,6 +178,24 @@ def _returns_closure(fn: SyntaxNode) -> bool:
             if value is not None and any(n.type in ("arrow_function", "function_expression", "method_definition")
                                          for n in walk(value)):
                 return True
+    return False
+
+
+_REGISTRATIONS = frozenset({"on", "once", "addListener", "addEventListener", "use", "get", "post", "put", "patch",
+                            "delete", "all", "route", "subscribe", "setInterval", "handle", "register", "listen"})
+
+
+def _written_by_listener(ts: TsFile, fn: SyntaxNode, name: str) -> bool:
+    """Is the collection written by a callback the factory registers (an event listener, a route)?"""
+    for line, op, event_fn in ts.events.get(("name", name), []):
+        current = event_fn
+        while current is not None and current != fn:
+            parent = current.parent
+            if parent is not None and parent.type == "arguments" and parent.parent is not None:
+                callee = node_text(field(parent.parent, "function"))
+                if callee.rsplit(".", 1)[-1] in _REGISTRATIONS:
+                    return True
+            current = enclosing(current, FUNCTION_TYPES)
     return False
 
 

@@ -6,9 +6,10 @@ from typing import Callable
 
 from ..model import Report
 from . import json as json_report
-from . import sarif
+from . import markdown, sarif
 
 FORMATTERS: dict[str, Callable[[Report], str]] = {
     "json": json_report.render,
+    "md": markdown.render,
     "sarif": sarif.render,
 }

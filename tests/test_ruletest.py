@@ -1,0 +1,120 @@
+"""Rule tests: `expect:` / `ok:` marks, the found / missing / unexpected comparison, `stateaudit test-rules`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from stateaudit.cli import main
+from stateaudit.ruletest import check_fixture, read_marks
+
+MODULE_MAP = """\
+import express from 'express';
+export const app = express();
+// expect: ts.module-collection
+const sessions = new Map<string, string>();
+// ok: ts.module-collection
+const ROLES = ['admin', 'viewer'] as const;
+app.post('/login', (req, res) => { sessions.set(req.body.user, 'x'); res.end(); });
+"""
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def run(*args: str):
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("// expect: a.rule\nx = 1\n", [("expect", "a.rule", 2)]),
+    ("# expect: a.rule, b.rule\nx = 1\n", [("expect", "a.rule", 2), ("expect", "b.rule", 2)]),
+    ("// expect: a.rule\n// ok: b.rule\nx = 1\n", [("expect", "a.rule", 3), ("ok", "b.rule", 3)]),
+    ("  # ok: a.rule   read-only table\nx = 1\n", [("ok", "a.rule", 2)]),
+    ("x = f(ok: 1)  // expect: a.rule\n", []),
+    ("def hit(self, ok: bool) -> None:\n", []),
+    ("// expect: a.rule\n", [("expect", "a.rule", 0)]),
+], ids=["single", "several", "stacked", "trailing-words", "not-own-line", "python-annotation", "dangling"])
+def test_read_marks_names_next_code_line(tmp_path, text, expected):
+    marks = read_marks(write(tmp_path / "f.ts", text))
+    assert [(m.kind, m.rule_id, m.target) for m in marks] == expected
+
+
+def test_check_fixture_passes_when_marks_match(tmp_path, ruleset):
+    result = check_fixture(write(tmp_path / "ts.module-collection.ts", MODULE_MAP), ruleset)
+    assert result.passed
+    assert result.found == [(4, "ts.module-collection")]
+
+
+def test_check_fixture_reports_missing_and_unexpected(tmp_path, ruleset):
+    text = MODULE_MAP.replace("// expect: ts.module-collection\n", "").replace(
+        "// ok: ts.module-collection\n", "// expect: ts.module-collection\n")
+    result = check_fixture(write(tmp_path / "ts.module-collection.ts", text), ruleset)
+    assert not result.passed
+    assert result.missing == [(5, "ts.module-collection")]  # the read-only table now marked expect
+    assert result.unexpected == [(3, "ts.module-collection")]  # the session map left unmarked
+    cases = result.cases("f.ts")
+    assert "missing     f.ts:5  ts.module-collection" in cases
+    assert "unexpected  f.ts:3  ts.module-collection" in cases
+
+
+def test_check_fixture_flags_unknown_rule_in_mark(tmp_path, ruleset):
+    result = check_fixture(write(tmp_path / "x.ts", "// expect: ts.module-colection\nconst a = 1;\n"), ruleset)
+    assert not result.passed
+    assert result.problems == ((1, "mark names unknown rule 'ts.module-colection'; did you mean 'ts.module-collection'?"),)
+
+
+def test_check_fixture_ignores_rules_outside_those_under_test(tmp_path, ruleset):
+    text = "// expect: ts.interval-timer\nsetInterval(() => undefined, 1000);\n"
+    text += "export const cache = new Map();\nexport function put(k: string) { cache.set(k, 1); }\n"
+    path = write(tmp_path / "ts.interval-timer.ts", text)
+    assert not check_fixture(path, ruleset).passed  # every rule: the Map on line 3 is unexpected
+    assert check_fixture(path, ruleset, frozenset({"ts.interval-timer"})).passed
+
+
+def test_check_fixture_does_not_count_suppressed_findings(tmp_path, ruleset):
+    text = MODULE_MAP.replace("// expect: ts.module-collection\n",
+                              "// ok: ts.module-collection\n// stateaudit: ignore[ts.module-collection] per-pod cache\n")
+    assert check_fixture(write(tmp_path / "ts.module-collection.ts", text), ruleset).passed
+
+
+def test_test_rules_exits_0_and_lists_cases_when_all_pass(tmp_path):
+    path = write(tmp_path / "ts.module-collection.ts", MODULE_MAP)
+    result = run("test-rules", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert f"found       {path.as_posix()}:4  ts.module-collection" in result.output
+    assert "1 fixture files, 0 failed: 1 found, 0 missing, 0 unexpected" in result.output
+
+
+def test_test_rules_exits_1_on_mismatch(tmp_path):
+    write(tmp_path / "ts.module-collection.ts", MODULE_MAP.replace("const sessions", "const ROLES2 = 1;\nconst sessions"))
+    result = run("test-rules", "-q", str(tmp_path))
+    assert result.exit_code == 1
+    assert "missing" in result.output and "unexpected" in result.output
+    assert "found  " not in result.output  # --quiet hides passing cases
+
+
+def test_test_rules_loads_rule_files_in_the_folder(tmp_path):
+    rules = tmp_path / "team"
+    write(rules / "team.sessions.yaml", (Path(__file__).parent / "data" / "team-rules" / "team.sessions.yaml").read_text())
+    write(rules / "team.sessions.ts", "// expect: team.sessions\nconst sessions = new Map();\nconst other = new Map();\n")
+    result = run("test-rules", str(rules))
+    assert result.exit_code == 0, result.output
+    assert "1 found, 0 missing, 0 unexpected" in result.output
+
+
+def test_test_rules_without_fixtures_is_usage_error(tmp_path):
+    result = CliRunner().invoke(main, ["test-rules", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "no fixture files" in result.output
+
+
+def test_test_rules_defaults_to_shipped_fixtures_in_checkout():
+    result = run("test-rules", "-q")
+    assert "fixture files" in result.output
+    assert result.exit_code in (0, 1)
