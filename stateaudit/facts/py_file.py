@@ -12,11 +12,11 @@ from ..syntax import (
     ancestors,
     enclosing,
     field,
-    line_of,
     named_children,
     node_text,
     walk,
 )
+from .references import References
 
 FUNCTIONS = frozenset({"function_definition", "lambda"})
 MUTATORS = frozenset({"append", "extend", "insert", "update", "setdefault", "pop", "popitem", "clear", "add",
@@ -51,8 +51,10 @@ _THIRD_PARTY_HINTS = frozenset({"fastapi", "flask", "django", "starlette", "cele
                                 "threading", "collections", "typing", "prometheus_client", "structlog"})
 
 
-class PyFile:
+class PyFile(References):
     """Per-file analysis, computed once and shared by every candidate in the file."""
+
+    function_types = FUNCTIONS
 
     def __init__(self, parsed: ParsedFile):
         self.parsed = parsed
@@ -113,24 +115,6 @@ class PyFile:
         return frozenset(kinds)
 
     # -- references and writes -----------------------------------------------
-    @cached_property
-    def events(self) -> dict[tuple, list[tuple[int, str, SyntaxNode | None]]]:
-        table: dict[tuple, list[tuple[int, str, SyntaxNode | None]]] = {}
-        aliases: list[tuple[SyntaxNode | None, str, tuple]] = []
-        for node in walk(self.root):
-            key = self._base_key(node)
-            if key is None:
-                continue
-            op, alias = self._operation(node)
-            fn = enclosing(node, FUNCTIONS)
-            if alias is not None:
-                aliases.append((fn, alias, key))
-            table.setdefault(key, []).append((line_of(node), op, fn))
-        for fn, alias, key in aliases:
-            for line, op, event_fn in table.get(("name", alias), []):
-                if op not in ("read", "rebind") and event_fn is not None and (event_fn == fn or fn in ancestors(event_fn)):
-                    table.setdefault(key, []).append((line, op, event_fn))
-        return table
 
     def _base_key(self, node: SyntaxNode) -> tuple | None:
         if node.type == "identifier":

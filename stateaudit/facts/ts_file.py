@@ -13,11 +13,11 @@ from ..syntax import (
     ancestors,
     enclosing,
     field,
-    line_of,
     named_children,
     node_text,
     walk,
 )
+from .references import References
 from .ts_syntax import (
     _CLIENT_DECORATORS,
     _CLIENT_NAME,
@@ -38,8 +38,10 @@ from .ts_syntax import (
 )
 
 
-class TsFile:
+class TsFile(References):
     """Per-file analysis, computed once and shared by every candidate in the file."""
+
+    function_types = FUNCTION_TYPES
 
     def __init__(self, parsed: ParsedFile):
         self.parsed = parsed
@@ -217,25 +219,6 @@ class TsFile:
         return names
 
     # -- references and writes --------------------------------------------------
-    @cached_property
-    def events(self) -> dict[tuple, list[tuple[int, str, SyntaxNode | None]]]:
-        """Reference key -> [(line, op, enclosing function)]; op 'read' for non-writes."""
-        table: dict[tuple, list[tuple[int, str, SyntaxNode | None]]] = {}
-        aliases: list[tuple[SyntaxNode | None, str, tuple]] = []
-        for node in walk(self.root):
-            key = self._base_key(node)
-            if key is None:
-                continue
-            op, alias = self._operation(node)
-            fn = enclosing(node, FUNCTION_TYPES)
-            if alias is not None:
-                aliases.append((fn, alias, key))
-            table.setdefault(key, []).append((line_of(node), op, fn))
-        for fn, alias, key in aliases:
-            for line, op, event_fn in table.get(("name", alias), []):
-                if op != "read" and event_fn is not None and (fn is None or event_fn == fn or fn in ancestors(event_fn)):
-                    table.setdefault(key, []).append((line, op, event_fn))
-        return table
 
     def _base_key(self, node: SyntaxNode) -> tuple | None:
         if node.type == "identifier":

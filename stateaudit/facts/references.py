@@ -1,0 +1,46 @@
+"""Where each piece of state is referenced and how: the write/read events both languages share."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from ..syntax import SyntaxNode, ancestors, enclosing, line_of, walk
+
+Event = tuple[int, str, "SyntaxNode | None"]  # (line, op, enclosing function); op "read" for non-writes
+
+
+class References:
+    """Mixin for a per-file analysis: subclasses say what a base reference is and what it does."""
+
+    root: SyntaxNode
+    function_types: frozenset[str]
+
+    def _base_key(self, node: SyntaxNode) -> tuple | None:
+        """The state a node names (`("name", x)`, `("this", class_id, x)`...), or None."""
+        raise NotImplementedError
+
+    def _operation(self, node: SyntaxNode) -> tuple[str, str | None]:
+        """What the expression rooted at the node does to it (write op, 'rebind' or 'read'), and any alias made."""
+        raise NotImplementedError
+
+    @cached_property
+    def events(self) -> dict[tuple, list[Event]]:
+        """Reference key -> events, with writes through simple aliases (`const s = this.sessions`) credited."""
+        table: dict[tuple, list[Event]] = {}
+        aliases: list[tuple[SyntaxNode | None, str, tuple]] = []
+        for node in walk(self.root):
+            key = self._base_key(node)
+            if key is None:
+                continue
+            op, alias = self._operation(node)
+            fn = enclosing(node, self.function_types)
+            if alias is not None:
+                aliases.append((fn, alias, key))
+            table.setdefault(key, []).append((line_of(node), op, fn))
+        for fn, alias, key in aliases:
+            for line, op, event_fn in table.get(("name", alias), []):
+                # An alias made at module level holds everywhere; one made in a function, inside it.
+                if op not in ("read", "rebind") and event_fn is not None and (
+                        fn is None or event_fn == fn or fn in ancestors(event_fn)):
+                    table.setdefault(key, []).append((line, op, event_fn))
+        return table
