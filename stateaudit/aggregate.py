@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from .model import CONFIDENCES, Finding, ParseError, Report, Risk, Service, ServiceSummary
+from .model import (
+    CONFIDENCES,
+    Finding,
+    ParseError,
+    Report,
+    Risk,
+    Service,
+    ServiceSummary,
+)
 from .ruleset import RuleSet
 
 

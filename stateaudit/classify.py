@@ -5,11 +5,12 @@ from __future__ import annotations
 import hashlib
 import re
 import string
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from .conditions import holds
-from .facts.common import split_words
 from .config import Config
+from .facts.common import split_words
 from .model import Finding, Match, Risk, Service
 from .ruleset import Rule, RuleSet
 

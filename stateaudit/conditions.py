@@ -10,8 +10,9 @@ test a fact's truthiness.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from functools import lru_cache
-from typing import Any, Mapping
+from typing import Any
 
 # Every fact the scanner computes, documented in docs/writing-rules.md.
 FACT_NAMES = frozenset({

@@ -55,7 +55,7 @@ class Config:
     min_confidence: str = "low"
     source: Path | None = None  # the file this came from, if any
 
-    def merged(self, **overrides: Any) -> "Config":
+    def merged(self, **overrides: Any) -> Config:
         """CLI flags win over the file; None means 'not given'."""
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})
 
@@ -158,7 +158,7 @@ def _where(path: Path, key: str) -> str:
     return str(path)
 
 
-def check_against_rules(config: Config, ruleset: "RuleSet") -> None:
+def check_against_rules(config: Config, ruleset: RuleSet) -> None:
     """Rule ids and categories named in the config must exist, or a typo would silently do nothing."""
     where = str(config.source) if config.source else "config"
     known = set(ruleset.rules) | set(ruleset.disabled)

@@ -6,9 +6,10 @@ report's finding order (services by name, then file, line, rule) unless a docstr
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from .conditions import holds
 from .model import Finding, Report, Risk

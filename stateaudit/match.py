@@ -9,8 +9,17 @@ from typing import Any
 from .facts import FileIndex, facts_module
 from .model import Match, ParseError, SourceFile
 from .ruleset import Rule, RuleSet
-from .syntax import (ParsedFile, QUERY_LANGUAGE, ancestors, node_text, parse_source, pattern_at, pattern_below,
-                     run_query, walk)
+from .syntax import (
+    QUERY_LANGUAGE,
+    ParsedFile,
+    ancestors,
+    node_text,
+    parse_source,
+    pattern_at,
+    pattern_below,
+    run_query,
+    walk,
+)
 
 SUPPRESSION = re.compile(r"stateaudit:\s*ignore(?:\[([^\]]*)\])?")
 

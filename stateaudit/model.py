@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 
 class Risk(enum.IntEnum):
@@ -17,7 +18,7 @@ class Risk(enum.IntEnum):
     CRITICAL = 4
 
     @classmethod
-    def parse(cls, text: str) -> "Risk":
+    def parse(cls, text: str) -> Risk:
         return cls[text.strip().upper()]
 
 

@@ -5,15 +5,22 @@ from __future__ import annotations
 import difflib
 import re
 import string
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import yaml
 
 from .conditions import DERIVED_NAMES, FACT_NAMES, ConditionError, validate
 from .model import CONFIDENCES, KINDS, PRIORITIES, Risk
-from .syntax import LANGUAGES, QUERY_LANGUAGE, QueryCompileError, compile_query, node_types
+from .syntax import (
+    LANGUAGES,
+    QUERY_LANGUAGE,
+    QueryCompileError,
+    compile_query,
+    node_types,
+)
 
 RULE_LANGUAGES = ("typescript", "javascript", "python")
 SUBJECTS = ("auto", "state", "singleton", "call", "class", "decorator", "global")
@@ -86,7 +93,7 @@ class RuleSet:
     def for_grammar(self, grammar: str) -> list[Rule]:
         return [r for r in self.rules.values() if grammar in r.queries]
 
-    def without(self, disabled: frozenset[str]) -> "RuleSet":
+    def without(self, disabled: frozenset[str]) -> RuleSet:
         return RuleSet({k: v for k, v in self.rules.items() if k not in disabled}, self.tables,
                        self.disabled | (frozenset(disabled) & frozenset(self.rules)))
 
@@ -96,7 +103,7 @@ def _line_of(node: yaml.Node | None, key: str | None = None) -> int:
     if node is None:
         return 1
     if key is not None and isinstance(node, yaml.MappingNode):
-        for k, v in node.value:
+        for k, _value in node.value:
             if getattr(k, "value", None) == key:
                 return k.start_mark.line + 1
     return node.start_mark.line + 1

@@ -6,10 +6,10 @@ py-tree-sitter's API (it changed at 0.25) touches this file alone.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from dataclasses import field as dc_field
-from functools import lru_cache
-from typing import Iterator
+from functools import cache
 
 import tree_sitter_javascript
 import tree_sitter_python
@@ -100,7 +100,7 @@ def pattern_below(query: Query, node: Node) -> bool:
     return any(QueryCursor(query).matches(child) for child in node.children)
 
 
-@lru_cache(maxsize=None)
+@cache
 def node_types(language: str) -> frozenset[str]:
     """The named node types a grammar produces (what `Node.type` can be; supertypes excluded)."""
     lang = LANGUAGES[language]

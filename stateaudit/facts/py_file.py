@@ -38,15 +38,15 @@ _CLIENT_ATTR = [
     ("redis", re.compile(r"redis", re.I)),
     ("database", re.compile(r"^(db|database|pool|engine|session_factory|sessionmaker|conn|connection|collection|mongo\w*|pg\w*)$", re.I)),
 ]
-_STARTUP_FN = re.compile(r"^(startup|on_startup|lifespan|create_app|make_app|main|ready|init_app|setup\w*|configure\w*|"
+STARTUP_FN = re.compile(r"^(startup|on_startup|lifespan|create_app|make_app|main|ready|init_app|setup\w*|configure\w*|"
                          r"bootstrap|start\w*|run)$")
 _ROUTE_DECORATOR = re.compile(r"\.(get|post|put|patch|delete|route|api_route|websocket)\(|api_view|login_required|"
                               r"csrf_exempt|require_http_methods|action\(|\.task\b|shared_task")
-_HANDLER_PARAMS = frozenset({"request", "req", "self_request"})
+HANDLER_PARAMS = frozenset({"request", "req", "self_request"})
 
-_CLIENT_HANDLE = re.compile(r"(client|pool|conn|connection|session|engine|redis|db|channel|socket|lock|logger)$", re.I)
+CLIENT_HANDLE = re.compile(r"(client|pool|conn|connection|session|engine|redis|db|channel|socket|lock|logger)$", re.I)
 
-_THIRD_PARTY_HINTS = frozenset({"fastapi", "flask", "django", "starlette", "celery", "logging", "redis", "sqlalchemy",
+THIRD_PARTY_HINTS = frozenset({"fastapi", "flask", "django", "starlette", "celery", "logging", "redis", "sqlalchemy",
                                 "pydantic", "httpx", "requests", "boto3", "apscheduler", "concurrent", "asyncio",
                                 "threading", "collections", "typing", "prometheus_client", "structlog"})
 
@@ -298,7 +298,7 @@ class PyFile(References):
                         if (owner == "self" or (name == "__new__" and owner not in ("", "cls"))) and container_of(field(node, "right")):
                             found.append((node_text(field(left, "attribute")), node))
         for name, assign in self.class_collections(cls):
-            if _is_default_factory(field(assign, "right")):
+            if is_default_factory(field(assign, "right")):
                 found.append((name, assign))
         return found
 
@@ -315,7 +315,7 @@ class PyFile(References):
     def stateful_fields(self, cls: SyntaxNode) -> tuple[str, ...]:
         """Attributes written after __init__: collections mutated, or values rebound (lazy clients aside)."""
         names = []
-        instances = _module_instances(self, self.class_name(cls))
+        instances = module_instances(self, self.class_name(cls))
         for name, _node in self.instance_collections(cls):
             keys = [("self", cls.id, name)] + [("attr", var, name) for var in instances]
             if self.writes(keys, "instance", name):
@@ -324,7 +324,7 @@ class PyFile(References):
             if len(key) != 3:
                 continue
             kind, cls_id, name = key
-            if kind == "self" and cls_id == cls.id and name not in names and not _CLIENT_HANDLE.search(name):
+            if kind == "self" and cls_id == cls.id and name not in names and not CLIENT_HANDLE.search(name):
                 if any(w.op == "rebind" for w in self.writes([("self", cls.id, name)], "instance", name)):
                     names.append(name)
         for name, _node in self.class_collections(cls):
@@ -362,7 +362,7 @@ _LONG_LIVED_BASES = re.compile(r"\b(MiddlewareMixin|BaseHTTPMiddleware|AppConfig
                                r"AsyncWebsocketConsumer|WebsocketConsumer)\b")
 
 
-def _long_lived_shape(cls: SyntaxNode) -> bool:
+def long_lived_shape(cls: SyntaxNode) -> bool:
     """Classes a framework instantiates once per process: Django middleware (`get_response`), AppConfig, Celery Task."""
     if _LONG_LIVED_BASES.search(node_text(field(cls, "superclasses"))):
         return True
@@ -384,9 +384,9 @@ def instantiation_context(py: PyFile, node: SyntaxNode) -> str:
         name = node_text(field(current, "name"))
         decorators = " ".join(py.decorators(current))
         params = {node_text(p).split(":")[0].strip() for p in named_children(field(current, "parameters"))}
-        if "on_event" in decorators or _STARTUP_FN.match(name or ""):
+        if "on_event" in decorators or STARTUP_FN.match(name or ""):
             return "startup"
-        if params & _HANDLER_PARAMS or _ROUTE_DECORATOR.search(decorators):
+        if params & HANDLER_PARAMS or _ROUTE_DECORATOR.search(decorators):
             return "handler"
         if name in ("__init__",):
             return "startup"
@@ -394,12 +394,12 @@ def instantiation_context(py: PyFile, node: SyntaxNode) -> str:
     return "function"
 
 
-def _is_default_factory(value: SyntaxNode | None) -> bool:
+def is_default_factory(value: SyntaxNode | None) -> bool:
     return value is not None and value.type == "call" and node_text(field(value, "function")).rsplit(".", 1)[-1] in (
         "field", "Field") and "default_factory" in node_text(field(value, "arguments"))
 
 
-def _module_instances(py: PyFile, class_name: str | None) -> list[str]:
+def module_instances(py: PyFile, class_name: str | None) -> list[str]:
     """Module-level variables holding an instance of the class (`FIRMWARE = FirmwareStats()`)."""
     names = []
     for stmt in py.root.named_children:

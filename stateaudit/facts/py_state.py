@@ -17,15 +17,15 @@ from ..syntax import (
 from .common import split_words, write_tags
 from .index import ClassInfo, FileIndex
 from .py_file import (
-    _THIRD_PARTY_HINTS,
     CLIENT_MODULES,
     FUNCTIONS,
+    THIRD_PARTY_HINTS,
     PyFile,
-    _is_default_factory,
-    _long_lived_shape,
-    _module_instances,
     container_of,
     instantiation_context,
+    is_default_factory,
+    long_lived_shape,
+    module_instances,
     owner_of,
 )
 
@@ -37,7 +37,7 @@ def file_index(py: PyFile) -> FileIndex:
         decorators = tuple(py.decorators(cls))
         index.classes.append(ClassInfo(
             name=name, file=py.parsed.rel, decorators=decorators,
-            long_lived_decorator=any(d.split("(")[0].endswith("singleton") for d in decorators) or _long_lived_shape(cls),
+            long_lived_decorator=any(d.split("(")[0].endswith("singleton") for d in decorators) or long_lived_shape(cls),
             has_static_instance=py.has_singleton_instance(cls) or "Singleton" in node_text(field(cls, "superclasses")),
             stateful_fields=py.stateful_fields(cls), clients=py.clients_in(cls),
         ))
@@ -69,7 +69,7 @@ def state_facts(py: PyFile, target: SyntaxNode, name_node: SyntaxNode | None,
         scope, name = "instance", node_text(field(left, "attribute"))
     elif owner_var:
         scope, name = "function", node_text(field(left, "attribute"))
-    elif fn is None and cls is not None and _is_default_factory(value):
+    elif fn is None and cls is not None and is_default_factory(value):
         scope, name = "instance", node_text(name_node)  # a dataclass field: one per instance
     elif fn is not None:
         name = node_text(name_node)
@@ -85,7 +85,7 @@ def state_facts(py: PyFile, target: SyntaxNode, name_node: SyntaxNode | None,
         shadowed = any(n == name for n, _ in py.instance_collections(cls)) or _assigned_in_init(cls, name)
         keys = [("cls", cls.id, name), ("attr", class_name or "", name)] + ([] if shadowed else [("self", cls.id, name)])
     elif scope == "instance":
-        keys = [("self", cls.id if cls else 0, name)] + [("attr", var, name) for var in _module_instances(py, class_name)]
+        keys = [("self", cls.id if cls else 0, name)] + [("attr", var, name) for var in module_instances(py, class_name)]
     elif scope == "app-state":
         keys = [("attr", holder, name) for holder in ("app", "application", "current_app")]
     elif scope == "closure":
@@ -147,7 +147,7 @@ def _own_instance(py: PyFile, value: SyntaxNode | None) -> bool:
     module = py.imports.get(name)
     if module is None:
         return any(py.class_name(c) == name for c in py.classes())
-    return module.startswith(".") or (module.split(".")[0] not in _THIRD_PARTY_HINTS and name not in py.client_names
+    return module.startswith(".") or (module.split(".")[0] not in THIRD_PARTY_HINTS and name not in py.client_names
                                       and not any(module.startswith(m) for ms in CLIENT_MODULES.values() for m in ms))
 
 
@@ -250,7 +250,7 @@ def singleton_facts(py: PyFile, target: SyntaxNode, class_name: str | None) -> t
         cls = next((c for c in py.classes() if py.class_name(c) == class_name), None)
     name = class_name or py.class_name(cls) or ""
     module = py.imports.get(name, "")
-    own_class = cls is not None or module.startswith(".") or (module != "" and module.split(".")[0] not in _THIRD_PARTY_HINTS and "." in module)
+    own_class = cls is not None or module.startswith(".") or (module != "" and module.split(".")[0] not in THIRD_PARTY_HINTS and "." in module)
     stateful = py.stateful_fields(cls) if cls is not None else ()
     left = field(target, "left")
     if target.type == "decorator":

@@ -18,9 +18,9 @@ from ..syntax import (
 from .common import purpose_of_path, split_words
 from .ts_file import TsFile
 from .ts_syntax import (
-    _WRAPPERS,
     FS_MODULES,
-    _function_name,
+    WRAPPERS,
+    function_name,
 )
 
 
@@ -29,7 +29,7 @@ def call_facts(ts: TsFile, call: SyntaxNode) -> tuple[dict[str, Any], list[Write
     callee = node_text(field(call, "function") or field(call, "constructor"))
     fn = enclosing(call, FUNCTION_TYPES)
     cls = ts.class_of(call)
-    method = _function_name(fn) if fn is not None else _decorated_method(call)
+    method = function_name(fn) if fn is not None else _decorated_method(call)
     holder = _assigned_to(call)
     args = named_children(field(call, "arguments"))
     first = args[0] if args else None
@@ -82,7 +82,7 @@ def _decorated_method(node: SyntaxNode) -> str:
 def _assigned_to(node: SyntaxNode) -> str:
     """The variable or field a call's result is stored in, if any."""
     parent = node.parent
-    while parent is not None and parent.type in _WRAPPERS | {"await_expression"}:
+    while parent is not None and parent.type in WRAPPERS | {"await_expression"}:
         parent = parent.parent
     if parent is None:
         return ""
@@ -145,7 +145,7 @@ def _rearms(ts: TsFile, call: SyntaxNode, fn: SyntaxNode | None, callback: Synta
     names = set()
     current: SyntaxNode | None = fn
     while current is not None and len(names) < 4:
-        name = _function_name(current)
+        name = function_name(current)
         if name:
             names.add(name)
         current = enclosing(current, FUNCTION_TYPES)

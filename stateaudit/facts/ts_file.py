@@ -19,22 +19,22 @@ from ..syntax import (
 )
 from .references import References
 from .ts_syntax import (
-    _CLIENT_DECORATORS,
-    _CLIENT_NAME,
-    _HANDLER_PARAMS,
-    _HTTP_DECORATORS,
-    _MUTATING_HELPERS,
-    _STARTUP_FN,
-    _WRAPPERS,
     CLASS_TYPES,
+    CLIENT_DECORATORS,
     CLIENT_MODULES,
+    CLIENT_NAME_PATTERNS,
     FS_MODULES,
+    HANDLER_PARAMS,
+    HTTP_DECORATORS,
+    MUTATING_HELPERS,
     MUTATORS,
-    _clean,
-    _decorator_name,
-    _function_name,
-    _params,
+    STARTUP_FN,
+    WRAPPERS,
     container_of,
+    decorator_name,
+    function_name,
+    param_names,
+    unwrap,
 )
 
 
@@ -63,7 +63,7 @@ class TsFile(References):
                         table[node_text(alias)] = source
             elif node.type in ("lexical_declaration", "variable_declaration"):
                 for decl in node.named_children:
-                    value = _clean(field(decl, "value"))
+                    value = unwrap(field(decl, "value"))
                     if value is not None and value.type == "call_expression" and node_text(field(value, "function")) == "require":
                         args = named_children(field(value, "arguments"))
                         source = node_text(args[0]).strip("'\"`") if args else ""
@@ -82,7 +82,7 @@ class TsFile(References):
                 if source in modules or any(source.startswith(m + "/") for m in modules):
                     names[local] = kind
             if source.startswith(".") and local not in names:
-                for kind, pattern in _CLIENT_NAME:
+                for kind, pattern in CLIENT_NAME_PATTERNS:
                     if pattern.search(local):
                         names[local] = kind
                         break
@@ -116,14 +116,14 @@ class TsFile(References):
                 if prop in props:
                     refs.add(props[prop])
                     continue
-                for kind, pattern in _CLIENT_NAME:
+                for kind, pattern in CLIENT_NAME_PATTERNS:
                     if prop != "queue" and pattern.search(prop):
                         refs.add((kind, prop, False))
                         break
             elif child.type == "decorator":
-                kind = _CLIENT_DECORATORS.get(_decorator_name(child))
+                kind = CLIENT_DECORATORS.get(decorator_name(child))
                 if kind:
-                    refs.add((kind, _decorator_name(child), False))
+                    refs.add((kind, decorator_name(child), False))
         return frozenset(refs)
 
     def client_ref(self, name: str) -> tuple[str, str, bool] | None:
@@ -155,8 +155,8 @@ class TsFile(References):
                 if part.type in ("identifier", "type_identifier") and part != field(node, "name"):
                     ref = self.client_ref(node_text(part))
                 elif part.type == "decorator":
-                    kind = _CLIENT_DECORATORS.get(_decorator_name(part))
-                    ref = (kind, _decorator_name(part), False) if kind else None
+                    kind = CLIENT_DECORATORS.get(decorator_name(part))
+                    ref = (kind, decorator_name(part), False) if kind else None
                 if ref:
                     props[name] = ref
                     break
@@ -213,9 +213,9 @@ class TsFile(References):
         names = []
         sibling = method.prev_sibling
         while sibling is not None and sibling.type == "decorator":
-            names.append(_decorator_name(sibling))
+            names.append(decorator_name(sibling))
             sibling = sibling.prev_sibling
-        names += [_decorator_name(c) for c in method.children if c.type == "decorator"]
+        names += [decorator_name(c) for c in method.children if c.type == "decorator"]
         return names
 
     # -- references and writes --------------------------------------------------
@@ -252,7 +252,7 @@ class TsFile(References):
             parent = current.parent
             if parent is None:
                 return "read", None
-            if parent.type in _WRAPPERS:
+            if parent.type in WRAPPERS:
                 current = parent
                 continue
             if parent.type == "member_expression" and field(parent, "object") == current:
@@ -274,7 +274,7 @@ class TsFile(References):
             if parent.type == "arguments" and depth == 0:
                 call = parent.parent
                 callee = node_text(field(call, "function")) if call is not None else ""
-                if callee in _MUTATING_HELPERS and parent.named_children and parent.named_children[0] == current:
+                if callee in MUTATING_HELPERS and parent.named_children and parent.named_children[0] == current:
                     return "assign", None
                 return "read", None
             if parent.type == "call_expression" and depth == 1 and node_text(current).endswith((".get", ".at")):
@@ -294,7 +294,7 @@ class TsFile(References):
         """Is `name` a parameter or local of `fn` (shadowing a module-level name)?"""
         cache = self._local_names
         if fn.id not in cache:
-            names = set(_params(fn))
+            names = set(param_names(fn))
             body = field(fn, "body")
             stack = list(named_children(body))
             while stack:
@@ -340,7 +340,7 @@ class TsFile(References):
         for parent in ancestors(fn):
             if parent.type in FUNCTION_TYPES:
                 outer = parent
-        name = _function_name(outer)
+        name = function_name(outer)
         if not name or outer.type == "method_definition" or self.commonjs_exported(name) or (
                 outer.parent is not None and outer.parent.type == "export_statement"):
             return False
@@ -382,7 +382,7 @@ class TsFile(References):
         found = []
         for member in named_children(field(cls, "body")):
             if member.type in ("public_field_definition", "field_definition"):
-                value = _clean(field(member, "value"))
+                value = unwrap(field(member, "value"))
                 if container_of(value) is not None:
                     found.append((node_text(field(member, "name") or field(member, "property")), member, self.is_static(member)))
             elif member.type == "method_definition" and node_text(field(member, "name")) == "constructor":
@@ -390,7 +390,7 @@ class TsFile(References):
                     if node.type == "assignment_expression":
                         left = field(node, "left")
                         if left is not None and left.type == "member_expression" and node_text(field(left, "object")) == "this":
-                            if container_of(_clean(field(node, "right"))) is not None:
+                            if container_of(unwrap(field(node, "right"))) is not None:
                                 found.append((node_text(field(left, "property")), node, False))
         return found
 
@@ -416,13 +416,13 @@ def instantiation_context(ts: TsFile, node: SyntaxNode) -> str:
         return "module"
     current: SyntaxNode | None = fn
     while current is not None:
-        name = _function_name(current)
+        name = function_name(current)
         if current.type == "method_definition" and (
-                set(ts.method_decorators(current)) & _HTTP_DECORATORS):
+                set(ts.method_decorators(current)) & HTTP_DECORATORS):
             return "handler"
-        if set(_params(current)) & _HANDLER_PARAMS:
+        if set(param_names(current)) & HANDLER_PARAMS:
             return "handler"
-        if name == "constructor" or _STARTUP_FN.match(name or ""):
+        if name == "constructor" or STARTUP_FN.match(name or ""):
             return "startup"
         current = enclosing(current, FUNCTION_TYPES)
     return "function"

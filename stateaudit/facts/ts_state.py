@@ -20,15 +20,15 @@ from .common import split_words, write_tags
 from .index import ClassInfo, FileIndex
 from .ts_file import TsFile, instantiation_context
 from .ts_syntax import (
-    _HANDLER_PARAMS,
-    _LONG_LIVED_DECORATORS,
     CLASS_TYPES,
-    _clean,
-    _decorator_name,
-    _function_name,
-    _params,
+    HANDLER_PARAMS,
+    LONG_LIVED_DECORATORS,
     container_of,
+    decorator_name,
+    function_name,
     is_frozen,
+    param_names,
+    unwrap,
 )
 
 
@@ -39,11 +39,11 @@ def file_index(ts: TsFile) -> FileIndex:
             name = ts.class_name(node)
             if not name:
                 continue
-            decorators = tuple(_decorator_name(d) for d in ts.class_decorators(node))
+            decorators = tuple(decorator_name(d) for d in ts.class_decorators(node))
             index.classes.append(ClassInfo(
                 name=name, file=ts.parsed.rel, decorators=decorators,
                 request_scoped=ts.request_scoped(node),
-                long_lived_decorator=any(d in _LONG_LIVED_DECORATORS for d in decorators),
+                long_lived_decorator=any(d in LONG_LIVED_DECORATORS for d in decorators),
                 has_static_instance=ts.static_instance_field(node) is not None,
                 stateful_fields=ts.stateful_fields(node),
                 clients=ts.clients_in(node),
@@ -124,7 +124,7 @@ def state_facts(ts: TsFile, target: SyntaxNode, name_node: SyntaxNode | None,
 def _type_words(target: SyntaxNode, value: SyntaxNode | None) -> set[str]:
     """Words of the element type: `Map<string, PatternStats>` says more than a field called `patterns`."""
     words: set[str] = set()
-    for node in (field(_clean(value), "type_arguments") if value is not None else None, field(target, "type")):
+    for node in (field(unwrap(value), "type_arguments") if value is not None else None, field(target, "type")):
         for part in walk(node) if node is not None else []:
             if part.type == "type_identifier" and node_text(part) not in ("Record", "Map", "Set", "Array", "Partial"):
                 words |= split_words(node_text(part))
@@ -149,8 +149,8 @@ def _refs_beside(ts: TsFile, keys: list[tuple], cls: SyntaxNode | None) -> froze
 
 def _closure_lives_long(ts: TsFile, fn: SyntaxNode, name: str) -> bool:
     """A local of a factory called once at start-up, captured by a closure it hands out (middleware, handlers)."""
-    factory = _function_name(fn) or ("<plugin>" if _registered_plugin(ts, fn) else "")
-    if not factory or set(_params(fn)) & _HANDLER_PARAMS:
+    factory = function_name(fn) or ("<plugin>" if _registered_plugin(ts, fn) else "")
+    if not factory or set(param_names(fn)) & HANDLER_PARAMS:
         return False
     if not any(True for _ in _closure_writes(ts, fn, name)):
         return False
@@ -187,7 +187,9 @@ _REGISTRATIONS = frozenset({"on", "once", "addListener", "addEventListener", "us
 
 def _written_by_listener(ts: TsFile, fn: SyntaxNode, name: str) -> bool:
     """Is the collection written by a callback the factory registers (an event listener, a route)?"""
-    for line, op, event_fn in ts.events.get(("name", name), []):
+    for _line, op, event_fn in ts.events.get(("name", name), []):
+        if op in ("read", "rebind"):
+            continue
         current = event_fn
         while current is not None and current != fn:
             parent = current.parent

@@ -9,15 +9,15 @@ from ..syntax import SyntaxNode, field, node_text
 MUTATORS = frozenset({"set", "add", "delete", "clear", "push", "pop", "shift", "unshift", "splice",
                       "sort", "reverse", "fill", "copyWithin"})
 CLASS_TYPES = frozenset({"class_declaration", "class", "abstract_class_declaration"})
-_WRAPPERS = frozenset({"non_null_expression", "parenthesized_expression", "as_expression",
+WRAPPERS = frozenset({"non_null_expression", "parenthesized_expression", "as_expression",
                        "satisfies_expression", "type_assertion"})
-_COLLECTION_CTORS = {"Map": "Map", "Set": "Set", "WeakMap": "WeakMap", "WeakSet": "WeakSet", "Array": "array"}
-_STARTUP_FN = re.compile(r"^(bootstrap|main|start\w*|run|createApp|buildApp|createServer|makeApp|init\w*|setup\w*|"
+COLLECTION_CTORS = {"Map": "Map", "Set": "Set", "WeakMap": "WeakMap", "WeakSet": "WeakSet", "Array": "array"}
+STARTUP_FN = re.compile(r"^(bootstrap|main|start\w*|run|createApp|buildApp|createServer|makeApp|init\w*|setup\w*|"
                          r"configure\w*|register\w*|onModuleInit|onApplicationBootstrap|listen)$")
-_HANDLER_PARAMS = frozenset({"req", "request", "res", "response", "ctx", "context", "event"})
-_HTTP_DECORATORS = frozenset({"Get", "Post", "Put", "Patch", "Delete", "All", "Head", "Options",
+HANDLER_PARAMS = frozenset({"req", "request", "res", "response", "ctx", "context", "event"})
+HTTP_DECORATORS = frozenset({"Get", "Post", "Put", "Patch", "Delete", "All", "Head", "Options",
                               "MessagePattern", "EventPattern", "SubscribeMessage"})
-_LONG_LIVED_DECORATORS = frozenset({"Injectable", "Controller", "Resolver", "WebSocketGateway", "Processor",
+LONG_LIVED_DECORATORS = frozenset({"Injectable", "Controller", "Resolver", "WebSocketGateway", "Processor",
                                      "Module", "Service", "Singleton"})
 CLIENT_MODULES = {
     "redis": ("ioredis", "redis", "@redis/client", "@nestjs-modules/ioredis", "@liaoliaots/nestjs-redis",
@@ -27,27 +27,27 @@ CLIENT_MODULES = {
                  "@nestjs/mongoose", "knex", "sequelize", "sequelize-typescript", "drizzle-orm", "mongodb",
                  "@mikro-orm/core", "kysely", "objection", "@neondatabase/serverless"),
 }
-_CLIENT_NAME = [
+CLIENT_NAME_PATTERNS = [
     ("redis", re.compile(r"redis|Redis")),
     ("queue", re.compile(r"(^|[a-z])(Queue|queue)(Service|Client)?$|^Bull")),
     ("database", re.compile(r"Prisma|prisma|Database|database|^db$|^Db|Pool$|^pool$|pgPool|Repository$|Repo$|"
                             r"DataSource|Knex|knex|Mongo|Sequelize|Drizzle|drizzle|EntityManager|^sql$")),
 ]
-_CLIENT_DECORATORS = {"InjectRepository": "database", "InjectModel": "database", "InjectDataSource": "database",
+CLIENT_DECORATORS = {"InjectRepository": "database", "InjectModel": "database", "InjectDataSource": "database",
                       "InjectEntityManager": "database", "InjectRedis": "redis", "InjectQueue": "queue",
                       "InjectConnection": "database"}
-_MUTATING_HELPERS = frozenset({"Object.assign", "Reflect.set", "Reflect.deleteProperty", "Reflect.defineProperty",
+MUTATING_HELPERS = frozenset({"Object.assign", "Reflect.set", "Reflect.deleteProperty", "Reflect.defineProperty",
                                "Object.defineProperty"})
 FS_MODULES = ("fs", "node:fs", "fs/promises", "node:fs/promises", "fs-extra", "graceful-fs")
 
 
-def _clean(node: SyntaxNode | None) -> SyntaxNode | None:
-    while node is not None and node.type in _WRAPPERS and node.named_children:
+def unwrap(node: SyntaxNode | None) -> SyntaxNode | None:
+    while node is not None and node.type in WRAPPERS and node.named_children:
         node = node.named_children[0]
     return node
 
 
-def _decorator_name(decorator: SyntaxNode) -> str:
+def decorator_name(decorator: SyntaxNode) -> str:
     inner = decorator.named_children[0] if decorator.named_children else None
     if inner is not None and inner.type == "call_expression":
         inner = field(inner, "function")
@@ -55,7 +55,7 @@ def _decorator_name(decorator: SyntaxNode) -> str:
     return text.rsplit(".", 1)[-1]
 
 
-def _function_name(fn: SyntaxNode) -> str:
+def function_name(fn: SyntaxNode) -> str:
     name = field(fn, "name")
     if name is not None:
         return node_text(name)
@@ -67,7 +67,7 @@ def _function_name(fn: SyntaxNode) -> str:
     return ""
 
 
-def _params(fn: SyntaxNode) -> list[str]:
+def param_names(fn: SyntaxNode) -> list[str]:
     params = field(fn, "parameters") or field(fn, "parameter")
     if params is None:
         return []
@@ -82,12 +82,12 @@ def _params(fn: SyntaxNode) -> list[str]:
 
 def container_of(value: SyntaxNode | None) -> str | None:
     """'Map', 'Set', 'array', 'object'... for collection initialisers; None otherwise."""
-    value = _clean(value)
+    value = unwrap(value)
     if value is None:
         return None
     if value.type == "new_expression":
         ctor = node_text(field(value, "constructor"))
-        return _COLLECTION_CTORS.get(ctor)
+        return COLLECTION_CTORS.get(ctor)
     if value.type == "array":
         return "array"
     if value.type == "object":
@@ -106,7 +106,7 @@ def is_frozen(value: SyntaxNode | None) -> bool:
     if value.type == "as_expression" and text.rstrip().endswith("as const"):
         return True
     current = value
-    while current is not None and current.type in _WRAPPERS:
+    while current is not None and current.type in WRAPPERS:
         current = current.named_children[0] if current.named_children else None
     return current is not None and current.type == "call_expression" and node_text(field(current, "function")) in (
         "Object.freeze", "deepFreeze", "freeze")
