@@ -5,19 +5,34 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import click
 from rich.console import Console
 
 from . import __version__
 from .catalogue import UnknownRule, find_rule, render_json, render_markdown, rules_table
-from .config import Config, ConfigError, check_against_rules, find_config, load_config, parse_fail_on, write_starter
+from .config import (
+    Config,
+    ConfigError,
+    check_against_rules,
+    find_config,
+    load_config,
+    parse_fail_on,
+    write_starter,
+)
 from .gate import ExitCode, gate
 from .report import FORMATTERS
 from .report.terminal import print_report
 from .resources import rules_dir, shipped_fixtures_dir
 from .ruleset import RuleError, RuleSet, load_rules
-from .ruletest import check_fixture, fixture_files, rule_folders, rules_under_test, summary
+from .ruletest import (
+    check_fixture,
+    fixture_files,
+    rule_folders,
+    rules_under_test,
+    summary,
+)
 from .scan import scan
 from .syntax import EXTENSIONS, parse_source, sexp
 from .templating import rule_markdown
@@ -25,7 +40,7 @@ from .templating import rule_markdown
 FORMAT_NAMES = {"table": "table", "json": "json", "markdown": "md", "md": "md", "sarif": "sarif"}
 
 
-def fail(message: str) -> "NoReturn":  # type: ignore[name-defined]
+def fail(message: str) -> NoReturn:
     click.echo(f"stateaudit: {message}", err=True)
     sys.exit(ExitCode.USAGE_ERROR)
 

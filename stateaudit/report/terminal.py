@@ -20,16 +20,17 @@ def print_report(report: Report, console: Console, show_suppressed: bool = False
         if not findings:
             console.print(title, Text("  no in-process state found", style="dim"))
             continue
-        table = Table(title=title, title_justify="left", show_lines=False, expand=False)
+        table = Table(title=title, title_justify="left", show_lines=False, expand=True)
         table.add_column("Risk", no_wrap=True, min_width=8)
-        table.add_column("Component", overflow="fold", min_width=30)
-        table.add_column("State", overflow="fold")
-        table.add_column("Storage", no_wrap=True)
-        table.add_column("Shared", no_wrap=True)
-        table.add_column("Action", overflow="fold")
+        table.add_column("Component", overflow="fold", ratio=3)
+        table.add_column("State", overflow="fold", ratio=2)
+        table.add_column("Storage", overflow="fold", ratio=1)
+        table.add_column("Shared", overflow="fold", ratio=1)
+        table.add_column("Action", overflow="fold", ratio=3)
         for f in findings:
             risk = Text(f.risk.name + (" (ignored)" if f.suppressed else ""), style=RISK_STYLE[f.risk])
-            component = f"{f.location.path}:{f.location.line}\n[dim]{f.symbol or ''} · {f.rule_id}[/dim]"
+            path = _within(f.location.path, summary.service.path)
+            component = f"{path}:{f.location.line}\n[dim]{f.symbol or ''} · {f.rule_id}[/dim]"
             if f.write_sites:
                 component += f"\n[dim]writes: {_short_sites(f.write_sites, f.location.path)}[/dim]"
             table.add_row(risk, component, f.state_type, f.storage, f.shared, f.action)
@@ -50,3 +51,9 @@ def _short_sites(sites: tuple[str, ...], own_path: str, limit: int = 4) -> str:
     short = [s[len(own_path) + 1:] if s.startswith(own_path + ":") else s for s in sites]
     text = ", ".join(f"L{s}" if s.isdigit() else s for s in short[:limit])
     return text + (f" (+{len(short) - limit})" if len(short) > limit else "")
+
+
+def _within(path: str, service_path: str) -> str:
+    """A path relative to its service folder: the table's title already names the service."""
+    prefix = "" if service_path in ("", ".") else service_path.rstrip("/") + "/"
+    return path[len(prefix):] if prefix and path.startswith(prefix) else path
