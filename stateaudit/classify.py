@@ -16,6 +16,8 @@ from .ruleset import Rule, RuleSet
 
 # Names that say how state is kept, not what it is for: the owning class's name tells more.
 GENERIC_CATEGORIES = frozenset({"cache", "other"})
+# Classes that are themselves a data structure: their fields are its internals.
+CONTAINER_CLASS_WORDS = frozenset({"cache", "caches", "lru", "memo"})
 DEFAULT_PRIORITY = {Risk.CRITICAL: "P1", Risk.HIGH: "P2", Risk.MEDIUM: "P3", Risk.LOW: "P3"}
 CONTAINER_LABELS = {"Map": "Map", "Set": "Set", "WeakMap": "WeakMap", "WeakSet": "WeakSet", "array": "array",
                     "object": "object", "dict": "dict", "list": "list", "set": "set", "deque": "deque",
@@ -79,7 +81,8 @@ def _category_row(rows, facts: dict[str, Any]) -> Mapping[str, Any] | None:
         return _first_row(rows, facts)
     own = split_words(facts.get("name") or "")
     sources = [own, facts.get("class_words"), facts.get("type_words")]
-    if "by" in own:  # `byUser`, `unreadByUser`: a secondary index of the owner's records
+    if "by" in own or CONTAINER_CLASS_WORDS & set(facts.get("class_words") or ()):
+        # `byUser` is a secondary index of the owner's records; the fields of an `LRUCache` are the cache.
         sources = [facts.get("class_words"), facts.get("type_words"), own]
     first = None
     for words in sources:

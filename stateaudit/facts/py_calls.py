@@ -79,10 +79,13 @@ def call_facts(py: PyFile, call: SyntaxNode) -> tuple[dict[str, Any], list[Write
         "mode": mode,
         "first_arg": first_text[:200],
         "positional_count": len(positional),
+        "receiver_path": _looks_like_path(py, receiver, fn),
         "memory_db": ":memory:" in first_text,
         "sqlite_url": first_text.strip("'\"f").startswith("sqlite:"),
         "target_path": path_text,
-        "path_purpose": purpose_of_path(path_text),
+        # The path says what a file is for; failing that, the class and function that write it.
+        "path_purpose": purpose_of_path(path_text) if purpose_of_path(path_text) != "other"
+        else purpose_of_path(f"{class_name or ''} {method}"),
         "writes_in_same_function": bool(re.search(
             r"open\([^)]*['\"][wax]b?\+?['\"]|\.write_(text|bytes)\(|\.save\(|shutil\.(copy|move)", fn_text)),
         "deleted_in_same_function": bool(re.search(r"\b(os\.remove|os\.unlink|\.unlink\(|shutil\.rmtree|TemporaryDirectory|NamedTemporaryFile)", fn_text)),
@@ -116,3 +119,21 @@ def _resolve_path_text(py: PyFile, arg: SyntaxNode | None) -> str:
                 if re.search(rf"\b{re.escape(node_text(field(assign, 'left')))}\b", text):
                     second.append(node_text(field(assign, "right")))
     return " ".join([node_text(arg), *extra, *second])[:600]
+
+
+_PATHISH = re.compile(r"Path\(|pathlib|\s/\s|path|file|dir|folder|dest|target|output|root|location", re.I)
+
+
+def _looks_like_path(py: PyFile, receiver: str, fn: SyntaxNode | None) -> bool:
+    """Is the receiver of `.write_text()` a filesystem path rather than, say, a help formatter?"""
+    if not receiver:
+        return False
+    if _PATHISH.search(receiver):
+        return True
+    scopes = [fn] if fn is not None else []
+    for scope in [*scopes, py.root]:
+        for node in walk(scope):
+            if node.type == "assignment" and node_text(field(node, "left")) == receiver:
+                if _PATHISH.search(node_text(field(node, "right"))):
+                    return True
+    return False

@@ -145,7 +145,7 @@ class PyFile(References):
         return None
 
     def _operation(self, base: SyntaxNode) -> tuple[str, str | None]:
-        current, depth = base, 0
+        current, depth, via_attribute = base, 0, False
         while True:
             parent = current.parent
             if parent is None:
@@ -158,7 +158,7 @@ class PyFile(References):
                 if grand is not None and grand.type == "call" and field(grand, "function") == parent:
                     method = node_text(field(parent, "attribute"))
                     return (method if method in MUTATORS else "read"), None
-                current, depth = parent, depth + 1
+                current, depth, via_attribute = parent, depth + 1, True
                 continue
             if parent.type == "subscript" and field(parent, "value") == current:
                 current, depth = parent, depth + 1
@@ -177,7 +177,7 @@ class PyFile(References):
             if parent.type == "call" and depth == 1 and node_text(current).endswith((".get", ".setdefault")):
                 current = parent  # `store.get(k)` hands out an entry: an alias of part of the state
                 continue
-            if parent.type == "assignment" and field(parent, "right") == current:
+            if parent.type == "assignment" and field(parent, "right") == current and not via_attribute:
                 left = field(parent, "left")
                 if left is not None and left.type == "identifier":
                     return "read", node_text(left)
@@ -388,8 +388,6 @@ def instantiation_context(py: PyFile, node: SyntaxNode) -> str:
             return "startup"
         if params & HANDLER_PARAMS or _ROUTE_DECORATOR.search(decorators):
             return "handler"
-        if name in ("__init__",):
-            return "startup"
         current = enclosing(current, FUNCTIONS)
     return "function"
 

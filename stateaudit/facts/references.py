@@ -38,7 +38,9 @@ class References:
                 aliases.append((fn, alias, key))
             table.setdefault(key, []).append((line_of(node), op, fn))
         for fn, alias, key in aliases:
-            for line, op, event_fn in table.get(("name", alias), []):
+            if key == ("name", alias):
+                continue  # `tb = tb.tb_next` rebinds the name; it is not an alias of itself
+            for line, op, event_fn in list(table.get(("name", alias), [])):
                 # An alias made at module level holds everywhere; one made in a function, inside it.
                 if op not in ("read", "rebind") and event_fn is not None and (
                         fn is None or event_fn == fn or fn in ancestors(event_fn)):

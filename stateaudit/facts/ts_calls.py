@@ -53,7 +53,8 @@ def call_facts(ts: TsFile, call: SyntaxNode) -> tuple[dict[str, Any], list[Write
         "callback_io": _does_io(ts, first, cls),
         "in_function": fn is not None,
         "target_path": path_text,
-        "path_purpose": purpose_of_path(path_text + " " + node_text(field(call, "arguments"))),
+        # The path says what a file is for; failing that, the class and method that write it.
+        "path_purpose": _purpose(path_text + " " + node_text(field(call, "arguments")), f"{class_name or ''} {method}"),
         "deleted_in_same_function": _deletes_in(ts, fn),
         "writes_in_same_function": fn is not None and bool(re.search(
             r"\b(writeFile|writeFileSync|appendFile|appendFileSync|createWriteStream|copyFile|rename)\s*\(",
@@ -183,3 +184,8 @@ def _deletes_in(ts: TsFile, fn: SyntaxNode | None) -> bool:
         return False
     text = node_text(field(fn, "body"))
     return bool(re.search(r"\b(unlink|unlinkSync|rm|rmSync|rmdir|remove|removeSync)\s*\(", text))
+
+
+def _purpose(path_text: str, owner_text: str) -> str:
+    purpose = purpose_of_path(path_text)
+    return purpose if purpose != "other" else purpose_of_path(owner_text)
