@@ -63,3 +63,13 @@ def test_deep_folder_trees_are_walked(tmp_path):
     make(folder, {"a.ts": STATEFUL_TS})
     data, _ = scan_json(tmp_path)
     assert len(data["findings"]) == 1
+
+
+def test_names_rebound_from_their_own_attributes_terminate(tmp_path):
+    """`tb = tb.tb_next` once made a name its own alias and the scan never ended."""
+    make(tmp_path, {
+        "walk.py": "def frames(tb):\n    out = []\n    while tb is not None:\n        out.append(tb)\n        tb = tb.tb_next\n    return out\n",
+        "list.ts": "export function last(node: any) {\n  while (node.next) {\n    node = node.next;\n  }\n  return node;\n}\n",
+    })
+    data, _ = scan_json(tmp_path)
+    assert data["findings"] == []
