@@ -37,7 +37,7 @@ from .scan import scan
 from .syntax import EXTENSIONS, parse_source, sexp
 from .templating import rule_markdown
 
-FORMAT_NAMES = {"table": "table", "json": "json", "markdown": "md", "md": "md", "sarif": "sarif"}
+FORMAT_NAMES = {"table": "table", "html": "html", "json": "json", "markdown": "md", "md": "md", "sarif": "sarif"}
 
 
 def fail(message: str) -> NoReturn:

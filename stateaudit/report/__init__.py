@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from ..model import Report
+from . import html, markdown, sarif
 from . import json as json_report
-from . import markdown, sarif
 
 FORMATTERS: dict[str, Callable[[Report], str]] = {
+    "html": html.render,
     "json": json_report.render,
     "md": markdown.render,
     "sarif": sarif.render,
