@@ -216,6 +216,7 @@ def global_facts(py: PyFile, target: SyntaxNode, name_node: SyntaxNode | None) -
         "owner_kind": "module", "clients": py.clients_in(py.root), "class_words": frozenset(),
         "lifetime_local": "process", "duplicate": duplicate,
         "stored": write_tags([py.parsed.line_text(w.line) for w in writes]),
+        "increments": "increment" in write_tags([py.parsed.line_text(w.line) for w in writes]),
     }, writes
 
 
