@@ -16,7 +16,7 @@ from ..syntax import (
     node_text,
     walk,
 )
-from .references import References
+from .references import FileAnalysis
 
 FUNCTIONS = frozenset({"function_definition", "lambda"})
 MUTATORS = frozenset({"append", "extend", "insert", "update", "setdefault", "pop", "popitem", "clear", "add",
@@ -51,14 +51,10 @@ THIRD_PARTY_HINTS = frozenset({"fastapi", "flask", "django", "starlette", "celer
                                 "threading", "collections", "typing", "prometheus_client", "structlog"})
 
 
-class PyFile(References):
+class PyFile(FileAnalysis):
     """Per-file analysis, computed once and shared by every candidate in the file."""
 
     function_types = FUNCTIONS
-
-    def __init__(self, parsed: ParsedFile):
-        self.parsed = parsed
-        self.root = parsed.root
 
     @cached_property
     def imports(self) -> dict[str, str]:

@@ -1,19 +1,22 @@
-"""Where each piece of state is referenced and how: the write/read events both languages share."""
+"""The per-file analysis both languages share: the parsed file, and where each piece of state is written."""
 
 from __future__ import annotations
 
 from functools import cached_property
 
-from ..syntax import SyntaxNode, ancestors, enclosing, line_of, walk
+from ..syntax import ParsedFile, SyntaxNode, ancestors, enclosing, line_of, walk
 
 Event = tuple[int, str, "SyntaxNode | None"]  # (line, op, enclosing function); op "read" for non-writes
 
 
-class References:
-    """Mixin for a per-file analysis: subclasses say what a base reference is and what it does."""
+class FileAnalysis:
+    """Computed once per file and shared by its candidates; subclasses say what a reference is and does."""
 
-    root: SyntaxNode
     function_types: frozenset[str]
+
+    def __init__(self, parsed: ParsedFile):
+        self.parsed = parsed
+        self.root: SyntaxNode = parsed.root
 
     def _base_key(self, node: SyntaxNode) -> tuple | None:
         """The state a node names (`("name", x)`, `("this", class_id, x)`...), or None."""

@@ -17,7 +17,7 @@ from ..syntax import (
     node_text,
     walk,
 )
-from .references import References
+from .references import FileAnalysis
 from .ts_syntax import (
     CLASS_TYPES,
     CLIENT_DECORATORS,
@@ -38,14 +38,10 @@ from .ts_syntax import (
 )
 
 
-class TsFile(References):
+class TsFile(FileAnalysis):
     """Per-file analysis, computed once and shared by every candidate in the file."""
 
     function_types = FUNCTION_TYPES
-
-    def __init__(self, parsed: ParsedFile):
-        self.parsed = parsed
-        self.root = parsed.root
 
     # -- imports and clients -------------------------------------------------
     @cached_property
