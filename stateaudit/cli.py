@@ -11,6 +11,7 @@ import click
 from rich.console import Console
 
 from . import __version__
+from .baseline import BaselineError, load_baseline
 from .catalogue import UnknownRule, find_rule, render_json, render_markdown, rules_table
 from .config import (
     Config,
@@ -82,8 +83,10 @@ def main() -> None:
 @click.option("--min-confidence", type=click.Choice(["low", "medium", "high"]), default=None,
               help="Hide findings below this confidence.")
 @click.option("--show-suppressed", is_flag=True, help="Show suppressed findings in the terminal table.")
+@click.option("--baseline", "baseline_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="A findings JSON report (--format json -o FILE) whose findings are accepted: only new ones fail.")
 def scan_command(paths, fmt, output, fail_on, include_tests, exclude, rule_dirs, config_path, min_confidence,
-                 show_suppressed) -> None:
+                 show_suppressed, baseline_path) -> None:
     """Scan PATHS (default: the current folder) for in-process state."""
     for path in paths:
         if not path.exists():
@@ -97,6 +100,7 @@ def scan_command(paths, fmt, output, fail_on, include_tests, exclude, rule_dirs,
             exclude=tuple(config.exclude) + tuple(exclude) if exclude else None,
             rule_dirs=tuple(config.rule_dirs) + tuple(p.resolve() for p in rule_dirs) if rule_dirs else None,
             min_confidence=min_confidence,
+            baseline=baseline_path.resolve() if baseline_path else None,
         )
     except ConfigError as err:
         fail(str(err))
@@ -107,7 +111,11 @@ def scan_command(paths, fmt, output, fail_on, include_tests, exclude, rule_dirs,
         check_against_rules(config, ruleset)
     except ConfigError as err:
         fail(str(err))
-    result = scan(root, config, ruleset, list(paths) or None)
+    try:
+        accepted = load_baseline(config.baseline) if config.baseline else frozenset()
+    except BaselineError as err:
+        fail(str(err))
+    result = scan(root, config, ruleset, list(paths) or None, accepted)
     err_console = Console(stderr=True)
     for error in result.report.errors:
         err_console.print(f"[dim]stateaudit: {error.path}: {error.message}[/dim]", highlight=False)

@@ -35,6 +35,7 @@ DEFAULTS: dict[str, Any] = {
     "risk_overrides": {},  # rule id -> risk
     "category_risk": {},  # category -> risk, e.g. {metrics: LOW}
     "min_confidence": "low",  # hide findings below this confidence
+    "baseline": "",  # a findings JSON report whose findings are accepted (relative to the config file)
 }
 
 
@@ -53,6 +54,7 @@ class Config:
     risk_overrides: dict[str, Risk] = field(default_factory=dict)
     category_risk: dict[str, Risk] = field(default_factory=dict)
     min_confidence: str = "low"
+    baseline: Path | None = None
     source: Path | None = None  # the file this came from, if any
 
     def merged(self, **overrides: Any) -> Config:
@@ -133,6 +135,7 @@ def _build(raw: dict[str, Any], path: Path) -> Config:
             risk_overrides={str(k): _risk(path, k, v) for k, v in raw.get("risk_overrides", {}).items()},
             category_risk={str(k): _risk(path, k, v) for k, v in raw.get("category_risk", {}).items()},
             min_confidence=_confidence(path, raw.get("min_confidence", "low")),
+            baseline=(base / str(raw["baseline"])).resolve() if raw.get("baseline") else None,
             source=path,
         )
     except ConfigError as err:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from . import __version__
 from .aggregate import aggregate
+from .baseline import apply_baseline
 from .classify import classify, complete_facts
 from .conditions import holds
 from .config import Config
@@ -25,14 +26,15 @@ class ScanResult:
     warnings: tuple[str, ...]
 
 
-def scan(root: Path, config: Config, ruleset: RuleSet, paths: list[Path] | None = None) -> ScanResult:
+def scan(root: Path, config: Config, ruleset: RuleSet, paths: list[Path] | None = None,
+         baseline: frozenset[str] = frozenset()) -> ScanResult:
     started = time.perf_counter()
     ruleset = ruleset.without(config.disable)
     discovery = discover_files(root, config, paths)
     files = list(discovery.files)
     services = detect_services(root, files, config.service_roots)
     results = {f.rel: match_file(f, ruleset) for f in files}
-    findings = classify_all(files, results, services, ruleset, config)
+    findings = apply_baseline(classify_all(files, results, services, ruleset, config), baseline)
     errors = [ParseError(p, m) for p, m in discovery.skipped] + [r.error for r in results.values() if r.error]
     warnings = [w for r in results.values() for w in r.warnings]
     report = aggregate(
