@@ -15,7 +15,8 @@ from .ruleset import RuleSet
 
 
 def finding_order(f: Finding) -> tuple:
-    return (f.service, f.location.path, f.location.line, f.rule_id, f.location.column)
+    """The findings contract's order: file, then line, then rule."""
+    return (f.location.path, f.location.line, f.rule_id, f.location.column)
 
 
 def readiness(findings: list[Finding]) -> str:

@@ -41,8 +41,10 @@ def test_scan_json_follows_contract_and_fails_gate_on_critical(tmp_path):
         assert finding["kind"] in ("collection", "cache", "singleton", "timer", "file-write", "global")
         assert finding["shared"] in ("no", "partial", "yes")
         assert not finding["file"].startswith("/")
-    keys = [(f["service"], f["file"], f["line"], f["rule"]) for f in data["findings"]]
-    assert keys == sorted(keys)
+    keys = [(f["file"], f["line"], f["rule"]) for f in data["findings"]]
+    assert keys == sorted(keys)  # the contract: findings by file, then line, then rule
+    services = [s["name"] for s in data["services"]]
+    assert services == sorted(services)
 
 
 def test_scan_fail_on_none_exits_clean():
