@@ -50,3 +50,14 @@ _TAGS = (
 def write_tags(lines: list[str]) -> frozenset[str]:
     """What the writes put into the state: counters, live handles, callbacks, timer handles."""
     return frozenset(tag for tag, pattern in _TAGS if any(pattern.search(line) for line in lines))
+
+
+_CLIENT_CALL = re.compile(r"\.(set|setex|hset|hmset|sadd|zadd|lpush|rpush|incr|expire|delete|del|create|createMany|update|"
+                          r"upsert|insert|save|query|execute|add|commit|bulk_create|get_or_create)\s*\(")
+_CLIENT_WRITE = re.compile(r"INSERT|UPDATE|DELETE|\.(set|setex|hset|sadd|zadd|lpush|rpush|incr|create|upsert|insert|save|"
+                           r"bulk_create|get_or_create|commit)\s*\(")
+
+
+def writes_through_client(body_text: str) -> bool:
+    """Does a class body write through a store client (Redis commands, SQL writes, ORM saves)?"""
+    return bool(_CLIENT_CALL.search(body_text)) and bool(_CLIENT_WRITE.search(body_text))

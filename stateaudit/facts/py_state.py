@@ -14,7 +14,7 @@ from ..syntax import (
     node_text,
     walk,
 )
-from .common import split_words, write_tags
+from .common import split_words, write_tags, writes_through_client
 from .index import ClassInfo, FileIndex
 from .py_file import (
     CLIENT_MODULES,
@@ -281,4 +281,17 @@ def singleton_facts(py: PyFile, target: SyntaxNode, class_name: str | None) -> t
         "clients": py.clients_in(cls) if cls is not None else frozenset(),
         "owner_kind": "class",
         "lifetime_local": "process",
+    }, []
+
+
+def class_facts(py: PyFile, cls: SyntaxNode) -> tuple[dict[str, Any], list[WriteSite]]:
+    """Facts for a class that may keep its state only in a shared store."""
+    name = py.class_name(cls) or ""
+    stateful = py.stateful_fields(cls)
+    return {
+        "name": name, "class_name": name, "symbol": name, "scope": "class", "owner_kind": "class",
+        "words": split_words(name), "class_words": frozenset(split_words(name)),
+        "clients": py.clients_in(cls), "stateful_fields": stateful, "stateful": bool(stateful),
+        "client_writes": writes_through_client(node_text(field(cls, "body"))),
+        "lifetime_local": "unknown",
     }, []

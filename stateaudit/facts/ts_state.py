@@ -16,7 +16,7 @@ from ..syntax import (
     node_text,
     walk,
 )
-from .common import split_words, write_tags
+from .common import split_words, write_tags, writes_through_client
 from .index import ClassInfo, FileIndex
 from .ts_file import TsFile, instantiation_context
 from .ts_syntax import (
@@ -289,10 +289,7 @@ def class_facts(ts: TsFile, cls: SyntaxNode) -> tuple[dict[str, Any], list[Write
     """Facts for a class that may keep its state only in a shared store."""
     name = ts.class_name(cls) or ""
     body_text = node_text(field(cls, "body"))
-    client_writes = bool(re.search(
-        r"\.(set|setex|hset|hmset|sadd|zadd|lpush|rpush|incr|expire|del|create|createMany|update|upsert|delete|"
-        r"insert|save|query|execute)\s*\(", body_text)) and bool(re.search(
-        r"INSERT|UPDATE|DELETE|\.(set|setex|hset|sadd|zadd|lpush|rpush|incr|create|upsert|insert|save)\s*\(", body_text))
+    client_writes = writes_through_client(body_text)
     return {
         "name": name,
         "class_name": name,
