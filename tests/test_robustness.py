@@ -73,3 +73,14 @@ def test_names_rebound_from_their_own_attributes_terminate(tmp_path):
     })
     data, _ = scan_json(tmp_path)
     assert data["findings"] == []
+
+
+def test_file_that_cannot_be_read_is_an_error_not_a_crash(tmp_path, ruleset):
+    """Root can read anything, so make the read itself fail: the file vanished after discovery."""
+    from stateaudit.match import match_file
+    from stateaudit.model import SourceFile
+
+    result = match_file(SourceFile(tmp_path / "gone.ts", "gone.ts", "typescript"), ruleset)
+    assert result.matches == []
+    assert result.error is not None and result.error.path == "gone.ts"
+    assert result.error.message.startswith("cannot read (")
