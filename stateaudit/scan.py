@@ -77,8 +77,14 @@ def classify_all(files: list[SourceFile], results: dict[str, FileResult], servic
                 deferred.append((match, facts))
                 continue
             findings.append(classify(match, facts, rule, ruleset, service, config))
+    unshared_by_owner: dict[tuple[str, str | None], list[Risk]] = {}
+    for f in findings:
+        if f.kind != "timer" and f.shared == "no":
+            unshared_by_owner.setdefault((f.location.path, f.owner), []).append(f.risk)
     for match, facts in deferred:
-        facts["sibling_max_risk"] = _sibling_risk(findings, match, facts)
+        # A timer beside CRITICAL in-memory state of its own class maintains that state.
+        risks = unshared_by_owner.get((match.location.path, facts.get("class_name")), [])
+        facts["sibling_max_risk"] = max(risks).name if risks else "NONE"
         service = services.owner_of(match.location.path)
         findings.append(classify(match, facts, ruleset.rules[match.rule_id], ruleset, service, config))
     return findings
@@ -108,14 +114,6 @@ def _verify_clients(facts: dict, index: ServiceIndex) -> None:
             kept.add((kind, name, needs_check))
     facts["client_refs"] = frozenset(kept)
     facts["clients"] = frozenset(kind for kind, _n, _v in kept)
-
-
-def _sibling_risk(findings: list[Finding], match: Match, facts: dict) -> str:
-    """The highest risk of other state in the same class (or module) as a timer."""
-    owner = facts.get("class_name")
-    risks = [f.risk for f in findings
-             if f.location.path == match.location.path and f.owner == owner and f.kind != "timer" and f.shared == "no"]
-    return max(risks).name if risks else "NONE"
 
 
 __all__ = ["ScanResult", "scan", "Risk"]

@@ -97,27 +97,19 @@ def call_facts(py: PyFile, call: SyntaxNode) -> tuple[dict[str, Any], list[Write
 
 
 def _resolve_path_text(py: PyFile, arg: SyntaxNode | None) -> str:
+    """The path argument's text, with the names it uses expanded (locals, then module constants, two levels)."""
     if arg is None:
         return ""
     names = {node_text(n) for n in walk(arg) if n.type == "identifier"}
-    extra = []
-    for stmt in py.root.named_children:
-        if stmt.type == "expression_statement" and stmt.named_children and stmt.named_children[0].type == "assignment":
-            assign = stmt.named_children[0]
-            if node_text(field(assign, "left")) in names:
-                extra.append(node_text(field(assign, "right")))
+    extra = [py.module_values[name] for name in names if name in py.module_values]
     fn = enclosing(arg, FUNCTIONS)
     if fn is not None:
         for node in walk(fn):
             if node.type == "assignment" and node_text(field(node, "left")) in names:
                 extra.append(node_text(field(node, "right")))
-    second = []
-    for text in extra:  # one more level: `out = join(ROOT, x)` names ROOT
-        for stmt in py.root.named_children:
-            if stmt.type == "expression_statement" and stmt.named_children and stmt.named_children[0].type == "assignment":
-                assign = stmt.named_children[0]
-                if re.search(rf"\b{re.escape(node_text(field(assign, 'left')))}\b", text):
-                    second.append(node_text(field(assign, "right")))
+    # One more level: `out = join(ROOT, x)` names ROOT.
+    second = [py.module_values[word] for text in extra for word in set(re.findall(r"\w+", text))
+              if word in py.module_values]
     return " ".join([node_text(arg), *extra, *second])[:600]
 
 

@@ -85,6 +85,16 @@ class PyFile(FileAnalysis):
                     names.setdefault(local, kind)
         return names
 
+    @cached_property
+    def module_values(self) -> dict[str, str]:
+        """Module-level `NAME = value` texts, for expanding names in paths."""
+        values = {}
+        for stmt in self.root.named_children:
+            if stmt.type == "expression_statement" and stmt.named_children and stmt.named_children[0].type == "assignment":
+                assign = stmt.named_children[0]
+                values[node_text(field(assign, "left"))] = node_text(field(assign, "right"))
+        return values
+
     def clients_in(self, node: SyntaxNode) -> frozenset[str]:
         """Client kinds used inside a node (a class, or the whole file); cached per node."""
         cache = self.__dict__.setdefault("_clients_cache", {})

@@ -119,24 +119,16 @@ def _is_fs_call(ts: TsFile, callee: str) -> bool:
 
 
 def _resolve_path_text(ts: TsFile, arg: SyntaxNode | None) -> str:
-    """The path argument's text, with module-level constants it names expanded once."""
+    """The path argument's text, with the module constants and class fields it names expanded once."""
     if arg is None:
         return ""
-    text = node_text(arg)
-    names = {node_text(n) for n in walk(arg) if n.type == "identifier"}
     extra = []
-    for node in ts.root.named_children:
-        decl_holder = field(node, "declaration") if node.type == "export_statement" else node
-        if decl_holder is None or decl_holder.type not in ("lexical_declaration", "variable_declaration"):
-            continue
-        for decl in decl_holder.named_children:
-            if node_text(field(decl, "name")) in names:
-                extra.append(node_text(field(decl, "value")))
-    for node in walk(ts.root):
-        if node.type == "public_field_definition" and node_text(field(node, "name")) in {
-                node_text(field(n, "property")) for n in walk(arg) if n.type == "member_expression"}:
-            extra.append(node_text(field(node, "value")))
-    return " ".join([text, *extra])[:400]
+    for node in walk(arg):
+        if node.type == "identifier" and node_text(node) in ts.module_values:
+            extra.append(ts.module_values[node_text(node)])
+        elif node.type == "member_expression" and node_text(field(node, "property")) in ts.field_values:
+            extra.append(ts.field_values[node_text(field(node, "property"))])
+    return " ".join([node_text(arg), *extra])[:400]
 
 
 def _rearms(ts: TsFile, call: SyntaxNode, fn: SyntaxNode | None, callback: SyntaxNode | None) -> bool:

@@ -324,11 +324,35 @@ class TsFile(FileAnalysis):
                 sites.append(WriteSite(line, op))
         return sorted(set(sites), key=lambda s: (s.line, s.op))
 
+    @cached_property
+    def exported_names(self) -> frozenset[str]:
+        """Names in `module.exports = ...` and `exports.name = ...` (CommonJS)."""
+        text = self.parsed.source.decode("utf-8", "replace")
+        names = set(re.findall(r"\bexports\.(\w+)\s*=", text))
+        for statement in re.findall(r"module\.exports\s*=([^;\n]*)", text):
+            names.update(re.findall(r"\w+", statement))
+        return frozenset(names)
+
     def commonjs_exported(self, name: str) -> bool:
         """Is `name` part of `module.exports` / `exports.name`?"""
-        text = self.parsed.source.decode("utf-8", "replace")
-        return bool(re.search(rf"module\.exports\s*=[^;\n]*\b{re.escape(name)}\b", text)
-                    or re.search(rf"\bexports\.{re.escape(name)}\s*=", text))
+        return name in self.exported_names
+
+    @cached_property
+    def module_values(self) -> dict[str, str]:
+        """Module-level `const/let/var name = value` texts, for expanding names in paths."""
+        values = {}
+        for node in self.root.named_children:
+            holder = field(node, "declaration") if node.type == "export_statement" else node
+            if holder is not None and holder.type in ("lexical_declaration", "variable_declaration"):
+                for decl in holder.named_children:
+                    values[node_text(field(decl, "name"))] = node_text(field(decl, "value"))
+        return values
+
+    @cached_property
+    def field_values(self) -> dict[str, str]:
+        """Class field initialiser texts by field name, for expanding `this.uploadDir` in paths."""
+        return {node_text(field(node, "name")): node_text(field(node, "value"))
+                for node in walk(self.root) if node.type == "public_field_definition"}
 
     def only_called_at_load(self, fn: SyntaxNode) -> bool:
         """Writes in a helper that is only ever called while the module loads (registration) are initialisation."""
