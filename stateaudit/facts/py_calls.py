@@ -28,11 +28,8 @@ def _loops(node: SyntaxNode | None) -> bool:
 
 
 def _function_named(py: PyFile, name: str) -> SyntaxNode | None:
-    short = name.rsplit(".", 1)[-1]
-    for node in walk(py.root):
-        if node.type == "function_definition" and node_text(field(node, "name")) == short:
-            return node
-    return None
+    """The first function of that name in the file (a thread target, a task's coroutine)."""
+    return py.functions_by_name.get(name.rsplit(".", 1)[-1])
 
 
 def call_facts(py: PyFile, call: SyntaxNode) -> tuple[dict[str, Any], list[WriteSite]]:

@@ -86,6 +86,14 @@ class PyFile(FileAnalysis):
         return names
 
     @cached_property
+    def functions_by_name(self) -> dict[str, SyntaxNode]:
+        functions: dict[str, SyntaxNode] = {}
+        for node in walk(self.root):
+            if node.type == "function_definition":
+                functions.setdefault(node_text(field(node, "name")), node)
+        return functions
+
+    @cached_property
     def module_values(self) -> dict[str, str]:
         """Module-level `NAME = value` texts, for expanding names in paths."""
         values = {}

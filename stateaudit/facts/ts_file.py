@@ -364,11 +364,11 @@ class TsFile(FileAnalysis):
         if not name or outer.type == "method_definition" or self.commonjs_exported(name) or (
                 outer.parent is not None and outer.parent.type == "export_statement"):
             return False
-        calls = self._calls.get(name, [])
+        calls = self.calls_by_name.get(name, [])
         return bool(calls) and all(enclosing(c, FUNCTION_TYPES) is None for c in calls) and not self._passed_as_value(name)
 
     @cached_property
-    def _calls(self) -> dict[str, list[SyntaxNode]]:
+    def calls_by_name(self) -> dict[str, list[SyntaxNode]]:
         calls: dict[str, list[SyntaxNode]] = {}
         for node in walk(self.root):
             if node.type == "call_expression":
@@ -379,11 +379,13 @@ class TsFile(FileAnalysis):
 
     def _passed_as_value(self, name: str) -> bool:
         """Is the function handed to someone else (a callback, a route), who may call it at runtime?"""
-        for node in walk(self.root):
-            if node.type == "identifier" and node_text(node) == name and node.parent is not None \
-                    and node.parent.type in ("arguments", "pair", "array", "shorthand_property_identifier"):
-                return True
-        return False
+        return name in self._values_passed
+
+    @cached_property
+    def _values_passed(self) -> frozenset[str]:
+        return frozenset(node_text(node) for node in walk(self.root)
+                         if node.type == "identifier" and node.parent is not None
+                         and node.parent.type in ("arguments", "pair", "array", "shorthand_property_identifier"))
 
     def _shadowed(self, fn: SyntaxNode, name: str) -> bool:
         current: SyntaxNode | None = fn

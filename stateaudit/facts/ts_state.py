@@ -157,12 +157,8 @@ def _closure_lives_long(ts: TsFile, fn: SyntaxNode, name: str) -> bool:
         return False
     exported = (fn.parent is not None and fn.parent.type == "export_statement") or ts.commonjs_exported(factory) \
         or _registered_plugin(ts, fn)
-    called_at_start = False
-    for node in walk(ts.root):
-        if node.type == "call_expression" and node_text(field(node, "function")) == factory:
-            if instantiation_context(ts, node) in ("module", "startup"):
-                called_at_start = True
-                break
+    called_at_start = any(instantiation_context(ts, call) in ("module", "startup")
+                          for call in ts.calls_by_name.get(factory, []))
     return called_at_start or exported
 
 
