@@ -31,6 +31,7 @@ from .ts_syntax import (
     STARTUP_FN,
     WRAPPERS,
     container_of,
+    declared_name,
     decorator_name,
     function_name,
     param_names,
@@ -170,15 +171,7 @@ class TsFile(FileAnalysis):
 
     @staticmethod
     def class_name(cls: SyntaxNode | None) -> str | None:
-        if cls is None:
-            return None
-        name = field(cls, "name")
-        if name is not None:
-            return node_text(name)
-        parent = cls.parent
-        if parent is not None and parent.type == "variable_declarator":
-            return node_text(field(parent, "name"))
-        return None
+        return (declared_name(cls) or None) if cls is not None else None
 
     @staticmethod
     def class_decorators(cls: SyntaxNode) -> list[SyntaxNode]:

@@ -55,13 +55,22 @@ def decorator_name(decorator: SyntaxNode) -> str:
     return text.rsplit(".", 1)[-1]
 
 
-def function_name(fn: SyntaxNode) -> str:
-    name = field(fn, "name")
+def declared_name(node: SyntaxNode) -> str:
+    """A function's or class's own name, or the variable it is assigned to (`const f = () => ...`)."""
+    name = field(node, "name")
     if name is not None:
         return node_text(name)
-    parent = fn.parent
+    parent = node.parent
     if parent is not None and parent.type == "variable_declarator":
         return node_text(field(parent, "name"))
+    return ""
+
+
+def function_name(fn: SyntaxNode) -> str:
+    name = declared_name(fn)
+    if name:
+        return name
+    parent = fn.parent
     if parent is not None and parent.type in ("pair", "public_field_definition", "field_definition"):
         return node_text(field(parent, "key") or field(parent, "name") or field(parent, "property"))
     return ""
