@@ -7,6 +7,7 @@ from .model import (
     Finding,
     ParseError,
     Report,
+    Reviewed,
     Risk,
     Service,
     ServiceSummary,
@@ -34,7 +35,8 @@ def visible(findings: list[Finding], min_confidence: str) -> list[Finding]:
 
 def aggregate(findings: list[Finding], services: tuple[Service, ...], ruleset: RuleSet, *, root: str,
               version: str, files: int, lines: int, errors: list[ParseError], duration: float = 0.0,
-              min_confidence: str = "low", excluded: tuple[tuple[str, str], ...] = ()) -> Report:
+              min_confidence: str = "low", excluded: tuple[tuple[str, str], ...] = (),
+              reviewed: tuple[Reviewed, ...] = ()) -> Report:
     shown = sorted(visible(findings, min_confidence), key=finding_order)
     summaries = []
     for service in sorted(services, key=lambda s: s.name):
@@ -49,4 +51,5 @@ def aggregate(findings: list[Finding], services: tuple[Service, ...], ruleset: R
         rules={rid: ruleset.rules[rid] for rid in sorted(fired) if rid in ruleset.rules},
         files_scanned=files, lines_scanned=lines, errors=tuple(sorted(errors, key=lambda e: e.path)),
         duration_s=duration, guidance=ruleset.tables, excluded=tuple(sorted(excluded)),
+        reviewed=tuple(sorted(reviewed, key=lambda r: (r.location.path, r.location.line, r.rule_id))),
     )

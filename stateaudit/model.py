@@ -108,6 +108,19 @@ class Finding:
 
 
 @dataclass(frozen=True, slots=True)
+class Reviewed:
+    """A candidate looked at and found stateless: listed in reports, never a finding."""
+
+    rule_id: str
+    kind: str
+    location: Location
+    service: str
+    symbol: str | None
+    snippet: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class ParseError:
     path: str
     message: str
@@ -147,6 +160,7 @@ class Report:
     duration_s: float = 0.0
     guidance: Mapping[str, Any] = field(default_factory=dict)  # classification metadata for reports
     excluded: tuple[tuple[str, str], ...] = ()  # (path, role): browser or vendored code left out by policy
+    reviewed: tuple[Reviewed, ...] = ()  # stateless candidates, outside the findings and the gate
 
     def excluded_by_role(self) -> dict[str, int]:
         """How many files each role (browser, vendored) left out of the scan."""

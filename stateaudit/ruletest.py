@@ -2,7 +2,8 @@
 
 A mark is a comment line of its own, `// expect: RULE-ID[, RULE-ID]` (or `#` in Python), naming the rule
 ids that must be reported on the next line that is not itself a mark; `ok: RULE-ID` documents a look-alike
-that must stay quiet. A fixture is compared on the rules under test (every loaded rule unless the caller
+that must stay quiet; `reviewed: RULE-ID` names a candidate the rule must list as reviewed and stateless
+(outside the findings, as stateless singletons are). A fixture is compared on the rules under test (every loaded rule unless the caller
 narrows it, e.g. to a team's own folder) plus every rule its marks name; other rules' findings are ignored.
 """
 
@@ -18,7 +19,8 @@ from .ruleset import RuleSet
 from .scan import scan
 from .syntax import EXTENSIONS
 
-MARK = re.compile(r"^\s*(?:#|//|/\*+|\*)\s*(expect|ok):\s*([\w.-]+(?:\s*,\s*[\w.-]+)*)")
+MARK = re.compile(r"^\s*(?:#|//|/\*+|\*)\s*(expect|ok|reviewed):\s*([\w.-]+(?:\s*,\s*[\w.-]+)*)")
+REVIEWED = " (reviewed as stateless)"  # how a reviewed candidate is named among the (line, rule) cases
 SKIPPED_DIRS = frozenset({"node_modules", "__pycache__", ".git", ".venv", "venv"})
 
 
@@ -59,7 +61,7 @@ class FixtureResult:
 @dataclass(frozen=True)
 class Mark:
     line: int  # the comment's own line
-    kind: str  # "expect" | "ok"
+    kind: str  # "expect" | "ok" | "reviewed"
     rule_id: str
     target: int  # the code line it speaks about; 0 when no code line follows
 
@@ -94,7 +96,9 @@ def check_fixture(path: Path, ruleset: RuleSet, under_test: frozenset[str] | Non
     result = scan(path.parent, Config(include_tests=True), ruleset, [path])
     actual = {(f.location.line, f.rule_id) for f in result.report.findings
               if not f.suppressed and f.rule_id in checked}
-    expected = {(m.target, m.rule_id) for m in marks if m.kind == "expect" and m.target}
+    actual |= {(r.location.line, r.rule_id + REVIEWED) for r in result.report.reviewed if r.rule_id in checked}
+    expected = {(m.target, m.rule_id + (REVIEWED if m.kind == "reviewed" else ""))
+                for m in marks if m.kind in ("expect", "reviewed") and m.target}
     return FixtureResult(path, frozenset(expected), frozenset(actual), tuple(sorted(set(problems))))
 
 

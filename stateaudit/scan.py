@@ -9,13 +9,13 @@ from pathlib import Path
 from . import __version__
 from .aggregate import aggregate
 from .baseline import apply_baseline
-from .classify import classify, complete_facts
+from .classify import classify, complete_facts, review
 from .conditions import holds
 from .config import Config
 from .discover import discover_files
 from .facts import ServiceIndex
 from .match import FileResult, match_file
-from .model import Finding, Match, ParseError, Report, Risk, SourceFile
+from .model import Finding, Match, ParseError, Report, Reviewed, Risk, SourceFile
 from .ruleset import RuleSet
 from .services import ServiceMap, detect_services
 
@@ -35,7 +35,8 @@ def scan(root: Path, config: Config, ruleset: RuleSet, paths: list[Path] | None 
     services = detect_services(root, files, config.service_roots)
     results = {f.rel: match_file(f, ruleset, config.include_browser) for f in files}
     excluded = list(discovery.excluded) + [(rel, r.excluded) for rel, r in results.items() if r.excluded]
-    findings = apply_baseline(classify_all(files, results, services, ruleset, config), baseline)
+    classified, reviewed = classify_all(files, results, services, ruleset, config)
+    findings = apply_baseline(classified, baseline)
     errors = [ParseError(p, m) for p, m in discovery.skipped] + [r.error for r in results.values() if r.error]
     warnings = [w for r in results.values() for w in r.warnings]
     report = aggregate(
@@ -43,7 +44,7 @@ def scan(root: Path, config: Config, ruleset: RuleSet, paths: list[Path] | None 
         files=sum(1 for r in results.values() if r.error is None and not r.excluded),
         lines=sum(r.lines for r in results.values() if not r.excluded), errors=errors,
         duration=round(time.perf_counter() - started, 2), min_confidence=config.min_confidence,
-        excluded=tuple(excluded),
+        excluded=tuple(excluded), reviewed=tuple(reviewed),
     )
     return ScanResult(report, tuple(warnings))
 
@@ -56,14 +57,18 @@ def _display_root(root: Path) -> str:
 
 
 def classify_all(files: list[SourceFile], results: dict[str, FileResult], services: ServiceMap,
-                 ruleset: RuleSet, config: Config) -> list[Finding]:
-    """Pass 2: with every file's index in hand, resolve lifetimes, filter by `where`, classify."""
+                 ruleset: RuleSet, config: Config) -> tuple[list[Finding], list[Reviewed]]:
+    """Pass 2: with every file's index in hand, resolve lifetimes, filter by `where`, classify.
+
+    Candidates the `reviewed` table finds stateless come back apart from the findings.
+    """
     indexes: dict[str, ServiceIndex] = {}
     for file in files:
         owner = services.owner_of(file.rel)
         indexes.setdefault(owner.path, ServiceIndex()).add(results[file.rel].index)
     tests = {f.rel: f.is_test for f in files}
     findings: list[Finding] = []
+    reviewed: list[Reviewed] = []
     deferred: list[tuple[Match, dict]] = []
     for file in files:
         service = services.owner_of(file.rel)
@@ -74,6 +79,10 @@ def classify_all(files: list[SourceFile], results: dict[str, FileResult], servic
             _resolve_imported_class(facts, index)
             _verify_clients(facts, index)
             if not holds(rule.where, facts):
+                continue
+            stateless = review(match, facts, ruleset, service)
+            if stateless is not None:
+                reviewed.append(stateless)
                 continue
             if match.kind == "timer":
                 deferred.append((match, facts))
@@ -89,14 +98,20 @@ def classify_all(files: list[SourceFile], results: dict[str, FileResult], servic
         facts["sibling_max_risk"] = max(risks).name if risks else "NONE"
         service = services.owner_of(match.location.path)
         findings.append(classify(match, facts, ruleset.rules[match.rule_id], ruleset, service, config))
-    return findings
+    return findings, reviewed
 
 
 def _resolve_imported_class(facts: dict, index: ServiceIndex) -> None:
-    """A singleton of a class defined in another file takes that class's statefulness."""
-    if facts.get("subject_class_resolved") or facts.get("class_in_file", True):
+    """A singleton of a class defined in another file takes that class's statefulness.
+
+    `class_known` says whether the class's body was seen at all (in the file or through the index):
+    only then can a singleton be called stateless.
+    """
+    if facts.get("class_in_file", True):
+        facts["class_known"] = True
         return
     info = index.lookup(facts.get("class_name"))
+    facts["class_known"] = info is not None
     if info is not None:
         facts["stateful_fields"] = info.stateful_fields
         facts["stateful"] = bool(info.stateful_fields)

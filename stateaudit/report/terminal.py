@@ -44,6 +44,9 @@ def print_report(report: Report, console: Console, show_suppressed: bool = False
     console.print(summary)
     if report.errors:
         console.print(Text(f"{len(report.errors)} file(s) could not be scanned (see messages above)", style="dim"))
+    if report.reviewed:
+        console.print(Text(f"{len(report.reviewed)} singleton(s) reviewed and found stateless: listed in the "
+                           "reports, not findings", style="dim"))
     excluded = report.excluded_by_role()
     if excluded:
         counts = ", ".join(f"{n} {role} file{'s' if n != 1 else ''}" for role, n in excluded.items())
