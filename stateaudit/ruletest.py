@@ -1,9 +1,10 @@
-"""Rule tests: check a fixture file's `expect:` / `ok:` marks against what a scan of it reports.
+"""Rule tests: check a fixture's `expect:` / `ok:` marks against what a scan of it reports.
 
 A mark is a comment line of its own, `// expect: RULE-ID[, RULE-ID]` (or `#` in Python), naming the rule
 ids that must be reported on the next line that is not itself a mark; `ok: RULE-ID` documents a look-alike
 that must stay quiet. A fixture is compared on the rules under test (every loaded rule unless the caller
 narrows it, e.g. to a team's own folder) plus every rule its marks name; other rules' findings are ignored.
+A fixture is one source file, or a folder with a service manifest: a small service scanned as a whole.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 from .config import Config
 from .ruleset import RuleSet
 from .scan import scan
+from .services import MANIFESTS
 from .syntax import EXTENSIONS
 
 MARK = re.compile(r"^\s*(?:#|//|/\*+|\*)\s*(expect|ok):\s*([\w.-]+(?:\s*,\s*[\w.-]+)*)")
@@ -24,23 +26,27 @@ SKIPPED_DIRS = frozenset({"node_modules", "__pycache__", ".git", ".venv", "venv"
 
 @dataclass(frozen=True)
 class FixtureResult:
-    """Expected and actual (line, rule id) pairs of one fixture file, limited to the rules it checks."""
+    """Expected and actual (file, line, rule id) cases of one fixture, limited to the rules it checks.
+
+    `file` is relative to the fixture's root: the file's own folder for a single file, the folder itself for a
+    service folder.
+    """
 
     path: Path
-    expected: frozenset[tuple[int, str]]
-    actual: frozenset[tuple[int, str]]
-    problems: tuple[tuple[int, str], ...] = ()  # (line, message): marks that cannot be checked
+    expected: frozenset[tuple[str, int, str]]
+    actual: frozenset[tuple[str, int, str]]
+    problems: tuple[tuple[str, int, str], ...] = ()  # (file, line, message): marks that cannot be checked
 
     @property
-    def found(self) -> list[tuple[int, str]]:
+    def found(self) -> list[tuple[str, int, str]]:
         return sorted(self.expected & self.actual)
 
     @property
-    def missing(self) -> list[tuple[int, str]]:
+    def missing(self) -> list[tuple[str, int, str]]:
         return sorted(self.expected - self.actual)
 
     @property
-    def unexpected(self) -> list[tuple[int, str]]:
+    def unexpected(self) -> list[tuple[str, int, str]]:
         return sorted(self.actual - self.expected)
 
     @property
@@ -50,10 +56,13 @@ class FixtureResult:
     def cases(self, display: str | None = None) -> list[str]:
         """One line per case, in file order: `found|missing|unexpected|invalid  path:line  rule`."""
         where = display or self.path.as_posix()
-        rows = [(line, status, rule) for status, pairs in (("found", self.found), ("missing", self.missing),
-                                                         ("unexpected", self.unexpected)) for line, rule in pairs]
-        rows += [(line, "invalid", message) for line, message in self.problems]
-        return [f"{status:<10}  {where}:{line}  {text}" for line, status, text in sorted(rows)]
+        rows = [(rel, line, status, rule) for status, cases in (("found", self.found), ("missing", self.missing),
+                                                               ("unexpected", self.unexpected)) for rel, line, rule in cases]
+        rows += [(rel, line, "invalid", message) for rel, line, message in self.problems]
+        return [f"{status:<10}  {self._place(where, rel)}:{line}  {text}" for rel, line, status, text in sorted(rows)]
+
+    def _place(self, where: str, rel: str) -> str:
+        return f"{where}/{rel}" if self.path.is_dir() else where
 
 
 @dataclass(frozen=True)
@@ -79,29 +88,52 @@ def read_marks(path: Path) -> list[Mark]:
 
 
 def check_fixture(path: Path, ruleset: RuleSet, under_test: frozenset[str] | None = None) -> FixtureResult:
-    """Scan one fixture file through the real pipeline and compare its findings with its marks.
+    """Scan one fixture through the real pipeline and compare its findings with its marks.
 
-    `under_test` limits the comparison to those rule ids (plus any rule a mark names); None means all.
+    A fixture is a file, scanned alone, or a service folder, scanned whole so that facts that cross files
+    (imported classes, instantiation sites) are tested the way users meet them. `under_test` limits the
+    comparison to those rule ids (plus any rule a mark names); None means all.
     """
-    marks = read_marks(path)
-    problems = [(m.line, f"'{m.kind}:' mark with no code line after it") for m in marks if not m.target]
-    for mark in marks:
+    root = path if path.is_dir() else path.parent
+    sources = _source_files(path) if path.is_dir() else [path]
+    marks = [(source.relative_to(root).as_posix(), mark) for source in sources for mark in read_marks(source)]
+    problems = [(rel, m.line, f"'{m.kind}:' mark with no code line after it") for rel, m in marks if not m.target]
+    for rel, mark in marks:
         if mark.rule_id not in ruleset.rules:
             hint = difflib.get_close_matches(mark.rule_id, list(ruleset.rules), n=1)
-            problems.append((mark.line, f"mark names unknown rule '{mark.rule_id}'"
+            problems.append((rel, mark.line, f"mark names unknown rule '{mark.rule_id}'"
                              + (f"; did you mean '{hint[0]}'?" if hint else "")))
-    checked = (set(ruleset.rules) if under_test is None else set(under_test)) | {m.rule_id for m in marks}
-    result = scan(path.parent, Config(include_tests=True), ruleset, [path])
-    actual = {(f.location.line, f.rule_id) for f in result.report.findings
+    checked = (set(ruleset.rules) if under_test is None else set(under_test)) | {m.rule_id for _, m in marks}
+    result = scan(root, Config(include_tests=True), ruleset, None if path.is_dir() else [path])
+    actual = {(f.location.path, f.location.line, f.rule_id) for f in result.report.findings
               if not f.suppressed and f.rule_id in checked}
-    expected = {(m.target, m.rule_id) for m in marks if m.kind == "expect" and m.target}
+    expected = {(rel, m.target, m.rule_id) for rel, m in marks if m.kind == "expect" and m.target}
     return FixtureResult(path, frozenset(expected), frozenset(actual), tuple(sorted(set(problems))))
 
 
-def fixture_files(folder: Path) -> list[Path]:
-    """Source files under `folder` (or `folder` itself if it is a file), sorted."""
-    if folder.is_file():
+def fixture_paths(folder: Path) -> list[Path]:
+    """The fixtures under `folder`, sorted: each source file, except that a folder holding a service manifest
+    (package.json, pyproject.toml ...) is one fixture, a small multi-file service. `folder` may itself be either.
+    """
+    if folder.is_file() or _is_service(folder):
         return [folder]
+    found: list[Path] = []
+    stack = [folder]
+    while stack:
+        current = stack.pop()
+        for entry in current.iterdir():
+            if entry.is_dir() and entry.name not in SKIPPED_DIRS:
+                (found.append if _is_service(entry) else stack.append)(entry)
+            elif entry.is_file() and entry.suffix.lower() in EXTENSIONS:
+                found.append(entry)
+    return sorted(found)
+
+
+def _is_service(folder: Path) -> bool:
+    return folder.is_dir() and any((folder / name).is_file() for name in MANIFESTS)
+
+
+def _source_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in EXTENSIONS
                   and not SKIPPED_DIRS & set(p.relative_to(folder).parts))
 

@@ -8,7 +8,9 @@ import pytest
 from click.testing import CliRunner
 
 from stateaudit.cli import main
-from stateaudit.ruletest import check_fixture, read_marks
+from stateaudit.ruletest import check_fixture, fixture_paths, read_marks
+
+from .conftest import REPO
 
 MODULE_MAP = """\
 import express from 'express';
@@ -48,7 +50,7 @@ def test_read_marks_names_next_code_line(tmp_path, text, expected):
 def test_check_fixture_passes_when_marks_match(tmp_path, ruleset):
     result = check_fixture(write(tmp_path / "ts.module-collection.ts", MODULE_MAP), ruleset)
     assert result.passed
-    assert result.found == [(4, "ts.module-collection")]
+    assert result.found == [("ts.module-collection.ts", 4, "ts.module-collection")]
 
 
 def test_check_fixture_reports_missing_and_unexpected(tmp_path, ruleset):
@@ -56,8 +58,8 @@ def test_check_fixture_reports_missing_and_unexpected(tmp_path, ruleset):
         "// ok: ts.module-collection\n", "// expect: ts.module-collection\n")
     result = check_fixture(write(tmp_path / "ts.module-collection.ts", text), ruleset)
     assert not result.passed
-    assert result.missing == [(5, "ts.module-collection")]  # the read-only table now marked expect
-    assert result.unexpected == [(3, "ts.module-collection")]  # the session map left unmarked
+    assert result.missing == [("ts.module-collection.ts", 5, "ts.module-collection")]  # the read-only table now marked expect
+    assert result.unexpected == [("ts.module-collection.ts", 3, "ts.module-collection")]  # the session map left unmarked
     cases = result.cases("f.ts")
     assert "missing     f.ts:5  ts.module-collection" in cases
     assert "unexpected  f.ts:3  ts.module-collection" in cases
@@ -66,7 +68,7 @@ def test_check_fixture_reports_missing_and_unexpected(tmp_path, ruleset):
 def test_check_fixture_flags_unknown_rule_in_mark(tmp_path, ruleset):
     result = check_fixture(write(tmp_path / "x.ts", "// expect: ts.module-colection\nconst a = 1;\n"), ruleset)
     assert not result.passed
-    assert result.problems == ((1, "mark names unknown rule 'ts.module-colection'; did you mean 'ts.module-collection'?"),)
+    assert result.problems == (("x.ts", 1, "mark names unknown rule 'ts.module-colection'; did you mean 'ts.module-collection'?"),)
 
 
 def test_check_fixture_ignores_rules_outside_those_under_test(tmp_path, ruleset):
@@ -115,6 +117,8 @@ def test_test_rules_without_fixtures_is_usage_error(tmp_path):
 
 
 def test_test_rules_defaults_to_shipped_fixtures_in_checkout():
+    shipped = fixture_paths(REPO / "fixtures" / "rules")
+    assert any(p.is_dir() for p in shipped) and any(p.is_file() for p in shipped)
     result = run("test-rules", "-q")
-    assert "fixture files" in result.output
-    assert result.exit_code in (0, 1)
+    assert result.exit_code == 0, result.output
+    assert f"{len(shipped)} fixture files, 0 failed: " in result.output
