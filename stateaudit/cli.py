@@ -29,7 +29,7 @@ from .resources import rules_dir, shipped_fixtures_dir
 from .ruleset import RuleError, RuleSet, load_rules
 from .ruletest import (
     check_fixture,
-    fixture_files,
+    fixture_paths,
     rule_folders,
     rules_under_test,
     summary,
@@ -201,9 +201,10 @@ def init_command(folder, force) -> None:
 @RULES_OPTION
 @click.option("-q", "--quiet", is_flag=True, help="Print only the cases that fail, and the summary.")
 def test_rules_command(dirs, rule_dirs, quiet) -> None:
-    """Check fixture files' `expect:` / `ok:` marks against a scan of each file.
+    """Check fixtures' `expect:` / `ok:` marks against a scan of each fixture.
 
-    DIRS are folders of fixtures (or single files); rule files found directly in them are loaded and are
+    DIRS are folders of fixtures (or single fixtures). A fixture is a source file, scanned alone, or a folder
+    with a service manifest (package.json, pyproject.toml ...), scanned whole; rule files found directly in them are loaded and are
     the rules under test, with those of --rules. Default: the shipped fixtures, in a source checkout.
     """
     if not dirs:
@@ -213,7 +214,7 @@ def test_rules_command(dirs, rule_dirs, quiet) -> None:
         dirs = (default,)
     own = rule_folders(list(dirs), list(rule_dirs), rules_dir())
     ruleset = load_ruleset(tuple(own))
-    files = [f for d in dirs for f in fixture_files(d)]
+    files = [f for d in dirs for f in fixture_paths(d)]
     if not files:
         fail(f"no fixture files ({', '.join(sorted(set(EXTENSIONS)))}) in {', '.join(map(str, dirs))}")
     results = [check_fixture(f, ruleset, rules_under_test(ruleset, own)) for f in files]

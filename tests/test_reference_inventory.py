@@ -117,9 +117,3 @@ def test_every_finding_belongs_to_exactly_one_known_service(report):
     assert names >= {"api-gateway", "music-service", "ai-analytics-service", "ai-config-service",
                      "ai-content-service", "user-service", "storage-service", "system-service"}
     assert all(f.service in names for f in report.findings)
-
-
-def test_risk_counts_are_consistent(report):
-    counts = report.by_risk()
-    assert sum(counts.values()) == len(report.active)
-    assert all(r.name in counts for r in Risk)
