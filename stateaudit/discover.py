@@ -21,14 +21,13 @@ SKIPPED_DIRS = frozenset({
 TEST_DIRS = frozenset({"test", "tests", "__tests__", "__mocks__", "spec", "e2e", "testing"})
 _TEST_FILE = re.compile(r"(\.(test|spec|e2e-spec)\.[cm]?[jt]sx?$)|(^test_.*\.py$)|(_test\.py$)|(^conftest\.py$)")
 _GENERATED = re.compile(r"(\.d\.[cm]?ts$)|(\.min\.[cm]?js$)|([.-]bundle\.[cm]?js$)|(\.chunk\.js$)")
-MAX_FILE_BYTES = 2_000_000
 _MINIFIED_LINE = 3000  # a first line this long means a bundle, not source
 
 
 @dataclass(frozen=True)
 class Discovery:
     files: tuple[SourceFile, ...]
-    skipped: tuple[tuple[str, str], ...]  # (path, one-line reason) for files we could not take
+    skipped: tuple[tuple[str, str, str], ...]  # (path, one-line message, reason code) for what we could not take
 
 
 def is_test_path(rel: str) -> bool:
@@ -48,7 +47,7 @@ def discover_files(root: Path, config: Config, paths: list[Path] | None = None) 
             _consider(start, root, config, excludes, found, skipped)
             continue
         if not start.is_dir():
-            skipped.append((str(start), "no such file or directory"))
+            skipped.append((str(start), "no such file or directory", "not-found"))
             continue
         for file in _walk(start, root, skipped):
             _consider(file, root, config, excludes, found, skipped)
@@ -72,25 +71,26 @@ def _consider(path: Path, root: Path, config: Config, excludes, found: dict, ski
     test = is_test_path(rel)
     if test and not config.include_tests:
         return
-    reason = _unreadable_reason(path)
-    if reason:
-        skipped.append((rel, reason))
+    problem = _unreadable_reason(path, config.max_file_bytes)
+    if problem:
+        skipped.append((rel, *problem))
         return
     found[rel] = SourceFile(path, rel, language, test)
 
 
-def _unreadable_reason(path: Path) -> str | None:
+def _unreadable_reason(path: Path, max_bytes: int) -> tuple[str, str] | None:
+    """(message, reason code) when a source file is not worth or not able to be parsed."""
     try:
         size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            return f"skipped: larger than {MAX_FILE_BYTES // 1_000_000} MB"
+        if size > max_bytes:
+            return f"skipped: {size} bytes, over the {max_bytes}-byte limit (max_file_bytes)", "too-large"
         with path.open("rb") as handle:
             head = handle.read(4096)
     except OSError as err:
-        return f"cannot read ({err.strerror})"
+        return f"cannot read ({err.strerror})", "unreadable"
     first_line = head.split(b"\n", 1)[0]
     if len(first_line) >= _MINIFIED_LINE or (len(head) == 4096 and b"\n" not in head):
-        return "skipped: looks minified or generated"
+        return "skipped: looks minified or generated", "minified"
     return None
 
 
@@ -104,11 +104,15 @@ def _walk(start: Path, root: Path, skipped: list) -> list[Path]:
         try:
             entries = sorted(os.scandir(folder), key=lambda e: e.name)
         except OSError as err:
-            skipped.append((_rel(folder, root), f"cannot read folder ({err.strerror})"))
+            skipped.append((_rel(folder, root), f"cannot read folder ({err.strerror})", "unreadable"))
             continue
         for entry in entries:
             path = Path(entry.path)
             try:
+                if entry.is_symlink():
+                    if entry.name not in SKIPPED_DIRS and not _ignored(path, ignores, False):
+                        _note_symlink(path, root, skipped)
+                    continue
                 is_dir = entry.is_dir(follow_symlinks=False)
                 is_file = entry.is_file(follow_symlinks=False)
             except OSError:
@@ -120,6 +124,20 @@ def _walk(start: Path, root: Path, skipped: list) -> list[Path]:
             elif is_file and not _ignored(path, ignores, False):
                 out.append(path)
     return out
+
+
+def _note_symlink(path: Path, root: Path, skipped: list) -> None:
+    """Symlinks are never followed. One into the scan root points at files scanned in their own place;
+    a broken or looping one, or one out of the root (a folder, or a source file), is listed as skipped."""
+    try:
+        target = path.resolve(strict=True)
+    except (OSError, RuntimeError):
+        skipped.append((_rel(path, root), "broken or looping symlink, not followed", "symlink"))
+        return
+    if target == root or root in target.parents:
+        return
+    if target.is_dir() or target.suffix.lower() in EXTENSIONS:
+        skipped.append((_rel(path, root), "symlink out of the scan root, not followed", "symlink"))
 
 
 def _gitignore_of(folder: Path) -> list[tuple[Path, pathspec.GitIgnoreSpec]]:

@@ -109,7 +109,28 @@ class Finding:
 
 @dataclass(frozen=True, slots=True)
 class ParseError:
+    """A file that was not scanned: `reason` is a short code the summary counts by, `message` says why."""
+
     path: str
+    message: str
+    reason: str = "unreadable"  # not-found | unreadable | binary | too-large | minified | symlink
+
+
+@dataclass(frozen=True, slots=True)
+class DegradedFile:
+    """A file that was scanned, but not as written: findings in it may be missing or less certain."""
+
+    path: str
+    reason: str  # encoding | syntax-error
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class InternalError:
+    """An exception in our own analysis of one file (and one rule, when known); the rest was scanned."""
+
+    path: str
+    rule: str | None
     message: str
 
 
@@ -146,6 +167,8 @@ class Report:
     errors: tuple[ParseError, ...]
     duration_s: float = 0.0
     guidance: Mapping[str, Any] = field(default_factory=dict)  # classification metadata for reports
+    degraded: tuple[DegradedFile, ...] = ()
+    internal_errors: tuple[InternalError, ...] = ()
 
     @property
     def active(self) -> tuple[Finding, ...]:
