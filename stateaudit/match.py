@@ -92,7 +92,15 @@ def _from_utf16(rel: str, raw: bytes) -> SourceText:
 
 
 def match_file(file: SourceFile, ruleset: RuleSet, max_bytes: int = MAX_FILE_BYTES) -> FileResult:
-    """Parse one file and run every rule on it; an exception in one rule is recorded and the others still run."""
+    """Parse one file and run every rule on it. Never raises for a bug of ours: an exception in one rule is
+    recorded (file, rule, message) and the other rules still run; one anywhere else loses this file only."""
+    try:
+        return _match_file(file, ruleset, max_bytes)
+    except Exception as err:  # noqa: BLE001 - our own bug: the rest of the repository is still scanned
+        return FileResult(internal_errors=[InternalError(file.rel, None, describe_exception(err))])
+
+
+def _match_file(file: SourceFile, ruleset: RuleSet, max_bytes: int) -> FileResult:
     text = read_source(file, max_bytes)
     if text.data is None:
         return FileResult(error=text.skipped)

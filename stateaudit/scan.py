@@ -33,7 +33,7 @@ def scan(root: Path, config: Config, ruleset: RuleSet, paths: list[Path] | None 
     discovery = discover_files(root, config, paths)
     files = list(discovery.files)
     services = detect_services(root, files, config.service_roots)
-    results = {f.rel: match_file_guarded(f, ruleset, config.max_file_bytes) for f in files}
+    results = {f.rel: match_file(f, ruleset, config.max_file_bytes) for f in files}
     internal: list[InternalError] = [e for r in results.values() for e in r.internal_errors]
     findings = apply_baseline(classify_all(files, results, services, ruleset, config, internal), baseline)
     errors = [ParseError(*skip) for skip in discovery.skipped] + [r.error for r in results.values() if r.error]
@@ -46,14 +46,6 @@ def scan(root: Path, config: Config, ruleset: RuleSet, paths: list[Path] | None 
         degraded=[d for r in results.values() for d in r.degraded], internal_errors=internal,
     )
     return ScanResult(report, tuple(warnings))
-
-
-def match_file_guarded(file: SourceFile, ruleset: RuleSet, max_bytes: int) -> FileResult:
-    """match_file, with any exception of ours turned into an internal-error entry for this file alone."""
-    try:
-        return match_file(file, ruleset, max_bytes)
-    except Exception as err:  # noqa: BLE001 - our own bug: the rest of the repository is still scanned
-        return FileResult(internal_errors=[InternalError(file.rel, None, describe_exception(err))])
 
 
 def _display_root(root: Path) -> str:

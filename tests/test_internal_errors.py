@@ -96,5 +96,5 @@ def test_an_exception_outside_the_rules_loses_only_that_file(tmp_path, monkeypat
     data = json.loads(result.stdout)
     [error] = data["internal_errors"]
     assert (error["file"], error["rule"]) == ("broken.ts", None)
-    assert error["message"].startswith("KeyError: 'injected' (at match.py:") and error["message"].endswith(" in match_file)")
+    assert error["message"].startswith("KeyError: 'injected' (at match.py:") and error["message"].endswith(" in _match_file)")
     assert sorted(f["file"] for f in data["findings"]) == ["app.ts", "other.py", "store.py"]
