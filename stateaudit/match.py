@@ -12,6 +12,7 @@ from .config import MAX_FILE_BYTES
 from .facts import FileIndex, facts_module
 from .model import DegradedFile, InternalError, Match, ParseError, SourceFile
 from .ruleset import Rule, RuleSet
+from .source_roles import BROWSER
 from .syntax import (
     QUERY_LANGUAGE,
     ParsedFile,
@@ -36,6 +37,7 @@ class FileResult:
     lines: int = 0
     error: ParseError | None = None  # the file was skipped
     warnings: list[str] = field(default_factory=list)
+    excluded: str | None = None  # a source_roles role (browser) found in the content: left out by policy
     degraded: list[DegradedFile] = field(default_factory=list)  # scanned, but not as written
     internal_errors: list[InternalError] = field(default_factory=list)  # our own bugs, contained
 
@@ -91,22 +93,26 @@ def _from_utf16(rel: str, raw: bytes) -> SourceText:
         return SourceText(raw.decode("utf-16", "replace").encode("utf-8"), degraded=DegradedFile(rel, "encoding", message))
 
 
-def match_file(file: SourceFile, ruleset: RuleSet, max_bytes: int = MAX_FILE_BYTES) -> FileResult:
+def match_file(file: SourceFile, ruleset: RuleSet, include_browser: bool = False,
+               max_bytes: int = MAX_FILE_BYTES) -> FileResult:
     """Parse one file and run every rule on it. Never raises for a bug of ours: an exception in one rule is
     recorded (file, rule, message) and the other rules still run; one anywhere else loses this file only."""
     try:
-        return _match_file(file, ruleset, max_bytes)
+        return _match_file(file, ruleset, include_browser, max_bytes)
     except Exception as err:  # noqa: BLE001 - our own bug: the rest of the repository is still scanned
         return FileResult(internal_errors=[InternalError(file.rel, None, describe_exception(err))])
 
 
-def _match_file(file: SourceFile, ruleset: RuleSet, max_bytes: int) -> FileResult:
+def _match_file(file: SourceFile, ruleset: RuleSet, include_browser: bool, max_bytes: int) -> FileResult:
     text = read_source(file, max_bytes)
     if text.data is None:
         return FileResult(error=text.skipped)
     source = text.data
     parsed = parse_source(source, file.language, file.rel)
     result = FileResult(lines=source.count(b"\n") + (0 if source.endswith(b"\n") or not source else 1))
+    if not include_browser and ruleset.roles.role_by_content(parsed) is not None:
+        result.excluded = BROWSER
+        return result
     if text.degraded is not None:
         result.degraded.append(text.degraded)
     if parsed.has_errors:

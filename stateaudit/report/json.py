@@ -54,6 +54,7 @@ def to_dict(report: Report) -> dict[str, Any]:
             "skipped": count_by_reason(report.errors),
             "degraded": count_by_reason(report.degraded),
             "internal_errors": len(report.internal_errors),
+            "files_excluded": report.excluded_by_role(),
         },
         "services": [
             {"name": s.service.name, "path": s.service.path, "language": s.language, "readiness": s.readiness,
@@ -62,6 +63,7 @@ def to_dict(report: Report) -> dict[str, Any]:
         ],
         "findings": [finding_dict(f) for f in report.findings],
         "errors": [{"file": e.path, "message": e.message, "reason": e.reason} for e in report.errors],
+        "excluded": [{"file": path, "role": role} for path, role in report.excluded],
         "degraded": [{"file": d.path, "reason": d.reason, "message": d.message} for d in report.degraded],
         "internal_errors": [{"file": e.path, "rule": e.rule, "message": e.message} for e in report.internal_errors],
     }

@@ -51,6 +51,11 @@ def print_report(report: Report, console: Console, show_suppressed: bool = False
     if report.internal_errors:
         console.print(Text(f"{len(report.internal_errors)} internal error(s): stateaudit failed on part of the scan "
                            "(see messages above); the rest was scanned", style="bold red"))
+    excluded = report.excluded_by_role()
+    if excluded:
+        counts = ", ".join(f"{n} {role} file{'s' if n != 1 else ''}" for role, n in excluded.items())
+        flags = " / ".join(f"--include-{role}" for role in excluded)
+        console.print(Text(f"Left out by policy: {counts} (scan them with {flags})", style="dim"))
 
 
 def _by_reason(entries) -> str:
