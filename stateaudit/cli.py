@@ -9,6 +9,7 @@ from typing import NoReturn
 
 import click
 from rich.console import Console
+from rich.text import Text
 
 from . import __version__
 from .baseline import BaselineError, load_baseline
@@ -122,13 +123,27 @@ def scan_command(paths, fmt, output, fail_on, include_tests, include_browser, in
     except BaselineError as err:
         fail(str(err))
     result = scan(root, config, ruleset, list(paths) or None, accepted)
-    err_console = Console(stderr=True)
-    for error in result.report.errors:
-        err_console.print(f"[dim]stateaudit: {error.path}: {error.message}[/dim]", highlight=False)
-    for warning in result.warnings:
-        err_console.print(f"[dim]stateaudit: {warning}[/dim]", highlight=False)
+    _print_problems(result)
     _write(result.report, FORMAT_NAMES[fmt], output, show_suppressed)
     sys.exit(gate(result.report, config.fail_on))
+
+
+def _print_problems(result) -> None:
+    """One stderr line per skipped or degraded file, internal error and warning; control characters escaped."""
+    err_console = Console(stderr=True)
+    report = result.report
+    lines = ([(f"{one_line(e.path)}: {e.message}", "dim") for e in report.errors]
+             + [(f"{one_line(d.path)}: {d.message}", "dim") for d in report.degraded]
+             + [(f"{one_line(e.path)}: internal error{f' in rule {e.rule}' if e.rule else ''}: {e.message}", "red")
+                for e in report.internal_errors]
+             + [(one_line(w), "dim") for w in result.warnings])
+    for text, style in lines:
+        err_console.print(Text(f"stateaudit: {text}", style=style), highlight=False, soft_wrap=True)
+
+
+def one_line(text: str) -> str:
+    """A path or message as one printable line: a newline in a file name must not split the message."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def _without_gate(config: Config) -> Config:
@@ -244,4 +259,4 @@ def parse_command(file) -> None:
         source = file.read_bytes()
     except OSError as err:
         fail(f"{file}: cannot read ({err.strerror})")
-    click.echo(sexp(parse_source(source, language, file.name).root), nl=False)
+    click.echo(sexp(parse_source(source, language, file.name, recover=False).root), nl=False)

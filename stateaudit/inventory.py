@@ -171,6 +171,8 @@ class Inventory:
     architecture: tuple[ArchitectureChange, ...]
     rules: tuple[tuple[Any, int], ...]  # (Rule, number of findings)
     errors: tuple[Any, ...]
+    degraded: tuple[Any, ...] = ()
+    internal_errors: tuple[Any, ...] = ()
 
 
 def finding_facts(f: Finding) -> dict[str, Any]:
@@ -364,4 +366,6 @@ def build_inventory(report: Report) -> Inventory:
                            for row in tables.get("architecture", ()) if (hits := matching(row, rows))),
         rules=tuple((rule, fired[rid]) for rid, rule in report.rules.items()),
         errors=tuple(report.errors),
+        degraded=tuple(report.degraded),
+        internal_errors=tuple(report.internal_errors),
     )

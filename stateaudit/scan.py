@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from . import __version__
@@ -14,8 +14,8 @@ from .conditions import holds
 from .config import Config
 from .discover import discover_files
 from .facts import ServiceIndex
-from .match import FileResult, match_file
-from .model import Finding, Match, ParseError, Report, Reviewed, Risk, SourceFile
+from .match import FileResult, describe_exception, match_file
+from .model import CONFIDENCES, Finding, InternalError, Match, ParseError, Report, Reviewed, Risk, SourceFile
 from .ruleset import RuleSet
 from .services import ServiceMap, detect_services
 
@@ -33,11 +33,12 @@ def scan(root: Path, config: Config, ruleset: RuleSet, paths: list[Path] | None 
     discovery = discover_files(root, config, paths, ruleset.roles)
     files = list(discovery.files)
     services = detect_services(root, files, config.service_roots)
-    results = {f.rel: match_file(f, ruleset, config.include_browser) for f in files}
+    results = {f.rel: match_file(f, ruleset, config.include_browser, config.max_file_bytes) for f in files}
     excluded = list(discovery.excluded) + [(rel, r.excluded) for rel, r in results.items() if r.excluded]
-    classified, reviewed = classify_all(files, results, services, ruleset, config)
+    internal: list[InternalError] = [e for r in results.values() for e in r.internal_errors]
+    classified, reviewed = classify_all(files, results, services, ruleset, config, internal)
     findings = apply_baseline(classified, baseline)
-    errors = [ParseError(p, m) for p, m in discovery.skipped] + [r.error for r in results.values() if r.error]
+    errors = [ParseError(*skip) for skip in discovery.skipped] + [r.error for r in results.values() if r.error]
     warnings = [w for r in results.values() for w in r.warnings]
     report = aggregate(
         findings, services.services, ruleset, root=_display_root(root), version=__version__,
@@ -45,6 +46,7 @@ def scan(root: Path, config: Config, ruleset: RuleSet, paths: list[Path] | None 
         lines=sum(r.lines for r in results.values() if not r.excluded), errors=errors,
         duration=round(time.perf_counter() - started, 2), min_confidence=config.min_confidence,
         excluded=tuple(excluded), reviewed=tuple(reviewed),
+        degraded=[d for r in results.values() for d in r.degraded], internal_errors=internal,
     )
     return ScanResult(report, tuple(warnings))
 
@@ -57,11 +59,28 @@ def _display_root(root: Path) -> str:
 
 
 def classify_all(files: list[SourceFile], results: dict[str, FileResult], services: ServiceMap,
-                 ruleset: RuleSet, config: Config) -> tuple[list[Finding], list[Reviewed]]:
+                 ruleset: RuleSet, config: Config,
+                 internal: list[InternalError] | None = None) -> tuple[list[Finding], list[Reviewed]]:
     """Pass 2: with every file's index in hand, resolve lifetimes, filter by `where`, classify.
 
-    Candidates the `reviewed` table finds stateless come back apart from the findings.
+    Candidates the `reviewed` table finds stateless come back apart from the findings. An exception while
+    classifying one match is recorded in `internal` (file, rule) and the others go on. Findings in files
+    with syntax errors get one step lower confidence: their tree was partly guessed.
     """
+    internal = [] if internal is None else internal
+    broken = {rel for rel, r in results.items() if r.has_syntax_errors}
+    findings, reviewed = _classify_matches(files, results, services, ruleset, config, internal)
+    return [_less_certain(f) if f.location.path in broken else f for f in findings], reviewed
+
+
+def _less_certain(finding: Finding) -> Finding:
+    lower = CONFIDENCES[max(0, CONFIDENCES.index(finding.confidence) - 1)]
+    return replace(finding, confidence=lower, reasons=(*finding.reasons, "the file has syntax errors"))
+
+
+def _classify_matches(files: list[SourceFile], results: dict[str, FileResult], services: ServiceMap,
+                      ruleset: RuleSet, config: Config,
+                      internal: list[InternalError]) -> tuple[list[Finding], list[Reviewed]]:
     indexes: dict[str, ServiceIndex] = {}
     for file in files:
         owner = services.owner_of(file.rel)
@@ -75,19 +94,23 @@ def classify_all(files: list[SourceFile], results: dict[str, FileResult], servic
         index = indexes[service.path]
         for match in results[file.rel].matches:
             rule = ruleset.rules[match.rule_id]
-            facts = complete_facts(match, service, index.lifetime(match.facts.get("class_name"), file.rel), tests[file.rel])
-            _resolve_imported_class(facts, index)
-            _verify_clients(facts, index)
-            if not holds(rule.where, facts):
-                continue
-            stateless = review(match, facts, ruleset, service)
-            if stateless is not None:
-                reviewed.append(stateless)
-                continue
-            if match.kind == "timer":
-                deferred.append((match, facts))
-                continue
-            findings.append(classify(match, facts, rule, ruleset, service, config))
+            try:
+                facts = complete_facts(match, service, index.lifetime(match.facts.get("class_name"), file.rel),
+                                       tests[file.rel])
+                _resolve_imported_class(facts, index)
+                _verify_clients(facts, index)
+                if not holds(rule.where, facts):
+                    continue
+                stateless = review(match, facts, ruleset, service)
+                if stateless is not None:
+                    reviewed.append(stateless)
+                    continue
+                if match.kind == "timer":
+                    deferred.append((match, facts))
+                    continue
+                findings.append(classify(match, facts, rule, ruleset, service, config))
+            except Exception as err:  # noqa: BLE001 - our own bug, contained to this match
+                internal.append(InternalError(file.rel, rule.id, describe_exception(err)))
     unshared_by_owner: dict[tuple[str, str | None], list[Risk]] = {}
     for f in findings:
         if f.kind != "timer" and f.shared == "no":
@@ -97,7 +120,10 @@ def classify_all(files: list[SourceFile], results: dict[str, FileResult], servic
         risks = unshared_by_owner.get((match.location.path, facts.get("class_name")), [])
         facts["sibling_max_risk"] = max(risks).name if risks else "NONE"
         service = services.owner_of(match.location.path)
-        findings.append(classify(match, facts, ruleset.rules[match.rule_id], ruleset, service, config))
+        try:
+            findings.append(classify(match, facts, ruleset.rules[match.rule_id], ruleset, service, config))
+        except Exception as err:  # noqa: BLE001 - our own bug, contained to this match
+            internal.append(InternalError(match.location.path, match.rule_id, describe_exception(err)))
     return findings, reviewed
 
 
