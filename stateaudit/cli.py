@@ -13,6 +13,7 @@ from rich.text import Text
 
 from . import __version__
 from .baseline import BaselineError, load_baseline
+from .cache import CACHE_DIR_NAME
 from .catalogue import UnknownRule, find_rule, render_json, render_markdown, rules_table
 from .config import (
     Config,
@@ -24,6 +25,8 @@ from .config import (
     write_starter,
 )
 from .gate import ExitCode, gate
+from .pool import default_jobs
+from .progress import ScanProgress, progress_wanted
 from .report import FORMATTERS
 from .report.terminal import print_report
 from .resources import rules_dir, shipped_fixtures_dir
@@ -90,8 +93,17 @@ def main() -> None:
 @click.option("--show-suppressed", is_flag=True, help="Show suppressed findings in the terminal table.")
 @click.option("--baseline", "baseline_path", type=click.Path(dir_okay=False, path_type=Path),
               help="A findings JSON report (--format json -o FILE) whose findings are accepted: only new ones fail.")
-def scan_command(paths, fmt, output, fail_on, include_tests, include_browser, include_vendored, exclude, rule_dirs, config_path, min_confidence,
-                 show_suppressed, baseline_path) -> None:
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+              help="Processes for per-file work [default: the cores available]; small scans use one.")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
+              help=f"Keep per-file results here [default: {CACHE_DIR_NAME}/ in the scan root].")
+@click.option("--no-cache", is_flag=True, help="Neither read nor write cached per-file results.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@click.option("--file-budget", type=click.FloatRange(min=0), default=None, metavar="SECONDS",
+              help="CPU seconds one file may take before it is cut short and reported; 0: no limit [default: 2].")
+def scan_command(paths, fmt, output, fail_on, include_tests, include_browser, include_vendored, exclude, rule_dirs,
+                 config_path, min_confidence, show_suppressed, baseline_path, jobs, cache_dir, no_cache, quiet,
+                 file_budget) -> None:
     """Scan PATHS (default: the current folder) for in-process state."""
     for path in paths:
         if not path.exists():
@@ -108,6 +120,7 @@ def scan_command(paths, fmt, output, fail_on, include_tests, include_browser, in
             rule_dirs=tuple(config.rule_dirs) + tuple(p.resolve() for p in rule_dirs) if rule_dirs else None,
             min_confidence=min_confidence,
             baseline=baseline_path.resolve() if baseline_path else None,
+            file_budget=file_budget,
         )
     except ConfigError as err:
         fail(str(err))
@@ -122,7 +135,10 @@ def scan_command(paths, fmt, output, fail_on, include_tests, include_browser, in
         accepted = load_baseline(config.baseline) if config.baseline else frozenset()
     except BaselineError as err:
         fail(str(err))
-    result = scan(root, config, ruleset, list(paths) or None, accepted)
+    cache = None if no_cache else (cache_dir or root / CACHE_DIR_NAME)
+    with ScanProgress(progress_wanted(quiet)) as progress:
+        result = scan(root, config, ruleset, list(paths) or None, accepted, jobs=jobs or default_jobs(),
+                      progress=progress.advance, cache_dir=cache, on_files=progress.start)
     _print_problems(result)
     _write(result.report, FORMAT_NAMES[fmt], output, show_suppressed)
     sys.exit(gate(result.report, config.fail_on))
