@@ -123,6 +123,8 @@ def _read_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
         mark = getattr(err, "problem_mark", None)
         line = mark.line + 1 if mark else 1
         raise RuleError(f"{path}:{line}: malformed YAML ({getattr(err, 'problem', None) or err})") from None
+    except RecursionError:  # PyYAML composes recursively
+        raise RuleError(f"{path}:1: malformed YAML (nested too deeply)") from None
     _duplicate_keys(path, node)
     return data, node
 
