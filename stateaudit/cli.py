@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ from rich.console import Console
 from rich.text import Text
 
 from . import __version__
+from .atomic import write_atomic
 from .baseline import BaselineError, load_baseline
 from .catalogue import UnknownRule, find_rule, render_json, render_markdown, rules_table
 from .config import (
@@ -153,18 +155,23 @@ def _without_gate(config: Config) -> Config:
 
 
 def _write(report, fmt: str, output: Path | None, show_suppressed: bool) -> None:
-    if fmt == "table":
-        if output is not None:
-            with output.open("w", encoding="utf-8") as handle:
-                print_report(report, Console(file=handle, width=160, no_color=True), show_suppressed)
-        else:
-            print_report(report, Console(), show_suppressed)
+    """The report to stdout, or to `output` in one atomic step (an old report stays whole until replaced)."""
+    if fmt == "table" and output is None:
+        print_report(report, Console(), show_suppressed)
         return
-    text = FORMATTERS[fmt](report)
-    if output is not None:
-        output.write_text(text, encoding="utf-8")
+    if fmt == "table":
+        buffer = io.StringIO()
+        print_report(report, Console(file=buffer, width=160, no_color=True), show_suppressed)
+        text = buffer.getvalue()
     else:
+        text = FORMATTERS[fmt](report)
+    if output is None:
         click.echo(text, nl=False)
+        return
+    try:
+        write_atomic(output, text)
+    except OSError as err:
+        fail(f"{output}: cannot write the report ({err.strerror})")
 
 
 RULES_OPTION = click.option("--rules", "rule_dirs", multiple=True, type=click.Path(file_okay=False, path_type=Path),

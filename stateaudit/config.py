@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from .atomic import write_atomic
 from .model import CONFIDENCES, Risk
 from .resources import templates_dir
 
@@ -243,7 +244,10 @@ def write_starter(folder: Path, force: bool = False) -> Path:
     target = folder / CONFIG_NAMES[0]
     if target.exists() and not force:
         raise ConfigError(f"{target}: already exists; use --force to overwrite it")
-    target.write_text(starter_config(), encoding="utf-8")
+    try:
+        write_atomic(target, starter_config())
+    except OSError as err:
+        raise ConfigError(f"{target}: cannot write ({err.strerror})") from None
     return target
 
 
