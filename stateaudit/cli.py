@@ -26,6 +26,7 @@ from .config import (
     write_starter,
 )
 from .gate import ExitCode, gate
+from .interrupt import interruptible
 from .report import FORMATTERS
 from .report.terminal import print_report
 from .resources import rules_dir, shipped_fixtures_dir
@@ -92,6 +93,7 @@ def main() -> None:
 @click.option("--show-suppressed", is_flag=True, help="Show suppressed findings in the terminal table.")
 @click.option("--baseline", "baseline_path", type=click.Path(dir_okay=False, path_type=Path),
               help="A findings JSON report (--format json -o FILE) whose findings are accepted: only new ones fail.")
+@interruptible
 def scan_command(paths, fmt, output, fail_on, include_tests, include_browser, include_vendored, exclude, rule_dirs, config_path, min_confidence,
                  show_suppressed, baseline_path) -> None:
     """Scan PATHS (default: the current folder) for in-process state."""
@@ -182,6 +184,7 @@ RULES_OPTION = click.option("--rules", "rule_dirs", multiple=True, type=click.Pa
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table", show_default=True,
               help="markdown is the full catalogue (docs/rules.md).")
 @RULES_OPTION
+@interruptible
 def rules_command(fmt, rule_dirs) -> None:
     """List the rules: id, languages, kind, default risk and title."""
     ruleset = load_ruleset(tuple(p.resolve() for p in rule_dirs))
@@ -194,6 +197,7 @@ def rules_command(fmt, rule_dirs) -> None:
 @main.command("explain")
 @click.argument("rule_id")
 @RULES_OPTION
+@interruptible
 def explain_command(rule_id, rule_dirs) -> None:
     """Show what RULE_ID finds, why it matters and how to fix it."""
     from rich.markdown import Markdown
@@ -209,6 +213,7 @@ def explain_command(rule_id, rule_dirs) -> None:
 @main.command("init")
 @click.argument("folder", required=False, default=".", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--force", is_flag=True, help="Overwrite an existing .stateaudit.yml.")
+@interruptible
 def init_command(folder, force) -> None:
     """Write a commented starter .stateaudit.yml into FOLDER (default: the current folder)."""
     try:
@@ -222,6 +227,7 @@ def init_command(folder, force) -> None:
 @click.argument("dirs", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @RULES_OPTION
 @click.option("-q", "--quiet", is_flag=True, help="Print only the cases that fail, and the summary.")
+@interruptible
 def test_rules_command(dirs, rule_dirs, quiet) -> None:
     """Check fixture files' `expect:` / `ok:` marks against a scan of each file.
 
@@ -256,6 +262,7 @@ def _display(path: Path) -> str:
 
 @main.command("parse")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@interruptible
 def parse_command(file) -> None:
     """Print FILE's syntax tree as a tree-sitter S-expression, to help write rule queries."""
     language = EXTENSIONS.get(file.suffix.lower())
