@@ -68,7 +68,7 @@ def read_marks(path: Path) -> list[Mark]:
     """Every mark in the file; consecutive marks all name the first following line that is not a mark."""
     marks: list[Mark] = []
     pending: list[tuple[int, str, str]] = []
-    for number, text in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    for number, text in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
         found = MARK.match(text)
         if found:
             pending += [(number, found.group(1), rule.strip()) for rule in found.group(2).split(",")]
@@ -92,6 +92,9 @@ def check_fixture(path: Path, ruleset: RuleSet, under_test: frozenset[str] | Non
                              + (f"; did you mean '{hint[0]}'?" if hint else "")))
     checked = (set(ruleset.rules) if under_test is None else set(under_test)) | {m.rule_id for m in marks}
     result = scan(path.parent, Config(include_tests=True), ruleset, [path])
+    report = result.report
+    problems += [(1, f"not scanned: {e.message}") for e in report.errors]
+    problems += [(1, f"internal error{f' in rule {e.rule}' if e.rule else ''}: {e.message}") for e in report.internal_errors]
     actual = {(f.location.line, f.rule_id) for f in result.report.findings
               if not f.suppressed and f.rule_id in checked}
     expected = {(m.target, m.rule_id) for m in marks if m.kind == "expect" and m.target}
