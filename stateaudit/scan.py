@@ -18,6 +18,7 @@ from .conditions import holds
 from .config import Config
 from .discover import discover_files
 from .facts import ServiceIndex
+from .interrupt import reraise_if_interrupted
 from .match import FileResult, describe_exception
 from .model import CONFIDENCES, Finding, InternalError, Match, ParseError, Report, Reviewed, Risk, Service, SourceFile
 from .pool import FileWork, Progress, match_with_cache
@@ -132,6 +133,7 @@ def _classify_matches(files: list[SourceFile], results: dict[str, FileResult], s
                     continue
                 findings.append(classify(match, facts, rule, ruleset, service, config))
             except Exception as err:  # noqa: BLE001 - our own bug, contained to this match
+                reraise_if_interrupted(err)
                 internal.append(InternalError(file.rel, rule.id, describe_exception(err)))
     unshared_by_owner: dict[tuple[str, str | None], list[Risk]] = {}
     for f in findings:
@@ -146,6 +148,7 @@ def _classify_matches(files: list[SourceFile], results: dict[str, FileResult], s
         try:
             findings.append(classify(match, facts, ruleset.rules[match.rule_id], ruleset, service, config))
         except Exception as err:  # noqa: BLE001 - our own bug, contained to this match
+            reraise_if_interrupted(err)
             internal.append(InternalError(match.location.path, match.rule_id, describe_exception(err)))
     return findings, reviewed
 
