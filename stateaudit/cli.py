@@ -12,6 +12,7 @@ from rich.console import Console
 
 from . import __version__
 from .baseline import BaselineError, load_baseline
+from .cache import CACHE_DIR_NAME
 from .catalogue import UnknownRule, find_rule, render_json, render_markdown, rules_table
 from .config import (
     Config,
@@ -23,6 +24,8 @@ from .config import (
     write_starter,
 )
 from .gate import ExitCode, gate
+from .pool import default_jobs
+from .progress import ScanProgress, progress_wanted
 from .report import FORMATTERS
 from .report.terminal import print_report
 from .resources import rules_dir, shipped_fixtures_dir
@@ -85,8 +88,14 @@ def main() -> None:
 @click.option("--show-suppressed", is_flag=True, help="Show suppressed findings in the terminal table.")
 @click.option("--baseline", "baseline_path", type=click.Path(dir_okay=False, path_type=Path),
               help="A findings JSON report (--format json -o FILE) whose findings are accepted: only new ones fail.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+              help="Processes for per-file work [default: the cores available]; small scans use one.")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
+              help=f"Keep per-file results here [default: {CACHE_DIR_NAME}/ in the scan root].")
+@click.option("--no-cache", is_flag=True, help="Neither read nor write cached per-file results.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def scan_command(paths, fmt, output, fail_on, include_tests, exclude, rule_dirs, config_path, min_confidence,
-                 show_suppressed, baseline_path) -> None:
+                 show_suppressed, baseline_path, jobs, cache_dir, no_cache, quiet) -> None:
     """Scan PATHS (default: the current folder) for in-process state."""
     for path in paths:
         if not path.exists():
@@ -115,7 +124,10 @@ def scan_command(paths, fmt, output, fail_on, include_tests, exclude, rule_dirs,
         accepted = load_baseline(config.baseline) if config.baseline else frozenset()
     except BaselineError as err:
         fail(str(err))
-    result = scan(root, config, ruleset, list(paths) or None, accepted)
+    cache = None if no_cache else (cache_dir or root / CACHE_DIR_NAME)
+    with ScanProgress(progress_wanted(quiet)) as progress:
+        result = scan(root, config, ruleset, list(paths) or None, accepted, jobs=jobs or default_jobs(),
+                      progress=progress.advance, cache_dir=cache, on_files=progress.start)
     err_console = Console(stderr=True)
     for error in result.report.errors:
         err_console.print(f"[dim]stateaudit: {error.path}: {error.message}[/dim]", highlight=False)

@@ -35,10 +35,10 @@ class FileResult:
     warnings: list[str] = field(default_factory=list)
 
 
-def read_source(file: SourceFile) -> tuple[bytes | None, str | None]:
-    """The file's bytes, or a one-line reason it cannot be scanned."""
+def read_source(file: SourceFile, data: bytes | None = None) -> tuple[bytes | None, str | None]:
+    """The file's bytes (read now unless given), or a one-line reason it cannot be scanned."""
     try:
-        data = file.path.read_bytes()
+        data = file.path.read_bytes() if data is None else data
     except OSError as err:
         return None, f"cannot read ({err.strerror})"
     if b"\x00" in data[:8192]:
@@ -50,8 +50,9 @@ def read_source(file: SourceFile) -> tuple[bytes | None, str | None]:
     return data, None
 
 
-def match_file(file: SourceFile, ruleset: RuleSet) -> FileResult:
-    source, problem = read_source(file)
+def match_file(file: SourceFile, ruleset: RuleSet, data: bytes | None = None) -> FileResult:
+    """Parse one file once and run every rule on it; `data` is its content when the caller already read it."""
+    source, problem = read_source(file, data)
     if source is None:
         return FileResult(error=ParseError(file.rel, problem or "unreadable"))
     parsed = parse_source(source, file.language, file.rel)

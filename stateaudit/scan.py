@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import __version__
 from .aggregate import aggregate
 from .baseline import apply_baseline
+from .cache import ResultCache
 from .classify import classify, complete_facts
 from .conditions import holds
 from .config import Config
 from .discover import discover_files
 from .facts import ServiceIndex
-from .match import FileResult, match_file
+from .match import FileResult
 from .model import Finding, Match, ParseError, Report, Risk, SourceFile
+from .pool import Progress, match_with_cache
 from .ruleset import RuleSet
 from .services import ServiceMap, detect_services
 
@@ -24,26 +27,45 @@ from .services import ServiceMap, detect_services
 class ScanResult:
     report: Report
     warnings: tuple[str, ...]
+    parsed: tuple[str, ...] = ()  # files parsed by this scan; the others' records came from the cache
 
 
 def scan(root: Path, config: Config, ruleset: RuleSet, paths: list[Path] | None = None,
-         baseline: frozenset[str] = frozenset()) -> ScanResult:
+         baseline: frozenset[str] = frozenset(), jobs: int = 1, progress: Progress | None = None,
+         cache_dir: Path | None = None, on_files: Callable[[int], None] | None = None) -> ScanResult:
+    """Scan `paths` (default: root).
+
+    Per-file work runs on `jobs` processes; with `cache_dir`, unchanged files' records are reused.
+    `on_files(total)` is called once the files are known, `progress(n)` as n more are done.
+    """
     started = time.perf_counter()
     ruleset = ruleset.without(config.disable)
     discovery = discover_files(root, config, paths)
     files = list(discovery.files)
+    if on_files is not None:
+        on_files(len(files))
     services = detect_services(root, files, config.service_roots)
-    results = {f.rel: match_file(f, ruleset) for f in files}
+    cache, warnings = _open_cache(cache_dir, ruleset)
+    matched = match_with_cache(files, ruleset, jobs, progress, cache)
+    results = matched.results
     findings = apply_baseline(classify_all(files, results, services, ruleset, config), baseline)
     errors = [ParseError(p, m) for p, m in discovery.skipped] + [r.error for r in results.values() if r.error]
-    warnings = [w for r in results.values() for w in r.warnings]
+    warnings += [w for r in results.values() for w in r.warnings]
     report = aggregate(
         findings, services.services, ruleset, root=_display_root(root), version=__version__,
         files=sum(1 for r in results.values() if r.error is None),
         lines=sum(r.lines for r in results.values()), errors=errors,
         duration=round(time.perf_counter() - started, 2), min_confidence=config.min_confidence,
     )
-    return ScanResult(report, tuple(warnings))
+    return ScanResult(report, tuple(warnings), matched.parsed)
+
+
+def _open_cache(cache_dir: Path | None, ruleset: RuleSet) -> tuple[ResultCache | None, list[str]]:
+    if cache_dir is None:
+        return None, []
+    cache = ResultCache(cache_dir, ruleset)
+    problem = cache.open()
+    return (None, [problem]) if problem else (cache, [])
 
 
 def _display_root(root: Path) -> str:

@@ -1,0 +1,158 @@
+"""Stage 3 across processes: per-file matching on every core, files sent in batches.
+
+Only per-file work runs here (parse, queries, local facts); it yields a picklable FileResult per file.
+Classification needs the whole service, so it stays in the calling process. Results are keyed by the
+file's path, so what the caller does with them never depends on which worker finished first.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+
+from .cache import ResultCache, content_digest
+from .match import FileResult, match_file
+from .model import SourceFile
+from .ruleset import RuleSet
+
+# Below this much source a pool costs more (process start, result transfer) than it saves.
+POOL_MIN_BYTES = 1_000_000
+POOL_MIN_FILES = 16
+# Batches per worker: enough that one slow batch does not leave the other cores idle at the end.
+BATCHES_PER_JOB = 16
+
+Progress = Callable[[int], None]
+_WORKER: dict = {}
+
+
+def default_jobs() -> int:
+    """The cores this process may run on (the affinity mask, not the machine's count, where known)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # macOS, Windows
+        return max(1, os.cpu_count() or 1)
+
+
+@dataclass(frozen=True)
+class Matched:
+    results: dict[str, FileResult]  # file path -> its record
+    parsed: tuple[str, ...]  # the files parsed in this scan (the others came from the cache), sorted
+
+
+def match_with_cache(files: list[SourceFile], ruleset: RuleSet, jobs: int, progress: Progress | None = None,
+                     cache: ResultCache | None = None, min_pool_bytes: int = POOL_MIN_BYTES) -> Matched:
+    """Records from the cache where a file's content is unchanged; the others matched (and stored)."""
+    if cache is None:
+        results = match_files(files, ruleset, jobs, progress, None, min_pool_bytes)
+        return Matched(results, tuple(sorted(results)))
+    found: dict[str, FileResult] = {}
+    missing: list[SourceFile] = []
+    for file in files:
+        key = cache.key_of(file)
+        record = cache.get(key) if key is not None else None
+        if record is None:
+            missing.append(file)
+            continue
+        found[file.rel] = record
+        if progress is not None:
+            progress(1)
+    found.update(match_files(missing, ruleset, jobs, progress, cache, min_pool_bytes))
+    return Matched(found, tuple(sorted(f.rel for f in missing)))
+
+
+def match_files(files: list[SourceFile], ruleset: RuleSet, jobs: int, progress: Progress | None = None,
+                cache: ResultCache | None = None, min_pool_bytes: int = POOL_MIN_BYTES) -> dict[str, FileResult]:
+    """FileResult per file path; in one process for small scans or jobs=1, else in a pool of `jobs`.
+
+    With a cache, each record is stored under the hash of the very bytes that were parsed.
+    """
+    sizes = [_size(f) for f in files]
+    if jobs <= 1 or len(files) < max(POOL_MIN_FILES, 2 * jobs) or sum(sizes) < min_pool_bytes:
+        return _match_here(files, ruleset, cache, progress)
+    results: dict[str, FileResult] = {}
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=_context(), initializer=_start_worker,
+                             initargs=(ruleset, cache)) as executor:
+        futures = [executor.submit(_match_batch, batch) for batch in batches_by_size(files, sizes, jobs)]
+        for future in as_completed(futures):
+            done = future.result()
+            results.update(done)
+            if progress is not None:
+                progress(len(done))
+    return results
+
+
+def _match_here(files: list[SourceFile], ruleset: RuleSet, cache: ResultCache | None,
+                progress: Progress | None) -> dict[str, FileResult]:
+    results: dict[str, FileResult] = {}
+    for file in files:
+        results[file.rel] = match_and_store(file, ruleset, cache)
+        if progress is not None:
+            progress(1)
+    return results
+
+
+def batches_by_size(files: list[SourceFile], sizes: list[int], jobs: int) -> list[list[SourceFile]]:
+    """Consecutive runs of files of about equal bytes, largest batches first so the tail is short."""
+    target = max(1, sum(sizes) // (jobs * BATCHES_PER_JOB))
+    batches: list[list[SourceFile]] = []
+    weights: list[int] = []
+    current: list[SourceFile] = []
+    weight = 0
+    for file, size in zip(files, sizes, strict=True):
+        current.append(file)
+        weight += size
+        if weight >= target:
+            batches.append(current)
+            weights.append(weight)
+            current, weight = [], 0
+    if current:
+        batches.append(current)
+        weights.append(weight)
+    order = sorted(range(len(batches)), key=lambda i: -weights[i])
+    return [batches[i] for i in order]
+
+
+def _size(file: SourceFile) -> int:
+    try:
+        return file.path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _context():
+    """fork on Linux: workers inherit the compiled queries instead of compiling them again."""
+    if sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context()
+
+
+def match_and_store(file: SourceFile, ruleset: RuleSet, cache: ResultCache | None) -> FileResult:
+    """Match one file; with a cache, store the record under the hash of the bytes just parsed."""
+    if cache is None:
+        return match_file(file, ruleset)
+    try:
+        data = file.path.read_bytes()
+    except OSError:
+        return match_file(file, ruleset)  # reports why it cannot be read
+    result = match_file(file, ruleset, data)
+    if result.error is None:
+        cache.put(cache.key(file, content_digest(data)), result)
+    return result
+
+
+def _start_worker(ruleset: RuleSet, cache: ResultCache | None) -> None:
+    """Per worker process: keep the rule set; its queries compile on first use (or are inherited)."""
+    _WORKER["ruleset"] = ruleset
+    _WORKER["cache"] = cache
+
+
+def _match_batch(batch: list[SourceFile]) -> list[tuple[str, FileResult]]:
+    ruleset, cache = _WORKER["ruleset"], _WORKER["cache"]
+    return [(file.rel, match_and_store(file, ruleset, cache)) for file in batch]
+
+
+__all__ = ["Matched", "batches_by_size", "default_jobs", "match_and_store", "match_files", "match_with_cache"]
