@@ -2,7 +2,8 @@
 
 An entry is one file's FileResult (its matches with their local facts and its share of the service index),
 stored under a key made of the file's content hash, its path, language and test flag, and a context
-digest: the tool version and its own source, the grammar versions, and every rule file. Anything that can
+digest: the tool version and its own source, the grammar versions, every rule file, and the settings
+that change a per-file result (the file budget). Anything that can
 change a per-file result changes the key, so an entry is never stale, only unused. The join across a
 service's files and the classification read only these records and are recomputed on every scan, so a
 changed file updates the cross-file facts of the files beside it.
@@ -23,6 +24,7 @@ from importlib import metadata
 from pathlib import Path
 
 from . import __version__
+from .config import Config
 from .match import FileResult
 from .model import SourceFile
 from .ruleset import RuleSet
@@ -40,9 +42,9 @@ def content_digest(data: bytes) -> str:
 class ResultCache:
     """A folder of per-file results for one rule set and one build of the tool."""
 
-    def __init__(self, directory: Path, ruleset: RuleSet) -> None:
+    def __init__(self, directory: Path, ruleset: RuleSet, settings: str = "") -> None:
         self.directory = directory
-        self.context = context_digest(ruleset)
+        self.context = context_digest(ruleset, settings)
         self.entries = directory / LAYOUT
         self._folders: set[str] = set()  # entry folders known to exist, in this process
 
@@ -59,6 +61,12 @@ class ResultCache:
         except OSError as err:
             return f"cache {self.directory}: cannot write ({err.strerror or err}); scanning without it"
         return None
+
+    @classmethod
+    def for_config(cls, directory: Path, ruleset: RuleSet, config: Config) -> ResultCache:
+        """Of the config, only the file budget changes a per-file record (disabled rules change the rule
+        set); the rest acts on the join and the classification, which are recomputed on every scan."""
+        return cls(directory, ruleset, settings=f"file_budget={config.file_budget!r}")
 
     def key(self, file: SourceFile, digest: str) -> str:
         """The entry name of one file's content under this context."""
@@ -119,10 +127,10 @@ def _remove(path: str) -> None:
         pass
 
 
-def context_digest(ruleset: RuleSet) -> str:
-    """What, besides a file's own bytes, decides its per-file result."""
+def context_digest(ruleset: RuleSet, settings: str = "") -> str:
+    """What, besides a file's own bytes, decides its per-file result; `settings`: the config that does."""
     digest = hashlib.blake2b(digest_size=20)
-    for part in (LAYOUT, __version__, *grammar_versions()):
+    for part in (LAYOUT, __version__, settings, *grammar_versions()):
         digest.update(part.encode() + b"\0")
     for path in _source_files():
         digest.update(path.relative_to(_PACKAGE).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")

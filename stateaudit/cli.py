@@ -94,8 +94,10 @@ def main() -> None:
               help=f"Keep per-file results here [default: {CACHE_DIR_NAME}/ in the scan root].")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write cached per-file results.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@click.option("--file-budget", type=click.FloatRange(min=0), default=None, metavar="SECONDS",
+              help="CPU seconds one file may take before it is cut short and reported; 0: no limit [default: 2].")
 def scan_command(paths, fmt, output, fail_on, include_tests, exclude, rule_dirs, config_path, min_confidence,
-                 show_suppressed, baseline_path, jobs, cache_dir, no_cache, quiet) -> None:
+                 show_suppressed, baseline_path, jobs, cache_dir, no_cache, quiet, file_budget) -> None:
     """Scan PATHS (default: the current folder) for in-process state."""
     for path in paths:
         if not path.exists():
@@ -110,6 +112,7 @@ def scan_command(paths, fmt, output, fail_on, include_tests, exclude, rule_dirs,
             rule_dirs=tuple(config.rule_dirs) + tuple(p.resolve() for p in rule_dirs) if rule_dirs else None,
             min_confidence=min_confidence,
             baseline=baseline_path.resolve() if baseline_path else None,
+            file_budget=file_budget,
         )
     except ConfigError as err:
         fail(str(err))

@@ -36,6 +36,7 @@ DEFAULTS: dict[str, Any] = {
     "category_risk": {},  # category -> risk, e.g. {metrics: LOW}
     "min_confidence": "low",  # hide findings below this confidence
     "baseline": "",  # a findings JSON report whose findings are accepted (relative to the config file)
+    "file_budget": 2.0,  # CPU seconds one file may take before it is cut short and reported; 0: no limit
 }
 
 
@@ -55,6 +56,7 @@ class Config:
     category_risk: dict[str, Risk] = field(default_factory=dict)
     min_confidence: str = "low"
     baseline: Path | None = None
+    file_budget: float = 2.0  # CPU seconds per file (bounds.DEFAULT_FILE_BUDGET_S); 0 for no limit
     source: Path | None = None  # the file this came from, if any
 
     def merged(self, **overrides: Any) -> Config:
@@ -118,7 +120,8 @@ def _build(raw: dict[str, Any], path: Path) -> Config:
             suggestion = f"; did you mean '{hint[0]}'?" if hint else ""
             raise ConfigError(f"{_where(path, key)}: unknown setting '{key}'{suggestion}")
         expected = type(DEFAULTS[key])
-        if not isinstance(value, expected) or (isinstance(value, bool) and expected is not bool):
+        accepted = (int, float) if expected is float else expected
+        if not isinstance(value, accepted) or (isinstance(value, bool) and expected is not bool):
             raise ConfigError(f"{_where(path, key)}: '{key}' must be {_KIND_NAMES[expected]}, "
                               f"got {_KIND_NAMES.get(type(value), type(value).__name__)}")
         if expected is list and not all(isinstance(item, str) for item in value):
@@ -136,6 +139,7 @@ def _build(raw: dict[str, Any], path: Path) -> Config:
             category_risk={str(k): _risk(path, k, v) for k, v in raw.get("category_risk", {}).items()},
             min_confidence=_confidence(path, raw.get("min_confidence", "low")),
             baseline=(base / str(raw["baseline"])).resolve() if raw.get("baseline") else None,
+            file_budget=_budget(path, raw.get("file_budget", DEFAULTS["file_budget"])),
             source=path,
         )
     except ConfigError as err:
@@ -207,3 +211,10 @@ def _confidence(path: Path, value: Any) -> str:
     if value not in CONFIDENCES:
         raise ConfigError(f"{path}: min_confidence must be low, medium or high (got {value!r})")
     return str(value)
+
+
+def _budget(path: Path, value: Any) -> float:
+    if value < 0:
+        raise ConfigError(f"{_where(path, 'file_budget')}: file_budget must be 0 (no limit) or more seconds "
+                          f"(got {value!r})")
+    return float(value)

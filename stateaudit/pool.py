@@ -16,9 +16,10 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from .bounds import DEFAULT_FILE_BUDGET_S, BudgetExceeded, cpu_budget, generated_shape
 from .cache import ResultCache, content_digest
 from .match import FileResult, match_file
-from .model import SourceFile
+from .model import ParseError, SourceFile
 from .ruleset import RuleSet
 
 # Below this much source a pool costs more (process start, result transfer) than it saves.
@@ -40,16 +41,26 @@ def default_jobs() -> int:
 
 
 @dataclass(frozen=True)
+class FileWork:
+    """What every file's work needs, sent once to each worker."""
+
+    ruleset: RuleSet
+    cache: ResultCache | None = None
+    budget_s: float = DEFAULT_FILE_BUDGET_S  # CPU seconds per file; 0 for none
+
+
+@dataclass(frozen=True)
 class Matched:
     results: dict[str, FileResult]  # file path -> its record
     parsed: tuple[str, ...]  # the files parsed in this scan (the others came from the cache), sorted
 
 
-def match_with_cache(files: list[SourceFile], ruleset: RuleSet, jobs: int, progress: Progress | None = None,
-                     cache: ResultCache | None = None, min_pool_bytes: int = POOL_MIN_BYTES) -> Matched:
+def match_with_cache(files: list[SourceFile], work: FileWork, jobs: int, progress: Progress | None = None,
+                     min_pool_bytes: int = POOL_MIN_BYTES) -> Matched:
     """Records from the cache where a file's content is unchanged; the others matched (and stored)."""
+    cache = work.cache
     if cache is None:
-        results = match_files(files, ruleset, jobs, progress, None, min_pool_bytes)
+        results = match_files(files, work, jobs, progress, min_pool_bytes)
         return Matched(results, tuple(sorted(results)))
     found: dict[str, FileResult] = {}
     missing: list[SourceFile] = []
@@ -63,22 +74,19 @@ def match_with_cache(files: list[SourceFile], ruleset: RuleSet, jobs: int, progr
             found[file.rel] = record
             if progress is not None:
                 progress(1)
-    found.update(match_files(missing, ruleset, jobs, progress, cache, min_pool_bytes))
+    found.update(match_files(missing, work, jobs, progress, min_pool_bytes))
     return Matched(found, tuple(sorted(f.rel for f in missing)))
 
 
-def match_files(files: list[SourceFile], ruleset: RuleSet, jobs: int, progress: Progress | None = None,
-                cache: ResultCache | None = None, min_pool_bytes: int = POOL_MIN_BYTES) -> dict[str, FileResult]:
-    """FileResult per file path; in one process for small scans or jobs=1, else in a pool of `jobs`.
-
-    With a cache, each record is stored under the hash of the very bytes that were parsed.
-    """
+def match_files(files: list[SourceFile], work: FileWork, jobs: int, progress: Progress | None = None,
+                min_pool_bytes: int = POOL_MIN_BYTES) -> dict[str, FileResult]:
+    """FileResult per file path; in one process for small scans or jobs=1, else in a pool of `jobs`."""
     sizes = [_size(f) for f in files]
     if jobs <= 1 or len(files) < max(POOL_MIN_FILES, 2 * jobs) or sum(sizes) < min_pool_bytes:
-        return _match_here(files, ruleset, cache, progress)
+        return _match_here(files, work, progress)
     results: dict[str, FileResult] = {}
     with ProcessPoolExecutor(max_workers=jobs, mp_context=_context(), initializer=_start_worker,
-                             initargs=(ruleset, cache)) as executor:
+                             initargs=(work,)) as executor:
         futures = [executor.submit(_match_batch, batch) for batch in batches_by_size(files, sizes, jobs)]
         with gc_paused():  # results arrive as tens of thousands of small records
             for future in as_completed(futures):
@@ -105,11 +113,10 @@ def gc_paused():
             gc.enable()
 
 
-def _match_here(files: list[SourceFile], ruleset: RuleSet, cache: ResultCache | None,
-                progress: Progress | None) -> dict[str, FileResult]:
+def _match_here(files: list[SourceFile], work: FileWork, progress: Progress | None) -> dict[str, FileResult]:
     results: dict[str, FileResult] = {}
     for file in files:
-        results[file.rel] = match_and_store(file, ruleset, cache)
+        results[file.rel] = match_one(file, work)
         if progress is not None:
             progress(1)
     return results
@@ -150,29 +157,43 @@ def _context():
     return multiprocessing.get_context()
 
 
-def match_and_store(file: SourceFile, ruleset: RuleSet, cache: ResultCache | None) -> FileResult:
-    """Match one file; with a cache, store the record under the hash of the bytes just parsed."""
-    if cache is None:
-        return match_file(file, ruleset)
+def match_one(file: SourceFile, work: FileWork) -> FileResult:
+    """Read a file once; skip it if it looks generated, else match it within its CPU budget.
+
+    With a cache, the record is stored under the hash of the very bytes that were read, so a file
+    changed during the scan can never leave a record under the wrong content.
+    """
     try:
         data = file.path.read_bytes()
     except OSError:
-        return match_file(file, ruleset)  # reports why it cannot be read
-    result = match_file(file, ruleset, data)
-    if result.error is None:
-        cache.put(cache.key(file, content_digest(data)), result)
+        return match_file(file, work.ruleset)  # reports why it cannot be read
+    shape = generated_shape(data)
+    if shape is not None:
+        result = FileResult(error=ParseError(file.rel, f"skipped: {shape}"))
+    else:
+        result = _within_budget(file, work, data)
+    if work.cache is not None:
+        work.cache.put(work.cache.key(file, content_digest(data)), result)
     return result
 
 
-def _start_worker(ruleset: RuleSet, cache: ResultCache | None) -> None:
+def _within_budget(file: SourceFile, work: FileWork, data: bytes) -> FileResult:
+    try:
+        with cpu_budget(work.budget_s):
+            return match_file(file, work.ruleset, data)
+    except BudgetExceeded:
+        message = f"cut short after {work.budget_s:g} s of CPU time (file_budget); not scanned"
+        return FileResult(error=ParseError(file.rel, message))
+
+
+def _start_worker(work: FileWork) -> None:
     """Per worker process: keep the rule set; its queries compile on first use (or are inherited)."""
-    _WORKER["ruleset"] = ruleset
-    _WORKER["cache"] = cache
+    _WORKER["work"] = work
 
 
 def _match_batch(batch: list[SourceFile]) -> list[tuple[str, FileResult]]:
-    ruleset, cache = _WORKER["ruleset"], _WORKER["cache"]
-    return [(file.rel, match_and_store(file, ruleset, cache)) for file in batch]
+    work = _WORKER["work"]
+    return [(file.rel, match_one(file, work)) for file in batch]
 
 
-__all__ = ["Matched", "batches_by_size", "default_jobs", "match_and_store", "match_files", "match_with_cache"]
+__all__ = ["FileWork", "Matched", "batches_by_size", "default_jobs", "match_files", "match_one", "match_with_cache"]

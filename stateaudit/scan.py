@@ -18,7 +18,7 @@ from .discover import discover_files
 from .facts import ServiceIndex
 from .match import FileResult
 from .model import Finding, Match, ParseError, Report, Risk, SourceFile
-from .pool import Progress, match_with_cache
+from .pool import FileWork, Progress, match_with_cache
 from .ruleset import RuleSet
 from .services import ServiceMap, detect_services
 
@@ -45,8 +45,8 @@ def scan(root: Path, config: Config, ruleset: RuleSet, paths: list[Path] | None 
     if on_files is not None:
         on_files(len(files))
     services = detect_services(root, files, config.service_roots)
-    cache, warnings = _open_cache(cache_dir, ruleset)
-    matched = match_with_cache(files, ruleset, jobs, progress, cache)
+    cache, warnings = _open_cache(cache_dir, ruleset, config)
+    matched = match_with_cache(files, FileWork(ruleset, cache, config.file_budget), jobs, progress)
     results = matched.results
     findings = apply_baseline(classify_all(files, results, services, ruleset, config), baseline)
     errors = [ParseError(p, m) for p, m in discovery.skipped] + [r.error for r in results.values() if r.error]
@@ -60,10 +60,10 @@ def scan(root: Path, config: Config, ruleset: RuleSet, paths: list[Path] | None 
     return ScanResult(report, tuple(warnings), matched.parsed)
 
 
-def _open_cache(cache_dir: Path | None, ruleset: RuleSet) -> tuple[ResultCache | None, list[str]]:
+def _open_cache(cache_dir: Path | None, ruleset: RuleSet, config: Config) -> tuple[ResultCache | None, list[str]]:
     if cache_dir is None:
         return None, []
-    cache = ResultCache(cache_dir, ruleset)
+    cache = ResultCache.for_config(cache_dir, ruleset, config)
     problem = cache.open()
     return (None, [problem]) if problem else (cache, [])
 

@@ -76,8 +76,10 @@ def test_corrupt_entries_are_ignored_and_rebuilt(tmp_path, ruleset):
     assert scan(service, Config(), ruleset, cache_dir=cache).parsed == ()
 
 
-def test_a_different_rule_set_does_not_reuse_results(tmp_path, ruleset):
+def test_a_different_rule_set_or_budget_does_not_reuse_results(tmp_path, ruleset):
     assert context_digest(ruleset) != context_digest(ruleset.without(frozenset({"ts.singleton"})))
+    assert (ResultCache.for_config(tmp_path, ruleset, Config()).context
+            != ResultCache.for_config(tmp_path, ruleset, Config(file_budget=5)).context)
     service = _copy(SAME_NAMES, tmp_path)
     cache = tmp_path / "cache"
     scan(service, Config(), ruleset, cache_dir=cache)
@@ -131,6 +133,6 @@ def test_two_scans_at_once_share_one_cache(tmp_path, ruleset):
     assert first == second and first
     cache = service / CACHE_DIR_NAME
     assert not [p for p in cache.rglob(".tmp-*")]
-    stored = ResultCache(cache, ruleset)
+    stored = ResultCache.for_config(cache, ruleset, Config())
     keys = [stored.key_of(f) for f in discover_files(service, Config()).files]
     assert keys and all(stored.get(k) is not None for k in keys)

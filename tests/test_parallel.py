@@ -11,7 +11,7 @@ from stateaudit.cli import main
 from stateaudit.config import Config
 from stateaudit.discover import discover_files
 from stateaudit.facts import ServiceIndex
-from stateaudit.pool import batches_by_size, match_files
+from stateaudit.pool import FileWork, batches_by_size, match_files
 from stateaudit.scan import classify_all
 from stateaudit.services import detect_services
 
@@ -29,13 +29,13 @@ def _findings_json(args: list[str]) -> list[dict]:
 def test_rule_set_crosses_to_a_worker_process_and_matches_the_same(ruleset):
     clone = pickle.loads(pickle.dumps(ruleset))
     file = discover_files(FIXTURES / "traps", Config()).files[0]
-    assert match_files([file], clone, 1) == match_files([file], ruleset, 1)
+    assert match_files([file], FileWork(clone), 1) == match_files([file], FileWork(ruleset), 1)
 
 
 def test_two_processes_give_the_same_per_file_records_as_one(ruleset):
     files = list(discover_files(FIXTURES / "corpus", Config(include_tests=True)).files)
-    alone = match_files(files, ruleset, 1)
-    pooled = match_files(files, ruleset, 2, min_pool_bytes=0)
+    alone = match_files(files, FileWork(ruleset), 1)
+    pooled = match_files(files, FileWork(ruleset), 2, min_pool_bytes=0)
     assert list(pooled) != [] and sorted(pooled) == sorted(alone)
     for rel, record in alone.items():
         assert pooled[rel] == record, rel
@@ -67,7 +67,7 @@ def _index(records, order) -> ServiceIndex:
 
 def test_class_lookup_is_the_same_whatever_order_files_arrive_in(ruleset):
     files = list(discover_files(SAME_NAMES, Config()).files)
-    records = match_files(files, ruleset, 1)
+    records = match_files(files, FileWork(ruleset), 1)
     stateful, plain = "src/cache/session-store.ts", "src/legacy/session-store.ts"
     forward = _index(records, [f.rel for f in files])
     backward = _index(records, [f.rel for f in reversed(files)])
@@ -80,7 +80,7 @@ def test_class_lookup_is_the_same_whatever_order_files_arrive_in(ruleset):
 
 def test_service_findings_are_the_same_whatever_order_files_arrive_in(ruleset):
     files = list(discover_files(SAME_NAMES, Config()).files)
-    records = match_files(files, ruleset, 1)
+    records = match_files(files, FileWork(ruleset), 1)
     services = detect_services(SAME_NAMES, files, ())
     forward = classify_all(files, records, services, ruleset, Config())
     backward = classify_all(list(reversed(files)), records, services, ruleset, Config())
