@@ -64,9 +64,10 @@ class ResultCache:
 
     @classmethod
     def for_config(cls, directory: Path, ruleset: RuleSet, config: Config) -> ResultCache:
-        """Of the config, only the file budget changes a per-file record (disabled rules change the rule
-        set); the rest acts on the join and the classification, which are recomputed on every scan."""
-        return cls(directory, ruleset, settings=f"file_budget={config.file_budget!r}")
+        """Of the config, only the file budget and include_browser change a per-file record (disabled rules
+        change the rule set); the rest acts on the join and the classification, recomputed on every scan."""
+        return cls(directory, ruleset,
+                   settings=f"file_budget={config.file_budget!r} include_browser={config.include_browser!r}")
 
     def key(self, file: SourceFile, digest: str) -> str:
         """The entry name of one file's content under this context."""

@@ -78,6 +78,10 @@ def main() -> None:
 @click.option("--fail-on", type=click.Choice(["CRITICAL", "HIGH", "MEDIUM", "LOW", "none"], case_sensitive=False),
               default=None, help="Exit 1 when an unsuppressed finding is at or above this risk [default: CRITICAL].")
 @click.option("--include-tests", is_flag=True, default=None, help="Also scan test and spec files.")
+@click.option("--include-browser", is_flag=True, default=None,
+              help="Also scan browser code (static/, assets/, themes, front-end packages, files using window).")
+@click.option("--include-vendored", is_flag=True, default=None,
+              help="Also scan vendored third-party folders (vendor/, third_party/).")
 @click.option("--exclude", multiple=True, metavar="GLOB", help="Skip paths matching this gitignore-style glob (repeatable).")
 @click.option("--rules", "rule_dirs", multiple=True, type=click.Path(file_okay=False, path_type=Path),
               help="Add a folder of rule files (repeatable).")
@@ -96,8 +100,9 @@ def main() -> None:
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @click.option("--file-budget", type=click.FloatRange(min=0), default=None, metavar="SECONDS",
               help="CPU seconds one file may take before it is cut short and reported; 0: no limit [default: 2].")
-def scan_command(paths, fmt, output, fail_on, include_tests, exclude, rule_dirs, config_path, min_confidence,
-                 show_suppressed, baseline_path, jobs, cache_dir, no_cache, quiet, file_budget) -> None:
+def scan_command(paths, fmt, output, fail_on, include_tests, include_browser, include_vendored, exclude, rule_dirs,
+                 config_path, min_confidence, show_suppressed, baseline_path, jobs, cache_dir, no_cache, quiet,
+                 file_budget) -> None:
     """Scan PATHS (default: the current folder) for in-process state."""
     for path in paths:
         if not path.exists():
@@ -108,6 +113,8 @@ def scan_command(paths, fmt, output, fail_on, include_tests, exclude, rule_dirs,
         config = config.merged(
             fail_on=parse_fail_on(fail_on) if fail_on is not None else None,
             include_tests=include_tests,
+            include_browser=include_browser,
+            include_vendored=include_vendored,
             exclude=tuple(config.exclude) + tuple(exclude) if exclude else None,
             rule_dirs=tuple(config.rule_dirs) + tuple(p.resolve() for p in rule_dirs) if rule_dirs else None,
             min_confidence=min_confidence,

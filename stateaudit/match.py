@@ -9,6 +9,7 @@ from typing import Any
 from .facts import FileIndex, facts_module
 from .model import Match, ParseError, SourceFile
 from .ruleset import Rule, RuleSet
+from .source_roles import BROWSER
 from .syntax import (
     QUERY_LANGUAGE,
     ParsedFile,
@@ -33,6 +34,7 @@ class FileResult:
     lines: int = 0
     error: ParseError | None = None
     warnings: list[str] = field(default_factory=list)
+    excluded: str | None = None  # a source_roles role (browser) found in the content: left out by policy
 
 
 def read_source(file: SourceFile, data: bytes | None = None) -> tuple[bytes | None, str | None]:
@@ -50,13 +52,17 @@ def read_source(file: SourceFile, data: bytes | None = None) -> tuple[bytes | No
     return data, None
 
 
-def match_file(file: SourceFile, ruleset: RuleSet, data: bytes | None = None) -> FileResult:
+def match_file(file: SourceFile, ruleset: RuleSet, include_browser: bool = False,
+               data: bytes | None = None) -> FileResult:
     """Parse one file once and run every rule on it; `data` is its content when the caller already read it."""
     source, problem = read_source(file, data)
     if source is None:
         return FileResult(error=ParseError(file.rel, problem or "unreadable"))
     parsed = parse_source(source, file.language, file.rel)
     result = FileResult(lines=source.count(b"\n") + (0 if source.endswith(b"\n") else 1))
+    if not include_browser and ruleset.roles.role_by_content(parsed) is not None:
+        result.excluded = BROWSER
+        return result
     if parsed.has_errors:
         result.warnings.append(f"{file.rel}: syntax errors; findings in this file may be incomplete")
     for line in blanket_suppressions(parsed):

@@ -47,6 +47,7 @@ class FileWork:
     ruleset: RuleSet
     cache: ResultCache | None = None
     budget_s: float = DEFAULT_FILE_BUDGET_S  # CPU seconds per file; 0 for none
+    include_browser: bool = False  # scan files whose content is browser code
 
 
 @dataclass(frozen=True)
@@ -166,7 +167,7 @@ def match_one(file: SourceFile, work: FileWork) -> FileResult:
     try:
         data = file.path.read_bytes()
     except OSError:
-        return match_file(file, work.ruleset)  # reports why it cannot be read
+        return match_file(file, work.ruleset, work.include_browser)  # reports why it cannot be read
     shape = generated_shape(data)
     if shape is not None:
         result = FileResult(error=ParseError(file.rel, f"skipped: {shape}"))
@@ -180,7 +181,7 @@ def match_one(file: SourceFile, work: FileWork) -> FileResult:
 def _within_budget(file: SourceFile, work: FileWork, data: bytes) -> FileResult:
     try:
         with cpu_budget(work.budget_s):
-            return match_file(file, work.ruleset, data)
+            return match_file(file, work.ruleset, work.include_browser, data)
     except BudgetExceeded:
         message = f"cut short after {work.budget_s:g} s of CPU time (file_budget); not scanned"
         return FileResult(error=ParseError(file.rel, message))

@@ -40,22 +40,25 @@ def scan(root: Path, config: Config, ruleset: RuleSet, paths: list[Path] | None 
     """
     started = time.perf_counter()
     ruleset = ruleset.without(config.disable)
-    discovery = discover_files(root, config, paths)
+    discovery = discover_files(root, config, paths, ruleset.roles)
     files = list(discovery.files)
     if on_files is not None:
         on_files(len(files))
     services = detect_services(root, files, config.service_roots)
     cache, warnings = _open_cache(cache_dir, ruleset, config)
-    matched = match_with_cache(files, FileWork(ruleset, cache, config.file_budget), jobs, progress)
+    work = FileWork(ruleset, cache, config.file_budget, config.include_browser)
+    matched = match_with_cache(files, work, jobs, progress)
     results = matched.results
+    excluded = list(discovery.excluded) + [(rel, r.excluded) for rel, r in results.items() if r.excluded]
     findings = apply_baseline(classify_all(files, results, services, ruleset, config), baseline)
     errors = [ParseError(p, m) for p, m in discovery.skipped] + [r.error for r in results.values() if r.error]
     warnings += [w for r in results.values() for w in r.warnings]
     report = aggregate(
         findings, services.services, ruleset, root=_display_root(root), version=__version__,
-        files=sum(1 for r in results.values() if r.error is None),
-        lines=sum(r.lines for r in results.values()), errors=errors,
+        files=sum(1 for r in results.values() if r.error is None and not r.excluded),
+        lines=sum(r.lines for r in results.values() if not r.excluded), errors=errors,
         duration=round(time.perf_counter() - started, 2), min_confidence=config.min_confidence,
+        excluded=tuple(excluded),
     )
     return ScanResult(report, tuple(warnings), matched.parsed)
 
