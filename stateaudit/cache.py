@@ -28,6 +28,7 @@ from .config import Config
 from .match import FileResult
 from .model import SourceFile
 from .ruleset import RuleSet
+from .syntax import known_good_queries, trust_queries
 
 CACHE_DIR_NAME = ".stateaudit-cache"
 LAYOUT = "v1"  # bump when the entry format changes
@@ -114,6 +115,37 @@ class ResultCache:
             raise
 
 
+def _queries_file(directory: Path) -> Path:
+    versions = hashlib.blake2b("\0".join(grammar_versions()).encode(), digest_size=8).hexdigest()
+    return directory / LAYOUT / f"queries-{versions}.txt"
+
+
+def load_known_queries(directory: Path) -> None:
+    """Trust the queries that compiled in an earlier scan with the same grammar versions.
+
+    Rule loading then validates them without compiling; they compile when a file first needs them.
+    A missing or damaged list only means compiling again.
+    """
+    try:
+        lines = _queries_file(directory).read_text(encoding="ascii").split()
+    except (OSError, UnicodeDecodeError):
+        return
+    trust_queries(line for line in lines if len(line) == 32)
+
+
+def save_known_queries(directory: Path) -> None:
+    """Record the queries known to compile now (atomically; a failure only costs the next start-up)."""
+    target = _queries_file(directory)
+    known = sorted(known_good_queries())
+    try:
+        if target.is_file() and sorted(target.read_text(encoding="ascii").split()) == known:
+            return
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _write_atomic(target, "".join(f"{digest}\n" for digest in known).encode("ascii"))
+    except (OSError, UnicodeDecodeError):
+        return
+
+
 def _write_atomic(target: Path, data: bytes) -> None:
     handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
     with os.fdopen(handle, "wb") as out:
@@ -170,4 +202,5 @@ def _bytes(path: Path) -> bytes:
         return b""
 
 
-__all__ = ["CACHE_DIR_NAME", "ResultCache", "content_digest", "context_digest"]
+__all__ = ["CACHE_DIR_NAME", "ResultCache", "content_digest", "context_digest", "load_known_queries",
+           "save_known_queries"]

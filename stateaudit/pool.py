@@ -85,6 +85,7 @@ def match_files(files: list[SourceFile], work: FileWork, jobs: int, progress: Pr
     sizes = [_size(f) for f in files]
     if jobs <= 1 or len(files) < max(POOL_MIN_FILES, 2 * jobs) or sum(sizes) < min_pool_bytes:
         return _match_here(files, work, progress)
+    work.ruleset.compile_for(f.language for f in files)
     results: dict[str, FileResult] = {}
     with ProcessPoolExecutor(max_workers=jobs, mp_context=_context(), initializer=_start_worker,
                              initargs=(work,)) as executor:

@@ -6,7 +6,8 @@ py-tree-sitter's API (it changed at 0.25) touches this file alone.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import hashlib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from functools import cache
@@ -112,9 +113,33 @@ class CompiledQuery:
         return hash((self.language, self.text))
 
 
+_KNOWN_GOOD: set[str] = set()  # digests of queries known to compile with the installed grammars
+
+
+def query_digest(language: str, text: str) -> str:
+    """Names one query under one set of grammar versions (the caller keys by those versions)."""
+    return hashlib.blake2b(f"{language}\0{text}".encode(), digest_size=16).hexdigest()
+
+
+def trust_queries(digests: Iterable[str]) -> None:
+    """Queries that compiled before with the same grammars: validated without compiling them again."""
+    _KNOWN_GOOD.update(digests)
+
+
+def known_good_queries() -> frozenset[str]:
+    return frozenset(_KNOWN_GOOD)
+
+
 def compile_query(language: str, text: str) -> CompiledQuery:
-    """Compile a query for a grammar family now (raises QueryError with tree-sitter's message)."""
-    _compiled(language, text)
+    """Check that a query compiles for a grammar family (raises QueryError with tree-sitter's message).
+
+    A query that compiled before (trust_queries) is compiled only when first used, so a scan that
+    parses nothing, such as a rescan of an unchanged tree, does not pay for compiling every rule.
+    """
+    digest = query_digest(language, text)
+    if digest not in _KNOWN_GOOD:
+        _compiled(language, text)
+        _KNOWN_GOOD.add(digest)
     return CompiledQuery(language, text)
 
 

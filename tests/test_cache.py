@@ -29,7 +29,8 @@ def _copy(source: Path, tmp_path: Path) -> Path:
 
 
 def _entries(cache: Path) -> list[Path]:
-    return sorted(p for p in (cache / "v1").rglob("*") if p.is_file())
+    """The per-file records (the list of queries known to compile sits beside them)."""
+    return sorted(p for p in (cache / "v1").rglob("*.pickle") if p.is_file())
 
 
 def test_unchanged_rescan_parses_nothing_and_finds_the_same(tmp_path, ruleset):
@@ -136,3 +137,26 @@ def test_two_scans_at_once_share_one_cache(tmp_path, ruleset):
     stored = ResultCache.for_config(cache, ruleset, Config())
     keys = [stored.key_of(f) for f in discover_files(service, Config()).files]
     assert keys and all(stored.get(k) is not None for k in keys)
+
+
+def test_queries_that_compiled_before_are_compiled_only_when_first_used(tmp_path):
+    from stateaudit.syntax import _compiled, compile_query, query_digest, trust_queries
+
+    text = "(identifier) @name ; only in this test"
+    trust_queries([query_digest("python", text)])
+    misses = _compiled.cache_info().misses
+    query = compile_query("python", text)
+    assert _compiled.cache_info().misses == misses
+    assert query.query is not None and _compiled.cache_info().misses == misses + 1
+
+
+def test_a_scan_with_a_cache_records_the_queries_that_compiled(tmp_path, ruleset):
+    service = _copy(SAME_NAMES, tmp_path)
+    result = CliRunner().invoke(main, ["scan", str(service), "--fail-on", "none", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    (listing,) = (service / CACHE_DIR_NAME / "v1").glob("queries-*.txt")
+    recorded = set(listing.read_text(encoding="ascii").split())
+    from stateaudit.syntax import query_digest
+
+    used = {query_digest(q.language, q.text) for rule in ruleset.rules.values() for q in rule.queries.values()}
+    assert used <= recorded
