@@ -18,7 +18,8 @@ from .syntax import (
     parse_source,
     pattern_at,
     pattern_below,
-    run_query,
+    prepare_queries,
+    run_queries,
     walk,
 )
 
@@ -72,8 +73,10 @@ def match_file(file: SourceFile, ruleset: RuleSet, include_browser: bool = False
     analysis = module.analyse(parsed)
     result.index = module.file_index(analysis)
     seen: set[tuple[str, int]] = set()
-    for rule in ruleset.for_grammar(file.language):
-        for captures in run_query(rule.queries[file.language], parsed.root):
+    rules = ruleset.for_grammar(file.language)
+    hits = run_queries([rule.queries[file.language] for rule in rules], parsed.root)
+    for rule, rule_hits in zip(rules, hits, strict=True):
+        for captures in rule_hits:
             match = _build_match(rule, captures, parsed, analysis, module)
             if match is None:
                 continue
@@ -82,6 +85,20 @@ def match_file(file: SourceFile, ruleset: RuleSet, include_browser: bool = False
                 seen.add(key)
                 result.matches.append(match)
     return result
+
+
+def prepare(ruleset: RuleSet, grammars) -> None:
+    """Compile, in this process, every query files of these grammars will run.
+
+    Called before forking workers, so they inherit compiled queries instead of each compiling its own.
+    """
+    for grammar in set(grammars):
+        rules = ruleset.for_grammar(grammar)
+        prepare_queries([rule.queries[grammar] for rule in rules])
+        for rule in rules:
+            for test in rule.composition.get(grammar, {}).values():
+                for pattern in test.patterns:
+                    _ = pattern.query
 
 
 def _first(captures: dict[str, list[Any]], name: str):

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from .bounds import DEFAULT_FILE_BUDGET_S, BudgetExceeded, cpu_budget, generated_shape
 from .cache import ResultCache, content_digest
-from .match import FileResult, match_file
+from .match import FileResult, match_file, prepare
 from .model import ParseError, SourceFile
 from .ruleset import RuleSet
 
@@ -85,7 +85,7 @@ def match_files(files: list[SourceFile], work: FileWork, jobs: int, progress: Pr
     sizes = [_size(f) for f in files]
     if jobs <= 1 or len(files) < max(POOL_MIN_FILES, 2 * jobs) or sum(sizes) < min_pool_bytes:
         return _match_here(files, work, progress)
-    work.ruleset.compile_for(f.language for f in files)
+    prepare(work.ruleset, (f.language for f in files))
     results: dict[str, FileResult] = {}
     with ProcessPoolExecutor(max_workers=jobs, mp_context=_context(), initializer=_start_worker,
                              initargs=(work,)) as executor:

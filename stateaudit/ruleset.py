@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import re
 import string
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -96,18 +96,6 @@ class RuleSet:
 
     def for_grammar(self, grammar: str) -> list[Rule]:
         return [r for r in self.rules.values() if grammar in r.queries]
-
-    def compile_for(self, grammars: Iterable[str]) -> None:
-        """Compile, in this process, every query files of these grammars will run.
-
-        Called before forking workers, so they inherit compiled queries instead of each compiling its own.
-        """
-        for grammar in set(grammars):
-            for rule in self.for_grammar(grammar):
-                _ = rule.queries[grammar].query
-                for test in rule.composition.get(grammar, {}).values():
-                    for pattern in test.patterns:
-                        _ = pattern.query
 
     def without(self, disabled: frozenset[str]) -> RuleSet:
         return RuleSet({k: v for k, v in self.rules.items() if k not in disabled}, self.tables,
