@@ -65,10 +65,12 @@ class ResultCache:
 
     @classmethod
     def for_config(cls, directory: Path, ruleset: RuleSet, config: Config) -> ResultCache:
-        """Of the config, only the file budget and include_browser change a per-file record (disabled rules
-        change the rule set); the rest acts on the join and the classification, recomputed on every scan."""
+        """Of the config, only the file budget, the size limit and include_browser change a per-file record
+        (disabled rules change the rule set); the rest acts on the join and the classification, recomputed
+        on every scan."""
         return cls(directory, ruleset,
-                   settings=f"file_budget={config.file_budget!r} include_browser={config.include_browser!r}")
+                   settings=f"file_budget={config.file_budget!r} include_browser={config.include_browser!r} "
+                            f"max_file_bytes={config.max_file_bytes!r}")
 
     def key(self, file: SourceFile, digest: str) -> str:
         """The entry name of one file's content under this context."""

@@ -9,6 +9,7 @@ from typing import NoReturn
 
 import click
 from rich.console import Console
+from rich.text import Text
 
 from . import __version__
 from .baseline import BaselineError, load_baseline
@@ -32,7 +33,7 @@ from .resources import rules_dir, shipped_fixtures_dir
 from .ruleset import RuleError, RuleSet, load_rules
 from .ruletest import (
     check_fixture,
-    fixture_files,
+    fixture_paths,
     rule_folders,
     rules_under_test,
     summary,
@@ -142,13 +143,27 @@ def scan_command(paths, fmt, output, fail_on, include_tests, include_browser, in
                       progress=progress.advance, cache_dir=cache, on_files=progress.start)
     if cache is not None and not any(w.startswith(f"cache {cache}") for w in result.warnings):
         save_known_queries(cache)
-    err_console = Console(stderr=True)
-    for error in result.report.errors:
-        err_console.print(f"[dim]stateaudit: {error.path}: {error.message}[/dim]", highlight=False)
-    for warning in result.warnings:
-        err_console.print(f"[dim]stateaudit: {warning}[/dim]", highlight=False)
+    _print_problems(result)
     _write(result.report, FORMAT_NAMES[fmt], output, show_suppressed)
     sys.exit(gate(result.report, config.fail_on))
+
+
+def _print_problems(result) -> None:
+    """One stderr line per skipped or degraded file, internal error and warning; control characters escaped."""
+    err_console = Console(stderr=True)
+    report = result.report
+    lines = ([(f"{one_line(e.path)}: {e.message}", "dim") for e in report.errors]
+             + [(f"{one_line(d.path)}: {d.message}", "dim") for d in report.degraded]
+             + [(f"{one_line(e.path)}: internal error{f' in rule {e.rule}' if e.rule else ''}: {e.message}", "red")
+                for e in report.internal_errors]
+             + [(one_line(w), "dim") for w in result.warnings])
+    for text, style in lines:
+        err_console.print(Text(f"stateaudit: {text}", style=style), highlight=False, soft_wrap=True)
+
+
+def one_line(text: str) -> str:
+    """A path or message as one printable line: a newline in a file name must not split the message."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def _without_gate(config: Config) -> Config:
@@ -221,9 +236,10 @@ def init_command(folder, force) -> None:
 @RULES_OPTION
 @click.option("-q", "--quiet", is_flag=True, help="Print only the cases that fail, and the summary.")
 def test_rules_command(dirs, rule_dirs, quiet) -> None:
-    """Check fixture files' `expect:` / `ok:` marks against a scan of each file.
+    """Check fixtures' `expect:` / `ok:` marks against a scan of each fixture.
 
-    DIRS are folders of fixtures (or single files); rule files found directly in them are loaded and are
+    DIRS are folders of fixtures (or single fixtures). A fixture is a source file, scanned alone, or a folder
+    with a service manifest (package.json, pyproject.toml ...), scanned whole; rule files found directly in them are loaded and are
     the rules under test, with those of --rules. Default: the shipped fixtures, in a source checkout.
     """
     if not dirs:
@@ -233,7 +249,7 @@ def test_rules_command(dirs, rule_dirs, quiet) -> None:
         dirs = (default,)
     own = rule_folders(list(dirs), list(rule_dirs), rules_dir())
     ruleset = load_ruleset(tuple(own))
-    files = [f for d in dirs for f in fixture_files(d)]
+    files = [f for d in dirs for f in fixture_paths(d)]
     if not files:
         fail(f"no fixture files ({', '.join(sorted(set(EXTENSIONS)))}) in {', '.join(map(str, dirs))}")
     results = [check_fixture(f, ruleset, rules_under_test(ruleset, own)) for f in files]
@@ -263,4 +279,4 @@ def parse_command(file) -> None:
         source = file.read_bytes()
     except OSError as err:
         fail(f"{file}: cannot read ({err.strerror})")
-    click.echo(sexp(parse_source(source, language, file.name).root), nl=False)
+    click.echo(sexp(parse_source(source, language, file.name, recover=False).root), nl=False)

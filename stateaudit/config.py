@@ -25,6 +25,8 @@ CONFIG_NAMES = (".stateaudit.yml", ".stateaudit.yaml")
 STARTER_TEMPLATE = "starter.stateaudit.yml"
 _PYPROJECT_TABLE = re.compile(r"^\s*\[tool\.stateaudit[\].]", re.M)
 
+MAX_FILE_BYTES = 2_000_000  # larger source files are skipped with a notice (generated code, data dumps)
+
 DEFAULTS: dict[str, Any] = {
     "fail_on": "CRITICAL",  # CRITICAL|HIGH|MEDIUM|LOW|none
     "exclude": [],  # gitignore-style globs, relative to the scan root
@@ -38,6 +40,7 @@ DEFAULTS: dict[str, Any] = {
     "category_risk": {},  # category -> risk, e.g. {metrics: LOW}
     "min_confidence": "low",  # hide findings below this confidence
     "baseline": "",  # a findings JSON report whose findings are accepted (relative to the config file)
+    "max_file_bytes": MAX_FILE_BYTES,  # larger files are skipped and listed as too-large
     "file_budget": 2.0,  # CPU seconds one file may take before it is cut short and reported; 0: no limit
 }
 
@@ -60,6 +63,7 @@ class Config:
     category_risk: dict[str, Risk] = field(default_factory=dict)
     min_confidence: str = "low"
     baseline: Path | None = None
+    max_file_bytes: int = MAX_FILE_BYTES
     file_budget: float = 2.0  # CPU seconds per file (bounds.DEFAULT_FILE_BUDGET_S); 0 for no limit
     source: Path | None = None  # the file this came from, if any
 
@@ -149,6 +153,7 @@ def _build(raw: dict[str, Any], path: Path) -> Config:
             category_risk={str(k): _risk(path, k, v) for k, v in raw.get("category_risk", {}).items()},
             min_confidence=_confidence(path, raw.get("min_confidence", "low")),
             baseline=(base / str(raw["baseline"])).resolve() if raw.get("baseline") else None,
+            max_file_bytes=_positive(path, "max_file_bytes", raw.get("max_file_bytes", MAX_FILE_BYTES)),
             file_budget=_budget(path, raw.get("file_budget", DEFAULTS["file_budget"])),
             source=path,
         )
@@ -215,6 +220,12 @@ def _risk(path: Path, key: Any, value: Any) -> Risk:
         return Risk.parse(str(value))
     except KeyError:
         raise ConfigError(f"{path}: risk for '{key}' must be CRITICAL, HIGH, MEDIUM or LOW (got {value!r})") from None
+
+
+def _positive(path: Path, key: str, value: int) -> int:
+    if value <= 0:
+        raise ConfigError(f"{_where(path, key)}: '{key}' must be a positive number of bytes (got {value})")
+    return value
 
 
 def _confidence(path: Path, value: Any) -> str:

@@ -108,8 +108,42 @@ class Finding:
 
 
 @dataclass(frozen=True, slots=True)
+class Reviewed:
+    """A candidate looked at and found stateless: listed in reports, never a finding."""
+
+    rule_id: str
+    kind: str
+    location: Location
+    service: str
+    symbol: str | None
+    snippet: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class ParseError:
+    """A file that was not scanned: `reason` is a short code the summary counts by, `message` says why."""
+
     path: str
+    message: str
+    reason: str = "unreadable"  # not-found | unreadable | binary | too-large | minified | budget | symlink
+
+
+@dataclass(frozen=True, slots=True)
+class DegradedFile:
+    """A file that was scanned, but not as written: findings in it may be missing or less certain."""
+
+    path: str
+    reason: str  # encoding | syntax-error
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class InternalError:
+    """An exception in our own analysis of one file (and one rule, when known); the rest was scanned."""
+
+    path: str
+    rule: str | None
     message: str
 
 
@@ -147,6 +181,9 @@ class Report:
     duration_s: float = 0.0
     guidance: Mapping[str, Any] = field(default_factory=dict)  # classification metadata for reports
     excluded: tuple[tuple[str, str], ...] = ()  # (path, role): browser or vendored code left out by policy
+    reviewed: tuple[Reviewed, ...] = ()  # stateless candidates, outside the findings and the gate
+    degraded: tuple[DegradedFile, ...] = ()
+    internal_errors: tuple[InternalError, ...] = ()
 
     def excluded_by_role(self) -> dict[str, int]:
         """How many files each role (browser, vendored) left out of the scan."""

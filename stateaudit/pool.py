@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from .bounds import DEFAULT_FILE_BUDGET_S, BudgetExceeded, cpu_budget, generated_shape
 from .cache import ResultCache, content_digest
-from .match import FileResult, match_file, prepare
+from .match import MAX_FILE_BYTES, FileResult, match_file, prepare, read_head
 from .model import ParseError, SourceFile
 from .ruleset import RuleSet
 
@@ -48,6 +48,7 @@ class FileWork:
     cache: ResultCache | None = None
     budget_s: float = DEFAULT_FILE_BUDGET_S  # CPU seconds per file; 0 for none
     include_browser: bool = False  # scan files whose content is browser code
+    max_bytes: int = MAX_FILE_BYTES  # larger files are skipped as too-large, unread beyond this
 
 
 @dataclass(frozen=True)
@@ -166,12 +167,12 @@ def match_one(file: SourceFile, work: FileWork) -> FileResult:
     changed during the scan can never leave a record under the wrong content.
     """
     try:
-        data = file.path.read_bytes()
+        data = read_head(file, work.max_bytes + 1)
     except OSError:
-        return match_file(file, work.ruleset, work.include_browser)  # reports why it cannot be read
+        return match_file(file, work.ruleset, work.include_browser, work.max_bytes)  # reports why it cannot be read
     shape = generated_shape(data)
     if shape is not None:
-        result = FileResult(error=ParseError(file.rel, f"skipped: {shape}"))
+        result = FileResult(error=ParseError(file.rel, f"skipped: {shape}", "minified"))
     else:
         result = _within_budget(file, work, data)
     if work.cache is not None:
@@ -182,10 +183,10 @@ def match_one(file: SourceFile, work: FileWork) -> FileResult:
 def _within_budget(file: SourceFile, work: FileWork, data: bytes) -> FileResult:
     try:
         with cpu_budget(work.budget_s):
-            return match_file(file, work.ruleset, work.include_browser, data)
+            return match_file(file, work.ruleset, work.include_browser, work.max_bytes, data)
     except BudgetExceeded:
         message = f"cut short after {work.budget_s:g} s of CPU time (file_budget); not scanned"
-        return FileResult(error=ParseError(file.rel, message))
+        return FileResult(error=ParseError(file.rel, message, "budget"))
 
 
 def _start_worker(work: FileWork) -> None:

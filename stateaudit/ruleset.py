@@ -44,7 +44,8 @@ ROW_KEYS = {"when": dict, "risk": str, "priority": str, "action": str, "effort":
             "confidence": str, "category": str, "label": str, "storage": str, "shared": str, "reason": str,
             "requirement": str, "notes": str, "phase": str, "change": str, "title": str, "diagram": str,
             "checklist": str, "name": str}
-TABLES = ("categories", "storage", "assessment", "confidence", "infrastructure", "architecture", "checklist")
+TABLES = ("categories", "storage", "assessment", "confidence", "infrastructure", "architecture", "checklist",
+          "reviewed")
 GRAMMARS = {"typescript": ("typescript", "tsx"), "javascript": ("javascript",), "python": ("python",)}
 EXTENSION_OF = {"typescript": "ts", "javascript": "js", "python": "py"}
 _QUERY_ROW = re.compile(r"at row (\d+)")

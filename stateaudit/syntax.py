@@ -61,6 +61,7 @@ class ParsedFile:
     root: Node
     lines: list[bytes] = dc_field(default_factory=list)
     has_errors: bool = False
+    ignored_lines: tuple[int, ...] = ()  # 1-based lines blanked so the rest of a broken file parses
 
     def text(self, node: Node | None) -> str:
         return node_text(node)
@@ -75,10 +76,100 @@ class ParsedFile:
         return ""
 
 
-def parse_source(source: bytes, language: str, rel: str = "<memory>") -> ParsedFile:
-    tree = _PARSERS[language].parse(source)
-    root = tree.root_node
-    return ParsedFile(rel, language, source, root, source.split(b"\n"), root.has_error)
+MAX_RECOVERY_PASSES = 8
+
+
+def parse_source(source: bytes, language: str, rel: str = "<memory>", recover: bool = True) -> ParsedFile:
+    """Parse bytes; with `recover`, a file with syntax errors gets its broken lines blanked (see recover_tree).
+
+    `lines` always holds the file as written, so snippets and columns describe the real code; byte offsets
+    are the same in both texts because blanking replaces bytes with spaces one for one.
+    """
+    parser = _PARSERS[language]
+    tree = parser.parse(source)
+    has_errors = tree.root_node.has_error
+    text, ignored = source, ()
+    if has_errors and recover:
+        tree, text, ignored = recover_tree(parser, source, tree)
+    return ParsedFile(rel, language, text, tree.root_node, source.split(b"\n"), has_errors, ignored)
+
+
+def recover_tree(parser: Parser, source: bytes, tree) -> tuple[object, bytes, tuple[int, ...]]:
+    """Blank the lines where parsing first goes wrong, one at a time, while that shrinks the broken part.
+
+    tree-sitter recovers around errors, but one bad line at the top of a file (`class {{{ broken ( =>`)
+    can swallow every statement after it into an ERROR node, hiding the state below it. Blanking that line
+    (spaces, so offsets, lines and columns stay put) lets the rest parse as written. A blanked line is kept
+    only when it lowers the error cost, so recovery never makes a tree worse; passes are capped.
+    """
+    starts = [0]
+    newline = source.find(b"\n")
+    while newline != -1:
+        starts.append(newline + 1)
+        newline = source.find(b"\n", newline + 1)
+    text = bytearray(source)
+    best, cost = tree, error_cost(tree.root_node)
+    ignored: list[int] = []
+    for _ in range(MAX_RECOVERY_PASSES):
+        if cost == 0:
+            break
+        for row in _error_rows(best.root_node):
+            candidate = _blank_row(text, starts, row)
+            if candidate is None:
+                continue
+            reparsed = parser.parse(bytes(candidate))
+            new_cost = error_cost(reparsed.root_node)
+            if new_cost < cost:
+                best, cost, text = reparsed, new_cost, candidate
+                ignored.append(row + 1)
+                break
+        else:
+            break
+    return best, bytes(text), tuple(sorted(ignored))
+
+
+def error_cost(root: Node) -> int:
+    """Bytes inside outermost ERROR nodes plus one per MISSING node: how much of the file did not parse."""
+    cost = 0
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node.type == "ERROR":
+            cost += max(1, node.end_byte - node.start_byte)
+        elif node.is_missing:
+            cost += 1
+        else:
+            stack.extend(c for c in node.children if c.has_error or c.is_missing)
+    return cost
+
+
+def _error_rows(root: Node) -> list[int]:
+    """Candidate lines to blank: where the first innermost and the first outermost error start."""
+    node, outermost = root, None
+    while True:
+        child = next((c for c in node.children if c.has_error or c.is_missing or c.type == "ERROR"), None)
+        if child is None:
+            break
+        node = child
+        if outermost is None and (node.type == "ERROR" or node.is_missing):
+            outermost = node
+    rows = [node.start_point[0]]
+    if outermost is not None and outermost.start_point[0] not in rows:
+        rows.append(outermost.start_point[0])
+    return rows
+
+
+def _blank_row(text: bytearray, starts: list[int], row: int) -> bytearray | None:
+    """A copy of `text` with line `row` (0-based) turned into spaces; None when it is blank already."""
+    if row >= len(starts):
+        return None
+    begin = starts[row]
+    end = starts[row + 1] - 1 if row + 1 < len(starts) else len(text)
+    if not text[begin:end].strip():
+        return None
+    copy = bytearray(text)
+    copy[begin:end] = b" " * (end - begin) if not text[begin:end].endswith(b"\r") else b" " * (end - begin - 1) + b"\r"
+    return copy
 
 
 @cache

@@ -41,7 +41,8 @@ def test_unchanged_rescan_parses_nothing_and_finds_the_same(tmp_path, ruleset):
     files = [f.rel for f in discover_files(service, Config()).files]
     assert cold.parsed == tuple(files) and len(files) > 5
     assert warm.parsed == ()
-    assert warm.report.findings == cold.report.findings and len(cold.report.findings) > 3
+    assert warm.report.findings == cold.report.findings and warm.report.reviewed == cold.report.reviewed
+    assert len(cold.report.findings) + len(cold.report.reviewed) > 3
     assert warm.warnings == cold.warnings
     assert len(_entries(cache)) == len(files)
 

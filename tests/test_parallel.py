@@ -82,7 +82,8 @@ def test_service_findings_are_the_same_whatever_order_files_arrive_in(ruleset):
     files = list(discover_files(SAME_NAMES, Config()).files)
     records = match_files(files, FileWork(ruleset), 1)
     services = detect_services(SAME_NAMES, files, ())
-    forward = classify_all(files, records, services, ruleset, Config())
-    backward = classify_all(list(reversed(files)), records, services, ruleset, Config())
+    forward, forward_reviewed = classify_all(files, records, services, ruleset, Config())
+    backward, backward_reviewed = classify_all(list(reversed(files)), records, services, ruleset, Config())
     assert {f.rule_id for f in forward} == {"ts.instance-collection", "ts.singleton"}
     assert sorted(forward, key=repr) == sorted(backward, key=repr)
+    assert sorted(forward_reviewed, key=repr) == sorted(backward_reviewed, key=repr)
