@@ -8,6 +8,7 @@ monorepo this script generates), one round runs, back to back, each as a whole p
   warm    the same scan again, nothing changed
   change  the same scan after one file changed (a comment appended; restored afterwards)
   ast-grep with the floor's 10 rules (benchmarks/ast_grep_rules.py) when installed
+  NAME    with --reference NAME=DIR, the stateaudit of another checkout, as it runs by default
 
 It prints wall times, their ratio to the floor F of the same round, and the peak resident memory of the
 whole process tree (sampled from /proc every 20 ms). Absolute times on a shared machine move by tens of
@@ -89,11 +90,11 @@ def tree_rss_mb(pid: int) -> float:
     return total_kb / 1024
 
 
-def run(command: list[str]) -> Run:
+def run(command: list[str], env: dict[str, str] | None = None) -> Run:
     """Wall time of a whole process (start-up included) and the peak memory of its process tree."""
     peak = [0.0]
     started = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
     done = threading.Event()
 
     def sample() -> None:
@@ -132,6 +133,17 @@ def scan_command(args, corpus: Corpus, cache: Path) -> list[str]:
             "-o", os.devnull, "--fail-on", "none", "--jobs", str(args.jobs), "--cache-dir", str(cache), "--quiet"]
 
 
+def reference_runs(args, corpus: Corpus) -> dict[str, tuple[list[str], dict[str, str]]]:
+    """Another stateaudit checkout (--reference NAME=DIR), cold and in its own default mode, to compare with."""
+    runs = {}
+    for spec in args.reference:
+        name, _, folder = spec.partition("=")
+        command = [sys.executable, "-m", "stateaudit", "scan", str(corpus.root), "--include-tests", "--format",
+                   "json", "-o", os.devnull, "--fail-on", "none"]
+        runs[name] = (command, dict(os.environ, PYTHONPATH=str(Path(folder).resolve())))
+    return runs
+
+
 def other_tools(args, corpus: Corpus, workdir: Path) -> dict[str, list[str]]:
     """ast-grep with the floor's 10 rules, where installed (pip install ast-grep-cli)."""
     ast_grep = shutil.which("ast-grep") or shutil.which("ast-grep", path=str(Path(sys.executable).parent))
@@ -160,6 +172,8 @@ def one_round(args, corpus: Corpus, workdir: Path) -> None:
         changed.write_bytes(original)
     for tool, command in other_tools(args, corpus, workdir).items():
         record(corpus, tool, run(command))
+    for name, (command, env) in reference_runs(args, corpus).items():
+        record(corpus, name, run(command, env))
 
 
 def record(corpus: Corpus, step: str, result: Run) -> None:
@@ -198,6 +212,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--floor", type=Path, default=DEFAULT_FLOOR)
     parser.add_argument("--json", type=Path, help="Also write the figures as JSON to this file.")
+    parser.add_argument("--reference", action="append", default=[], metavar="NAME=DIR",
+                        help="Also time the stateaudit of another checkout (e.g. an older commit's `git archive`).")
     args = parser.parse_args()
     if not args.floor.is_file():
         raise SystemExit(f"{args.floor}: floor.py not found (../shared/bench/floor.py, or --floor)")
