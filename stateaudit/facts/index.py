@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 # Where an instantiation happens, strongest evidence of process lifetime first.
-PROCESS_CONTEXTS = frozenset({"module", "startup", "provider", "singleton", "app-state"})
+PROCESS_CONTEXTS = frozenset({"module", "startup", "provider", "singleton", "app-state", "registry"})
 
 
 @dataclass
@@ -65,6 +65,8 @@ class ServiceIndex:
         contexts = self.sites.get(name, set())
         strong = sorted(contexts & PROCESS_CONTEXTS)
         if strong:
+            if strong[0] == "registry":
+                return "process", f"{name} instances are kept in a long-lived registry (module or static collection)"
             return "process", f"{name} is instantiated at {strong[0]} level"
         if contexts and contexts <= {"handler"}:
             return "request", f"{name} is only instantiated inside request handlers"

@@ -17,6 +17,7 @@ from ..syntax import (
 )
 from .common import split_words, write_tags, writes_through_client
 from .index import ClassInfo, FileIndex
+from .ts_calls import held_by, stored_later
 from .ts_file import TsFile, instantiation_context
 from .ts_syntax import (
     CLASS_TYPES,
@@ -52,12 +53,35 @@ def file_index(ts: TsFile) -> FileIndex:
             if ctor is not None and ctor.type == "member_expression":
                 ctor = field(ctor, "property")  # new geofence.EtaCalculator(...)
             if ctor is not None and ctor.type in ("identifier", "property_identifier"):
-                index.instantiations.append((node_text(ctor), instantiation_context(ts, node)))
+                index.instantiations.append((node_text(ctor), _instance_context(ts, node)))
         elif node.type == "pair" and node_text(field(node, "key")) in ("providers", "useClass", "controllers"):
             for ident in walk(field(node, "value")):
                 if ident.type == "identifier":
                     index.instantiations.append((node_text(ident), "provider"))
     return index
+
+
+def _instance_context(ts: TsFile, new: SyntaxNode) -> str:
+    """Where an object is made; one made in a handler but kept in a module or static registry is a 'registry' object.
+
+    Objects kept per key in a long-lived collection (`monitors.set(id, new Monitor())`, `Calc.list[id] = c`)
+    live as long as that collection, not as long as the request that created them.
+    """
+    context = instantiation_context(ts, new)
+    if context in ("module", "startup"):
+        return context
+    fn = enclosing(new, FUNCTION_TYPES)
+    held = held_by(ts, new, fn)
+    if held in ("collection", "module"):
+        return "registry"
+    if held == "local" and fn is not None:
+        parent = new.parent
+        while parent is not None and parent.type not in ("variable_declarator", "assignment_expression"):
+            parent = parent.parent
+        name = node_text(field(parent, "name") or field(parent, "left")) if parent is not None else ""
+        if name and stored_later(ts, fn, name):
+            return "registry"
+    return context
 
 
 def state_facts(ts: TsFile, target: SyntaxNode, name_node: SyntaxNode | None,
