@@ -40,6 +40,11 @@ from .ts_syntax import (
 )
 
 
+# Connecting at boot and closing at exit rebind fields too, but only as the process starts or ends.
+LIFECYCLE_FN = re.compile(r"^(connect\w*|disconnect|close|shutdown|destroy|dispose|teardown|onModuleDestroy|"
+                          r"beforeApplicationShutdown|onApplicationShutdown)$")
+
+
 class TsFile(FileAnalysis):
     """Per-file analysis, computed once and shared by every candidate in the file."""
 
@@ -317,6 +322,36 @@ class TsFile(FileAnalysis):
                     continue
                 sites.append(WriteSite(line, op))
         return sorted(set(sites), key=lambda s: (s.line, s.op))
+
+    @cached_property
+    def rebinds(self) -> dict[tuple, list[tuple[SyntaxNode, SyntaxNode | None]]]:
+        """Reference key -> (assignment, enclosing function) for every `x = value` that rebinds it."""
+        table: dict[tuple, list[tuple[SyntaxNode, SyntaxNode | None]]] = {}
+        for node in walk(self.root):
+            if node.type == "assignment_expression" or (
+                    node.type == "augmented_assignment_expression" and self.logical_assignment(node)):
+                key = self._base_key(field(node, "left")) if field(node, "left") is not None else None
+                if key is not None:
+                    table.setdefault(key, []).append((node, enclosing(node, FUNCTION_TYPES)))
+        return table
+
+    @staticmethod
+    def logical_assignment(node: SyntaxNode) -> bool:
+        """`x ??= value` / `x ||= value`: assign only when empty."""
+        return node_text(node.child_by_field_name("operator")) in ("??=", "||=")
+
+    def runtime_rebinds(self, keys: list[tuple]) -> list[tuple[SyntaxNode, SyntaxNode]]:
+        """Rebinds inside functions that run after start-up (not constructors, start-up functions or load-time helpers)."""
+        found = []
+        for key in keys:
+            for node, fn in self.rebinds.get(key, []):
+                if fn is None or self._in_constructor(fn) or self.only_called_at_load(fn):
+                    continue
+                names = [function_name(f) or "" for f in [fn, *ancestors(fn)] if f.type in FUNCTION_TYPES]
+                if any(STARTUP_FN.match(n) or LIFECYCLE_FN.match(n) for n in names):
+                    continue
+                found.append((node, fn))
+        return found
 
     @cached_property
     def exported_names(self) -> frozenset[str]:

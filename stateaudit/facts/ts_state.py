@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ..model import WriteSite
@@ -135,6 +136,7 @@ def state_facts(ts: TsFile, target: SyntaxNode, name_node: SyntaxNode | None,
         "exported": target.parent is not None and target.parent.parent is not None and target.parent.parent.type == "export_statement",
     }
     facts.update(_owner_facts(ts, cls if scope != "module" else None))
+    facts.update(_rebind_facts(ts, keys, scope))
     tags = write_tags([ts.parsed.line_text(w.line) for w in writes])
     facts["stored"] = tags
     facts["increments"] = "increment" in tags
@@ -142,6 +144,83 @@ def state_facts(ts: TsFile, target: SyntaxNode, name_node: SyntaxNode | None,
     facts["client_refs"] = refs
     facts["clients"] = frozenset(kind for kind, _n, _v in refs)
     return facts, writes
+
+
+_CONDITION_TYPES = frozenset({"if_statement", "binary_expression", "unary_expression", "ternary_expression",
+                             "parenthesized_expression"})
+
+
+def _rebind_facts(ts: TsFile, keys: list[tuple], scope: str) -> dict[str, Any]:
+    """How a field or variable is rebound after start-up: lazily (set once when first needed), to what.
+
+    `this.client || (this.client = new Redis())`, `if (!X.client) X.client = new Redis()` and
+    `if (this.p) return this.p; this.p = load()` make a lazy holder: one object per process, created on
+    first use. A flag only ever set to the same literal (`shuttingDown = true`) is a one-way lifecycle flag.
+    """
+    if scope not in ("static", "module", "instance"):
+        return {"rebound_at_runtime": False, "lazy_init": False, "holds_client": "", "rebound_to": frozenset(),
+                "one_way_flag": False}
+    sites = ts.runtime_rebinds(keys)
+    values = [unwrap(field(node, "right")) for node, _fn in sites]
+    kinds = set()
+    for value in values:
+        if value is None:
+            continue
+        if value.type == "new_expression":
+            kinds.add("instance")
+        elif value.type == "call_expression" and node_text(field(value, "function")) in ("setInterval", "setTimeout", "setImmediate"):
+            kinds.add("timer-handle")
+        elif node_text(value) in ("null", "undefined"):
+            kinds.add("reset")
+        elif value.type in ("true", "false", "number", "string", "template_string"):
+            kinds.add("literal")
+        else:
+            kinds.add("value")
+    filled = [(node, fn) for node, fn in sites if node_text(field(node, "right")) not in ("null", "undefined")]
+    lazy = bool(filled) and all(_guarded_by_absence(node, fn) for node, fn in filled) \
+        and bool(kinds & {"instance", "value"}) and "timer-handle" not in kinds
+    clients = [_client_constructed(ts, v) for v in values if v is not None and v.type == "new_expression"]
+    literals = {node_text(v) for v in values if v is not None}
+    return {"rebound_at_runtime": bool(sites), "lazy_init": lazy, "holds_client": next((c for c in clients if c), ""),
+            "rebound_to": frozenset(kinds), "one_way_flag": len(literals) == 1 and literals <= {"true", "false"}}
+
+
+def _guarded_by_absence(assignment: SyntaxNode, fn: SyntaxNode) -> bool:
+    """Does the assignment run only when the target is still empty (`x || (x = ...)`, `if (!x) x = ...`, `??=`)?"""
+    if assignment.type == "augmented_assignment_expression":
+        return True  # only `??=` and `||=` are recorded as rebinds
+    target = node_text(field(assignment, "left"))
+    parent = assignment.parent
+    while parent is not None and parent.type == "parenthesized_expression":
+        parent = parent.parent
+    if parent is not None and parent.type == "binary_expression" and node_text(field(parent, "left")) == target \
+            and node_text(parent.child_by_field_name("operator")) in ("||", "??"):
+        return True
+    escaped = re.escape(target)
+    return bool(re.search(rf"!\s*{escaped}\b(?!\s*\.)|{escaped}\s*(==|===)\s*(null|undefined)\b|"
+                          rf"if\s*\(\s*{escaped}\s*\)\s*(\{{\s*)?return|{escaped}\s*(\|\||\?\?)",
+                          node_text(field(fn, "body"))))
+
+
+def _client_constructed(ts: TsFile, value: SyntaxNode) -> str:
+    """The store a `new X(...)` is a client of: `new Redis()`, `new Redlock()`, `new this()` in a Redis subclass."""
+    ctor = node_text(field(value, "constructor"))
+    names = [ctor]
+    if ctor == "this":
+        cls = ts.class_of(value)
+        heritage = next((c for c in cls.children if c.type == "class_heritage"), None) if cls is not None else None
+        names = [node_text(n) for n in walk(heritage) if n.type in ("identifier", "type_identifier")] if heritage else []
+    for name in names:
+        ref = ts.client_ref(name)
+        if ref:
+            return ref[0]
+        if re.search(r"Redis|Redlock", name):
+            return "redis"
+        if re.search(r"Queue$|^Bull", name):
+            return "queue"
+        if re.search(r"Pool$|Mongo|Prisma|Sequelize|DataSource|Knex", name):
+            return "database"
+    return ""
 
 
 def _type_words(target: SyntaxNode, value: SyntaxNode | None) -> set[str]:
