@@ -121,6 +121,9 @@ def _classify_matches(files: list[SourceFile], results: dict[str, FileResult], s
                 facts = complete_facts(match, service, index.lifetime(match.facts.get("class_name"), file.rel),
                                        tests[file.rel])
                 _resolve_imported_class(facts, index)
+                _boot_time_writes(facts, index)
+                _writes_through_singleton(facts, index)
+                _collection_class_holder(facts, index)
                 _verify_clients(facts, index)
                 if not holds(rule.where, facts):
                     continue
@@ -166,6 +169,37 @@ def _resolve_imported_class(facts: dict, index: ServiceIndex) -> None:
         facts["stateful"] = bool(info.stateful_fields)
         facts["clients"] = info.clients
         facts["own_class"] = True
+
+
+def _writes_through_singleton(facts: dict, index: ServiceIndex) -> None:
+    """A field written in other files through its class's singleton (`server.monitors[id] = m`) is written at runtime."""
+    if facts.get("scope") not in ("instance", "static") or not facts.get("class_name"):
+        return
+    info = index.lookup(facts["class_name"], facts.get("path"))
+    facts["owner_singleton"] = bool(info and info.has_static_instance)
+    ops = index.field_writes.get((facts["class_name"], facts.get("name")), set())
+    rebinds = {op.split(":", 1)[1] for op in ops if op.startswith("rebind:")}
+    if ops - {f"rebind:{kind}" for kind in rebinds}:
+        facts["written_after_init"] = True
+    if rebinds:
+        facts["rebound_at_runtime"] = facts["rebound"] = True
+        facts["rebound_to"] = frozenset(facts.get("rebound_to") or ()) | rebinds
+
+
+def _collection_class_holder(facts: dict, index: ServiceIndex) -> None:
+    """`new LimitQueue()` is reported where it is held only when LimitQueue's own fields are not reported already."""
+    if facts.get("container") == "collection":
+        info = index.lookup(facts.get("value_class"))
+        if info is not None and info.stateful_fields:
+            facts["container"] = None
+
+
+def _boot_time_writes(facts: dict, index: ServiceIndex) -> None:
+    """State written only by static methods that the service calls while it boots is a boot-time registry."""
+    if facts.get("writer_methods") and index.only_called_at_boot(facts.get("class_name"), facts["writer_methods"]):
+        facts["written_after_init"] = False
+        facts["rebound_at_runtime"] = False
+        facts["boot_registry"] = True
 
 
 def _verify_clients(facts: dict, index: ServiceIndex) -> None:

@@ -55,11 +55,61 @@ def file_index(ts: TsFile) -> FileIndex:
                 ctor = field(ctor, "property")  # new geofence.EtaCalculator(...)
             if ctor is not None and ctor.type in ("identifier", "property_identifier"):
                 index.instantiations.append((node_text(ctor), _instance_context(ts, node)))
+        elif node.type == "call_expression":
+            callee = field(node, "function")
+            obj = field(callee, "object") if callee is not None and callee.type == "member_expression" else None
+            if obj is not None and obj.type == "identifier" and node_text(obj)[:1].isupper() \
+                    and ts.class_name(ts.class_of(node)) != node_text(obj):  # the class's own calls are followed in it
+                index.static_calls.append((node_text(obj), node_text(field(callee, "property")), _call_context(ts, node)))
         elif node.type == "pair" and node_text(field(node, "key")) in ("providers", "useClass", "controllers"):
             for ident in walk(field(node, "value")):
                 if ident.type == "identifier":
                     index.instantiations.append((node_text(ident), "provider"))
+    for key, events in ts.events.items():
+        if key[0] == "field":
+            for _line, op, fn in events:
+                if op not in ("read", "rebind") and fn is not None and ts.after_start_up(fn):
+                    index.field_writes.append((key[1], key[2], op))
+            for node, fn in ts.rebinds.get(key, []):
+                if fn is not None and ts.after_start_up(fn) and field(node, "right") is not None:
+                    index.field_writes.append((key[1], key[2], "rebind:" + value_kind(field(node, "right"))))
     return index
+
+
+def _call_context(ts: TsFile, call: SyntaxNode) -> str:
+    """'load' for a call made while the service boots (module level, start-up functions, load-time helpers)."""
+    fn = enclosing(call, FUNCTION_TYPES)
+    if fn is None or ts.only_called_at_load(fn):
+        return "load"
+    context = instantiation_context(ts, call)
+    return "load" if context in ("module", "startup") else context
+
+
+def writer_methods(ts: TsFile, cls: SyntaxNode | None, writes_fns: list[SyntaxNode]) -> frozenset[str]:
+    """The methods of `cls` that write some state, and the methods that reach them through `this.m()`/`Cls.m()`."""
+    if cls is None:
+        return frozenset()
+    methods = {node_text(field(m, "name")): m for m in named_children(field(cls, "body")) if m.type == "method_definition"}
+    found: set[str] = set()
+    for fn in writes_fns:
+        outer = fn
+        while outer is not None and outer.type != "method_definition":
+            outer = enclosing(outer, FUNCTION_TYPES)
+        if outer is None or ts.class_of(outer) != cls:
+            return frozenset()  # written from outside the class's methods: callers are not the whole story
+        found.add(node_text(field(outer, "name")))
+    class_name = ts.class_name(cls) or ""
+    changed = True
+    while changed:
+        changed = False
+        for name, method in methods.items():
+            if name in found:
+                continue
+            text = node_text(field(method, "body"))
+            if any(re.search(rf"\b(this|{re.escape(class_name)})\.{re.escape(m)}\b", text) for m in found):
+                found.add(name)
+                changed = True
+    return frozenset(found)
 
 
 def _instance_context(ts: TsFile, new: SyntaxNode) -> str:
@@ -126,7 +176,8 @@ def state_facts(ts: TsFile, target: SyntaxNode, name_node: SyntaxNode | None,
         "words": split_words(name) | (split_words(class_name) if class_name else set()),
         "class_name": class_name,
         "symbol": f"{class_name}.{name}" if class_name else name,
-        "container": container_of(value),
+        "container": container_of(value) or _project_collection(ts, value),
+        "value_class": node_text(field(unwrap(value), "constructor")) if unwrap(value) is not None and unwrap(value).type == "new_expression" else "",
         "type_words": frozenset(_type_words(target, value)),
         "frozen": is_frozen(value) or (declaration is not None and node_text(declaration).startswith("const") and name.isupper() and not writes),
         "declared_with": node_text(declaration.children[0]) if declaration is not None and declaration.children else None,
@@ -137,6 +188,7 @@ def state_facts(ts: TsFile, target: SyntaxNode, name_node: SyntaxNode | None,
     }
     facts.update(_owner_facts(ts, cls if scope != "module" else None))
     facts.update(_rebind_facts(ts, keys, scope))
+    facts["writer_methods"] = writer_methods(ts, cls, ts.write_functions(keys, scope, name)) if scope == "static" else frozenset()
     tags = write_tags([ts.parsed.line_text(w.line) for w in writes])
     facts["stored"] = tags
     facts["increments"] = "increment" in tags
@@ -162,20 +214,7 @@ def _rebind_facts(ts: TsFile, keys: list[tuple], scope: str) -> dict[str, Any]:
                 "one_way_flag": False}
     sites = ts.runtime_rebinds(keys)
     values = [unwrap(field(node, "right")) for node, _fn in sites]
-    kinds = set()
-    for value in values:
-        if value is None:
-            continue
-        if value.type == "new_expression":
-            kinds.add("instance")
-        elif value.type == "call_expression" and node_text(field(value, "function")) in ("setInterval", "setTimeout", "setImmediate"):
-            kinds.add("timer-handle")
-        elif node_text(value) in ("null", "undefined"):
-            kinds.add("reset")
-        elif value.type in ("true", "false", "number", "string", "template_string"):
-            kinds.add("literal")
-        else:
-            kinds.add("value")
+    kinds = {value_kind(v) for v in values if v is not None}
     filled = [(node, fn) for node, fn in sites if node_text(field(node, "right")) not in ("null", "undefined")]
     lazy = bool(filled) and all(_guarded_by_absence(node, fn) for node, fn in filled) \
         and bool(kinds & {"instance", "value"}) and "timer-handle" not in kinds
@@ -183,6 +222,20 @@ def _rebind_facts(ts: TsFile, keys: list[tuple], scope: str) -> dict[str, Any]:
     literals = {node_text(v) for v in values if v is not None}
     return {"rebound_at_runtime": bool(sites), "lazy_init": lazy, "holds_client": next((c for c in clients if c), ""),
             "rebound_to": frozenset(kinds), "one_way_flag": len(literals) == 1 and literals <= {"true", "false"}}
+
+
+def value_kind(value: SyntaxNode) -> str:
+    """What an assignment stores: instance, timer-handle, reset (null/undefined), literal or value."""
+    value = unwrap(value)
+    if value.type == "new_expression":
+        return "instance"
+    if value.type == "call_expression" and node_text(field(value, "function")) in ("setInterval", "setTimeout", "setImmediate"):
+        return "timer-handle"
+    if node_text(value) in ("null", "undefined"):
+        return "reset"
+    if value.type in ("true", "false", "number", "string", "template_string"):
+        return "literal"
+    return "value"
 
 
 def _guarded_by_absence(assignment: SyntaxNode, fn: SyntaxNode) -> bool:
@@ -221,6 +274,22 @@ def _client_constructed(ts: TsFile, value: SyntaxNode) -> str:
         if re.search(r"Pool$|Mongo|Prisma|Sequelize|DataSource|Knex", name):
             return "database"
     return ""
+
+
+# A project class named for the data structure it is (`new LimitQueue(100)`, `new RingBuffer()`).
+_COLLECTION_CLASS = re.compile(r"(Queue|List|Stack|Buffer|Collection|Deque|Heap|Array|Bag|Ring|Window)$")
+
+
+def _project_collection(ts: TsFile, value: SyntaxNode | None) -> str | None:
+    """'collection' for `new X()` of the project's own collection class; a package's `new Queue()` is a client."""
+    value = unwrap(value)
+    if value is None or value.type != "new_expression":
+        return None
+    ctor = field(value, "constructor")
+    if ctor is None or ctor.type != "identifier" or not _COLLECTION_CLASS.search(node_text(ctor)):
+        return None
+    source = ts.imports.get(node_text(ctor))
+    return "collection" if (source is None and node_text(ctor) in ts.class_names) or (source or "").startswith(".") else None
 
 
 def _type_words(target: SyntaxNode, value: SyntaxNode | None) -> set[str]:
