@@ -124,6 +124,7 @@ def _classify_matches(files: list[SourceFile], results: dict[str, FileResult], s
                 _boot_time_writes(facts, index)
                 _writes_through_singleton(facts, index)
                 _collection_class_holder(facts, index)
+                facts["calls_file_writer"] = _calls_file_writer(facts, index)
                 _verify_clients(facts, index)
                 if not holds(rule.where, facts):
                     continue
@@ -184,6 +185,14 @@ def _writes_through_singleton(facts: dict, index: ServiceIndex) -> None:
     if rebinds:
         facts["rebound_at_runtime"] = facts["rebound"] = True
         facts["rebound_to"] = frozenset(facts.get("rebound_to") or ()) | rebinds
+
+
+def _calls_file_writer(facts: dict, index: ServiceIndex) -> bool:
+    """A call of the project's own helper that writes a file at the path it is given (`ImageDataURI.outputFile`)."""
+    if facts.get("kind") != "file-write" or facts.get("callee_name") not in index.file_writers:
+        return False
+    return str(facts.get("callee_module", "")).startswith(".") or str(facts.get("callee_object", ""))[:1].isupper() \
+        or (not facts.get("callee_object") and not facts.get("callee_module"))
 
 
 def _collection_class_holder(facts: dict, index: ServiceIndex) -> None:

@@ -30,6 +30,8 @@ class FileIndex:
     static_calls: list[tuple[str, str, str]] = field(default_factory=list)
     # (class name, field, op) for writes after start-up through the class's singleton (`server.users[k] = v`)
     field_writes: list[tuple[str, str, str]] = field(default_factory=list)
+    # names of functions and methods that write a file at a path their caller passes in
+    file_writers: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -38,12 +40,14 @@ class ServiceIndex:
     sites: dict[str, set[str]] = field(default_factory=dict)
     call_contexts: dict[tuple[str, str], set[str]] = field(default_factory=dict)
     field_writes: dict[tuple[str, str], set[str]] = field(default_factory=dict)
+    file_writers: set[str] = field(default_factory=set)
 
     def add(self, file_index: FileIndex) -> None:
         for info in file_index.classes:
             self.classes.setdefault(info.name, []).append(info)
         for name, context in file_index.instantiations:
             self.sites.setdefault(name, set()).add(context)
+        self.file_writers |= file_index.file_writers
         for cls, name, op in file_index.field_writes:
             self.field_writes.setdefault((cls, name), set()).add(op)
         for cls, method, context in file_index.static_calls:

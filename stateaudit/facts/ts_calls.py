@@ -16,7 +16,7 @@ from ..syntax import (
     walk,
 )
 from .common import purpose_of_path, split_words
-from .ts_file import TsFile
+from .ts_file import TsFile, instantiation_context
 from .ts_syntax import (
     FS_MODULES,
     WRAPPERS,
@@ -40,7 +40,7 @@ def call_facts(ts: TsFile, call: SyntaxNode) -> tuple[dict[str, Any], list[Write
         "callee": callee,
         "callee_name": callee.rsplit(".", 1)[-1],
         "callee_object": callee.rsplit(".", 1)[0] if "." in callee else "",
-        "fs_call": _is_fs_call(ts, callee),
+        "fs_call": is_fs_call(ts, callee),
         "method": method,
         "class_name": class_name,
         "symbol": _call_symbol(class_name, method, holder, callee),
@@ -57,6 +57,7 @@ def call_facts(ts: TsFile, call: SyntaxNode) -> tuple[dict[str, Any], list[Write
         "schedule_store": _schedule_store(callee, node_text(field(call, "arguments"))),
         "callback_io": _does_io(ts, first, cls),
         "in_function": fn is not None,
+        "in_startup": fn is not None and instantiation_context(ts, call) == "startup",
         "target_path": path_text,
         # The path says what a file is for; failing that, the class and method that write it.
         "path_purpose": _purpose(path_text + " " + node_text(field(call, "arguments")), f"{class_name or ''} {method}"),
@@ -116,7 +117,7 @@ def decorator_facts(ts: TsFile, decorator: SyntaxNode) -> tuple[dict[str, Any], 
     return call_facts(ts, call)
 
 
-def _is_fs_call(ts: TsFile, callee: str) -> bool:
+def is_fs_call(ts: TsFile, callee: str) -> bool:
     parts = callee.split(".")
     if len(parts) == 1:
         return ts.imports.get(parts[0], "") in FS_MODULES

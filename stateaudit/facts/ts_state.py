@@ -18,7 +18,7 @@ from ..syntax import (
 )
 from .common import split_words, write_tags, writes_through_client
 from .index import ClassInfo, FileIndex
-from .ts_calls import held_by, stored_later
+from .ts_calls import held_by, is_fs_call, stored_later
 from .ts_file import TsFile, instantiation_context
 from .ts_syntax import (
     CLASS_TYPES,
@@ -56,6 +56,9 @@ def file_index(ts: TsFile) -> FileIndex:
             if ctor is not None and ctor.type in ("identifier", "property_identifier"):
                 index.instantiations.append((node_text(ctor), _instance_context(ts, node)))
         elif node.type == "call_expression":
+            writer = _file_writer_name(ts, node)
+            if writer:
+                index.file_writers.add(writer)
             callee = field(node, "function")
             obj = field(callee, "object") if callee is not None and callee.type == "member_expression" else None
             if obj is not None and obj.type == "identifier" and node_text(obj)[:1].isupper() \
@@ -74,6 +77,31 @@ def file_index(ts: TsFile) -> FileIndex:
                 if fn is not None and ts.after_start_up(fn) and field(node, "right") is not None:
                     index.field_writes.append((key[1], key[2], "rebind:" + value_kind(field(node, "right"))))
     return index
+
+
+FILE_CONTENT_WRITES = frozenset({"writeFile", "writeFileSync", "appendFile", "appendFileSync", "createWriteStream",
+                                 "copyFile", "copyFileSync", "outputFile", "outputFileSync", "createFile",
+                                 "createFileSync", "writeJson", "writeJSON", "writeJsonSync", "outputJson", "move",
+                                 "moveSync", "rename", "renameSync"})
+
+
+def _file_writer_name(ts: TsFile, call: SyntaxNode) -> str:
+    """The helper a file write belongs to when it writes at a path its caller passes in (`outputFile(uri, path)`).
+
+    Calls of such a helper elsewhere in the service write files too, at a place only the caller knows.
+    """
+    callee = node_text(field(call, "function"))
+    if callee.rsplit(".", 1)[-1] not in FILE_CONTENT_WRITES or not is_fs_call(ts, callee):
+        return ""
+    args = named_children(field(call, "arguments"))
+    fn = enclosing(call, FUNCTION_TYPES)
+    while fn is not None and not function_name(fn):
+        fn = enclosing(fn, FUNCTION_TYPES)
+    if fn is None or not args:
+        return ""
+    params = {p for p in param_names(fn) if p}
+    words = {node_text(n) for n in walk(args[0]) if n.type == "identifier"}
+    return function_name(fn) if params & words else ""
 
 
 def _call_context(ts: TsFile, call: SyntaxNode) -> str:
