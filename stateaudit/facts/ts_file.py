@@ -40,6 +40,10 @@ from .ts_syntax import (
 )
 
 
+# Calls that keep a callback to run it later: timers, schedulers, event listeners.
+DEFERRING_CALLS = frozenset({"setInterval", "setTimeout", "setImmediate", "on", "once", "addListener",
+                             "addEventListener", "subscribe", "schedule", "scheduleJob", "Cron", "CronJob", "every"})
+
 # Connecting at boot and closing at exit rebind fields too, but only as the process starts or ends.
 LIFECYCLE_FN = re.compile(r"^(connect\w*|disconnect|close|shutdown|stop|destroy|dispose|teardown|onModuleDestroy|"
                           r"beforeApplicationShutdown|onApplicationShutdown)$")
@@ -238,6 +242,8 @@ class TsFile(FileAnalysis):
             held = self._singleton_behind(obj)
             if held:
                 return ("field", held, prop)
+            if node_text(obj) in ("exports", "module.exports"):
+                return ("exports", prop)
             if obj is not None and obj.type == "this":
                 cls = self.class_of(node)
                 return ("this", cls.id if cls is not None else 0, prop)
@@ -396,8 +402,31 @@ class TsFile(FileAnalysis):
         """Does code in `fn` run after start-up: not a constructor, start-up or shutdown function, or load-time helper?"""
         if self._in_constructor(fn) or self.only_called_at_load(fn):
             return False
-        names = [function_name(f) or "" for f in [fn, *ancestors(fn)] if f.type in FUNCTION_TYPES]
-        return not any(STARTUP_FN.match(n) or LIFECYCLE_FN.match(n) for n in names)
+        current: SyntaxNode | None = fn
+        while current is not None:
+            if self._deferred(current):
+                return True  # a timer or listener callback defined in start-up code runs later
+            name = function_name(current) or ""
+            if STARTUP_FN.match(name) or LIFECYCLE_FN.match(name) or self._in_constructor(current):
+                return False
+            current = enclosing(current, FUNCTION_TYPES)
+        return True
+
+    def _deferred(self, fn: SyntaxNode) -> bool:
+        """Is `fn` handed to a timer, scheduler or listener (inline, or by its local name) to be run later?"""
+        names = {function_name(fn)} - {""}
+        for node in [fn] + [n for n in self._passed_callbacks if node_text(n) in names]:
+            parent = node.parent
+            if parent is not None and parent.type == "arguments" and parent.parent is not None:
+                callee = node_text(field(parent.parent, "function") or field(parent.parent, "constructor"))
+                if callee.rsplit(".", 1)[-1] in DEFERRING_CALLS:
+                    return True
+        return False
+
+    @cached_property
+    def _passed_callbacks(self) -> list[SyntaxNode]:
+        """Identifiers passed as call arguments (`setInterval(check, ms)`), for `_deferred`."""
+        return [n for n in walk(self.root) if n.type == "identifier" and n.parent is not None and n.parent.type == "arguments"]
 
     @cached_property
     def exported_names(self) -> frozenset[str]:

@@ -171,6 +171,9 @@ def state_facts(ts: TsFile, target: SyntaxNode, name_node: SyntaxNode | None,
     fn = enclosing(target, FUNCTION_TYPES)
     if target.type in ("public_field_definition", "field_definition"):
         scope = "static" if ts.is_static(target) else "instance"
+    elif target.type == "assignment_expression" and fn is None and node_text(field(field(target, "left"), "object")) in (
+            "exports", "module.exports"):
+        scope = "export"
     elif target.type == "assignment_expression":
         left = field(target, "left")
         holder = field(left, "object") if left is not None else None
@@ -184,7 +187,9 @@ def state_facts(ts: TsFile, target: SyntaxNode, name_node: SyntaxNode | None,
     else:
         scope = "module"
     class_name = ts.class_name(cls) if scope != "module" else None
-    if scope == "module":
+    if scope == "export":
+        keys = [("exports", name)]
+    elif scope == "module":
         keys = [("name", name)]
     elif scope == "app-state":
         keys = [("app", name)]
@@ -237,7 +242,7 @@ def _rebind_facts(ts: TsFile, keys: list[tuple], scope: str) -> dict[str, Any]:
     `if (this.p) return this.p; this.p = load()` make a lazy holder: one object per process, created on
     first use. A flag only ever set to the same literal (`shuttingDown = true`) is a one-way lifecycle flag.
     """
-    if scope not in ("static", "module", "instance"):
+    if scope not in ("static", "module", "instance", "export"):
         return {"rebound_at_runtime": False, "lazy_init": False, "holds_client": "", "rebound_to": frozenset(),
                 "one_way_flag": False}
     sites = ts.runtime_rebinds(keys)
