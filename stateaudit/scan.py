@@ -121,6 +121,7 @@ def _classify_matches(files: list[SourceFile], results: dict[str, FileResult], s
                 facts = complete_facts(match, service, index.lifetime(match.facts.get("class_name"), file.rel),
                                        tests[file.rel])
                 _resolve_imported_class(facts, index)
+                _resolve_imported_cache(facts, index)
                 _verify_clients(facts, index)
                 if not holds(rule.where, facts):
                     continue
@@ -166,6 +167,19 @@ def _resolve_imported_class(facts: dict, index: ServiceIndex) -> None:
         facts["stateful"] = bool(info.stateful_fields)
         facts["clients"] = info.clients
         facts["own_class"] = True
+
+
+def _resolve_imported_cache(facts: dict, index: ServiceIndex) -> None:
+    """A decorator naming a cache object or an lru_cache wrapper defined in another module of the service."""
+    ref = facts.get("cache_ref")
+    if ref:
+        target = index.module(ref[0])
+        if target is not None and ref[1] in target.cache_objects:
+            facts["cache_backend"] = target.cache_objects[ref[1]]
+    ref = facts.get("wrapper_ref")
+    if ref:
+        target = index.module(ref[0])
+        facts["wraps_cache"] = target is not None and ref[1] in target.cache_wrappers
 
 
 def _verify_clients(facts: dict, index: ServiceIndex) -> None:

@@ -26,14 +26,20 @@ class FileIndex:
 
     classes: list[ClassInfo] = field(default_factory=list)
     instantiations: list[tuple[str, str]] = field(default_factory=list)  # (class name, context)
+    module: str = ""  # Python: the dotted name the file is imported by
+    cache_objects: dict[str, str] = field(default_factory=dict)  # Python: module cache object -> backend
+    cache_wrappers: frozenset[str] = frozenset()  # Python: module functions that apply lru_cache
 
 
 @dataclass
 class ServiceIndex:
     classes: dict[str, list[ClassInfo]] = field(default_factory=dict)
     sites: dict[str, set[str]] = field(default_factory=dict)
+    modules: dict[str, list[FileIndex]] = field(default_factory=dict)  # last dotted part -> Python files
 
     def add(self, file_index: FileIndex) -> None:
+        if file_index.module:
+            self.modules.setdefault(file_index.module.rsplit(".", 1)[-1], []).append(file_index)
         for info in file_index.classes:
             self.classes.setdefault(info.name, []).append(info)
         for name, context in file_index.instantiations:
@@ -50,6 +56,13 @@ class ServiceIndex:
             if info.file == file:
                 return info
         return min(candidates, key=lambda info: info.file) if candidates else None
+
+    def module(self, dotted: str) -> FileIndex | None:
+        """The Python file imported as `dotted` (the scan root may sit above the package root)."""
+        for candidate in self.modules.get(dotted.rsplit(".", 1)[-1], []):
+            if candidate.module == dotted or candidate.module.endswith("." + dotted):
+                return candidate
+        return None
 
     def lifetime(self, name: str | None, file: str | None = None) -> tuple[str, str]:
         """('process'|'request'|'unknown', the evidence in words)."""

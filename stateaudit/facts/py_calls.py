@@ -55,7 +55,11 @@ def call_facts(py: PyFile, call: SyntaxNode) -> tuple[dict[str, Any], list[Write
     path_text = _resolve_path_text(py, (positional[0] if positional else None)) + " " + receiver
     context = instantiation_context(py, call)
     fn_text = node_text(fn) if fn is not None else ""
+    inner = field(call, "function")
     facts: dict[str, Any] = {
+        # `lru_cache(maxsize=n)(func)`: a decorator applied by hand, inside a wrapper or at module level.
+        "applied_decorator": node_text(field(inner, "function")) if inner is not None and inner.type == "call"
+        and py.caches.is_lru(inner) else "",
         "callee": callee,
         "callee_name": callee.rsplit(".", 1)[-1],
         "callee_module": py.imports.get(callee.split(".")[0], ""),

@@ -77,6 +77,12 @@ class PyFile(FileAnalysis):
         return table
 
     @cached_property
+    def caches(self):
+        """Cache objects, lru_cache wrappers and process constants of this file (see py_cache)."""
+        from .py_cache import PyCaches
+        return PyCaches(self)
+
+    @cached_property
     def client_names(self) -> dict[str, str]:
         names: dict[str, str] = {}
         for local, module in self.imports.items():

@@ -15,6 +15,7 @@ from ..syntax import (
     walk,
 )
 from .common import split_words, write_tags, writes_through_client
+from .py_cache import module_path, resolve_module
 from .index import ClassInfo, FileIndex
 from .py_file import (
     CLIENT_MODULES,
@@ -46,6 +47,9 @@ def file_index(py: PyFile) -> FileIndex:
             callee = field(node, "function")
             if callee is not None and callee.type == "identifier" and node_text(callee)[:1].isupper():
                 index.instantiations.append((node_text(callee), instantiation_context(py, node)))
+    index.module = module_path(py.parsed.rel)
+    index.cache_objects = dict(py.caches.objects)
+    index.cache_wrappers = frozenset(py.caches.lru_wrappers)
     return index
 
 
@@ -119,6 +123,7 @@ def state_facts(py: PyFile, target: SyntaxNode, name_node: SyntaxNode | None,
         "has_instance_pattern": scope == "class" and name in ("_instance", "__instance", "_instances")
                                 and cls is not None and py.has_singleton_instance(cls),
         "in_handler": fn is not None and instantiation_context(py, target) == "handler",
+        "cache_backend": py.caches.objects.get(name, "") if scope == "module" else "",
     }
     return facts, writes
 
@@ -228,6 +233,7 @@ def decorator_facts(py: PyFile, decorator: SyntaxNode) -> tuple[dict[str, Any], 
     cls, class_name = owner_of(py, definition)
     text = node_text(decorator)[1:]
     return {
+        **_decorator_cache_facts(py, text.split("(")[0].strip(), inner),
         "decorator": text.split("(")[0].strip(),
         "decorator_args": text[len(text.split("(")[0]):][:200],
         "name": name,
@@ -242,6 +248,33 @@ def decorator_facts(py: PyFile, decorator: SyntaxNode) -> tuple[dict[str, Any], 
         "lifetime_local": "process",
         "stateful_fields": py.stateful_fields(inner) if inner is not None and inner.type == "class_definition" else (),
     }, []
+
+
+_MEMO_METHODS = frozenset({"memoize", "cached"})
+
+
+def _decorator_cache_facts(py: PyFile, decorator: str, inner: SyntaxNode | None) -> dict[str, Any]:
+    """Does the decorator memoise into a cache object, or apply a project wrapper around lru_cache?
+
+    What this file cannot see (an object or wrapper imported from another module) is left as a reference
+    (`cache_ref`, `wrapper_ref`: module and name) that the scan resolves with the service index.
+    """
+    facts: dict[str, Any] = {"cache_backend": "", "wraps_cache": False, "cache_ref": None, "wrapper_ref": None,
+                             "constant_memo": py.caches.process_constant(inner, decorator)}
+    current = module_path(py.parsed.rel)
+    package = py.parsed.rel.endswith("__init__.py")
+    receiver, _, method = decorator.rpartition(".")
+    if receiver and "." not in receiver and method in _MEMO_METHODS:
+        if receiver in py.caches.objects:
+            facts["cache_backend"] = py.caches.objects[receiver]
+        elif receiver in py.imports:
+            facts["cache_ref"] = (resolve_module(current, py.imports[receiver], package), receiver)
+    elif not receiver:
+        if decorator in py.caches.lru_wrappers:
+            facts["wraps_cache"] = True
+        elif decorator in py.imports and py.imports[decorator] != "functools":
+            facts["wrapper_ref"] = (resolve_module(current, py.imports[decorator], package), decorator)
+    return facts
 
 
 def singleton_facts(py: PyFile, target: SyntaxNode, class_name: str | None) -> tuple[dict[str, Any], list[WriteSite]]:
