@@ -29,7 +29,7 @@ FACT_NAMES = frozenset({
     "first_arg", "positional_count", "receiver_path", "target_path", "memory_db", "sqlite_url", "decorator", "decorator_args", "decorates_class", "is_method",
     "cache_backend", "wraps_cache", "constant_memo", "applied_decorator",
     # context
-    "duplicate", "value_text", "type_words", "callback_io", "client_refs", "increments", "stored", "depends_on", "in_test_file", "category", "storage", "shared", "sibling_max_risk",
+    "duplicate", "rebound_at_startup", "value_text", "type_words", "callback_io", "client_refs", "increments", "stored", "depends_on", "in_test_file", "category", "storage", "shared", "sibling_max_risk",
 })
 # Names classify.py derives from the facts for message/action templates (not usable in conditions).
 DERIVED_NAMES = frozenset({"Name", "Class", "container_label", "a_container", "category_label", "category_text",

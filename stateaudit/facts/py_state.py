@@ -220,9 +220,17 @@ def global_facts(py: PyFile, target: SyntaxNode, name_node: SyntaxNode | None) -
         "rebound": bool(writes), "writes": frozenset(w.op for w in writes), "written_after_init": False,
         "owner_kind": "module", "clients": py.clients_in(py.root), "class_words": frozenset(),
         "lifetime_local": "process", "duplicate": duplicate,
+        "rebound_at_startup": bool(writes) and _rebound_only_at_startup(py, name),
         "stored": write_tags([py.parsed.line_text(w.line) for w in writes]),
         "increments": "increment" in write_tags([py.parsed.line_text(w.line) for w in writes]),
     }, writes
+
+
+def _rebound_only_at_startup(py: PyFile, name: str) -> bool:
+    """Every function that rebinds the global through `global` is start-up code (a hook, or handed the app)."""
+    rebinders = [fn for _line, op, fn in py.events.get(("name", name), [])
+                 if op == "rebind" and fn is not None and name in py.locals_of(fn)[1]]
+    return bool(rebinders) and all(instantiation_context(py, field(fn, "body") or fn) == "startup" for fn in rebinders)
 
 
 def decorator_facts(py: PyFile, decorator: SyntaxNode) -> tuple[dict[str, Any], list[WriteSite]]:
