@@ -8,6 +8,7 @@ from typing import Any
 from ..model import WriteSite
 from ..syntax import (
     SyntaxNode,
+    ancestors,
     enclosing,
     field,
     named_children,
@@ -47,12 +48,19 @@ def call_facts(py: PyFile, call: SyntaxNode) -> tuple[dict[str, Any], list[Write
     coroutine_fn = None
     if coroutine is not None and coroutine.type == "call":
         coroutine_fn = _function_named(py, node_text(field(coroutine, "function")))
-    mode_node = keywords.get("mode") or (positional[1] if len(positional) > 1 else None)
+    receiver = node_text(field(field(call, "function"), "object")) if field(call, "function") is not None and field(call, "function").type == "attribute" else ""
+    # `path.open("wb")` takes the mode first; `open(path, "wb")`, `tarfile.open(path, "w:gz")`, `ZipFile(path, "w")` second.
+    path_open = receiver != "" and receiver.split(".")[0] not in py.imports and callee.endswith(".open")
+    mode_node = keywords.get("mode") or (positional[0] if path_open and positional else
+                                         positional[1] if len(positional) > 1 else None)
     mode = node_text(mode_node).strip("'\"rbRBfu") if mode_node is not None else ""
     raw_mode = node_text(mode_node).strip("'\"") if mode_node is not None else ""
-    first_text = node_text(positional[0]) if positional else ""
-    receiver = node_text(field(field(call, "function"), "object")) if field(call, "function") is not None and field(call, "function").type == "attribute" else ""
-    path_text = _resolve_path_text(py, (positional[0] if positional else None)) + " " + receiver
+    first_text = node_text(positional[0]) if positional else (node_text(call) if call.type == "string" else "")
+    # A copy or move writes its second argument, the destination.
+    written = positional[1] if callee.rsplit(".", 1)[-1] in _COPIES and len(positional) > 1 else (positional[0] if positional else None)
+    function = field(call, "function")
+    receiver_node = field(function, "object") if function is not None and function.type == "attribute" else None
+    path_text = _resolve_path_text(py, written) + " " + (_resolve_path_text(py, receiver_node) if receiver_node is not None else "")
     context = instantiation_context(py, call)
     fn_text = node_text(fn) if fn is not None else ""
     inner = field(call, "function")
@@ -76,7 +84,8 @@ def call_facts(py: PyFile, call: SyntaxNode) -> tuple[dict[str, Any], list[Write
         "in_handler": context == "handler",
         "joined": bool(re.search(r"\.join\(\)", fn_text)),
         "awaited": bool(re.search(r"await\s+(asyncio\.)?(gather|wait|wait_for)\(|await\s+\w+\s*$", fn_text, re.M)),
-        "write_mode": bool(re.search(r"[wax+]", raw_mode)) and not raw_mode.startswith(("r", "rb")) or "+" in raw_mode,
+        "write_mode": bool(_MODE.match(raw_mode)) and (bool(re.search(r"[wax]", raw_mode)) and not raw_mode.startswith("r")
+                                                      or "+" in raw_mode),
         "mode": mode,
         "first_arg": first_text[:200],
         "positional_count": len(positional),
@@ -90,11 +99,62 @@ def call_facts(py: PyFile, call: SyntaxNode) -> tuple[dict[str, Any], list[Write
         "writes_in_same_function": bool(re.search(
             r"open\([^)]*['\"][wax]b?\+?['\"]|\.write_(text|bytes)\(|\.save\(|shutil\.(copy|move)", fn_text)),
         "deleted_in_same_function": bool(re.search(r"\b(os\.remove|os\.unlink|\.unlink\(|shutil\.rmtree|TemporaryDirectory|NamedTemporaryFile)", fn_text)),
+        "default_if_missing": _default_if_missing(py, call, fn),
+        # (An atomic write renames its temp file into place: that file is kept.)
+        "scratch_path": bool(_SCRATCH.search(path_text)) and "gettempdir" not in path_text
+        and not re.search(r"delete\s*=\s*False", path_text) and not _RENAMES.search(fn_text),
+        "first_arg_path": bool(positional) and bool(_PATHISH.search(_resolve_path_text(py, positional[0]))),
+        "in_cli": _in_cli(py, call),
+        "persistent_temp": node_text(keywords.get("delete")) == "False",
+        "detached": _detached(call, fn_text),
         "owner_kind": "class" if cls is not None else "module",
         "clients": py.clients_in(cls) if cls is not None else py.clients_in(py.root),
         "lifetime_local": "unknown" if cls is not None else "process",
     }
     return facts, []
+
+
+# A path held by a temp-named variable or attribute (`temp_path`, `self.temp`, `tmp_dir`): a scratch location its
+# owner removes (a TemporaryDirectory, a request-scoped temp context), unlike the system temp dir itself.
+_SCRATCH = re.compile(r"(?<![/\w])(self\.)?_*(temp|tmp)[a-z_]*\b(?!\s*\()", re.I)
+_COPIES = frozenset({"copy", "copyfile", "copy2", "copytree", "move", "copyfileobj"})
+_RENAMES = re.compile(r"\b(os\.replace|os\.rename|shutil\.move)\(|\.rename\(")
+_MODE = re.compile(r"^[rwxabtU+]{1,4}(:\w*)?$")  # a file mode literal: "wb", "a+", tarfile's "w:gz"
+_MISSING_CHECK = re.compile(r"^\s*not\b.*\b(exists|isfile|is_file|isdir|is_dir)\(", re.S)
+_SCAFFOLD_FN = re.compile(r"^(init|ensure|bootstrap|scaffold|create_default|install_default|setup|prepare)\w*$")
+
+
+def _default_if_missing(py: PyFile, call: SyntaxNode, fn: SyntaxNode | None) -> bool:
+    """Scaffolding: the write only happens when the file is missing (`if not path.exists():`), in start-up code
+    (a hook, module level, code handed the app, or an init_/ensure_/bootstrap function): a default file."""
+    guarded = any(node.type == "if_statement" and _MISSING_CHECK.search(node_text(field(node, "condition")))
+                  for node in ancestors(call) if fn is None or fn in ancestors(node))
+    if not guarded:
+        return False
+    name = node_text(field(fn, "name")) if fn is not None and fn.type == "function_definition" else ""
+    return instantiation_context(py, call) in ("startup", "module") or bool(_SCAFFOLD_FN.match(name))
+
+
+_CLI_FOLDERS = frozenset({"cli", "scripts", "commands", "management", "alembic", "bin"})
+_CLI_DECORATOR = re.compile(r"(^|\.)(command|group)\b|^click\.|^typer\.|manager\.option")
+
+
+def _in_cli(py: PyFile, call: SyntaxNode) -> bool:
+    """Command-line code, not the service's runtime: a file under cli/, scripts/, management/commands/,
+    migrations/..., or a function registered as a click/typer/Flask CLI command."""
+    if _CLI_FOLDERS & set(py.parsed.rel.split("/")[:-1]):
+        return True
+    return any(_CLI_DECORATOR.search(d) for node in ancestors(call) if node.type == "function_definition"
+               for d in py.decorators(node))
+
+
+def _detached(call: SyntaxNode, fn_text: str) -> bool:
+    """A subprocess started and left running: its handle is neither waited for nor used to communicate."""
+    parent = call.parent
+    if parent is not None and parent.type == "assignment":
+        handle = node_text(field(parent, "left"))
+        return not re.search(rf"\b{re.escape(handle)}\.(wait|communicate|poll|kill|terminate)\(", fn_text)
+    return parent is not None and parent.type == "expression_statement"
 
 
 def _resolve_path_text(py: PyFile, arg: SyntaxNode | None) -> str:
