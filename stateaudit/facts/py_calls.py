@@ -28,6 +28,25 @@ def _loops(node: SyntaxNode | None) -> bool:
     return node is not None and any(n.type == "while_statement" for n in walk(node))
 
 
+def _parks(node: SyntaxNode | None) -> bool:
+    """A coroutine that stays alive until told to stop: it awaits an event (`await stop.wait()`) or serves forever."""
+    return node is not None and bool(re.search(r"await\s+[\w.]+\.wait\(\)|serve_forever|run_forever", node_text(node)))
+
+
+def _handle_kept(call: SyntaxNode, fn_text: str) -> bool:
+    """The task's handle is kept: stored on an object or in a container, passed on, or cancelled later (so it
+    runs until shutdown rather than finishing within the function)."""
+    parent = call.parent
+    if parent is None or parent.type != "assignment" or field(parent, "right") != call:
+        return False
+    handle = node_text(field(parent, "left"))
+    if "." in handle or "[" in handle:
+        return True
+    name = re.escape(handle)
+    return bool(re.search(rf"\b{name}\.cancel\(|(?<![=!<>])=\s*{name}\b(?!\s*[.(\[])|"
+                          rf"(?<![=!<>])=\s*[\[(][^\n]*\b{name}\b|\.(append|add|put|put_nowait)\(\s*{name}\s*\)", fn_text))
+
+
 def _function_named(py: PyFile, name: str) -> SyntaxNode | None:
     """The first function of that name in the file (a thread target, a task's coroutine)."""
     return py.functions_by_name.get(name.rsplit(".", 1)[-1])
@@ -42,7 +61,9 @@ def call_facts(py: PyFile, call: SyntaxNode) -> tuple[dict[str, Any], list[Write
     fn = enclosing(call, FUNCTIONS)
     cls, class_name = owner_of(py, call)
     method = node_text(field(fn, "name")) if fn is not None and fn.type == "function_definition" else ""
-    target = keywords.get("target")
+    # Thread(target=fn), or a spawner handed the function itself: gevent.spawn(fn), sio.start_background_task(fn).
+    target = keywords.get("target") or (positional[0] if positional and positional[0].type in ("identifier", "attribute")
+                                        else None)
     target_fn = _function_named(py, node_text(target)) if target is not None else None
     coroutine = positional[0] if positional else None
     coroutine_fn = None
@@ -79,7 +100,8 @@ def call_facts(py: PyFile, call: SyntaxNode) -> tuple[dict[str, Any], list[Write
         "class_words": frozenset(split_words(class_name)) if class_name else frozenset(),
         "daemon": node_text(keywords.get("daemon")) == "True",
         "target_loops": _loops(target_fn),
-        "coroutine_loops": _loops(coroutine_fn),
+        "coroutine_loops": _loops(coroutine_fn) or _parks(coroutine_fn),
+        "handle_kept": _handle_kept(call, fn_text),
         "in_startup": context in ("startup", "module") or "lifespan" in " ".join(py.decorators(fn) if fn is not None else []),
         "in_handler": context == "handler",
         "joined": bool(re.search(r"\.join\(\)", fn_text)),
