@@ -16,6 +16,7 @@ from ..syntax import (
 )
 from .common import split_words, write_tags, writes_through_client
 from .py_cache import module_path, resolve_module
+from .py_connections import connection_kind, has_client_manager
 from .index import ClassInfo, FileIndex
 from .py_file import (
     CLIENT_MODULES,
@@ -307,7 +308,12 @@ def singleton_facts(py: PyFile, target: SyntaxNode, class_name: str | None) -> t
             "clients": py.clients_in(decorated) if decorated is not None else frozenset(),
             "owner_kind": "class", "lifetime_local": "process",
         }, []
+    value = field(target, "right")
+    owns = connection_kind(py, value)
     return {
+        "owns_connection": owns,
+        "value_text": node_text(value)[:300],
+        "client_manager": has_client_manager(value) if owns == "socketio" else False,
         "scope": "module" if enclosing(target, frozenset({"class_definition"})) is None else "class",
         "name": name,
         "class_name": name,
