@@ -122,6 +122,7 @@ def _classify_matches(files: list[SourceFile], results: dict[str, FileResult], s
                                        tests[file.rel])
                 _resolve_imported_class(facts, index)
                 _resolve_imported_cache(facts, index)
+                _writes_at_boot_only(facts, index)
                 _verify_clients(facts, index)
                 if not holds(rule.where, facts):
                     continue
@@ -167,6 +168,15 @@ def _resolve_imported_class(facts: dict, index: ServiceIndex) -> None:
         facts["stateful"] = bool(info.stateful_fields)
         facts["clients"] = info.clients
         facts["own_class"] = True
+
+
+def _writes_at_boot_only(facts: dict, index: ServiceIndex) -> None:
+    """Python: every function that writes the state runs only at start-up (or never, in this service):
+    a registry filled at boot, identical on every instance."""
+    writers = facts.get("writer_functions")
+    if writers:
+        facts["written_at_boot_only"] = all(name and not decorated and index.runs_only_at_boot(name)
+                                            for name, decorated in writers)
 
 
 def _resolve_imported_cache(facts: dict, index: ServiceIndex) -> None:

@@ -103,3 +103,47 @@ def test_cache_objects_and_lru_wrappers_imported_from_another_module(tmp_path, r
     assert found[("shop/cache.py", 15)].kind == "cache"  # lru_cache applied by hand inside the wrapper
     redis_view = found[("shop/menu.py", 4)]  # relative import of a Redis-configured cache object
     assert (redis_view.storage, redis_view.shared) == ("redis", "yes")
+
+
+REGISTRY = """\
+class Hooks:
+    startup_hooks = []
+    audit_sinks = []
+
+    @classmethod
+    def register_startup(cls, fn):
+        cls.startup_hooks.append(fn)
+
+    @classmethod
+    def add_sink(cls, sink):
+        cls.audit_sinks.append(sink)
+"""
+APP = """\
+from fastapi import FastAPI
+from hooks.registry import Hooks
+
+app = FastAPI()
+
+
+def warm():
+    pass
+
+
+def install_hooks(app):
+    Hooks.register_startup(warm)
+
+
+@app.post("/sinks")
+def create_sink(url: str):
+    Hooks.add_sink(url)
+    return {"ok": True}
+"""
+
+
+def test_registry_written_only_by_start_up_code_in_another_module_is_not_state(tmp_path, ruleset):
+    _write(tmp_path, {"pyproject.toml": "[project]\nname='hooks'\n", "hooks/__init__.py": "",
+                      "hooks/registry.py": REGISTRY, "hooks/app.py": APP})
+    found = _findings(tmp_path, ruleset)
+    assert ("hooks/registry.py", 2) not in found  # filled by install_hooks(app) at start-up
+    sinks = found[("hooks/registry.py", 3)]  # filled by a request handler
+    assert (sinks.kind, sinks.rule_id) == ("collection", "py.class-collection")

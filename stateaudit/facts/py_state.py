@@ -48,12 +48,72 @@ def file_index(py: PyFile) -> FileIndex:
             callee = field(node, "function")
             if callee is not None and callee.type == "identifier" and node_text(callee)[:1].isupper():
                 index.instantiations.append((node_text(callee), instantiation_context(py, node)))
+    index.name_refs, index.calls = _uses(py)
+    index.dispatched = frozenset(node_text(field(fn, "name")) for fn in walk(py.root) if fn.type == "function_definition"
+                                 and any(d.split("(")[0] not in ("staticmethod", "classmethod", "property")
+                                         for d in py.decorators(fn)))
     index.module = module_path(py.parsed.rel)
     index.cache_objects = dict(py.caches.objects)
     index.cache_wrappers = frozenset(py.caches.lru_wrappers)
     return index
 
 
+
+
+def _outer_function(fn: SyntaxNode) -> SyntaxNode:
+    """The outermost function around a node's function: the one the rest of the code can name."""
+    outer = fn
+    for parent in ancestors(fn):
+        if parent.type == "function_definition":
+            outer = parent
+    return outer
+
+
+_IMPORTS = frozenset({"import_statement", "import_from_statement"})
+
+
+def _uses(py: PyFile) -> tuple[dict[str, int], list[tuple[str, str, str]]]:
+    """How often each name is used (definitions aside), and every call and decorator: (callee, context, caller)."""
+    refs: dict[str, int] = {}
+    calls: list[tuple[str, str, str]] = []
+    for node in walk(py.root):
+        if node.type == "identifier":
+            parent = node.parent
+            if parent is not None and parent.type in ("function_definition", "class_definition") \
+                    and field(parent, "name") == node:
+                continue
+            if parent is not None and parent.type in ("dotted_name", "aliased_import") and \
+                    enclosing(node, _IMPORTS) is not None:
+                continue  # an import names the function; it does not use it
+            text = node_text(node)
+            refs[text] = refs.get(text, 0) + 1
+        elif node.type in ("call", "decorator"):
+            target = field(node, "function") if node.type == "call" else (node.named_children or [None])[0]
+            if target is not None and target.type == "call" and node.type == "decorator":
+                continue  # `@register(...)`: the inner call is counted as a call
+            if target is not None and target.type == "attribute":
+                target = field(target, "attribute")
+            if target is None or target.type != "identifier":
+                continue
+            fn = enclosing(node, FUNCTIONS)
+            caller = node_text(field(_outer_function(fn), "name")) if fn is not None and fn.type == "function_definition" else ""
+            context = "module" if node.type == "decorator" else instantiation_context(py, node)
+            calls.append((node_text(target), context, caller))
+    return refs, calls
+
+
+def _writer_functions(py: PyFile, keys: list[tuple], writes: list[WriteSite]) -> tuple[tuple[str, bool], ...]:
+    """(name, decorated) of the outermost functions holding the writes: what the service index can look up."""
+    lines = {w.line for w in writes}
+    found = set()
+    for key in keys:
+        for line, op, fn in py.events.get(key, []):
+            if line in lines and op != "read" and fn is not None:
+                outer = _outer_function(fn)
+                decorators = [d.split("(")[0] for d in py.decorators(outer)]
+                decorated = any(d not in ("staticmethod", "classmethod") for d in decorators)
+                found.add((node_text(field(outer, "name")) if outer.type == "function_definition" else "", decorated))
+    return tuple(sorted(found))
 
 
 def state_facts(py: PyFile, target: SyntaxNode, name_node: SyntaxNode | None,
@@ -125,6 +185,7 @@ def state_facts(py: PyFile, target: SyntaxNode, name_node: SyntaxNode | None,
                                 and cls is not None and py.has_singleton_instance(cls),
         "in_handler": fn is not None and instantiation_context(py, target) == "handler",
         "cache_backend": py.caches.objects.get(name, "") if scope == "module" else "",
+        "writer_functions": _writer_functions(py, keys, writes),
     }
     return facts, writes
 
