@@ -158,8 +158,8 @@ def _service_facts(match: Match, service: Service, index: ServiceIndex, in_test:
     """The match's facts completed with what the service knows, read-only: classification builds new
     mappings from them, so no step can change what a later step (or another finding) sees."""
     facts = complete_facts(match, service, index.lifetime(match.facts.get("class_name"), match.location.path), in_test)
-    facts = _resolve_imported_class(facts, index)
-    facts = _boot_time_writes(facts, index)
+    facts = _resolve_imported_cache(_resolve_imported_class(facts, index), index)
+    facts = _boot_time_writes(_writes_at_boot_only(facts, index), index)
     facts = _writes_through_singleton(facts, index)
     facts = _collection_class_holder(facts, index)
     facts = {**facts, "calls_file_writer": _calls_file_writer(facts, index)}
@@ -220,6 +220,32 @@ def _boot_time_writes(facts: Mapping[str, Any], index: ServiceIndex) -> Mapping[
     if facts.get("writer_methods") and index.only_called_at_boot(facts.get("class_name"), facts["writer_methods"]):
         return {**facts, "written_after_init": False, "rebound_at_runtime": False, "boot_registry": True}
     return facts
+
+
+def _writes_at_boot_only(facts: Mapping[str, Any], index: ServiceIndex) -> Mapping[str, Any]:
+    """Python: every function that writes the state runs only at start-up (or is a registration API nothing
+    in the service calls): a registry filled at boot, identical on every instance. A new mapping."""
+    writers = facts.get("writer_functions")
+    if not writers:
+        return facts
+    return {**facts, "written_at_boot_only": all(name and not decorated and index.runs_only_at_boot(name)
+                                                 for name, decorated in writers)}
+
+
+def _resolve_imported_cache(facts: Mapping[str, Any], index: ServiceIndex) -> Mapping[str, Any]:
+    """A decorator naming a cache object or an lru_cache wrapper defined in another module of the service:
+    a new mapping with `cache_backend` / `wraps_cache` resolved, or `facts` itself."""
+    extra: dict[str, Any] = {}
+    ref = facts.get("cache_ref")
+    if ref:
+        target = index.module(ref[0])
+        if target is not None and ref[1] in target.cache_objects:
+            extra["cache_backend"] = target.cache_objects[ref[1]]
+    ref = facts.get("wrapper_ref")
+    if ref:
+        target = index.module(ref[0])
+        extra["wraps_cache"] = target is not None and ref[1] in target.cache_wrappers
+    return {**facts, **extra} if extra else facts
 
 
 def _verify_clients(facts: Mapping[str, Any], index: ServiceIndex) -> Mapping[str, Any]:
