@@ -9,9 +9,11 @@ from typing import NoReturn
 
 import click
 from rich.console import Console
+from rich.text import Text
 
 from . import __version__
 from .baseline import BaselineError, load_baseline
+from .cache import CACHE_DIR_NAME
 from .catalogue import UnknownRule, find_rule, render_json, render_markdown, rules_table
 from .config import (
     Config,
@@ -23,6 +25,8 @@ from .config import (
     write_starter,
 )
 from .gate import ExitCode, gate
+from .pool import default_jobs
+from .progress import ScanProgress, progress_wanted
 from .report import FORMATTERS
 from .report.terminal import print_report
 from .resources import rules_dir, shipped_fixtures_dir
@@ -75,6 +79,10 @@ def main() -> None:
 @click.option("--fail-on", type=click.Choice(["CRITICAL", "HIGH", "MEDIUM", "LOW", "none"], case_sensitive=False),
               default=None, help="Exit 1 when an unsuppressed finding is at or above this risk [default: CRITICAL].")
 @click.option("--include-tests", is_flag=True, default=None, help="Also scan test and spec files.")
+@click.option("--include-browser", is_flag=True, default=None,
+              help="Also scan browser code (static/, assets/, themes, front-end packages, files using window).")
+@click.option("--include-vendored", is_flag=True, default=None,
+              help="Also scan vendored third-party folders (vendor/, third_party/).")
 @click.option("--exclude", multiple=True, metavar="GLOB", help="Skip paths matching this gitignore-style glob (repeatable).")
 @click.option("--rules", "rule_dirs", multiple=True, type=click.Path(file_okay=False, path_type=Path),
               help="Add a folder of rule files (repeatable).")
@@ -85,8 +93,17 @@ def main() -> None:
 @click.option("--show-suppressed", is_flag=True, help="Show suppressed findings in the terminal table.")
 @click.option("--baseline", "baseline_path", type=click.Path(dir_okay=False, path_type=Path),
               help="A findings JSON report (--format json -o FILE) whose findings are accepted: only new ones fail.")
-def scan_command(paths, fmt, output, fail_on, include_tests, exclude, rule_dirs, config_path, min_confidence,
-                 show_suppressed, baseline_path) -> None:
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+              help="Processes for per-file work [default: the cores available]; small scans use one.")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
+              help=f"Keep per-file results here [default: {CACHE_DIR_NAME}/ in the scan root].")
+@click.option("--no-cache", is_flag=True, help="Neither read nor write cached per-file results.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@click.option("--file-budget", type=click.FloatRange(min=0), default=None, metavar="SECONDS",
+              help="CPU seconds one file may take before it is cut short and reported; 0: no limit [default: 2].")
+def scan_command(paths, fmt, output, fail_on, include_tests, include_browser, include_vendored, exclude, rule_dirs,
+                 config_path, min_confidence, show_suppressed, baseline_path, jobs, cache_dir, no_cache, quiet,
+                 file_budget) -> None:
     """Scan PATHS (default: the current folder) for in-process state."""
     for path in paths:
         if not path.exists():
@@ -97,10 +114,13 @@ def scan_command(paths, fmt, output, fail_on, include_tests, exclude, rule_dirs,
         config = config.merged(
             fail_on=parse_fail_on(fail_on) if fail_on is not None else None,
             include_tests=include_tests,
+            include_browser=include_browser,
+            include_vendored=include_vendored,
             exclude=tuple(config.exclude) + tuple(exclude) if exclude else None,
             rule_dirs=tuple(config.rule_dirs) + tuple(p.resolve() for p in rule_dirs) if rule_dirs else None,
             min_confidence=min_confidence,
             baseline=baseline_path.resolve() if baseline_path else None,
+            file_budget=file_budget,
         )
     except ConfigError as err:
         fail(str(err))
@@ -115,14 +135,31 @@ def scan_command(paths, fmt, output, fail_on, include_tests, exclude, rule_dirs,
         accepted = load_baseline(config.baseline) if config.baseline else frozenset()
     except BaselineError as err:
         fail(str(err))
-    result = scan(root, config, ruleset, list(paths) or None, accepted)
-    err_console = Console(stderr=True)
-    for error in result.report.errors:
-        err_console.print(f"[dim]stateaudit: {error.path}: {error.message}[/dim]", highlight=False)
-    for warning in result.warnings:
-        err_console.print(f"[dim]stateaudit: {warning}[/dim]", highlight=False)
+    cache = None if no_cache else (cache_dir or root / CACHE_DIR_NAME)
+    with ScanProgress(progress_wanted(quiet)) as progress:
+        result = scan(root, config, ruleset, list(paths) or None, accepted, jobs=jobs or default_jobs(),
+                      progress=progress.advance, cache_dir=cache, on_files=progress.start)
+    _print_problems(result)
     _write(result.report, FORMAT_NAMES[fmt], output, show_suppressed)
     sys.exit(gate(result.report, config.fail_on))
+
+
+def _print_problems(result) -> None:
+    """One stderr line per skipped or degraded file, internal error and warning; control characters escaped."""
+    err_console = Console(stderr=True)
+    report = result.report
+    lines = ([(f"{one_line(e.path)}: {e.message}", "dim") for e in report.errors]
+             + [(f"{one_line(d.path)}: {d.message}", "dim") for d in report.degraded]
+             + [(f"{one_line(e.path)}: internal error{f' in rule {e.rule}' if e.rule else ''}: {e.message}", "red")
+                for e in report.internal_errors]
+             + [(one_line(w), "dim") for w in result.warnings])
+    for text, style in lines:
+        err_console.print(Text(f"stateaudit: {text}", style=style), highlight=False, soft_wrap=True)
+
+
+def one_line(text: str) -> str:
+    """A path or message as one printable line: a newline in a file name must not split the message."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def _without_gate(config: Config) -> Config:
@@ -238,4 +275,4 @@ def parse_command(file) -> None:
         source = file.read_bytes()
     except OSError as err:
         fail(f"{file}: cannot read ({err.strerror})")
-    click.echo(sexp(parse_source(source, language, file.name).root), nl=False)
+    click.echo(sexp(parse_source(source, language, file.name, recover=False).root), nl=False)

@@ -25,10 +25,14 @@ CONFIG_NAMES = (".stateaudit.yml", ".stateaudit.yaml")
 STARTER_TEMPLATE = "starter.stateaudit.yml"
 _PYPROJECT_TABLE = re.compile(r"^\s*\[tool\.stateaudit[\].]", re.M)
 
+MAX_FILE_BYTES = 2_000_000  # larger source files are skipped with a notice (generated code, data dumps)
+
 DEFAULTS: dict[str, Any] = {
     "fail_on": "CRITICAL",  # CRITICAL|HIGH|MEDIUM|LOW|none
     "exclude": [],  # gitignore-style globs, relative to the scan root
     "include_tests": False,
+    "include_browser": False,  # also scan front-end code (static/, assets/, themes, files using window)
+    "include_vendored": False,  # also scan vendored third-party folders (vendor/, third_party/)
     "service_roots": [],  # folders (relative to the config file) that are services
     "rules": [],  # extra rule directories (relative to the config file)
     "disable": [],  # rule ids to switch off
@@ -36,6 +40,8 @@ DEFAULTS: dict[str, Any] = {
     "category_risk": {},  # category -> risk, e.g. {metrics: LOW}
     "min_confidence": "low",  # hide findings below this confidence
     "baseline": "",  # a findings JSON report whose findings are accepted (relative to the config file)
+    "max_file_bytes": MAX_FILE_BYTES,  # larger files are skipped and listed as too-large
+    "file_budget": 2.0,  # CPU seconds one file may take before it is cut short and reported; 0: no limit
 }
 
 
@@ -48,6 +54,8 @@ class Config:
     fail_on: Risk | None = Risk.CRITICAL
     exclude: tuple[str, ...] = ()
     include_tests: bool = False
+    include_browser: bool = False
+    include_vendored: bool = False
     service_roots: tuple[Path, ...] = ()
     rule_dirs: tuple[Path, ...] = ()
     disable: frozenset[str] = frozenset()
@@ -55,7 +63,13 @@ class Config:
     category_risk: dict[str, Risk] = field(default_factory=dict)
     min_confidence: str = "low"
     baseline: Path | None = None
+    max_file_bytes: int = MAX_FILE_BYTES
+    file_budget: float = 2.0  # CPU seconds per file (bounds.DEFAULT_FILE_BUDGET_S); 0 for no limit
     source: Path | None = None  # the file this came from, if any
+
+    def includes_role(self, role: str) -> bool:
+        """Whether browser or vendored code (a source_roles role) is scanned."""
+        return {"browser": self.include_browser, "vendored": self.include_vendored}.get(role, True)
 
     def merged(self, **overrides: Any) -> Config:
         """CLI flags win over the file; None means 'not given'."""
@@ -118,7 +132,8 @@ def _build(raw: dict[str, Any], path: Path) -> Config:
             suggestion = f"; did you mean '{hint[0]}'?" if hint else ""
             raise ConfigError(f"{_where(path, key)}: unknown setting '{key}'{suggestion}")
         expected = type(DEFAULTS[key])
-        if not isinstance(value, expected) or (isinstance(value, bool) and expected is not bool):
+        accepted = (int, float) if expected is float else expected
+        if not isinstance(value, accepted) or (isinstance(value, bool) and expected is not bool):
             raise ConfigError(f"{_where(path, key)}: '{key}' must be {_KIND_NAMES[expected]}, "
                               f"got {_KIND_NAMES.get(type(value), type(value).__name__)}")
         if expected is list and not all(isinstance(item, str) for item in value):
@@ -129,6 +144,8 @@ def _build(raw: dict[str, Any], path: Path) -> Config:
             fail_on=parse_fail_on(raw.get("fail_on", DEFAULTS["fail_on"])),
             exclude=tuple(str(x) for x in raw.get("exclude", [])),
             include_tests=bool(raw.get("include_tests", False)),
+            include_browser=bool(raw.get("include_browser", False)),
+            include_vendored=bool(raw.get("include_vendored", False)),
             service_roots=tuple((base / str(p)).resolve() for p in raw.get("service_roots", [])),
             rule_dirs=tuple((base / str(p)).resolve() for p in raw.get("rules", [])),
             disable=frozenset(str(x) for x in raw.get("disable", [])),
@@ -136,6 +153,8 @@ def _build(raw: dict[str, Any], path: Path) -> Config:
             category_risk={str(k): _risk(path, k, v) for k, v in raw.get("category_risk", {}).items()},
             min_confidence=_confidence(path, raw.get("min_confidence", "low")),
             baseline=(base / str(raw["baseline"])).resolve() if raw.get("baseline") else None,
+            max_file_bytes=_positive(path, "max_file_bytes", raw.get("max_file_bytes", MAX_FILE_BYTES)),
+            file_budget=_budget(path, raw.get("file_budget", DEFAULTS["file_budget"])),
             source=path,
         )
     except ConfigError as err:
@@ -203,7 +222,20 @@ def _risk(path: Path, key: Any, value: Any) -> Risk:
         raise ConfigError(f"{path}: risk for '{key}' must be CRITICAL, HIGH, MEDIUM or LOW (got {value!r})") from None
 
 
+def _positive(path: Path, key: str, value: int) -> int:
+    if value <= 0:
+        raise ConfigError(f"{_where(path, key)}: '{key}' must be a positive number of bytes (got {value})")
+    return value
+
+
 def _confidence(path: Path, value: Any) -> str:
     if value not in CONFIDENCES:
         raise ConfigError(f"{path}: min_confidence must be low, medium or high (got {value!r})")
     return str(value)
+
+
+def _budget(path: Path, value: Any) -> float:
+    if value < 0:
+        raise ConfigError(f"{_where(path, 'file_budget')}: file_budget must be 0 (no limit) or more seconds "
+                          f"(got {value!r})")
+    return float(value)

@@ -14,6 +14,7 @@ import yaml
 
 from .conditions import DERIVED_NAMES, FACT_NAMES, ConditionError, validate
 from .model import CONFIDENCES, KINDS, PRIORITIES, Risk
+from .source_roles import SourceRoles, VocabularyError, load_source_roles
 from .syntax import (
     LANGUAGES,
     QUERY_LANGUAGE,
@@ -43,10 +44,13 @@ ROW_KEYS = {"when": dict, "risk": str, "priority": str, "action": str, "effort":
             "confidence": str, "category": str, "label": str, "storage": str, "shared": str, "reason": str,
             "requirement": str, "notes": str, "phase": str, "change": str, "title": str, "diagram": str,
             "checklist": str, "name": str}
-TABLES = ("categories", "storage", "assessment", "confidence", "infrastructure", "architecture", "checklist")
+TABLES = ("categories", "storage", "assessment", "confidence", "infrastructure", "architecture", "checklist",
+          "reviewed")
 GRAMMARS = {"typescript": ("typescript", "tsx"), "javascript": ("javascript",), "python": ("python",)}
 EXTENSION_OF = {"typescript": "ts", "javascript": "js", "python": "py"}
 _QUERY_ROW = re.compile(r"at row (\d+)")
+# libyaml's parser when PyYAML was built with it: rule loading is on every scan's start-up path.
+_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class RuleError(Exception):
@@ -89,13 +93,14 @@ class RuleSet:
     rules: Mapping[str, Rule]
     tables: Mapping[str, tuple[Mapping[str, Any], ...]]
     disabled: frozenset[str] = frozenset()  # ids of valid rules left out (`enabled: false` or config `disable`)
+    roles: SourceRoles = field(default_factory=SourceRoles)  # which files are browser or vendored code
 
     def for_grammar(self, grammar: str) -> list[Rule]:
         return [r for r in self.rules.values() if grammar in r.queries]
 
     def without(self, disabled: frozenset[str]) -> RuleSet:
         return RuleSet({k: v for k, v in self.rules.items() if k not in disabled}, self.tables,
-                       self.disabled | (frozenset(disabled) & frozenset(self.rules)))
+                       self.disabled | (frozenset(disabled) & frozenset(self.rules)), self.roles)
 
 
 def _line_of(node: yaml.Node | None, key: str | None = None) -> int:
@@ -114,13 +119,16 @@ def _read_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
         raise RuleError(f"{path}:1: cannot read rule file ({err})") from None
+    loader = _SafeLoader(text)
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         line = mark.line + 1 if mark else 1
         raise RuleError(f"{path}:{line}: malformed YAML ({getattr(err, 'problem', None) or err})") from None
+    finally:
+        loader.dispose()
     _duplicate_keys(path, node)
     return data, node
 
@@ -391,7 +399,11 @@ def load_rules(dirs: list[Path]) -> RuleSet:
             for table, rows in load_tables(path).items():
                 # A team's own folder comes later on the command line but must win: its rows go first.
                 tables[table] = rows + tables[table] if folder != dirs[0] else tables[table] + rows
-    return RuleSet(rules, {k: tuple(v) for k, v in tables.items()}, frozenset(seen) - frozenset(rules))
+    try:
+        roles = load_source_roles(dirs)
+    except VocabularyError as err:
+        raise RuleError(str(err)) from None
+    return RuleSet(rules, {k: tuple(v) for k, v in tables.items()}, frozenset(seen) - frozenset(rules), roles)
 
 
 def _id_line(path: Path) -> int:

@@ -2,7 +2,8 @@
 
 A mark is a comment line of its own, `// expect: RULE-ID[, RULE-ID]` (or `#` in Python), naming the rule
 ids that must be reported on the next line that is not itself a mark; `ok: RULE-ID` documents a look-alike
-that must stay quiet. An expected rule id may be followed by the classification the finding must have:
+that must stay quiet; `reviewed: RULE-ID` names a candidate the rule must list as reviewed and stateless
+(outside the findings, as stateless singletons are). An expected rule id may be followed by the classification the finding must have:
 `expect: ts.instance-collection risk=HIGH category=queue shared=no`. A fixture is compared on the rules under test (every loaded rule unless the caller
 narrows it, e.g. to a team's own folder) plus every rule its marks name; other rules' findings are ignored.
 A fixture is one source file, or a folder with a service manifest: a small service scanned as a whole.
@@ -23,12 +24,13 @@ from .services import MANIFESTS
 from .syntax import EXTENSIONS
 
 _ENTRY = r"[\w.-]+(?:\s+[a-z_]+=[\w.+-]+)*"
-MARK = re.compile(rf"^\s*(?:#|//|/\*+|\*)\s*(expect|ok):\s*({_ENTRY}(?:\s*,\s*{_ENTRY})*)")
+MARK = re.compile(rf"^\s*(?:#|//|/\*+|\*)\s*(expect|ok|reviewed):\s*({_ENTRY}(?:\s*,\s*{_ENTRY})*)")
 # The classification fields an `expect:` mark may state, with the values each may take (None: any word).
 EXPECTABLE: dict[str, tuple[str, ...] | None] = {
     "risk": tuple(r.name for r in Risk), "category": None, "storage": STORAGES, "shared": SHARED,
     "confidence": CONFIDENCES, "priority": PRIORITIES,
 }
+REVIEWED = " (reviewed as stateless)"  # how a reviewed candidate is named among the cases
 SKIPPED_DIRS = frozenset({"node_modules", "__pycache__", ".git", ".venv", "venv"})
 
 
@@ -83,7 +85,7 @@ class FixtureResult:
 @dataclass(frozen=True)
 class Mark:
     line: int  # the comment's own line
-    kind: str  # "expect" | "ok"
+    kind: str  # "expect" | "ok" | "reviewed"
     rule_id: str
     target: int  # the code line it speaks about; 0 when no code line follows
     classification: tuple[tuple[str, str], ...] = ()  # (field, value) the finding must have, as written
@@ -107,8 +109,8 @@ def read_marks(path: Path) -> list[Mark]:
 
 def classification_problem(mark: Mark) -> str | None:
     """Why a mark's `field=value` pairs cannot be checked, or None."""
-    if mark.classification and mark.kind == "ok":
-        return "an 'ok:' mark takes no classification; only 'expect:' does"
+    if mark.classification and mark.kind != "expect":
+        return f"an '{mark.kind}:' mark takes no classification; only 'expect:' does"
     for key, value in mark.classification:
         if key not in EXPECTABLE:
             hint = difflib.get_close_matches(key, list(EXPECTABLE), n=1)
@@ -156,13 +158,16 @@ def check_fixture(path: Path, ruleset: RuleSet, under_test: frozenset[str] | Non
     result = scan(root, Config(include_tests=True), ruleset, None if path.is_dir() else [path])
     findings = {(f.location.path, f.location.line, f.rule_id): f for f in result.report.findings
                 if not f.suppressed and f.rule_id in checked}
-    expected = {(rel, m.target, m.rule_id) for rel, m in marks if m.kind == "expect" and m.target}
+    reviewed = {(r.location.path, r.location.line, r.rule_id + REVIEWED) for r in result.report.reviewed
+                if r.rule_id in checked}
+    expected = {(rel, m.target, m.rule_id + (REVIEWED if m.kind == "reviewed" else ""))
+                for rel, m in marks if m.kind in ("expect", "reviewed") and m.target}
     stated = [((rel, m.target, m.rule_id), m) for rel, m in marks
               if m.kind == "expect" and m.classification and classification_problem(m) is None]
     wrong = [(*case, text) for case, m in stated if case in findings
              and (text := classification_differences(m, findings[case]))]
     described = [(*case, " ".join(f"{k}={v}" for k, v in m.classification)) for case, m in stated]
-    return FixtureResult(path, frozenset(expected), frozenset(findings), tuple(sorted(set(problems))),
+    return FixtureResult(path, frozenset(expected), frozenset(findings) | reviewed, tuple(sorted(set(problems))),
                          tuple(sorted(wrong)), tuple(sorted(described)))
 
 
