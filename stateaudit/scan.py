@@ -18,20 +18,11 @@ from .conditions import holds
 from .config import Config
 from .discover import discover_files
 from .facts import ServiceIndex
+from .incremental import collect
+from .interrupt import reraise_if_interrupted
 from .match import FileResult, describe_exception
-from .model import (
-    CONFIDENCES,
-    Finding,
-    InternalError,
-    Match,
-    ParseError,
-    Report,
-    Reviewed,
-    Risk,
-    Service,
-    SourceFile,
-)
-from .pool import FileWork, Progress, match_with_cache
+from .model import CONFIDENCES, Finding, InternalError, Match, ParseError, Report, Reviewed, Risk, Service, SourceFile
+from .pool import FileWork, Progress
 from .ruleset import RuleSet
 from .services import ServiceMap, detect_services
 
@@ -41,6 +32,7 @@ class ScanResult:
     report: Report
     warnings: tuple[str, ...]
     parsed: tuple[str, ...] = ()  # files parsed by this scan; the others' records came from the cache
+    rejoined: tuple[str, ...] = ()  # services whose join was computed; the others' came from the cache
 
 
 def scan(root: Path, config: Config, ruleset: RuleSet, paths: list[Path] | None = None,
@@ -60,12 +52,11 @@ def scan(root: Path, config: Config, ruleset: RuleSet, paths: list[Path] | None 
     services = detect_services(root, files, config.service_roots)
     cache, warnings = _open_cache(cache_dir, ruleset, config)
     work = FileWork(ruleset, cache, config.file_budget, config.include_browser, config.max_file_bytes)
-    matched = match_with_cache(files, work, jobs, progress)
-    results = matched.results
+    collected = collect(files, services, work, config, jobs, classify_all, progress)
+    results = collected.results
     excluded = list(discovery.excluded) + [(rel, r.excluded) for rel, r in results.items() if r.excluded]
-    internal: list[InternalError] = [e for r in results.values() for e in r.internal_errors]
-    classified, reviewed = classify_all(files, results, services, ruleset, config, internal)
-    findings = apply_baseline(classified, baseline)
+    internal, reviewed = collected.internal, collected.reviewed
+    findings = apply_baseline(collected.findings, baseline)
     errors = [ParseError(*skip) for skip in discovery.skipped] + [r.error for r in results.values() if r.error]
     warnings += [w for r in results.values() for w in r.warnings]
     report = aggregate(
@@ -76,7 +67,7 @@ def scan(root: Path, config: Config, ruleset: RuleSet, paths: list[Path] | None 
         excluded=tuple(excluded), reviewed=tuple(reviewed),
         degraded=[d for r in results.values() for d in r.degraded], internal_errors=internal,
     )
-    return ScanResult(report, tuple(warnings), matched.parsed)
+    return ScanResult(report, tuple(warnings), collected.parsed, collected.rejoined)
 
 
 def _open_cache(cache_dir: Path | None, ruleset: RuleSet, config: Config) -> tuple[ResultCache | None, list[str]]:
@@ -143,6 +134,7 @@ def _classify_matches(files: list[SourceFile], results: dict[str, FileResult], s
                     continue
                 findings.append(classify(match, facts, rule, ruleset, service, config))
             except Exception as err:  # noqa: BLE001 - our own bug, contained to this match
+                reraise_if_interrupted(err)
                 internal.append(InternalError(file.rel, rule.id, describe_exception(err)))
     unshared_by_owner: dict[tuple[str, str | None], list[Risk]] = {}
     for f in findings:
@@ -157,6 +149,7 @@ def _classify_matches(files: list[SourceFile], results: dict[str, FileResult], s
         try:
             findings.append(classify(match, facts, ruleset.rules[match.rule_id], ruleset, service, config))
         except Exception as err:  # noqa: BLE001 - our own bug, contained to this match
+            reraise_if_interrupted(err)
             internal.append(InternalError(match.location.path, match.rule_id, describe_exception(err)))
     return findings, reviewed
 
@@ -179,8 +172,8 @@ def _resolve_imported_class(facts: Mapping[str, Any], index: ServiceIndex) -> Ma
     info = index.lookup(facts.get("class_name"))
     if info is None:
         return {**facts, "class_known": False}
-    return {**facts, "class_known": True, "stateful_fields": info.stateful_fields,
-            "stateful": bool(info.stateful_fields), "clients": info.clients, "own_class": True}
+    return {**facts, "stateful_fields": info.stateful_fields, "stateful": bool(info.stateful_fields),
+            "clients": info.clients, "own_class": True, "class_known": True}
 
 
 def _verify_clients(facts: Mapping[str, Any], index: ServiceIndex) -> Mapping[str, Any]:
