@@ -76,6 +76,7 @@ def _uses(py: PyFile) -> tuple[dict[str, int], list[tuple[str, str, str]]]:
     """How often each name is used (definitions aside), and every call and decorator: (callee, context, caller)."""
     refs: dict[str, int] = {}
     calls: list[tuple[str, str, str]] = []
+    contexts: dict[int, str] = {}
     for node in walk(py.root):
         if node.type == "identifier":
             parent = node.parent
@@ -97,7 +98,12 @@ def _uses(py: PyFile) -> tuple[dict[str, int], list[tuple[str, str, str]]]:
                 continue
             fn = enclosing(node, FUNCTIONS)
             caller = node_text(field(_outer_function(fn), "name")) if fn is not None and fn.type == "function_definition" else ""
-            context = "module" if node.type == "decorator" else instantiation_context(py, node)
+            if node.type == "decorator" or fn is None:
+                context = "module"
+            else:  # the same for every call in a function: computed once per function
+                if fn.id not in contexts:
+                    contexts[fn.id] = instantiation_context(py, field(fn, "body") or node)
+                context = contexts[fn.id]
             calls.append((node_text(target), context, caller))
     return refs, calls
 
