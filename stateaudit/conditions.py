@@ -29,7 +29,7 @@ FACT_NAMES = frozenset({
     "first_arg", "positional_count", "receiver_path", "target_path", "memory_db", "sqlite_url", "decorator", "decorator_args", "decorates_class", "is_method",
     "cache_backend", "wraps_cache", "constant_memo", "applied_decorator",
     "default_if_missing", "in_cli", "persistent_temp", "detached", "scratch_path", "first_arg_path", "handle_kept",
-    "owns_connection", "client_manager", "written_at_boot_only", "callee_is_project",
+    "owns_connection", "client_manager", "written_at_boot_only", "callee_is_project", "contextvar_shared_default",
     # context
     "duplicate", "rebound_at_startup", "value_text", "type_words", "callback_io", "client_refs", "increments", "stored", "depends_on", "in_test_file", "category", "storage", "shared", "sibling_max_risk",
 })

@@ -353,6 +353,19 @@ def _decorator_cache_facts(py: PyFile, decorator: str, inner: SyntaxNode | None)
     return facts
 
 
+def _contextvar_shared_default(py: PyFile, target: SyntaxNode, value: SyntaxNode | None) -> bool:
+    """`x = ContextVar("x", default=Buffer())` whose `.set()` is never called: every request and task reads the
+    one default object, so a mutable default is a process-wide singleton, not per-request state."""
+    if value is None or value.type != "call" or not node_text(field(value, "function")).endswith("ContextVar"):
+        return False
+    default = next((field(a, "value") for a in named_children(field(value, "arguments"))
+                    if a.type == "keyword_argument" and node_text(field(a, "name")) == "default"), None)
+    if default is None or not (container_of(default) or (default.type == "call" and _own_instance(py, default))):
+        return False
+    name = node_text(field(target, "left"))
+    return not any(node.type == "attribute" and node_text(node) == f"{name}.set" for node in walk(py.root))
+
+
 def singleton_facts(py: PyFile, target: SyntaxNode, class_name: str | None) -> tuple[dict[str, Any], list[WriteSite]]:
     """Facts for `_instance` singletons and module-level instances of the project's own classes."""
     cls = enclosing(target, frozenset({"class_definition"}))
@@ -378,6 +391,7 @@ def singleton_facts(py: PyFile, target: SyntaxNode, class_name: str | None) -> t
     value = field(target, "right")
     owns = connection_kind(py, value)
     return {
+        "contextvar_shared_default": _contextvar_shared_default(py, target, value),
         "owns_connection": owns,
         "value_text": node_text(value)[:300],
         "client_manager": has_client_manager(value) if owns == "socketio" else False,
