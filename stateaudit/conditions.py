@@ -21,10 +21,12 @@ FACT_NAMES = frozenset({
     # state facts
     "scope", "container", "frozen", "declared_with", "writes", "written_after_init", "rebound", "exported",
     "owner_kind", "lifetime", "lifetime_local", "clients", "stateful", "stateful_fields", "own_class",
-    "class_in_file", "class_known", "has_instance_pattern", "client_writes", "in_startup", "in_handler",
+    "class_in_file", "class_known", "has_instance_pattern", "rebound_at_runtime", "lazy_init", "holds_client", "rebound_to",
+    "one_way_flag", "writer_methods", "boot_registry", "owner_singleton", "value_class", "calls_file_writer", "client_writes", "in_startup",
+    "in_handler",
     # calls and decorators
     "callee", "callee_name", "callee_object", "callee_module", "receiver", "fs_call", "method", "callback",
-    "rearmed", "in_function", "path_purpose", "deleted_in_same_function", "writes_in_same_function", "multer_memory", "has_store_option",
+    "rearmed", "held_by", "in_promise_executor", "clears_itself", "stopped_at_once", "schedule_store", "in_function", "path_purpose", "deleted_in_same_function", "writes_in_same_function", "multer_memory", "has_store_option",
     "has_dest_option", "daemon", "target_loops", "coroutine_loops", "joined", "awaited", "write_mode", "mode",
     "first_arg", "positional_count", "receiver_path", "target_path", "memory_db", "sqlite_url", "decorator", "decorator_args", "decorates_class", "is_method",
     "cache_backend", "wraps_cache", "constant_memo", "applied_decorator",

@@ -159,7 +159,11 @@ def _service_facts(match: Match, service: Service, index: ServiceIndex, in_test:
     mappings from them, so no step can change what a later step (or another finding) sees."""
     facts = complete_facts(match, service, index.lifetime(match.facts.get("class_name"), match.location.path), in_test)
     facts = _resolve_imported_cache(_resolve_imported_class(facts, index), index)
-    return MappingProxyType(_verify_clients(_writes_at_boot_only(facts, index), index))
+    facts = _boot_time_writes(_writes_at_boot_only(facts, index), index)
+    facts = _writes_through_singleton(facts, index)
+    facts = _collection_class_holder(facts, index)
+    facts = {**facts, "calls_file_writer": _calls_file_writer(facts, index)}
+    return MappingProxyType(_verify_clients(facts, index))
 
 
 def _resolve_imported_class(facts: Mapping[str, Any], index: ServiceIndex) -> Mapping[str, Any]:
@@ -175,6 +179,47 @@ def _resolve_imported_class(facts: Mapping[str, Any], index: ServiceIndex) -> Ma
         return {**facts, "class_known": False}
     return {**facts, "stateful_fields": info.stateful_fields, "stateful": bool(info.stateful_fields),
             "clients": info.clients, "own_class": True, "class_known": True}
+
+
+def _writes_through_singleton(facts: Mapping[str, Any], index: ServiceIndex) -> Mapping[str, Any]:
+    """A field written in other files through its class's singleton (`server.monitors[id] = m`) is written at
+    runtime: a new mapping with what the other files say."""
+    if facts.get("scope") not in ("instance", "static") or not facts.get("class_name"):
+        return facts
+    info = index.lookup(facts["class_name"], facts.get("path"))
+    changes: dict[str, Any] = {"owner_singleton": bool(info and info.has_static_instance)}
+    ops = index.field_writes.get((facts["class_name"], facts.get("name")), set())
+    rebinds = {op.split(":", 1)[1] for op in ops if op.startswith("rebind:")}
+    if ops - {f"rebind:{kind}" for kind in rebinds}:
+        changes["written_after_init"] = True
+    if rebinds:
+        changes.update(rebound_at_runtime=True, rebound=True,
+                       rebound_to=frozenset(facts.get("rebound_to") or ()) | rebinds)
+    return {**facts, **changes}
+
+
+def _calls_file_writer(facts: Mapping[str, Any], index: ServiceIndex) -> bool:
+    """A call of the project's own helper that writes a file at the path it is given (`ImageDataURI.outputFile`)."""
+    if facts.get("kind") != "file-write" or facts.get("callee_name") not in index.file_writers:
+        return False
+    return str(facts.get("callee_module", "")).startswith(".") or str(facts.get("callee_object", ""))[:1].isupper() \
+        or (not facts.get("callee_object") and not facts.get("callee_module"))
+
+
+def _collection_class_holder(facts: Mapping[str, Any], index: ServiceIndex) -> Mapping[str, Any]:
+    """`new LimitQueue()` is reported where it is held only when LimitQueue's own fields are not reported already."""
+    if facts.get("container") == "collection":
+        info = index.lookup(facts.get("value_class"))
+        if info is not None and info.stateful_fields:
+            return {**facts, "container": None}
+    return facts
+
+
+def _boot_time_writes(facts: Mapping[str, Any], index: ServiceIndex) -> Mapping[str, Any]:
+    """State written only by static methods that the service calls while it boots is a boot-time registry."""
+    if facts.get("writer_methods") and index.only_called_at_boot(facts.get("class_name"), facts["writer_methods"]):
+        return {**facts, "written_after_init": False, "rebound_at_runtime": False, "boot_registry": True}
+    return facts
 
 
 def _writes_at_boot_only(facts: Mapping[str, Any], index: ServiceIndex) -> Mapping[str, Any]:

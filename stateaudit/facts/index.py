@@ -7,7 +7,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 # Where an instantiation happens, strongest evidence of process lifetime first.
-PROCESS_CONTEXTS = frozenset({"module", "startup", "provider", "singleton", "app-state"})
+PROCESS_CONTEXTS = frozenset({"module", "startup", "provider", "singleton", "app-state", "registry"})
 
 
 # Methods a framework calls by name (views, viewsets, middleware, handlers): never only at boot.
@@ -40,6 +40,12 @@ class FileIndex:
 
     classes: list[ClassInfo] = field(default_factory=list)
     instantiations: list[tuple[str, str]] = field(default_factory=list)  # (class name, context)
+    # (class name, static method, "load" | "handler" | "function") for each `Class.method(...)` call
+    static_calls: list[tuple[str, str, str]] = field(default_factory=list)
+    # (class name, field, op) for writes after start-up through the class's singleton (`server.users[k] = v`)
+    field_writes: list[tuple[str, str, str]] = field(default_factory=list)
+    # names of functions and methods that write a file at a path their caller passes in
+    file_writers: set[str] = field(default_factory=set)
     module: str = ""  # Python: the dotted name the file is imported by
     cache_objects: dict[str, str] = field(default_factory=dict)  # Python: module cache object -> backend
     cache_wrappers: frozenset[str] = frozenset()  # Python: module functions that apply lru_cache
@@ -52,6 +58,9 @@ class FileIndex:
 class ServiceIndex:
     classes: dict[str, list[ClassInfo]] = field(default_factory=dict)
     sites: dict[str, set[str]] = field(default_factory=dict)
+    call_contexts: dict[tuple[str, str], set[str]] = field(default_factory=dict)
+    field_writes: dict[tuple[str, str], set[str]] = field(default_factory=dict)
+    file_writers: set[str] = field(default_factory=set)
     modules: dict[str, list[FileIndex]] = field(default_factory=dict)  # last dotted part -> Python files
     name_refs: Counter = field(default_factory=Counter)
     calls_to: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
@@ -68,6 +77,22 @@ class ServiceIndex:
             self.classes.setdefault(info.name, []).append(info)
         for name, context in file_index.instantiations:
             self.sites.setdefault(name, set()).add(context)
+        self.file_writers |= file_index.file_writers
+        for cls, name, op in file_index.field_writes:
+            self.field_writes.setdefault((cls, name), set()).add(op)
+        for cls, method, context in file_index.static_calls:
+            self.call_contexts.setdefault((cls, method), set()).add(context)
+
+    def only_called_at_boot(self, class_name: str | None, methods) -> bool:
+        """Are the static methods that write some state called, anywhere in the service, only while it boots?
+
+        A registry filled by `PluginManager.add(...)` at import time or in start-up code is identical on every
+        instance; one filled from a handler is not. No known caller at all is not evidence of either.
+        """
+        if not class_name or not methods:
+            return False
+        contexts = set().union(*(self.call_contexts.get((class_name, m), set()) for m in methods))
+        return bool(contexts) and contexts <= {"load"}
 
     def lookup(self, name: str | None, file: str | None = None) -> ClassInfo | None:
         """The class of that name in `file`, else the one in the first file by path.
@@ -130,6 +155,8 @@ class ServiceIndex:
         contexts = self.sites.get(name, set())
         strong = sorted(contexts & PROCESS_CONTEXTS)
         if strong:
+            if strong[0] == "registry":
+                return "process", f"{name} instances are kept in a long-lived registry (module or static collection)"
             return "process", f"{name} is instantiated at {strong[0]} level"
         if contexts and contexts <= {"handler"}:
             return "request", f"{name} is only instantiated inside request handlers"

@@ -15,9 +15,9 @@ from ..syntax import (
     walk,
 )
 from .common import split_words, write_tags, writes_through_client
+from .index import ClassInfo, FileIndex
 from .py_cache import module_path, resolve_module
 from .py_connections import connection_kind, has_client_manager
-from .index import ClassInfo, FileIndex
 from .py_file import (
     CLIENT_MODULES,
     FUNCTIONS,
