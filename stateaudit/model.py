@@ -142,6 +142,7 @@ class Facts(Mapping[str, Any]):
     client_manager: bool = ABSENT
     written_at_boot_only: bool = ABSENT
     rebound_at_startup: bool = ABSENT
+    contextvar_shared_default: bool = ABSENT
     # Calls and decorators
     callee: str = ABSENT
     callee_name: str = ABSENT
@@ -191,6 +192,7 @@ class Facts(Mapping[str, Any]):
     applied_decorator: str = ABSENT
     # File writes
     calls_file_writer: bool = ABSENT
+    callee_is_project: bool = ABSENT
     default_if_missing: bool = ABSENT
     in_cli: bool = ABSENT
     persistent_temp: bool = ABSENT
