@@ -9,6 +9,7 @@ from .model import (
     InternalError,
     ParseError,
     Report,
+    Reviewed,
     Risk,
     Service,
     ServiceSummary,
@@ -37,7 +38,8 @@ def visible(findings: list[Finding], min_confidence: str) -> list[Finding]:
 def aggregate(findings: list[Finding], services: tuple[Service, ...], ruleset: RuleSet, *, root: str,
               version: str, files: int, lines: int, errors: list[ParseError], duration: float = 0.0,
               min_confidence: str = "low", excluded: tuple[tuple[str, str], ...] = (),
-              degraded: list[DegradedFile] = (), internal_errors: list[InternalError] = ()) -> Report:
+              degraded: list[DegradedFile] = (), internal_errors: list[InternalError] = (),
+              reviewed: tuple[Reviewed, ...] = ()) -> Report:
     shown = sorted(visible(findings, min_confidence), key=finding_order)
     summaries = []
     for service in sorted(services, key=lambda s: s.name):
@@ -52,6 +54,7 @@ def aggregate(findings: list[Finding], services: tuple[Service, ...], ruleset: R
         rules={rid: ruleset.rules[rid] for rid in sorted(fired) if rid in ruleset.rules},
         files_scanned=files, lines_scanned=lines, errors=tuple(sorted(errors, key=lambda e: (e.path, e.reason, e.message))),
         duration_s=duration, guidance=ruleset.tables, excluded=tuple(sorted(excluded)),
+        reviewed=tuple(sorted(reviewed, key=lambda r: (r.location.path, r.location.line, r.rule_id))),
         degraded=tuple(sorted(degraded, key=lambda d: (d.path, d.reason))),
         internal_errors=tuple(sorted(internal_errors, key=lambda e: (e.path, e.rule or "", e.message))),
     )

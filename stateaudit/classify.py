@@ -11,7 +11,7 @@ from typing import Any
 from .conditions import holds
 from .config import Config
 from .facts.common import split_words
-from .model import Finding, Match, Risk, Service
+from .model import Finding, Match, Reviewed, Risk, Service
 from .ruleset import Rule, RuleSet
 
 # Names that say how state is kept, not what it is for: the owning class's name tells more.
@@ -135,6 +135,15 @@ def classify(match: Match, facts: dict[str, Any], rule: Rule, ruleset: RuleSet, 
         owner=facts.get("class_name") or None, suppressed=match.suppressed_by is not None,
         fingerprint=fingerprint(rule.id, path, match.symbol, match.snippet),
     )
+
+
+def review(match: Match, facts: Mapping[str, Any], ruleset: RuleSet, service: Service) -> Reviewed | None:
+    """A Reviewed record when the `reviewed` table says the candidate is stateless, else None."""
+    row = _first_row(ruleset.tables.get("reviewed", ()), facts)
+    if row is None:
+        return None
+    return Reviewed(rule_id=match.rule_id, kind=match.kind, location=match.location, service=service.name,
+                    symbol=match.symbol, snippet=match.snippet, reason=render(row.get("reason"), facts))
 
 
 def _assess(rows, facts) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from rich.text import Text
 from . import __version__
 from .atomic import write_atomic
 from .baseline import BaselineError, load_baseline
+from .cache import CACHE_DIR_NAME
 from .catalogue import UnknownRule, find_rule, render_json, render_markdown, rules_table
 from .config import (
     Config,
@@ -27,13 +28,15 @@ from .config import (
 )
 from .gate import ExitCode, gate
 from .interrupt import interruptible
+from .pool import default_jobs
+from .progress import ScanProgress, progress_wanted
 from .report import FORMATTERS
 from .report.terminal import print_report
 from .resources import rules_dir, shipped_fixtures_dir
 from .ruleset import RuleError, RuleSet, load_rules
 from .ruletest import (
     check_fixture,
-    fixture_files,
+    fixture_paths,
     rule_folders,
     rules_under_test,
     summary,
@@ -93,9 +96,18 @@ def main() -> None:
 @click.option("--show-suppressed", is_flag=True, help="Show suppressed findings in the terminal table.")
 @click.option("--baseline", "baseline_path", type=click.Path(dir_okay=False, path_type=Path),
               help="A findings JSON report (--format json -o FILE) whose findings are accepted: only new ones fail.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+              help="Processes for per-file work [default: the cores available]; small scans use one.")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
+              help=f"Keep per-file results here [default: {CACHE_DIR_NAME}/ in the scan root].")
+@click.option("--no-cache", is_flag=True, help="Neither read nor write cached per-file results.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@click.option("--file-budget", type=click.FloatRange(min=0), default=None, metavar="SECONDS",
+              help="CPU seconds one file may take before it is cut short and reported; 0: no limit [default: 2].")
 @interruptible
-def scan_command(paths, fmt, output, fail_on, include_tests, include_browser, include_vendored, exclude, rule_dirs, config_path, min_confidence,
-                 show_suppressed, baseline_path) -> None:
+def scan_command(paths, fmt, output, fail_on, include_tests, include_browser, include_vendored, exclude, rule_dirs,
+                 config_path, min_confidence, show_suppressed, baseline_path, jobs, cache_dir, no_cache, quiet,
+                 file_budget) -> None:
     """Scan PATHS (default: the current folder) for in-process state."""
     for path in paths:
         if not path.exists():
@@ -112,6 +124,7 @@ def scan_command(paths, fmt, output, fail_on, include_tests, include_browser, in
             rule_dirs=tuple(config.rule_dirs) + tuple(p.resolve() for p in rule_dirs) if rule_dirs else None,
             min_confidence=min_confidence,
             baseline=baseline_path.resolve() if baseline_path else None,
+            file_budget=file_budget,
         )
     except ConfigError as err:
         fail(str(err))
@@ -126,7 +139,10 @@ def scan_command(paths, fmt, output, fail_on, include_tests, include_browser, in
         accepted = load_baseline(config.baseline) if config.baseline else frozenset()
     except BaselineError as err:
         fail(str(err))
-    result = scan(root, config, ruleset, list(paths) or None, accepted)
+    cache = None if no_cache else (cache_dir or root / CACHE_DIR_NAME)
+    with ScanProgress(progress_wanted(quiet)) as progress:
+        result = scan(root, config, ruleset, list(paths) or None, accepted, jobs=jobs or default_jobs(),
+                      progress=progress.advance, cache_dir=cache, on_files=progress.start)
     _print_problems(result)
     _write(result.report, FORMAT_NAMES[fmt], output, show_suppressed)
     sys.exit(gate(result.report, config.fail_on))
@@ -229,9 +245,10 @@ def init_command(folder, force) -> None:
 @click.option("-q", "--quiet", is_flag=True, help="Print only the cases that fail, and the summary.")
 @interruptible
 def test_rules_command(dirs, rule_dirs, quiet) -> None:
-    """Check fixture files' `expect:` / `ok:` marks against a scan of each file.
+    """Check fixtures' `expect:` / `ok:` marks against a scan of each fixture.
 
-    DIRS are folders of fixtures (or single files); rule files found directly in them are loaded and are
+    DIRS are folders of fixtures (or single fixtures). A fixture is a source file, scanned alone, or a folder
+    with a service manifest (package.json, pyproject.toml ...), scanned whole; rule files found directly in them are loaded and are
     the rules under test, with those of --rules. Default: the shipped fixtures, in a source checkout.
     """
     if not dirs:
@@ -241,7 +258,7 @@ def test_rules_command(dirs, rule_dirs, quiet) -> None:
         dirs = (default,)
     own = rule_folders(list(dirs), list(rule_dirs), rules_dir())
     ruleset = load_ruleset(tuple(own))
-    files = [f for d in dirs for f in fixture_files(d)]
+    files = [f for d in dirs for f in fixture_paths(d)]
     if not files:
         fail(f"no fixture files ({', '.join(sorted(set(EXTENSIONS)))}) in {', '.join(map(str, dirs))}")
     results = [check_fixture(f, ruleset, rules_under_test(ruleset, own)) for f in files]

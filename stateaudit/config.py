@@ -42,6 +42,7 @@ DEFAULTS: dict[str, Any] = {
     "min_confidence": "low",  # hide findings below this confidence
     "baseline": "",  # a findings JSON report whose findings are accepted (relative to the config file)
     "max_file_bytes": MAX_FILE_BYTES,  # larger files are skipped and listed as too-large
+    "file_budget": 2.0,  # CPU seconds one file may take before it is cut short and reported; 0: no limit
 }
 
 
@@ -64,6 +65,7 @@ class Config:
     min_confidence: str = "low"
     baseline: Path | None = None
     max_file_bytes: int = MAX_FILE_BYTES
+    file_budget: float = 2.0  # CPU seconds per file (bounds.DEFAULT_FILE_BUDGET_S); 0 for no limit
     source: Path | None = None  # the file this came from, if any
 
     def includes_role(self, role: str) -> bool:
@@ -148,7 +150,8 @@ def _build(raw: dict[str, Any], path: Path) -> Config:
             suggestion = f"; did you mean '{hint[0]}'?" if hint else ""
             raise ConfigError(f"{_where(path, key)}: unknown setting '{key}'{suggestion}")
         expected = type(DEFAULTS[key])
-        if not isinstance(value, expected) or (isinstance(value, bool) and expected is not bool):
+        accepted = (int, float) if expected is float else expected
+        if not isinstance(value, accepted) or (isinstance(value, bool) and expected is not bool):
             raise ConfigError(f"{_where(path, key)}: '{key}' must be {_KIND_NAMES[expected]}, "
                               f"got {_KIND_NAMES.get(type(value), type(value).__name__)}")
         if expected is list and not all(isinstance(item, str) for item in value):
@@ -169,6 +172,7 @@ def _build(raw: dict[str, Any], path: Path) -> Config:
             min_confidence=_confidence(path, raw.get("min_confidence", "low")),
             baseline=(base / str(raw["baseline"])).resolve() if raw.get("baseline") else None,
             max_file_bytes=_positive(path, "max_file_bytes", raw.get("max_file_bytes", MAX_FILE_BYTES)),
+            file_budget=_budget(path, raw.get("file_budget", DEFAULTS["file_budget"])),
             source=path,
         )
     except ConfigError as err:
@@ -279,3 +283,10 @@ def _confidence(path: Path, value: Any) -> str:
         raise ConfigError(f"{_where(path, 'min_confidence')}: min_confidence must be low, medium or high "
                           f"(got {value!r})")
     return str(value)
+
+
+def _budget(path: Path, value: Any) -> float:
+    if value < 0:
+        raise ConfigError(f"{_where(path, 'file_budget')}: file_budget must be 0 (no limit) or more seconds "
+                          f"(got {value!r})")
+    return float(value)

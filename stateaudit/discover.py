@@ -18,6 +18,7 @@ SKIPPED_DIRS = frozenset({
     "node_modules", "dist", "build", "coverage", ".git", ".hg", ".svn", "__pycache__",
     ".venv", "venv", "env", ".env", ".tox", ".nox", ".mypy_cache", ".pytest_cache", ".ruff_cache",
     ".next", ".nuxt", ".turbo", ".cache", "site-packages", "bower_components", ".yarn",
+    ".stateaudit-cache",  # our own per-file results (cache.CACHE_DIR_NAME)
 })
 TEST_DIRS = frozenset({"test", "tests", "__tests__", "__mocks__", "spec", "e2e", "testing"})
 _TEST_FILE = re.compile(r"(\.(test|spec|e2e-spec)\.[cm]?[jt]sx?$)|(^test_.*\.py$)|(_test\.py$)|(^conftest\.py$)")

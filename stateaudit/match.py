@@ -56,15 +56,15 @@ class SourceText:
     degraded: DegradedFile | None = None
 
 
-def read_source(file: SourceFile, max_bytes: int = MAX_FILE_BYTES) -> SourceText:
-    """Read and decode a file: BOMs dropped, UTF-16 converted, undecodable bytes replaced (and reported).
+def read_source(file: SourceFile, max_bytes: int = MAX_FILE_BYTES, data: bytes | None = None) -> SourceText:
+    """Read (unless `data` holds what the caller read) and decode a file: BOMs dropped, UTF-16 converted,
+    undecodable bytes replaced (and reported).
 
     Only binary files (NUL bytes), files over `max_bytes` and unreadable files are skipped; anything
     else is scanned, so one bad byte in a string literal does not hide the state in the rest of the file.
     """
     try:
-        with file.path.open("rb") as handle:
-            raw = handle.read(max_bytes + 1)
+        raw = data if data is not None else read_head(file, max_bytes + 1)
     except OSError as err:
         return SourceText(skipped=ParseError(file.rel, f"cannot read ({err.strerror})", "unreadable"))
     if len(raw) > max_bytes:
@@ -94,19 +94,28 @@ def _from_utf16(rel: str, raw: bytes) -> SourceText:
         return SourceText(raw.decode("utf-16", "replace").encode("utf-8"), degraded=DegradedFile(rel, "encoding", message))
 
 
+def read_head(file: SourceFile, limit: int) -> bytes:
+    """At most `limit` bytes of a file: enough to tell a file over the size limit without reading it all."""
+    with file.path.open("rb") as handle:
+        return handle.read(limit)
+
+
 def match_file(file: SourceFile, ruleset: RuleSet, include_browser: bool = False,
-               max_bytes: int = MAX_FILE_BYTES) -> FileResult:
-    """Parse one file and run every rule on it. Never raises for a bug of ours: an exception in one rule is
-    recorded (file, rule, message) and the other rules still run; one anywhere else loses this file only."""
+               max_bytes: int = MAX_FILE_BYTES, data: bytes | None = None) -> FileResult:
+    """Parse one file once and run every rule on it; `data` is its content when the caller already read it.
+
+    Never raises for a bug of ours: an exception in one rule is recorded (file, rule, message) and the
+    other rules still run; one anywhere else loses this file only."""
     try:
-        return _match_file(file, ruleset, include_browser, max_bytes)
+        return _match_file(file, ruleset, include_browser, max_bytes, data)
     except Exception as err:  # noqa: BLE001 - our own bug: the rest of the repository is still scanned
         reraise_if_interrupted(err)
         return FileResult(internal_errors=[InternalError(file.rel, None, describe_exception(err))])
 
 
-def _match_file(file: SourceFile, ruleset: RuleSet, include_browser: bool, max_bytes: int) -> FileResult:
-    text = read_source(file, max_bytes)
+def _match_file(file: SourceFile, ruleset: RuleSet, include_browser: bool, max_bytes: int,
+                data: bytes | None) -> FileResult:
+    text = read_source(file, max_bytes, data)
     if text.data is None:
         return FileResult(error=text.skipped)
     source = text.data

@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from . import __version__
 from .aggregate import aggregate
 from .baseline import apply_baseline
-from .classify import classify, complete_facts
+from .cache import ResultCache
+from .classify import classify, complete_facts, review
 from .conditions import holds
 from .config import Config
 from .discover import discover_files
 from .facts import ServiceIndex
 from .interrupt import reraise_if_interrupted
-from .match import FileResult, describe_exception, match_file
-from .model import CONFIDENCES, Finding, InternalError, Match, ParseError, Report, Risk, SourceFile
+from .match import FileResult, describe_exception
+from .model import CONFIDENCES, Finding, InternalError, Match, ParseError, Report, Reviewed, Risk, SourceFile
+from .pool import FileWork, Progress, match_with_cache
 from .ruleset import RuleSet
 from .services import ServiceMap, detect_services
 
@@ -25,30 +28,51 @@ from .services import ServiceMap, detect_services
 class ScanResult:
     report: Report
     warnings: tuple[str, ...]
+    parsed: tuple[str, ...] = ()  # files parsed by this scan; the others' records came from the cache
 
 
 def scan(root: Path, config: Config, ruleset: RuleSet, paths: list[Path] | None = None,
-         baseline: frozenset[str] = frozenset()) -> ScanResult:
+         baseline: frozenset[str] = frozenset(), jobs: int = 1, progress: Progress | None = None,
+         cache_dir: Path | None = None, on_files: Callable[[int], None] | None = None) -> ScanResult:
+    """Scan `paths` (default: root).
+
+    Per-file work runs on `jobs` processes; with `cache_dir`, unchanged files' records are reused.
+    `on_files(total)` is called once the files are known, `progress(n)` as n more are done.
+    """
     started = time.perf_counter()
     ruleset = ruleset.without(config.disable)
     discovery = discover_files(root, config, paths, ruleset.roles)
     files = list(discovery.files)
+    if on_files is not None:
+        on_files(len(files))
     services = detect_services(root, files, config.service_roots)
-    results = {f.rel: match_file(f, ruleset, config.include_browser, config.max_file_bytes) for f in files}
+    cache, warnings = _open_cache(cache_dir, ruleset, config)
+    work = FileWork(ruleset, cache, config.file_budget, config.include_browser, config.max_file_bytes)
+    matched = match_with_cache(files, work, jobs, progress)
+    results = matched.results
     excluded = list(discovery.excluded) + [(rel, r.excluded) for rel, r in results.items() if r.excluded]
     internal: list[InternalError] = [e for r in results.values() for e in r.internal_errors]
-    findings = apply_baseline(classify_all(files, results, services, ruleset, config, internal), baseline)
+    classified, reviewed = classify_all(files, results, services, ruleset, config, internal)
+    findings = apply_baseline(classified, baseline)
     errors = [ParseError(*skip) for skip in discovery.skipped] + [r.error for r in results.values() if r.error]
-    warnings = [w for r in results.values() for w in r.warnings]
+    warnings += [w for r in results.values() for w in r.warnings]
     report = aggregate(
         findings, services.services, ruleset, root=_display_root(root), version=__version__,
         files=sum(1 for r in results.values() if r.error is None and not r.excluded),
         lines=sum(r.lines for r in results.values() if not r.excluded), errors=errors,
         duration=round(time.perf_counter() - started, 2), min_confidence=config.min_confidence,
-        excluded=tuple(excluded),
+        excluded=tuple(excluded), reviewed=tuple(reviewed),
         degraded=[d for r in results.values() for d in r.degraded], internal_errors=internal,
     )
-    return ScanResult(report, tuple(warnings))
+    return ScanResult(report, tuple(warnings), matched.parsed)
+
+
+def _open_cache(cache_dir: Path | None, ruleset: RuleSet, config: Config) -> tuple[ResultCache | None, list[str]]:
+    if cache_dir is None:
+        return None, []
+    cache = ResultCache.for_config(cache_dir, ruleset, config)
+    problem = cache.open()
+    return (None, [problem]) if problem else (cache, [])
 
 
 def _display_root(root: Path) -> str:
@@ -59,16 +83,18 @@ def _display_root(root: Path) -> str:
 
 
 def classify_all(files: list[SourceFile], results: dict[str, FileResult], services: ServiceMap,
-                 ruleset: RuleSet, config: Config, internal: list[InternalError] | None = None) -> list[Finding]:
+                 ruleset: RuleSet, config: Config,
+                 internal: list[InternalError] | None = None) -> tuple[list[Finding], list[Reviewed]]:
     """Pass 2: with every file's index in hand, resolve lifetimes, filter by `where`, classify.
 
-    An exception while classifying one match is recorded in `internal` (file, rule) and the others go on.
-    Findings in files with syntax errors get one step lower confidence: their tree was partly guessed.
+    Candidates the `reviewed` table finds stateless come back apart from the findings. An exception while
+    classifying one match is recorded in `internal` (file, rule) and the others go on. Findings in files
+    with syntax errors get one step lower confidence: their tree was partly guessed.
     """
     internal = [] if internal is None else internal
     broken = {rel for rel, r in results.items() if r.has_syntax_errors}
-    findings = _classify_matches(files, results, services, ruleset, config, internal)
-    return [_less_certain(f) if f.location.path in broken else f for f in findings]
+    findings, reviewed = _classify_matches(files, results, services, ruleset, config, internal)
+    return [_less_certain(f) if f.location.path in broken else f for f in findings], reviewed
 
 
 def _less_certain(finding: Finding) -> Finding:
@@ -77,13 +103,15 @@ def _less_certain(finding: Finding) -> Finding:
 
 
 def _classify_matches(files: list[SourceFile], results: dict[str, FileResult], services: ServiceMap,
-                      ruleset: RuleSet, config: Config, internal: list[InternalError]) -> list[Finding]:
+                      ruleset: RuleSet, config: Config,
+                      internal: list[InternalError]) -> tuple[list[Finding], list[Reviewed]]:
     indexes: dict[str, ServiceIndex] = {}
     for file in files:
         owner = services.owner_of(file.rel)
         indexes.setdefault(owner.path, ServiceIndex()).add(results[file.rel].index)
     tests = {f.rel: f.is_test for f in files}
     findings: list[Finding] = []
+    reviewed: list[Reviewed] = []
     deferred: list[tuple[Match, dict]] = []
     for file in files:
         service = services.owner_of(file.rel)
@@ -96,6 +124,10 @@ def _classify_matches(files: list[SourceFile], results: dict[str, FileResult], s
                 _resolve_imported_class(facts, index)
                 _verify_clients(facts, index)
                 if not holds(rule.where, facts):
+                    continue
+                stateless = review(match, facts, ruleset, service)
+                if stateless is not None:
+                    reviewed.append(stateless)
                     continue
                 if match.kind == "timer":
                     deferred.append((match, facts))
@@ -118,14 +150,20 @@ def _classify_matches(files: list[SourceFile], results: dict[str, FileResult], s
         except Exception as err:  # noqa: BLE001 - our own bug, contained to this match
             reraise_if_interrupted(err)
             internal.append(InternalError(match.location.path, match.rule_id, describe_exception(err)))
-    return findings
+    return findings, reviewed
 
 
 def _resolve_imported_class(facts: dict, index: ServiceIndex) -> None:
-    """A singleton of a class defined in another file takes that class's statefulness."""
-    if facts.get("subject_class_resolved") or facts.get("class_in_file", True):
+    """A singleton of a class defined in another file takes that class's statefulness.
+
+    `class_known` says whether the class's body was seen at all (in the file or through the index):
+    only then can a singleton be called stateless.
+    """
+    if facts.get("class_in_file", True):
+        facts["class_known"] = True
         return
     info = index.lookup(facts.get("class_name"))
+    facts["class_known"] = info is not None
     if info is not None:
         facts["stateful_fields"] = info.stateful_fields
         facts["stateful"] = bool(info.stateful_fields)

@@ -172,8 +172,9 @@ def _blank_row(text: bytearray, starts: list[int], row: int) -> bytearray | None
     return copy
 
 
-def compile_query(language: str, text: str) -> Query:
-    """Compile a query for a grammar family; raises QueryError with tree-sitter's message.
+@cache
+def _compiled(language: str, text: str) -> Query:
+    """One compiled Query per (grammar, text) per process: compiling costs milliseconds per query.
 
     py-tree-sitter compiles `#match?` regexes by calling Python's re from C and reports any exception
     there as "regular expression error": a Ctrl-C landing meanwhile became an invalid-rule error (exit 2)
@@ -198,20 +199,54 @@ def _signals_deferred() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
-def run_query(query: Query, root: Node) -> list[dict[str, list[Node]]]:
-    return [captures for _, captures in QueryCursor(query).matches(root)]
+class CompiledQuery:
+    """A validated query that pickles as its source text.
+
+    tree_sitter.Query objects cannot be pickled, yet a RuleSet must reach worker processes; this handle
+    crosses as (grammar, text) and is compiled again at most once per process, on first use.
+    """
+
+    __slots__ = ("language", "text")
+
+    def __init__(self, language: str, text: str) -> None:
+        self.language = language
+        self.text = text
+
+    @property
+    def query(self) -> Query:
+        return _compiled(self.language, self.text)
+
+    def __reduce__(self):
+        return (CompiledQuery, (self.language, self.text))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, CompiledQuery) and (self.language, self.text) == (other.language, other.text)
+
+    def __hash__(self) -> int:
+        return hash((self.language, self.text))
 
 
-def pattern_at(query: Query, node: Node) -> bool:
+def compile_query(language: str, text: str) -> CompiledQuery:
+    """Compile a query for a grammar family now (raises QueryError with tree-sitter's message)."""
+    _compiled(language, text)
+    return CompiledQuery(language, text)
+
+
+def run_query(query: CompiledQuery, root: Node) -> list[dict[str, list[Node]]]:
+    return [captures for _, captures in QueryCursor(query.query).matches(root)]
+
+
+def pattern_at(query: CompiledQuery, node: Node) -> bool:
     """Does one of the query's patterns match with `node` as its outermost node?"""
-    cursor = QueryCursor(query)
+    cursor = QueryCursor(query.query)
     cursor.set_max_start_depth(0)
     return bool(cursor.matches(node))
 
 
-def pattern_below(query: Query, node: Node) -> bool:
+def pattern_below(query: CompiledQuery, node: Node) -> bool:
     """Does one of the query's patterns match somewhere strictly inside `node`?"""
-    return any(QueryCursor(query).matches(child) for child in node.children)
+    compiled = query.query
+    return any(QueryCursor(compiled).matches(child) for child in node.children)
 
 
 _BROWSER_USES = """

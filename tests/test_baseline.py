@@ -7,6 +7,8 @@ import json
 from click.testing import CliRunner
 
 from stateaudit.cli import main
+from stateaudit.config import Config
+from stateaudit.scan import scan
 
 from .test_discover import make
 
@@ -67,3 +69,16 @@ def test_unreadable_baseline_is_a_usage_error(tmp_path):
     assert missing.exit_code == 2 and "cannot read baseline" in missing.output
     broken = run("scan", str(tmp_path / "svc"), "--baseline", str(tmp_path / "bad.json"))
     assert broken.exit_code == 2 and "not a findings JSON report" in broken.output
+
+
+def test_risk_counts_leave_out_accepted_and_suppressed_findings(tmp_path, ruleset):
+    """by_risk() feeds every report's summary: each risk, highest first, counting only active findings."""
+    make(tmp_path, {"svc/src/tracker.ts": TRACKER, "svc/src/sessions.ts": SESSIONS,
+                    "svc/src/ignored.ts": "// stateaudit: ignore[ts.module-collection] per-pod warm-up list\n" + SESSIONS})
+    everything = scan(tmp_path / "svc", Config(), ruleset).report
+    assert [(f.location.path, f.risk.name, f.suppressed) for f in everything.findings] == [
+        ("src/ignored.ts", "CRITICAL", True), ("src/sessions.ts", "CRITICAL", False), ("src/tracker.ts", "CRITICAL", False)]
+    assert list(everything.by_risk().items()) == [("CRITICAL", 2), ("HIGH", 0), ("MEDIUM", 0), ("LOW", 0)]
+    known = frozenset(f.fingerprint for f in everything.findings if f.location.path == "src/tracker.ts")
+    accepted = scan(tmp_path / "svc", Config(), ruleset, baseline=known).report
+    assert accepted.by_risk() == {"CRITICAL": 1, "HIGH": 0, "MEDIUM": 0, "LOW": 0}

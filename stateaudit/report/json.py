@@ -64,6 +64,9 @@ def to_dict(report: Report) -> dict[str, Any]:
         "findings": [finding_dict(f) for f in report.findings],
         "errors": [{"file": e.path, "message": e.message, "reason": e.reason} for e in report.errors],
         "excluded": [{"file": path, "role": role} for path, role in report.excluded],
+        "reviewed": [{"rule": r.rule_id, "kind": r.kind, "service": r.service, "file": r.location.path,
+                      "line": r.location.line, "symbol": r.symbol, "snippet": r.snippet, "reason": r.reason}
+                     for r in report.reviewed],
         "degraded": [{"file": d.path, "reason": d.reason, "message": d.message} for d in report.degraded],
         "internal_errors": [{"file": e.path, "rule": e.rule, "message": e.message} for e in report.internal_errors],
     }

@@ -51,6 +51,9 @@ def print_report(report: Report, console: Console, show_suppressed: bool = False
     if report.internal_errors:
         console.print(Text(f"{len(report.internal_errors)} internal error(s): stateaudit failed on part of the scan "
                            "(see messages above); the rest was scanned", style="bold red"))
+    if report.reviewed:
+        console.print(Text(f"{len(report.reviewed)} singleton(s) reviewed and found stateless: listed in the "
+                           "reports, not findings", style="dim"))
     excluded = report.excluded_by_role()
     if excluded:
         counts = ", ".join(f"{n} {role} file{'s' if n != 1 else ''}" for role, n in excluded.items())
