@@ -8,7 +8,7 @@ change a per-file result changes the key, so an entry is never stale, only unuse
 service's files and the classification read only these records and are recomputed on every scan, so a
 changed file updates the cross-file facts of the files beside it.
 
-Each entry is written to a temporary file and moved into place with os.replace: a reader sees a whole
+Each entry is written to a temporary file and moved into place with os.replace (atomic.write_atomic): a reader sees a whole
 entry or none, and two scans writing the same entry at once both write the same bytes. An entry that cannot
 be read or unpickled is treated as missing and written again.
 """
@@ -16,14 +16,13 @@ be read or unpickled is treated as missing and written again.
 from __future__ import annotations
 
 import hashlib
-import os
 import pickle
-import tempfile
 from collections.abc import Iterable
 from importlib import metadata
 from pathlib import Path
 
 from . import __version__
+from .atomic import write_atomic
 from .config import Config
 from .match import FileResult
 from .model import SourceFile
@@ -55,8 +54,8 @@ class ResultCache:
             marker = self.directory / ".gitignore"
             if not marker.exists():
                 # git never lists the cache, wherever it is; CACHEDIR.TAG tells backup tools to skip it.
-                _write_atomic(marker, b"# written by stateaudit\n*\n")
-                _write_atomic(self.directory / "CACHEDIR.TAG",
+                write_atomic(marker, b"# written by stateaudit\n*\n")
+                write_atomic(self.directory / "CACHEDIR.TAG",
                               b"Signature: 8a477f597d28d172789f06886806bc55\n# stateaudit per-file results\n")
         except OSError as err:
             return f"cache {self.directory}: cannot write ({err.strerror or err}); scanning without it"
@@ -102,32 +101,9 @@ class ResultCache:
             if target.parent.name not in self._folders:
                 target.parent.mkdir(exist_ok=True)
                 self._folders.add(target.parent.name)
-            handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".pickle")
+            write_atomic(target, pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL), durable=False)
         except OSError:
-            return
-        try:
-            with os.fdopen(handle, "wb") as out:
-                pickle.dump(result, out, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(temporary, target)
-        except OSError:
-            _remove(temporary)  # a full disk or a vanished folder costs speed, never the scan
-        except BaseException:
-            _remove(temporary)
-            raise
-
-
-def _write_atomic(target: Path, data: bytes) -> None:
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
-    with os.fdopen(handle, "wb") as out:
-        out.write(data)
-    os.replace(temporary, target)
-
-
-def _remove(path: str) -> None:
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
+            return  # a full disk or a vanished folder costs speed, never the scan
 
 
 def context_digest(ruleset: RuleSet, settings: str = "") -> str:
