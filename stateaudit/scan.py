@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
+from types import MappingProxyType
+from typing import Any
 
 from . import __version__
 from .aggregate import aggregate
@@ -18,7 +20,7 @@ from .discover import discover_files
 from .facts import ServiceIndex
 from .interrupt import reraise_if_interrupted
 from .match import FileResult, describe_exception
-from .model import CONFIDENCES, Finding, InternalError, Match, ParseError, Report, Reviewed, Risk, SourceFile
+from .model import CONFIDENCES, Finding, InternalError, Match, ParseError, Report, Reviewed, Risk, Service, SourceFile
 from .pool import FileWork, Progress, match_with_cache
 from .ruleset import RuleSet
 from .services import ServiceMap, detect_services
@@ -112,17 +114,14 @@ def _classify_matches(files: list[SourceFile], results: dict[str, FileResult], s
     tests = {f.rel: f.is_test for f in files}
     findings: list[Finding] = []
     reviewed: list[Reviewed] = []
-    deferred: list[tuple[Match, dict]] = []
+    deferred: list[tuple[Match, Mapping[str, Any]]] = []
     for file in files:
         service = services.owner_of(file.rel)
         index = indexes[service.path]
         for match in results[file.rel].matches:
             rule = ruleset.rules[match.rule_id]
             try:
-                facts = complete_facts(match, service, index.lifetime(match.facts.get("class_name"), file.rel),
-                                       tests[file.rel])
-                _resolve_imported_class(facts, index)
-                _verify_clients(facts, index)
+                facts = _service_facts(match, service, index, tests[file.rel])
                 if not holds(rule.where, facts):
                     continue
                 stateless = review(match, facts, ruleset, service)
@@ -141,9 +140,10 @@ def _classify_matches(files: list[SourceFile], results: dict[str, FileResult], s
         if f.kind != "timer" and f.shared == "no":
             unshared_by_owner.setdefault((f.location.path, f.owner), []).append(f.risk)
     for match, facts in deferred:
-        # A timer beside CRITICAL in-memory state of its own class maintains that state.
+        # A timer beside CRITICAL in-memory state of its own class maintains that state, so timers are
+        # classified last, once every other finding of the file has its risk.
         risks = unshared_by_owner.get((match.location.path, facts.get("class_name")), [])
-        facts["sibling_max_risk"] = max(risks).name if risks else "NONE"
+        facts = MappingProxyType({**facts, "sibling_max_risk": max(risks).name if risks else "NONE"})
         service = services.owner_of(match.location.path)
         try:
             findings.append(classify(match, facts, ruleset.rules[match.rule_id], ruleset, service, config))
@@ -153,36 +153,37 @@ def _classify_matches(files: list[SourceFile], results: dict[str, FileResult], s
     return findings, reviewed
 
 
-def _resolve_imported_class(facts: dict, index: ServiceIndex) -> None:
-    """A singleton of a class defined in another file takes that class's statefulness.
+def _service_facts(match: Match, service: Service, index: ServiceIndex, in_test: bool) -> Mapping[str, Any]:
+    """The match's facts completed with what the service knows, read-only: classification builds new
+    mappings from them, so no step can change what a later step (or another finding) sees."""
+    facts = complete_facts(match, service, index.lifetime(match.facts.get("class_name"), match.location.path), in_test)
+    return MappingProxyType(_verify_clients(_resolve_imported_class(facts, index), index))
+
+
+def _resolve_imported_class(facts: Mapping[str, Any], index: ServiceIndex) -> Mapping[str, Any]:
+    """A singleton of a class defined in another file takes that class's statefulness: a new mapping.
 
     `class_known` says whether the class's body was seen at all (in the file or through the index):
     only then can a singleton be called stateless.
     """
     if facts.get("class_in_file", True):
-        facts["class_known"] = True
-        return
+        return {**facts, "class_known": True}
     info = index.lookup(facts.get("class_name"))
-    facts["class_known"] = info is not None
-    if info is not None:
-        facts["stateful_fields"] = info.stateful_fields
-        facts["stateful"] = bool(info.stateful_fields)
-        facts["clients"] = info.clients
-        facts["own_class"] = True
+    if info is None:
+        return {**facts, "class_known": False}
+    return {**facts, "stateful_fields": info.stateful_fields, "stateful": bool(info.stateful_fields),
+            "clients": info.clients, "own_class": True, "class_known": True}
 
 
-def _verify_clients(facts: dict, index: ServiceIndex) -> None:
-    """Drop project classes that only look like clients (`FilesRepository` kept in a Map) by their own facts."""
+def _verify_clients(facts: Mapping[str, Any], index: ServiceIndex) -> Mapping[str, Any]:
+    """Drop project classes that only look like clients (`FilesRepository` kept in a Map) by their own facts:
+    a new mapping, or `facts` itself when it names no client."""
     refs = facts.get("client_refs")
     if not refs:
-        return
-    kept = set()
-    for kind, name, needs_check in refs:
-        info = index.lookup(name) if needs_check else None
-        if info is None or info.clients:
-            kept.add((kind, name, needs_check))
-    facts["client_refs"] = frozenset(kept)
-    facts["clients"] = frozenset(kind for kind, _n, _v in kept)
+        return facts
+    kept = frozenset((kind, name, needs_check) for kind, name, needs_check in refs
+                     if not needs_check or (info := index.lookup(name)) is None or info.clients)
+    return {**facts, "client_refs": kept, "clients": frozenset(kind for kind, _n, _v in kept)}
 
 
 __all__ = ["ScanResult", "scan", "Risk"]
