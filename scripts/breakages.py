@@ -41,11 +41,16 @@ BREAKAGES = (
              'if "lte" in expected and not (isinstance(actual, (int, float)) and actual <= expected["lte"]):',
              'if False:', ("tests/test_conditions.py",)),
     Breakage("_resolve_imported_class deleted from scan.py", "stateaudit/scan.py",
-             "            _resolve_imported_class(facts, index)\n", "",
+             "_verify_clients(_resolve_imported_class(facts, index), index)", "_verify_clients(facts, index)",
              ("tests/test_classification.py", "tests/test_rule_fixtures.py")),
     Breakage("the snippet dropped from the fingerprint", "stateaudit/classify.py",
              '[rule_id, path, symbol or "", normalised]', '[rule_id, path, symbol or ""]',
              ("tests/test_classification.py", "tests/test_baseline.py")),
+    # Not from the issue's list: classification that writes into the facts it was given, as it did before (issue 9 asks that
+    # it builds new mappings, so that the order of the steps is explicit).
+    Breakage("timers' sibling risk written into the shared facts again", "stateaudit/scan.py",
+             'facts = MappingProxyType({**facts, "sibling_max_risk": max(risks).name if risks else "NONE"})',
+             'facts["sibling_max_risk"] = max(risks).name if risks else "NONE"', ("tests/test_classification.py",)),
 )
 
 

@@ -18,13 +18,23 @@ def load_baseline(path: Path) -> frozenset[str]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as err:
-        raise BaselineError(f"{path}: cannot read baseline ({err.strerror})") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise BaselineError(f"{path}: the baseline is not a findings JSON report ({err})") from None
+        raise BaselineError(f"{path}:1: cannot read baseline ({err.strerror})") from None
+    except UnicodeDecodeError as err:
+        raise BaselineError(f"{path}:1: the baseline is not a findings JSON report (not UTF-8: byte {err.start})") from None
+    except json.JSONDecodeError as err:
+        raise BaselineError(f"{path}:{err.lineno}: the baseline is not a findings JSON report: truncated or invalid "
+                            f"JSON ({err.msg}, column {err.colno}); write it again with --format json -o") from None
+    except RecursionError:
+        raise BaselineError(f"{path}:1: the baseline is not a findings JSON report (nested too deeply)") from None
     findings = data.get("findings") if isinstance(data, dict) else None
-    if not isinstance(findings, list):
-        raise BaselineError(f"{path}: the baseline has no 'findings' list; write one with --format json -o")
-    return frozenset(f["fingerprint"] for f in findings if isinstance(f, dict) and f.get("fingerprint"))
+    tool = data.get("tool") if isinstance(data, dict) else None
+    if not isinstance(findings, list) or not isinstance(tool, dict) or tool.get("name") != "stateaudit":
+        raise BaselineError(f"{path}:1: not a stateaudit findings JSON report (no 'tool' stateaudit and "
+                            f"'findings' list); write one with --format json -o")
+    if not all(isinstance(f, dict) and isinstance(f.get("fingerprint"), str) for f in findings):
+        raise BaselineError(f"{path}:1: the baseline has findings without a 'fingerprint' string; "
+                            f"write it again with --format json -o")
+    return frozenset(f["fingerprint"] for f in findings)
 
 
 def apply_baseline(findings: list[Finding], fingerprints: frozenset[str]) -> list[Finding]:

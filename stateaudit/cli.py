@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ from rich.console import Console
 from rich.text import Text
 
 from . import __version__
+from .atomic import write_atomic
 from .baseline import BaselineError, load_baseline
 from .cache import CACHE_DIR_NAME
 from .catalogue import UnknownRule, find_rule, render_json, render_markdown, rules_table
@@ -25,6 +27,7 @@ from .config import (
     write_starter,
 )
 from .gate import ExitCode, gate
+from .interrupt import interruptible
 from .pool import default_jobs
 from .progress import ScanProgress, progress_wanted
 from .report import FORMATTERS
@@ -101,6 +104,7 @@ def main() -> None:
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @click.option("--file-budget", type=click.FloatRange(min=0), default=None, metavar="SECONDS",
               help="CPU seconds one file may take before it is cut short and reported; 0: no limit [default: 2].")
+@interruptible
 def scan_command(paths, fmt, output, fail_on, include_tests, include_browser, include_vendored, exclude, rule_dirs,
                  config_path, min_confidence, show_suppressed, baseline_path, jobs, cache_dir, no_cache, quiet,
                  file_budget) -> None:
@@ -169,18 +173,23 @@ def _without_gate(config: Config) -> Config:
 
 
 def _write(report, fmt: str, output: Path | None, show_suppressed: bool) -> None:
-    if fmt == "table":
-        if output is not None:
-            with output.open("w", encoding="utf-8") as handle:
-                print_report(report, Console(file=handle, width=160, no_color=True), show_suppressed)
-        else:
-            print_report(report, Console(), show_suppressed)
+    """The report to stdout, or to `output` in one atomic step (an old report stays whole until replaced)."""
+    if fmt == "table" and output is None:
+        print_report(report, Console(), show_suppressed)
         return
-    text = FORMATTERS[fmt](report)
-    if output is not None:
-        output.write_text(text, encoding="utf-8")
+    if fmt == "table":
+        buffer = io.StringIO()
+        print_report(report, Console(file=buffer, width=160, no_color=True), show_suppressed)
+        text = buffer.getvalue()
     else:
+        text = FORMATTERS[fmt](report)
+    if output is None:
         click.echo(text, nl=False)
+        return
+    try:
+        write_atomic(output, text)
+    except OSError as err:
+        fail(f"{output}: cannot write the report ({err.strerror})")
 
 
 RULES_OPTION = click.option("--rules", "rule_dirs", multiple=True, type=click.Path(file_okay=False, path_type=Path),
@@ -191,6 +200,7 @@ RULES_OPTION = click.option("--rules", "rule_dirs", multiple=True, type=click.Pa
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table", show_default=True,
               help="markdown is the full catalogue (docs/rules.md).")
 @RULES_OPTION
+@interruptible
 def rules_command(fmt, rule_dirs) -> None:
     """List the rules: id, languages, kind, default risk and title."""
     ruleset = load_ruleset(tuple(p.resolve() for p in rule_dirs))
@@ -203,6 +213,7 @@ def rules_command(fmt, rule_dirs) -> None:
 @main.command("explain")
 @click.argument("rule_id")
 @RULES_OPTION
+@interruptible
 def explain_command(rule_id, rule_dirs) -> None:
     """Show what RULE_ID finds, why it matters and how to fix it."""
     from rich.markdown import Markdown
@@ -218,6 +229,7 @@ def explain_command(rule_id, rule_dirs) -> None:
 @main.command("init")
 @click.argument("folder", required=False, default=".", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--force", is_flag=True, help="Overwrite an existing .stateaudit.yml.")
+@interruptible
 def init_command(folder, force) -> None:
     """Write a commented starter .stateaudit.yml into FOLDER (default: the current folder)."""
     try:
@@ -231,6 +243,7 @@ def init_command(folder, force) -> None:
 @click.argument("dirs", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @RULES_OPTION
 @click.option("-q", "--quiet", is_flag=True, help="Print only the cases that fail, and the summary.")
+@interruptible
 def test_rules_command(dirs, rule_dirs, quiet) -> None:
     """Check fixtures' `expect:` / `ok:` marks against a scan of each fixture.
 
@@ -266,6 +279,7 @@ def _display(path: Path) -> str:
 
 @main.command("parse")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@interruptible
 def parse_command(file) -> None:
     """Print FILE's syntax tree as a tree-sitter S-expression, to help write rule queries."""
     language = EXTENSIONS.get(file.suffix.lower())

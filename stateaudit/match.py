@@ -10,6 +10,7 @@ from typing import Any
 
 from .config import MAX_FILE_BYTES
 from .facts import FileIndex, facts_module
+from .interrupt import reraise_if_interrupted
 from .model import DegradedFile, InternalError, Match, ParseError, SourceFile
 from .ruleset import Rule, RuleSet
 from .source_roles import BROWSER
@@ -108,6 +109,7 @@ def match_file(file: SourceFile, ruleset: RuleSet, include_browser: bool = False
     try:
         return _match_file(file, ruleset, include_browser, max_bytes, data)
     except Exception as err:  # noqa: BLE001 - our own bug: the rest of the repository is still scanned
+        reraise_if_interrupted(err)
         return FileResult(internal_errors=[InternalError(file.rel, None, describe_exception(err))])
 
 
@@ -137,6 +139,7 @@ def _match_file(file: SourceFile, ruleset: RuleSet, include_browser: bool, max_b
         try:
             matches = _rule_matches(rule, parsed, analysis, module)
         except Exception as err:  # noqa: BLE001 - our own bug: contain it to this file and rule
+            reraise_if_interrupted(err)
             result.internal_errors.append(InternalError(file.rel, rule.id, describe_exception(err)))
             continue
         for match in matches:

@@ -126,7 +126,12 @@ def _read_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         line = mark.line + 1 if mark else 1
-        raise RuleError(f"{path}:{line}: malformed YAML ({getattr(err, 'problem', None) or err})") from None
+        problem = str(getattr(err, "problem", None) or err)
+        if "nesting depth" in problem:  # the C loader's limit: the same message as the pure-Python loader's
+            problem = "nested too deeply"
+        raise RuleError(f"{path}:{line}: malformed YAML ({problem})") from None
+    except RecursionError:  # the pure-Python loader composes recursively
+        raise RuleError(f"{path}:1: malformed YAML (nested too deeply)") from None
     finally:
         loader.dispose()
     _duplicate_keys(path, node)

@@ -95,7 +95,7 @@ def read_marks(path: Path) -> list[Mark]:
     """Every mark in the file; consecutive marks all name the first following line that is not a mark."""
     marks: list[Mark] = []
     pending: list[tuple[int, str, str, tuple[tuple[str, str], ...]]] = []
-    for number, text in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    for number, text in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
         found = MARK.match(text)
         if found:
             for entry in found.group(2).split(","):
@@ -156,6 +156,10 @@ def check_fixture(path: Path, ruleset: RuleSet, under_test: frozenset[str] | Non
             problems.append((rel, mark.line, problem))
     checked = (set(ruleset.rules) if under_test is None else set(under_test)) | {m.rule_id for _, m in marks}
     result = scan(root, Config(include_tests=True), ruleset, None if path.is_dir() else [path])
+    report = result.report
+    problems += [(e.path, 1, f"not scanned: {e.message}") for e in report.errors]
+    problems += [(e.path, 1, f"internal error{f' in rule {e.rule}' if e.rule else ''}: {e.message}")
+                 for e in report.internal_errors]
     findings = {(f.location.path, f.location.line, f.rule_id): f for f in result.report.findings
                 if not f.suppressed and f.rule_id in checked}
     reviewed = {(r.location.path, r.location.line, r.rule_id + REVIEWED) for r in result.report.reviewed

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
+from types import MappingProxyType
+from typing import Any
 
 from . import __version__
 from .aggregate import aggregate
@@ -16,8 +18,9 @@ from .conditions import holds
 from .config import Config
 from .discover import discover_files
 from .facts import ServiceIndex
+from .interrupt import reraise_if_interrupted
 from .match import FileResult, describe_exception
-from .model import CONFIDENCES, Finding, InternalError, Match, ParseError, Report, Reviewed, Risk, SourceFile
+from .model import CONFIDENCES, Finding, InternalError, Match, ParseError, Report, Reviewed, Risk, Service, SourceFile
 from .pool import FileWork, Progress, match_with_cache
 from .ruleset import RuleSet
 from .services import ServiceMap, detect_services
@@ -111,21 +114,14 @@ def _classify_matches(files: list[SourceFile], results: dict[str, FileResult], s
     tests = {f.rel: f.is_test for f in files}
     findings: list[Finding] = []
     reviewed: list[Reviewed] = []
-    deferred: list[tuple[Match, dict]] = []
+    deferred: list[tuple[Match, Mapping[str, Any]]] = []
     for file in files:
         service = services.owner_of(file.rel)
         index = indexes[service.path]
         for match in results[file.rel].matches:
             rule = ruleset.rules[match.rule_id]
             try:
-                facts = complete_facts(match, service, index.lifetime(match.facts.get("class_name"), file.rel),
-                                       tests[file.rel])
-                _resolve_imported_class(facts, index)
-                _boot_time_writes(facts, index)
-                _writes_through_singleton(facts, index)
-                _collection_class_holder(facts, index)
-                facts["calls_file_writer"] = _calls_file_writer(facts, index)
-                _verify_clients(facts, index)
+                facts = _service_facts(match, service, index, tests[file.rel])
                 if not holds(rule.where, facts):
                     continue
                 stateless = review(match, facts, ruleset, service)
@@ -137,92 +133,102 @@ def _classify_matches(files: list[SourceFile], results: dict[str, FileResult], s
                     continue
                 findings.append(classify(match, facts, rule, ruleset, service, config))
             except Exception as err:  # noqa: BLE001 - our own bug, contained to this match
+                reraise_if_interrupted(err)
                 internal.append(InternalError(file.rel, rule.id, describe_exception(err)))
     unshared_by_owner: dict[tuple[str, str | None], list[Risk]] = {}
     for f in findings:
         if f.kind != "timer" and f.shared == "no":
             unshared_by_owner.setdefault((f.location.path, f.owner), []).append(f.risk)
     for match, facts in deferred:
-        # A timer beside CRITICAL in-memory state of its own class maintains that state.
+        # A timer beside CRITICAL in-memory state of its own class maintains that state, so timers are
+        # classified last, once every other finding of the file has its risk.
         risks = unshared_by_owner.get((match.location.path, facts.get("class_name")), [])
-        facts["sibling_max_risk"] = max(risks).name if risks else "NONE"
+        facts = MappingProxyType({**facts, "sibling_max_risk": max(risks).name if risks else "NONE"})
         service = services.owner_of(match.location.path)
         try:
             findings.append(classify(match, facts, ruleset.rules[match.rule_id], ruleset, service, config))
         except Exception as err:  # noqa: BLE001 - our own bug, contained to this match
+            reraise_if_interrupted(err)
             internal.append(InternalError(match.location.path, match.rule_id, describe_exception(err)))
     return findings, reviewed
 
 
-def _resolve_imported_class(facts: dict, index: ServiceIndex) -> None:
-    """A singleton of a class defined in another file takes that class's statefulness.
+def _service_facts(match: Match, service: Service, index: ServiceIndex, in_test: bool) -> Mapping[str, Any]:
+    """The match's facts completed with what the service knows, read-only: classification builds new
+    mappings from them, so no step can change what a later step (or another finding) sees."""
+    facts = complete_facts(match, service, index.lifetime(match.facts.get("class_name"), match.location.path), in_test)
+    facts = _resolve_imported_class(facts, index)
+    for step in (_boot_time_writes, _writes_through_singleton, _collection_class_holder, _calls_file_writer):
+        facts = step(facts, index)
+    return MappingProxyType(_verify_clients(facts, index))
+
+
+def _resolve_imported_class(facts: Mapping[str, Any], index: ServiceIndex) -> Mapping[str, Any]:
+    """A singleton of a class defined in another file takes that class's statefulness: a new mapping.
 
     `class_known` says whether the class's body was seen at all (in the file or through the index):
     only then can a singleton be called stateless.
     """
     if facts.get("class_in_file", True):
-        facts["class_known"] = True
-        return
+        return {**facts, "class_known": True}
     info = index.lookup(facts.get("class_name"))
-    facts["class_known"] = info is not None
-    if info is not None:
-        facts["stateful_fields"] = info.stateful_fields
-        facts["stateful"] = bool(info.stateful_fields)
-        facts["clients"] = info.clients
-        facts["own_class"] = True
+    if info is None:
+        return {**facts, "class_known": False}
+    return {**facts, "stateful_fields": info.stateful_fields, "stateful": bool(info.stateful_fields),
+            "clients": info.clients, "own_class": True, "class_known": True}
 
 
-def _writes_through_singleton(facts: dict, index: ServiceIndex) -> None:
-    """A field written in other files through its class's singleton (`server.monitors[id] = m`) is written at runtime."""
+def _writes_through_singleton(facts: Mapping[str, Any], index: ServiceIndex) -> Mapping[str, Any]:
+    """A field written in other files through its class's singleton (`server.monitors[id] = m`) is written at
+    runtime: a new mapping with `owner_singleton` and the writes other files make."""
     if facts.get("scope") not in ("instance", "static") or not facts.get("class_name"):
-        return
+        return facts
     info = index.lookup(facts["class_name"], facts.get("path"))
-    facts["owner_singleton"] = bool(info and info.has_static_instance)
+    updated = {**facts, "owner_singleton": bool(info and info.has_static_instance)}
     ops = index.field_writes.get((facts["class_name"], facts.get("name")), set())
     rebinds = {op.split(":", 1)[1] for op in ops if op.startswith("rebind:")}
     if ops - {f"rebind:{kind}" for kind in rebinds}:
-        facts["written_after_init"] = True
+        updated["written_after_init"] = True
     if rebinds:
-        facts["rebound_at_runtime"] = facts["rebound"] = True
-        facts["rebound_to"] = frozenset(facts.get("rebound_to") or ()) | rebinds
+        updated.update(rebound_at_runtime=True, rebound=True,
+                       rebound_to=frozenset(facts.get("rebound_to") or ()) | rebinds)
+    return updated
 
 
-def _calls_file_writer(facts: dict, index: ServiceIndex) -> bool:
+def _calls_file_writer(facts: Mapping[str, Any], index: ServiceIndex) -> Mapping[str, Any]:
     """A call of the project's own helper that writes a file at the path it is given (`ImageDataURI.outputFile`)."""
     if facts.get("kind") != "file-write" or facts.get("callee_name") not in index.file_writers:
-        return False
-    return str(facts.get("callee_module", "")).startswith(".") or str(facts.get("callee_object", ""))[:1].isupper() \
+        return {**facts, "calls_file_writer": False}
+    found = str(facts.get("callee_module", "")).startswith(".") or str(facts.get("callee_object", ""))[:1].isupper() \
         or (not facts.get("callee_object") and not facts.get("callee_module"))
+    return {**facts, "calls_file_writer": found}
 
 
-def _collection_class_holder(facts: dict, index: ServiceIndex) -> None:
+def _collection_class_holder(facts: Mapping[str, Any], index: ServiceIndex) -> Mapping[str, Any]:
     """`new LimitQueue()` is reported where it is held only when LimitQueue's own fields are not reported already."""
     if facts.get("container") == "collection":
         info = index.lookup(facts.get("value_class"))
         if info is not None and info.stateful_fields:
-            facts["container"] = None
+            return {**facts, "container": None}
+    return facts
 
 
-def _boot_time_writes(facts: dict, index: ServiceIndex) -> None:
+def _boot_time_writes(facts: Mapping[str, Any], index: ServiceIndex) -> Mapping[str, Any]:
     """State written only by static methods that the service calls while it boots is a boot-time registry."""
     if facts.get("writer_methods") and index.only_called_at_boot(facts.get("class_name"), facts["writer_methods"]):
-        facts["written_after_init"] = False
-        facts["rebound_at_runtime"] = False
-        facts["boot_registry"] = True
+        return {**facts, "written_after_init": False, "rebound_at_runtime": False, "boot_registry": True}
+    return facts
 
 
-def _verify_clients(facts: dict, index: ServiceIndex) -> None:
-    """Drop project classes that only look like clients (`FilesRepository` kept in a Map) by their own facts."""
+def _verify_clients(facts: Mapping[str, Any], index: ServiceIndex) -> Mapping[str, Any]:
+    """Drop project classes that only look like clients (`FilesRepository` kept in a Map) by their own facts:
+    a new mapping, or `facts` itself when it names no client."""
     refs = facts.get("client_refs")
     if not refs:
-        return
-    kept = set()
-    for kind, name, needs_check in refs:
-        info = index.lookup(name) if needs_check else None
-        if info is None or info.clients:
-            kept.add((kind, name, needs_check))
-    facts["client_refs"] = frozenset(kept)
-    facts["clients"] = frozenset(kind for kind, _n, _v in kept)
+        return facts
+    kept = frozenset((kind, name, needs_check) for kind, name, needs_check in refs
+                     if not needs_check or (info := index.lookup(name)) is None or info.clients)
+    return {**facts, "client_refs": kept, "clients": frozenset(kind for kind, _n, _v in kept)}
 
 
 __all__ = ["ScanResult", "scan", "Risk"]

@@ -6,7 +6,9 @@ py-tree-sitter's API (it changed at 0.25) touches this file alone.
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from functools import cache
@@ -172,8 +174,29 @@ def _blank_row(text: bytearray, starts: list[int], row: int) -> bytearray | None
 
 @cache
 def _compiled(language: str, text: str) -> Query:
-    """One compiled Query per (grammar, text) per process: compiling costs milliseconds per query."""
-    return Query(LANGUAGES[language], text)
+    """One compiled Query per (grammar, text) per process: compiling costs milliseconds per query.
+
+    py-tree-sitter compiles `#match?` regexes by calling Python's re from C and reports any exception
+    there as "regular expression error": a Ctrl-C landing meanwhile became an invalid-rule error (exit 2)
+    instead of an interrupt. SIGINT and SIGTERM are held back while compiling and delivered right after.
+    """
+    with _signals_deferred():
+        return Query(LANGUAGES[language], text)
+
+
+_DEFERRED = {signal.SIGINT, signal.SIGTERM}
+
+
+@contextmanager
+def _signals_deferred() -> Iterator[None]:
+    if not hasattr(signal, "pthread_sigmask"):  # Windows: nothing to defer with
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _DEFERRED)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 class CompiledQuery:

@@ -6,6 +6,7 @@ same scan runs with the table's rows reordered and the answer must follow the or
 
 from __future__ import annotations
 
+import copy
 from dataclasses import replace
 from pathlib import Path
 
@@ -13,9 +14,12 @@ import pytest
 
 from stateaudit.classify import fingerprint
 from stateaudit.config import Config
+from stateaudit.discover import discover_files
+from stateaudit.match import match_file
 from stateaudit.model import Finding, Risk
 from stateaudit.ruleset import RuleSet
-from stateaudit.scan import scan
+from stateaudit.scan import classify_all, scan
+from stateaudit.services import detect_services
 
 from .conftest import FIXTURES
 from .test_discover import make
@@ -193,6 +197,28 @@ def test_typescript_singleton_of_an_imported_class_takes_its_state(ruleset):
     assert "an exported instance" in singleton.reasons[0]
     ledger = found[("src/quota/QuotaLedger.ts", 9)]
     assert ledger.risk == Risk.HIGH and "QuotaLedger is instantiated at module level" in ledger.reasons
+
+
+def test_classification_leaves_the_matches_facts_as_they_were(tmp_path, ruleset):
+    """Imported classes, client checks, timers and every table build new mappings: a match's facts are
+    what its file said, so the order of these steps cannot leak into each other through a shared dict."""
+    service = FIXTURES / "rules" / "ts.singleton.imported-class"
+    make(tmp_path, {"package.json": (service / "package.json").read_text(encoding="utf-8"),
+                    "src/session.store.ts": SESSION_STORE, "src/app.ts": LIMITER,
+                    **{f"src/quota/{p.name}": p.read_text(encoding="utf-8") for p in (service / "src" / "quota").iterdir()},
+                    "src/files.ts": "import { FilesRepository } from './files.repository';\n"
+                                    "const repositories = new Map<string, FilesRepository>();\n"
+                                    "export function open(id: string) { repositories.set(id, new FilesRepository(id)); }\n",
+                    "src/files.repository.ts": "export class FilesRepository { constructor(readonly id: string) {} }\n"})
+    config = Config(include_tests=True)
+    files = list(discover_files(tmp_path, config).files)
+    results = {f.rel: match_file(f, ruleset) for f in files}
+    before = {rel: [copy.deepcopy(dict(m.facts)) for m in r.matches] for rel, r in results.items()}
+    findings, _reviewed = classify_all(files, results, detect_services(tmp_path, files), ruleset, config)
+    assert {m.kind for r in results.values() for m in r.matches} >= {"singleton", "timer", "collection"}
+    assert any(m.facts.get("client_refs") for r in results.values() for m in r.matches)
+    assert len(findings) >= 5
+    assert {rel: [dict(m.facts) for m in r.matches] for rel, r in results.items()} == before
 
 
 # --- fingerprints ---------------------------------------------------------------------------------------------

@@ -98,3 +98,12 @@ def test_an_exception_outside_the_rules_loses_only_that_file(tmp_path, monkeypat
     assert (error["file"], error["rule"]) == ("broken.ts", None)
     assert error["message"].startswith("KeyError: 'injected' (at match.py:") and error["message"].endswith(" in _match_file)")
     assert sorted(f["file"] for f in data["findings"]) == ["app.ts", "other.py", "store.py"]
+
+
+def test_test_rules_reports_an_internal_error_as_a_failed_fixture(tmp_path):
+    make(tmp_path, {"rules/team.store-classes.yaml": BAD_RULE,
+                    "rules/store.py": "# expect: team.store-classes\nclass SessionStore:\n    pass\n"})
+    result = CliRunner().invoke(main, ["test-rules", str(tmp_path / "rules")])
+    assert result.exit_code == 1, result.output
+    assert "internal error in rule team.store-classes: AttributeError" in result.stdout
+    assert "Traceback" not in result.output
