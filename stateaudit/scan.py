@@ -158,7 +158,8 @@ def _service_facts(match: Match, service: Service, index: ServiceIndex, in_test:
     mappings from them, so no step can change what a later step (or another finding) sees."""
     facts = complete_facts(match, service, index.lifetime(match.facts.get("class_name"), match.location.path), in_test)
     facts = _resolve_imported_class(facts, index)
-    for step in (_boot_time_writes, _writes_through_singleton, _collection_class_holder, _calls_file_writer):
+    for step in (_boot_time_writes, _writes_through_singleton, _collection_class_holder, _calls_file_writer,
+                 _wraps_memory_limiter):
         facts = step(facts, index)
     return MappingProxyType(_verify_clients(facts, index))
 
@@ -202,6 +203,12 @@ def _calls_file_writer(facts: Mapping[str, Any], index: ServiceIndex) -> Mapping
     found = str(facts.get("callee_module", "")).startswith(".") or str(facts.get("callee_object", ""))[:1].isupper() \
         or (not facts.get("callee_object") and not facts.get("callee_module"))
     return {**facts, "calls_file_writer": found}
+
+
+def _wraps_memory_limiter(facts: Mapping[str, Any], index: ServiceIndex) -> Mapping[str, Any]:
+    """`new LoginLimiter(...)` of a project class whose constructor makes an in-memory rate limiter."""
+    return {**facts, "wraps_memory_limiter": facts.get("callee_name") in index.limiter_classes} \
+        if facts.get("rule") == "ts.memory-rate-limiter" else facts
 
 
 def _collection_class_holder(facts: Mapping[str, Any], index: ServiceIndex) -> Mapping[str, Any]:

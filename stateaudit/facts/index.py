@@ -32,6 +32,8 @@ class FileIndex:
     field_writes: list[tuple[str, str, str]] = field(default_factory=list)
     # names of functions and methods that write a file at a path their caller passes in
     file_writers: set[str] = field(default_factory=set)
+    # classes whose constructor makes an in-memory rate limiter (a wrapper around rate-limiter-flexible, limiter...)
+    limiter_classes: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -41,6 +43,7 @@ class ServiceIndex:
     call_contexts: dict[tuple[str, str], set[str]] = field(default_factory=dict)
     field_writes: dict[tuple[str, str], set[str]] = field(default_factory=dict)
     file_writers: set[str] = field(default_factory=set)
+    limiter_classes: set[str] = field(default_factory=set)
 
     def add(self, file_index: FileIndex) -> None:
         for info in file_index.classes:
@@ -48,6 +51,7 @@ class ServiceIndex:
         for name, context in file_index.instantiations:
             self.sites.setdefault(name, set()).add(context)
         self.file_writers |= file_index.file_writers
+        self.limiter_classes |= file_index.limiter_classes
         for cls, name, op in file_index.field_writes:
             self.field_writes.setdefault((cls, name), set()).add(op)
         for cls, method, context in file_index.static_calls:

@@ -55,6 +55,10 @@ def file_index(ts: TsFile) -> FileIndex:
                 ctor = field(ctor, "property")  # new geofence.EtaCalculator(...)
             if ctor is not None and ctor.type in ("identifier", "property_identifier"):
                 index.instantiations.append((node_text(ctor), _instance_context(ts, node)))
+                if memory_limiter(ts, node_text(ctor)) and ts.class_of(node) is not None:
+                    fn = enclosing(node, FUNCTION_TYPES)
+                    if fn is not None and node_text(field(fn, "name")) == "constructor":
+                        index.limiter_classes.add(ts.class_name(ts.class_of(node)) or "")
         elif node.type == "call_expression":
             writer = _file_writer_name(ts, node)
             if writer:
@@ -102,6 +106,16 @@ def _file_writer_name(ts: TsFile, call: SyntaxNode) -> str:
     params = {p for p in param_names(fn) if p}
     words = {node_text(n) for n in walk(args[0]) if n.type == "identifier"}
     return function_name(fn) if params & words else ""
+
+
+# In-memory rate limiters of libraries: their counters live in this process.
+MEMORY_LIMITERS = {"rate-limiter-flexible": ("RateLimiterMemory",), "limiter": ("RateLimiter", "TokenBucket"),
+                   "bottleneck": ("Bottleneck",)}
+
+
+def memory_limiter(ts: TsFile, name: str) -> bool:
+    """Is `new name(...)` a library's in-memory rate limiter (`new RateLimiterMemory()`, limiter's `new RateLimiter()`)?"""
+    return name in MEMORY_LIMITERS.get(ts.imports.get(name, ""), ())
 
 
 def _call_context(ts: TsFile, call: SyntaxNode) -> str:
