@@ -21,7 +21,7 @@ FACT_NAMES = frozenset({
     # state facts
     "scope", "container", "frozen", "declared_with", "writes", "written_after_init", "rebound", "exported",
     "owner_kind", "lifetime", "lifetime_local", "clients", "stateful", "stateful_fields", "own_class",
-    "class_in_file", "class_known", "has_instance_pattern", "rebound_at_runtime", "lazy_init", "holds_client", "rebound_to",
+    "class_in_file", "class_known", "has_instance_pattern", "rebound_at_runtime", "lazy_init", "lazy_instance", "holds_client", "rebound_to",
     "one_way_flag", "writer_methods", "boot_registry", "owner_singleton", "value_class", "calls_file_writer", "wraps_memory_limiter", "memory_limiter", "client_writes", "in_startup",
     "in_handler",
     # calls and decorators

@@ -257,8 +257,8 @@ def _rebind_facts(ts: TsFile, keys: list[tuple], scope: str) -> dict[str, Any]:
     first use. A flag only ever set to the same literal (`shuttingDown = true`) is a one-way lifecycle flag.
     """
     if scope not in ("static", "module", "instance", "export"):
-        return {"rebound_at_runtime": False, "lazy_init": False, "holds_client": "", "rebound_to": frozenset(),
-                "one_way_flag": False}
+        return {"rebound_at_runtime": False, "lazy_init": False, "lazy_instance": False, "holds_client": "",
+                "rebound_to": frozenset(), "one_way_flag": False}
     sites = ts.runtime_rebinds(keys)
     values = [unwrap(field(node, "right")) for node, _fn in sites]
     kinds = {value_kind(v) for v in values if v is not None}
@@ -267,15 +267,26 @@ def _rebind_facts(ts: TsFile, keys: list[tuple], scope: str) -> dict[str, Any]:
         and bool(kinds & {"instance", "value"}) and "timer-handle" not in kinds
     clients = [_client_constructed(ts, v) for v in values if v is not None and v.type == "new_expression"]
     literals = {node_text(v) for v in values if v is not None}
-    return {"rebound_at_runtime": bool(sites), "lazy_init": lazy, "holds_client": next((c for c in clients if c), ""),
+    return {"rebound_at_runtime": bool(sites), "lazy_init": lazy,
+            "lazy_instance": lazy and "instance" in kinds and not kinds & {"value", "literal"}, "holds_client": next((c for c in clients if c), ""),
             "rebound_to": frozenset(kinds), "one_way_flag": len(literals) == 1 and literals <= {"true", "false"}}
+
+
+# `new Date()` and friends make values, not objects that own state or a connection.
+_VALUE_CLASSES = frozenset({"Date", "Error", "URL", "URLSearchParams", "RegExp", "Promise", "Number", "String",
+                            "Boolean", "Buffer"})
+_FACTORY_CALL = re.compile(r"^(create|connect|launch|open|make|build)([A-Z]\w*)?$")
 
 
 def value_kind(value: SyntaxNode) -> str:
     """What an assignment stores: instance, timer-handle, reset (null/undefined), literal or value."""
     value = unwrap(value)
+    while value.type == "await_expression" and value.named_children:
+        value = unwrap(value.named_children[0])
     if value.type == "new_expression":
-        return "instance"
+        return "value" if node_text(field(value, "constructor")) in _VALUE_CLASSES else "instance"
+    if value.type == "call_expression" and _FACTORY_CALL.match(node_text(field(value, "function")).rsplit(".", 1)[-1]):
+        return "instance"  # createQueue(...), chromium.launch(), mongoose.connect(...)
     if value.type == "call_expression" and node_text(field(value, "function")) in ("setInterval", "setTimeout", "setImmediate"):
         return "timer-handle"
     if node_text(value) in ("null", "undefined"):
