@@ -39,7 +39,6 @@ from .ts_syntax import (
     unwrap,
 )
 
-
 # Calls that keep a callback to run it later: timers, schedulers, event listeners.
 DEFERRING_CALLS = frozenset({"setInterval", "setTimeout", "setImmediate", "on", "once", "addListener",
                              "addEventListener", "subscribe", "schedule", "scheduleJob", "Cron", "CronJob", "every"})
