@@ -15,7 +15,7 @@ from rich.text import Text
 from . import __version__
 from .atomic import write_atomic
 from .baseline import BaselineError, load_baseline
-from .cache import CACHE_DIR_NAME
+from .cache import CACHE_DIR_NAME, load_known_queries, save_known_queries
 from .catalogue import UnknownRule, find_rule, render_json, render_markdown, rules_table
 from .config import (
     Config,
@@ -130,6 +130,9 @@ def scan_command(paths, fmt, output, fail_on, include_tests, include_browser, in
         fail(str(err))
     if fail_on is not None and fail_on.lower() == "none":
         config = _without_gate(config)
+    cache = None if no_cache else (cache_dir or root / CACHE_DIR_NAME)
+    if cache is not None:
+        load_known_queries(cache)
     ruleset = load_ruleset(config.rule_dirs)
     try:
         check_against_rules(config, ruleset)
@@ -139,10 +142,11 @@ def scan_command(paths, fmt, output, fail_on, include_tests, include_browser, in
         accepted = load_baseline(config.baseline) if config.baseline else frozenset()
     except BaselineError as err:
         fail(str(err))
-    cache = None if no_cache else (cache_dir or root / CACHE_DIR_NAME)
     with ScanProgress(progress_wanted(quiet)) as progress:
         result = scan(root, config, ruleset, list(paths) or None, accepted, jobs=jobs or default_jobs(),
                       progress=progress.advance, cache_dir=cache, on_files=progress.start)
+    if cache is not None and not any(w.startswith(f"cache {cache}") for w in result.warnings):
+        save_known_queries(cache)
     _print_problems(result)
     _write(result.report, FORMAT_NAMES[fmt], output, show_suppressed)
     sys.exit(gate(result.report, config.fail_on))

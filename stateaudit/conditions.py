@@ -21,14 +21,19 @@ FACT_NAMES = frozenset({
     # state facts
     "scope", "container", "frozen", "declared_with", "writes", "written_after_init", "rebound", "exported",
     "owner_kind", "lifetime", "lifetime_local", "clients", "stateful", "stateful_fields", "own_class",
-    "class_in_file", "class_known", "has_instance_pattern", "client_writes", "in_startup", "in_handler",
+    "class_in_file", "class_known", "has_instance_pattern", "rebound_at_runtime", "lazy_init", "holds_client", "rebound_to",
+    "one_way_flag", "writer_methods", "boot_registry", "owner_singleton", "value_class", "calls_file_writer", "client_writes", "in_startup",
+    "in_handler",
     # calls and decorators
     "callee", "callee_name", "callee_object", "callee_module", "receiver", "fs_call", "method", "callback",
-    "rearmed", "in_function", "path_purpose", "deleted_in_same_function", "writes_in_same_function", "multer_memory", "has_store_option",
+    "rearmed", "held_by", "in_promise_executor", "clears_itself", "stopped_at_once", "schedule_store", "in_function", "path_purpose", "deleted_in_same_function", "writes_in_same_function", "multer_memory", "has_store_option",
     "has_dest_option", "daemon", "target_loops", "coroutine_loops", "joined", "awaited", "write_mode", "mode",
     "first_arg", "positional_count", "receiver_path", "target_path", "memory_db", "sqlite_url", "decorator", "decorator_args", "decorates_class", "is_method",
+    "cache_backend", "wraps_cache", "constant_memo", "applied_decorator",
+    "default_if_missing", "in_cli", "persistent_temp", "detached", "scratch_path", "first_arg_path", "handle_kept",
+    "owns_connection", "client_manager", "written_at_boot_only",
     # context
-    "duplicate", "value_text", "type_words", "callback_io", "client_refs", "increments", "stored", "depends_on", "in_test_file", "category", "storage", "shared", "sibling_max_risk",
+    "duplicate", "rebound_at_startup", "value_text", "type_words", "callback_io", "client_refs", "increments", "stored", "depends_on", "in_test_file", "category", "storage", "shared", "sibling_max_risk",
 })
 # Names classify.py derives from the facts for message/action templates (not usable in conditions).
 DERIVED_NAMES = frozenset({"Name", "Class", "container_label", "a_container", "category_label", "category_text",

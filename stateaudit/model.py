@@ -213,7 +213,8 @@ def _reduce_by_position(self):
     return (type(self), tuple(getattr(self, name) for name in _FIELDS[type(self)]))
 
 
-_FIELDS = {cls: tuple(f.name for f in fields(cls)) for cls in (Location, SourceFile, WriteSite, Match, ParseError)}
+_FIELDS = {cls: tuple(f.name for f in fields(cls))
+           for cls in (Location, SourceFile, WriteSite, Match, ParseError, Finding, Reviewed, InternalError, DegradedFile)}
 for _cls in _FIELDS:
     _cls.__reduce__ = _reduce_by_position
 
