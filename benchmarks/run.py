@@ -177,7 +177,8 @@ def one_round(args, corpus: Corpus, workdir: Path) -> None:
 
 
 def record(corpus: Corpus, step: str, result: Run) -> None:
-    if result.returncode not in (0, 1):
+    # Exit 1 is a gate failure (a CRITICAL finding), but Python exits 1 on an uncaught exception too.
+    if result.returncode not in (0, 1) or "Traceback (most recent call last)" in result.stderr:
         raise SystemExit(f"{corpus.name} {step}: exit {result.returncode}\n{result.stderr[-2000:]}")
     corpus.times.setdefault(step, []).append(result.wall)
     corpus.peaks.setdefault(step, []).append(result.peak_mb)

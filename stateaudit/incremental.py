@@ -9,7 +9,7 @@ with a changed file is joined again from its files' records, cached or fresh, so
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 
 from .cache import ResultCache
 from .config import Config
@@ -88,8 +88,28 @@ def _join_key(cache: ResultCache, services: ServiceMap, path: str, members: list
     if any(k is None for k in member_keys):
         return None
     service = services.owner_of(members[0].rel)
-    parts = [repr(service), repr(config), *(f"{f.rel}={k}" for f, k in zip(members, member_keys, strict=True))]
+    parts = [stable_repr(service), stable_repr(config),
+             *(f"{f.rel}={k}" for f, k in zip(members, member_keys, strict=True))]
     return cache.join_key(parts)
+
+
+def stable_repr(record: object) -> str:
+    """A dataclass's fields as text that is the same in every process: sets are sorted.
+
+    repr() of a frozenset of strings changes from one process to the next (hash randomisation), which
+    would make every key miss in the next scan.
+    """
+    def text(value: object) -> str:
+        if isinstance(value, (set, frozenset)):
+            return "{" + ", ".join(sorted(text(v) for v in value)) + "}"
+        if isinstance(value, dict):
+            return "{" + ", ".join(sorted(f"{text(k)}: {text(v)}" for k, v in value.items())) + "}"
+        if isinstance(value, (list, tuple)):
+            return "[" + ", ".join(text(v) for v in value) + "]"
+        return repr(value)
+
+    return type(record).__name__ + "(" + ", ".join(
+        f"{f.name}={text(getattr(record, f.name))}" for f in fields(record)) + ")"
 
 
 def _store_joins(cache: ResultCache, services: ServiceMap, rejoined: list[str], by_service: dict[str, list[SourceFile]],

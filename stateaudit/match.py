@@ -11,7 +11,7 @@ from typing import Any
 from .config import MAX_FILE_BYTES
 from .facts import FileIndex, facts_module
 from .interrupt import reraise_if_interrupted
-from .model import DegradedFile, InternalError, Match, ParseError, SourceFile
+from .model import DegradedFile, Facts, InternalError, Match, ParseError, SourceFile
 from .ruleset import Rule, RuleSet
 from .source_roles import BROWSER
 from .syntax import (
@@ -223,7 +223,8 @@ def _build_match(rule: Rule, captures, parsed: ParsedFile, analysis, module) -> 
     else:
         facts, writes = module.class_facts(analysis, target)
     location = parsed.location(target)
-    facts = dict(facts, rule=rule.id, kind=rule.kind, language=parsed.language, path=parsed.rel)
+    facts = Facts.from_extractor({**facts, "rule": rule.id, "kind": rule.kind, "language": parsed.language,
+                                  "path": parsed.rel})
     return Match(
         rule_id=rule.id, kind=rule.kind, location=location, language=parsed.language,
         symbol=facts.get("symbol") or None, snippet=_snippet(parsed, location.line, location.end_line),

@@ -195,3 +195,21 @@ def test_a_changed_config_joins_every_service_again(tmp_path, ruleset):
     assert again.parsed == () and again.rejoined == (".",)
     assert again.report.findings == scan(service, lowered, ruleset).report.findings
     assert {f.risk for f in again.report.findings if f.rule_id == "ts.instance-collection"} == {Risk.LOW}
+
+
+def test_service_join_keys_are_the_same_in_every_process(tmp_path):
+    """Keys must not depend on hash randomisation, or no later scan would ever find a join."""
+    program = (
+        "from pathlib import Path\n"
+        "from stateaudit.config import Config\n"
+        "from stateaudit.incremental import stable_repr\n"
+        "from stateaudit.model import Service\n"
+        "service = Service('shop', '.', 'package.json', frozenset({'express', 'ioredis', 'pg', 'zod', 'bullmq'}))\n"
+        "config = Config(disable=frozenset({'ts.singleton', 'py.singleton', 'ts.mutable-global'}))\n"
+        "print(stable_repr(service) + stable_repr(config))\n")
+    outputs = set()
+    for seed in ("1", "2", "3"):
+        env = dict(os.environ, PYTHONHASHSEED=seed, PYTHONPATH=str(REPO))
+        done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, env=env, check=True)
+        outputs.add(done.stdout)
+    assert len(outputs) == 1 and "'bullmq', 'express'" in outputs.pop()

@@ -121,6 +121,7 @@ def call_facts(py: PyFile, call: SyntaxNode) -> tuple[dict[str, Any], list[Write
         "writes_in_same_function": bool(re.search(
             r"open\([^)]*['\"][wax]b?\+?['\"]|\.write_(text|bytes)\(|\.save\(|shutil\.(copy|move)", fn_text)),
         "deleted_in_same_function": bool(re.search(r"\b(os\.remove|os\.unlink|\.unlink\(|shutil\.rmtree|TemporaryDirectory|NamedTemporaryFile)", fn_text)),
+        "callee_is_project": _project_callee(py, callee),
         "default_if_missing": _default_if_missing(py, call, fn),
         # (An atomic write renames its temp file into place: that file is kept.)
         "scratch_path": bool(_SCRATCH.search(path_text)) and "gettempdir" not in path_text
@@ -144,6 +145,17 @@ _RENAMES = re.compile(r"\b(os\.replace|os\.rename|shutil\.move)\(|\.rename\(")
 _MODE = re.compile(r"^[rwxabtU+]{1,4}(:\w*)?$")  # a file mode literal: "wb", "a+", tarfile's "w:gz"
 _MISSING_CHECK = re.compile(r"^\s*not\b.*\b(exists|isfile|is_file|isdir|is_dir)\(", re.S)
 _SCAFFOLD_FN = re.compile(r"^(init|ensure|bootstrap|scaffold|create_default|install_default|setup|prepare)\w*$")
+
+
+def _project_callee(py: PyFile, callee: str) -> bool:
+    """The called name is the project's own: a class or function of this file, or imported relatively or from
+    the file's own top-level package."""
+    head = callee.split(".")[0]
+    if head in py.functions_by_name or any(py.class_name(c) == head for c in py.classes()):
+        return True
+    module = py.imports.get(head, "")
+    top = py.parsed.rel.split("/")
+    return module.startswith(".") or (module != "" and module.split(".")[0] in top[:-1])
 
 
 def _default_if_missing(py: PyFile, call: SyntaxNode, fn: SyntaxNode | None) -> bool:

@@ -76,6 +76,7 @@ def _uses(py: PyFile) -> tuple[dict[str, int], list[tuple[str, str, str]]]:
     """How often each name is used (definitions aside), and every call and decorator: (callee, context, caller)."""
     refs: dict[str, int] = {}
     calls: list[tuple[str, str, str]] = []
+    contexts: dict[int, str] = {}
     for node in walk(py.root):
         if node.type == "identifier":
             parent = node.parent
@@ -97,7 +98,12 @@ def _uses(py: PyFile) -> tuple[dict[str, int], list[tuple[str, str, str]]]:
                 continue
             fn = enclosing(node, FUNCTIONS)
             caller = node_text(field(_outer_function(fn), "name")) if fn is not None and fn.type == "function_definition" else ""
-            context = "module" if node.type == "decorator" else instantiation_context(py, node)
+            if node.type == "decorator" or fn is None:
+                context = "module"
+            else:  # the same for every call in a function: computed once per function
+                if fn.id not in contexts:
+                    contexts[fn.id] = instantiation_context(py, field(fn, "body") or node)
+                context = contexts[fn.id]
             calls.append((node_text(target), context, caller))
     return refs, calls
 
@@ -347,6 +353,19 @@ def _decorator_cache_facts(py: PyFile, decorator: str, inner: SyntaxNode | None)
     return facts
 
 
+def _contextvar_shared_default(py: PyFile, target: SyntaxNode, value: SyntaxNode | None) -> bool:
+    """`x = ContextVar("x", default=Buffer())` whose `.set()` is never called: every request and task reads the
+    one default object, so a mutable default is a process-wide singleton, not per-request state."""
+    if value is None or value.type != "call" or not node_text(field(value, "function")).endswith("ContextVar"):
+        return False
+    default = next((field(a, "value") for a in named_children(field(value, "arguments"))
+                    if a.type == "keyword_argument" and node_text(field(a, "name")) == "default"), None)
+    if default is None or not (container_of(default) or (default.type == "call" and _own_instance(py, default))):
+        return False
+    name = node_text(field(target, "left"))
+    return not any(node.type == "attribute" and node_text(node) == f"{name}.set" for node in walk(py.root))
+
+
 def singleton_facts(py: PyFile, target: SyntaxNode, class_name: str | None) -> tuple[dict[str, Any], list[WriteSite]]:
     """Facts for `_instance` singletons and module-level instances of the project's own classes."""
     cls = enclosing(target, frozenset({"class_definition"}))
@@ -372,6 +391,7 @@ def singleton_facts(py: PyFile, target: SyntaxNode, class_name: str | None) -> t
     value = field(target, "right")
     owns = connection_kind(py, value)
     return {
+        "contextvar_shared_default": _contextvar_shared_default(py, target, value),
         "owns_connection": owns,
         "value_text": node_text(value)[:300],
         "client_manager": has_client_manager(value) if owns == "socketio" else False,
