@@ -44,6 +44,14 @@ def interruptible(command: F) -> F:
             _stop("interrupted", EXIT_SIGINT)
         except Terminated:
             _stop("terminated", EXIT_SIGTERM)
+        except Exception as err:  # an interrupt that C code wrapped in another error is still an interrupt
+            try:
+                reraise_if_interrupted(err)
+            except KeyboardInterrupt:
+                _stop("interrupted", EXIT_SIGINT)
+            except Terminated:
+                _stop("terminated", EXIT_SIGTERM)
+            raise
         finally:
             if previous is not None:
                 signal.signal(signal.SIGTERM, previous)

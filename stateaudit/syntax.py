@@ -176,14 +176,19 @@ def _blank_row(text: bytearray, starts: list[int], row: int) -> bytearray | None
 
 @cache
 def _compiled(language: str, text: str) -> Query:
-    """One compiled Query per (grammar, text) per process: compiling costs milliseconds per query.
+    """One compiled Query per (grammar, text) per process: compiling costs milliseconds per query."""
+    return new_query(LANGUAGES[language], text)
+
+
+def new_query(grammar: Language, text: str) -> Query:
+    """The one place a tree_sitter.Query is built.
 
     py-tree-sitter compiles `#match?` regexes by calling Python's re from C and reports any exception
     there as "regular expression error": a Ctrl-C landing meanwhile became an invalid-rule error (exit 2)
     instead of an interrupt. SIGINT and SIGTERM are held back while compiling and delivered right after.
     """
     with _signals_deferred():
-        return Query(LANGUAGES[language], text)
+        return Query(grammar, text)
 
 
 _DEFERRED = {signal.SIGINT, signal.SIGTERM}
@@ -296,7 +301,7 @@ def _joined(parts: tuple[tuple[str, str], ...]) -> _JoinedQuery:
     for text in texts:
         starts.append(offset)
         offset += len(text.encode()) + 1
-    query = Query(LANGUAGES[language], "\n".join(texts))
+    query = new_query(LANGUAGES[language], "\n".join(texts))
     owner = tuple(bisect_right(starts, query.start_byte_for_pattern(i)) - 1 for i in range(query.pattern_count))
     return _JoinedQuery(query, owner)
 
@@ -339,11 +344,11 @@ def _browser_queries(language: str) -> tuple[Query, Query]:
     bindings = []
     for pattern in _BINDINGS:
         try:
-            Query(grammar, pattern)
+            new_query(grammar, pattern)
         except QueryError:
             continue  # e.g. required_parameter exists only in TypeScript
         bindings.append(pattern)
-    return Query(grammar, _BROWSER_USES), Query(grammar, "\n".join(bindings))
+    return new_query(grammar, _BROWSER_USES), new_query(grammar, "\n".join(bindings))
 
 
 def browser_global_uses(parsed: ParsedFile, globals_: frozenset[str], document_members: frozenset[str]) -> int:

@@ -117,3 +117,24 @@ def test_an_interrupt_wrapped_by_c_code_is_not_taken_for_an_internal_error():
             with pytest.raises(type(interrupt)):
                 reraise_if_interrupted(wrapped)
     reraise_if_interrupted(ValueError("a real bug of ours"))  # no interrupt in the chain: returns
+
+
+def test_a_command_whose_interrupt_was_wrapped_still_exits_130(capsys):
+    from stateaudit.interrupt import interruptible
+
+    @interruptible
+    def command():
+        try:
+            raise KeyboardInterrupt
+        except BaseException as interrupt:
+            raise ValueError("regular expression error") from interrupt
+
+    handlers = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    try:
+        with pytest.raises(SystemExit) as stopped:
+            command()
+    finally:
+        signal.signal(signal.SIGINT, handlers[0])
+        signal.signal(signal.SIGTERM, handlers[1])
+    assert stopped.value.code == 130
+    assert capsys.readouterr().err == "stateaudit: interrupted; no report was written\n"
