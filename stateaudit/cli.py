@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import NoReturn
 
@@ -11,7 +12,16 @@ import click
 from rich.console import Console
 
 from . import __version__
-from .baseline import BaselineError, load_baseline
+from .baseline import (
+    BASELINE_NAME,
+    Baseline,
+    BaselineError,
+    BaselineOutcome,
+    baseline_dict,
+    entries_dict,
+    load_baseline,
+    write_json,
+)
 from .catalogue import UnknownRule, find_rule, render_json, render_markdown, rules_table
 from .config import (
     Config,
@@ -34,7 +44,7 @@ from .ruletest import (
     rules_under_test,
     summary,
 )
-from .scan import scan
+from .scan import ScanResult, scan
 from .syntax import EXTENSIONS, parse_source, sexp
 from .templating import rule_markdown
 
@@ -67,68 +77,157 @@ def main() -> None:
     """Find the in-process state that stops services from running as many identical instances."""
 
 
-@main.command("scan")
-@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(sorted(FORMAT_NAMES)), default="table", show_default=True,
-              help="Output format.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the report to FILE.")
-@click.option("--fail-on", type=click.Choice(["CRITICAL", "HIGH", "MEDIUM", "LOW", "none"], case_sensitive=False),
-              default=None, help="Exit 1 when an unsuppressed finding is at or above this risk [default: CRITICAL].")
-@click.option("--include-tests", is_flag=True, default=None, help="Also scan test and spec files.")
-@click.option("--exclude", multiple=True, metavar="GLOB", help="Skip paths matching this gitignore-style glob (repeatable).")
-@click.option("--rules", "rule_dirs", multiple=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Add a folder of rule files (repeatable).")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Config file [default: .stateaudit.yml or pyproject.toml at the scan root].")
-@click.option("--min-confidence", type=click.Choice(["low", "medium", "high"]), default=None,
-              help="Hide findings below this confidence.")
-@click.option("--show-suppressed", is_flag=True, help="Show suppressed findings in the terminal table.")
-@click.option("--baseline", "baseline_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="A findings JSON report (--format json -o FILE) whose findings are accepted: only new ones fail.")
-def scan_command(paths, fmt, output, fail_on, include_tests, exclude, rule_dirs, config_path, min_confidence,
-                 show_suppressed, baseline_path) -> None:
-    """Scan PATHS (default: the current folder) for in-process state."""
+def scan_options(command):
+    """The options `scan` and `baseline` share: what to scan and how to judge it."""
+    options = [
+        click.argument("paths", nargs=-1, type=click.Path(path_type=Path)),
+        click.option("--include-tests", is_flag=True, default=None, help="Also scan test and spec files."),
+        click.option("--exclude", multiple=True, metavar="GLOB",
+                     help="Skip paths matching this gitignore-style glob (repeatable)."),
+        click.option("--rules", "rule_dirs", multiple=True, type=click.Path(file_okay=False, path_type=Path),
+                     help="Add a folder of rule files (repeatable)."),
+        click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
+                     help="Config file [default: .stateaudit.yml or pyproject.toml at the scan root]."),
+        click.option("--min-confidence", type=click.Choice(["low", "medium", "high"]), default=None,
+                     help="Hide findings below this confidence."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def prepare(paths: tuple[Path, ...], config_path: Path | None, **overrides) -> tuple[Path, Config, RuleSet]:
+    """Check the paths, read the config with the flags on top, load and check the rules."""
     for path in paths:
         if not path.exists():
             fail(f"{path}: no such file or directory")
     root = _scan_root(paths)
+    exclude, rule_dirs = overrides.pop("exclude", ()), overrides.pop("rule_dirs", ())
     try:
         config = load_config(config_path or find_config(root))
         config = config.merged(
-            fail_on=parse_fail_on(fail_on) if fail_on is not None else None,
-            include_tests=include_tests,
             exclude=tuple(config.exclude) + tuple(exclude) if exclude else None,
             rule_dirs=tuple(config.rule_dirs) + tuple(p.resolve() for p in rule_dirs) if rule_dirs else None,
-            min_confidence=min_confidence,
-            baseline=baseline_path.resolve() if baseline_path else None,
+            **overrides,
         )
     except ConfigError as err:
         fail(str(err))
-    if fail_on is not None and fail_on.lower() == "none":
-        config = _without_gate(config)
     ruleset = load_ruleset(config.rule_dirs)
     try:
         check_against_rules(config, ruleset)
     except ConfigError as err:
         fail(str(err))
-    try:
-        accepted = load_baseline(config.baseline) if config.baseline else frozenset()
-    except BaselineError as err:
-        fail(str(err))
-    result = scan(root, config, ruleset, list(paths) or None, accepted)
+    return root, config, ruleset
+
+
+def run_scan(root: Path, config: Config, ruleset: RuleSet, paths: tuple[Path, ...],
+             baseline: Baseline | None = None) -> ScanResult:
+    """Scan, and print each file's problem and each warning as one dim line on stderr."""
+    result = scan(root, config, ruleset, list(paths) or None, baseline)
     err_console = Console(stderr=True)
     for error in result.report.errors:
         err_console.print(f"[dim]stateaudit: {error.path}: {error.message}[/dim]", highlight=False)
     for warning in result.warnings:
         err_console.print(f"[dim]stateaudit: {warning}[/dim]", highlight=False)
+    return result
+
+
+def read_baseline(path: Path) -> Baseline:
+    try:
+        baseline = load_baseline(path)
+    except BaselineError as err:
+        fail(str(err))
+    if baseline.legacy:
+        click.echo(f"stateaudit: {path} is a findings JSON report, read as a baseline; "
+                   f"`stateaudit baseline --prune -o {path}` rewrites it as a baseline file with counts", err=True)
+    return baseline
+
+
+def baseline_of(root: Path, config: Config, use_default: bool) -> Path | None:
+    """--baseline or the config's `baseline:`, else `.stateaudit-baseline.json` at the scan root if present."""
+    if config.baseline is not None:
+        return config.baseline
+    default = (root if root.is_dir() else root.parent) / BASELINE_NAME
+    return default if use_default and default.is_file() else None
+
+
+def report_baseline(outcome: BaselineOutcome | None, limit: int = 20) -> None:
+    """On stderr: how many findings the baseline covered, and its entries that matched nothing."""
+    if outcome is None:
+        return
+    click.echo(f"stateaudit: the baseline {outcome.path} covered {outcome.covered} "
+               f"finding{'s' if outcome.covered != 1 else ''}", err=True)
+    if outcome.fixed:
+        count = len(outcome.fixed)
+        click.echo(f"stateaudit: {count} baseline entr{'ies' if count != 1 else 'y'} no longer match (fixed); "
+                   f"`stateaudit baseline --prune` drops {'them' if count != 1 else 'it'}:", err=True)
+        for entry in outcome.fixed[:limit]:
+            click.echo(f"  fixed: {entry.label()}", err=True)
+        if count > limit:
+            click.echo(f"  … and {count - limit} more", err=True)
+
+
+@main.command("scan")
+@scan_options
+@click.option("--format", "fmt", type=click.Choice(sorted(FORMAT_NAMES)), default="table", show_default=True,
+              help="Output format.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the report to FILE.")
+@click.option("--fail-on", type=click.Choice(["CRITICAL", "HIGH", "MEDIUM", "LOW", "none"], case_sensitive=False),
+              default=None, help="Exit 1 when an unsuppressed finding is at or above this risk [default: CRITICAL].")
+@click.option("--show-suppressed", is_flag=True, help="Show suppressed findings in the terminal table.")
+@click.option("--baseline", "baseline_path", type=click.Path(dir_okay=False, path_type=Path),
+              help=f"A baseline file (`stateaudit baseline`) whose findings are accepted: only new ones fail "
+                   f"[default: {BASELINE_NAME} at the scan root, if there is one].")
+@click.option("--no-baseline", is_flag=True, help="Ignore the baseline: report and gate on every finding.")
+def scan_command(paths, fmt, output, fail_on, include_tests, exclude, rule_dirs, config_path, min_confidence,
+                 show_suppressed, baseline_path, no_baseline) -> None:
+    """Scan PATHS (default: the current folder) for in-process state."""
+    try:
+        gate_level = parse_fail_on(fail_on) if fail_on is not None else None
+    except ConfigError as err:
+        fail(str(err))
+    root, config, ruleset = prepare(
+        paths, config_path, include_tests=include_tests, exclude=exclude, rule_dirs=rule_dirs,
+        min_confidence=min_confidence, baseline=baseline_path.resolve() if baseline_path else None)
+    if fail_on is not None:
+        config = replace(config, fail_on=gate_level)
+    chosen = None if no_baseline else baseline_of(root, config, use_default=True)
+    result = run_scan(root, config, ruleset, paths, read_baseline(chosen) if chosen else None)
     _write(result.report, FORMAT_NAMES[fmt], output, show_suppressed)
+    report_baseline(result.baseline)
     sys.exit(gate(result.report, config.fail_on))
 
 
-def _without_gate(config: Config) -> Config:
-    from dataclasses import replace
-
-    return replace(config, fail_on=None)
+@main.command("baseline")
+@scan_options
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help=f"The baseline file [default: the config's `baseline:`, else {BASELINE_NAME} at the scan root].")
+@click.option("--prune", is_flag=True,
+              help="Only drop the entries that no longer match a finding (fixed); accept nothing new.")
+def baseline_command(paths, output, include_tests, exclude, rule_dirs, config_path, min_confidence, prune) -> None:
+    """Accept today's findings: write a baseline file that `scan` reads, so only new state fails the gate."""
+    root, config, ruleset = prepare(paths, config_path, include_tests=include_tests, exclude=exclude,
+                                    rule_dirs=rule_dirs, min_confidence=min_confidence)
+    target = output or baseline_of(root, config, use_default=False) or (
+        (root if root.is_dir() else root.parent) / BASELINE_NAME)
+    if prune:
+        if not target.is_file():
+            fail(f"{target}: no baseline to prune; write one with `stateaudit baseline`")
+        old = read_baseline(target)
+        result = run_scan(root, config, ruleset, paths, old)
+        fixed = set(result.baseline.fixed) if result.baseline else set()
+        kept = [e for e in old.entries if e not in fixed]
+        write_json(target, entries_dict(kept, __version__))
+        click.echo(f"pruned {target}: dropped {len(old.entries) - len(kept)} fixed entr"
+                   f"{'ies' if len(old.entries) - len(kept) != 1 else 'y'}, kept {len(kept)}")
+        for entry in sorted(fixed, key=lambda e: (e.file, e.line, e.rule)):
+            click.echo(f"  fixed: {entry.label()}")
+        return
+    result = run_scan(root, config, ruleset, paths)
+    data = baseline_dict(result.report.findings, __version__)
+    write_json(target, data)
+    by_risk = ", ".join(f"{n} {risk}" for risk, n in data["counts"]["by_risk"].items() if n)
+    click.echo(f"wrote {target}: {data['counts']['findings']} findings accepted" + (f" ({by_risk})" if by_risk else ""))
 
 
 def _write(report, fmt: str, output: Path | None, show_suppressed: bool) -> None:

@@ -35,7 +35,7 @@ DEFAULTS: dict[str, Any] = {
     "risk_overrides": {},  # rule id -> risk
     "category_risk": {},  # category -> risk, e.g. {metrics: LOW}
     "min_confidence": "low",  # hide findings below this confidence
-    "baseline": "",  # a findings JSON report whose findings are accepted (relative to the config file)
+    "baseline": "",  # the baseline file whose findings are accepted (relative to the config file)
 }
 
 

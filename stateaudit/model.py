@@ -82,6 +82,16 @@ class Match:
 
 
 @dataclass(frozen=True, slots=True)
+class SuppressionNote:
+    """Why a finding is suppressed: an inline comment (`inline`) or the baseline (`baseline`)."""
+
+    kind: str  # "inline" | "baseline"
+    reason: str
+    line: int | None = None  # the comment's line, for inline suppressions
+    expires: str | None = None  # YYYY-MM-DD, when the comment sets one
+
+
+@dataclass(frozen=True, slots=True)
 class Finding:
     rule_id: str
     kind: str
@@ -105,6 +115,7 @@ class Finding:
     owner: str | None = None  # the class or module that holds the state
     suppressed: bool = False
     fingerprint: str = ""
+    suppression: SuppressionNote | None = None  # set together with suppressed
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,12 +8,13 @@ from pathlib import Path
 
 from . import __version__
 from .aggregate import aggregate
-from .baseline import apply_baseline
+from .baseline import Baseline, BaselineOutcome, apply_baseline
 from .classify import classify, complete_facts
 from .conditions import holds
 from .config import Config
 from .discover import discover_files
 from .facts import ServiceIndex
+from .fingerprints import unique_fingerprints
 from .match import FileResult, match_file
 from .model import Finding, Match, ParseError, Report, Risk, SourceFile
 from .ruleset import RuleSet
@@ -24,17 +25,19 @@ from .services import ServiceMap, detect_services
 class ScanResult:
     report: Report
     warnings: tuple[str, ...]
+    baseline: BaselineOutcome | None = None  # what the baseline covered, when one was given
 
 
 def scan(root: Path, config: Config, ruleset: RuleSet, paths: list[Path] | None = None,
-         baseline: frozenset[str] = frozenset()) -> ScanResult:
+         baseline: Baseline | None = None) -> ScanResult:
     started = time.perf_counter()
     ruleset = ruleset.without(config.disable)
     discovery = discover_files(root, config, paths)
     files = list(discovery.files)
     services = detect_services(root, files, config.service_roots)
     results = {f.rel: match_file(f, ruleset) for f in files}
-    findings = apply_baseline(classify_all(files, results, services, ruleset, config), baseline)
+    findings = unique_fingerprints(classify_all(files, results, services, ruleset, config))
+    findings, outcome = apply_baseline(findings, baseline)
     errors = [ParseError(p, m) for p, m in discovery.skipped] + [r.error for r in results.values() if r.error]
     warnings = [w for r in results.values() for w in r.warnings]
     report = aggregate(
@@ -43,7 +46,7 @@ def scan(root: Path, config: Config, ruleset: RuleSet, paths: list[Path] | None 
         lines=sum(r.lines for r in results.values()), errors=errors,
         duration=round(time.perf_counter() - started, 2), min_confidence=config.min_confidence,
     )
-    return ScanResult(report, tuple(warnings))
+    return ScanResult(report, tuple(warnings), outcome)
 
 
 def _display_root(root: Path) -> str:
