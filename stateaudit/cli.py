@@ -45,6 +45,7 @@ from .ruletest import (
     summary,
 )
 from .scan import ScanResult, scan
+from .suppressions import with_builtin_rules
 from .syntax import EXTENSIONS, parse_source, sexp
 from .templating import rule_markdown
 
@@ -56,11 +57,13 @@ def fail(message: str) -> NoReturn:
     sys.exit(ExitCode.USAGE_ERROR)
 
 
-def load_ruleset(extra: tuple[Path, ...] = ()) -> RuleSet:
+def load_ruleset(extra: tuple[Path, ...] = (), builtin: bool = True) -> RuleSet:
+    """The shipped rules and `extra` folders' rules; with the built-in ones (stateaudit.suppression) unless told not."""
     try:
-        return load_rules([rules_dir(), *extra])
+        ruleset = load_rules([rules_dir(), *extra])
     except RuleError as err:
         fail(str(err))
+    return with_builtin_rules(ruleset) if builtin else ruleset
 
 
 def _scan_root(paths: tuple[Path, ...]) -> Path:
@@ -174,13 +177,15 @@ def report_baseline(outcome: BaselineOutcome | None, limit: int = 20) -> None:
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the report to FILE.")
 @click.option("--fail-on", type=click.Choice(["CRITICAL", "HIGH", "MEDIUM", "LOW", "none"], case_sensitive=False),
               default=None, help="Exit 1 when an unsuppressed finding is at or above this risk [default: CRITICAL].")
+@click.option("--fail-on-rule", "fail_rules", multiple=True, metavar="RULE-ID",
+              help="Also exit 1 when an unsuppressed finding of this rule remains, whatever its risk (repeatable).")
 @click.option("--show-suppressed", is_flag=True, help="Show suppressed findings in the terminal table.")
 @click.option("--baseline", "baseline_path", type=click.Path(dir_okay=False, path_type=Path),
               help=f"A baseline file (`stateaudit baseline`) whose findings are accepted: only new ones fail "
                    f"[default: {BASELINE_NAME} at the scan root, if there is one].")
 @click.option("--no-baseline", is_flag=True, help="Ignore the baseline: report and gate on every finding.")
-def scan_command(paths, fmt, output, fail_on, include_tests, exclude, rule_dirs, config_path, min_confidence,
-                 show_suppressed, baseline_path, no_baseline) -> None:
+def scan_command(paths, fmt, output, fail_on, fail_rules, include_tests, exclude, rule_dirs, config_path,
+                 min_confidence, show_suppressed, baseline_path, no_baseline) -> None:
     """Scan PATHS (default: the current folder) for in-process state."""
     try:
         gate_level = parse_fail_on(fail_on) if fail_on is not None else None
@@ -191,11 +196,16 @@ def scan_command(paths, fmt, output, fail_on, include_tests, exclude, rule_dirs,
         min_confidence=min_confidence, baseline=baseline_path.resolve() if baseline_path else None)
     if fail_on is not None:
         config = replace(config, fail_on=gate_level)
+    for rule_id in fail_rules:
+        try:
+            find_rule(ruleset, rule_id)
+        except UnknownRule as err:
+            fail(f"--fail-on-rule: {err}")
     chosen = None if no_baseline else baseline_of(root, config, use_default=True)
     result = run_scan(root, config, ruleset, paths, read_baseline(chosen) if chosen else None)
     _write(result.report, FORMAT_NAMES[fmt], output, show_suppressed)
     report_baseline(result.baseline)
-    sys.exit(gate(result.report, config.fail_on))
+    sys.exit(gate(result.report, config.fail_on, fail_rules))
 
 
 @main.command("baseline")
@@ -305,7 +315,7 @@ def test_rules_command(dirs, rule_dirs, quiet) -> None:
             fail("test-rules needs the folders that hold your fixture files")
         dirs = (default,)
     own = rule_folders(list(dirs), list(rule_dirs), rules_dir())
-    ruleset = load_ruleset(tuple(own))
+    ruleset = load_ruleset(tuple(own), builtin=False)
     files = [f for d in dirs for f in fixture_files(d)]
     if not files:
         fail(f"no fixture files ({', '.join(sorted(set(EXTENSIONS)))}) in {', '.join(map(str, dirs))}")

@@ -35,6 +35,7 @@ DEFAULTS: dict[str, Any] = {
     "risk_overrides": {},  # rule id -> risk
     "category_risk": {},  # category -> risk, e.g. {metrics: LOW}
     "min_confidence": "low",  # hide findings below this confidence
+    "unsuppressible": [],  # risks inline comments may not suppress, e.g. [CRITICAL]
     "baseline": "",  # the baseline file whose findings are accepted (relative to the config file)
 }
 
@@ -55,6 +56,7 @@ class Config:
     category_risk: dict[str, Risk] = field(default_factory=dict)
     min_confidence: str = "low"
     baseline: Path | None = None
+    unsuppressible: frozenset[Risk] = frozenset()
     source: Path | None = None  # the file this came from, if any
 
     def merged(self, **overrides: Any) -> Config:
@@ -136,6 +138,7 @@ def _build(raw: dict[str, Any], path: Path) -> Config:
             category_risk={str(k): _risk(path, k, v) for k, v in raw.get("category_risk", {}).items()},
             min_confidence=_confidence(path, raw.get("min_confidence", "low")),
             baseline=(base / str(raw["baseline"])).resolve() if raw.get("baseline") else None,
+            unsuppressible=frozenset(_risk(path, "unsuppressible", v) for v in raw.get("unsuppressible", [])),
             source=path,
         )
     except ConfigError as err:

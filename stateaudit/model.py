@@ -78,7 +78,6 @@ class Match:
     snippet: str
     facts: Mapping[str, Any]
     write_sites: tuple[WriteSite, ...] = ()
-    suppressed_by: str | None = None  # the inline suppression comment, if any
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ from .match import FileResult, match_file
 from .model import Finding, Match, ParseError, Report, Risk, SourceFile
 from .ruleset import RuleSet
 from .services import ServiceMap, detect_services
+from .suppressions import apply_suppressions, policy_for, with_builtin_rules
 
 
 @dataclass(frozen=True)
@@ -31,12 +32,18 @@ class ScanResult:
 def scan(root: Path, config: Config, ruleset: RuleSet, paths: list[Path] | None = None,
          baseline: Baseline | None = None) -> ScanResult:
     started = time.perf_counter()
-    ruleset = ruleset.without(config.disable)
+    ruleset = with_builtin_rules(ruleset).without(config.disable)
     discovery = discover_files(root, config, paths)
     files = list(discovery.files)
     services = detect_services(root, files, config.service_roots)
     results = {f.rel: match_file(f, ruleset) for f in files}
-    findings = unique_fingerprints(classify_all(files, results, services, ruleset, config))
+    findings = classify_all(files, results, services, ruleset, config)
+    languages = {f.rel: f.language for f in files}
+    findings = apply_suppressions(
+        findings, {rel: r.suppressions for rel, r in results.items() if r.suppressions},
+        policy_for(ruleset, config.unsuppressible, config.risk_overrides),
+        lambda rel: (services.owner_of(rel).name, languages[rel]))
+    findings = unique_fingerprints(findings)
     findings, outcome = apply_baseline(findings, baseline)
     errors = [ParseError(p, m) for p, m in discovery.skipped] + [r.error for r in results.values() if r.error]
     warnings = [w for r in results.values() for w in r.warnings]
