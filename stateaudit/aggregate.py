@@ -34,7 +34,7 @@ def visible(findings: list[Finding], min_confidence: str) -> list[Finding]:
 
 def aggregate(findings: list[Finding], services: tuple[Service, ...], ruleset: RuleSet, *, root: str,
               version: str, files: int, lines: int, errors: list[ParseError], duration: float = 0.0,
-              min_confidence: str = "low") -> Report:
+              min_confidence: str = "low", excluded: tuple[tuple[str, str], ...] = ()) -> Report:
     shown = sorted(visible(findings, min_confidence), key=finding_order)
     summaries = []
     for service in sorted(services, key=lambda s: s.name):
@@ -48,5 +48,5 @@ def aggregate(findings: list[Finding], services: tuple[Service, ...], ruleset: R
         root=root, tool_version=version, findings=tuple(shown), services=tuple(summaries),
         rules={rid: ruleset.rules[rid] for rid in sorted(fired) if rid in ruleset.rules},
         files_scanned=files, lines_scanned=lines, errors=tuple(sorted(errors, key=lambda e: e.path)),
-        duration_s=duration, guidance=ruleset.tables,
+        duration_s=duration, guidance=ruleset.tables, excluded=tuple(sorted(excluded)),
     )

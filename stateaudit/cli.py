@@ -85,6 +85,10 @@ def scan_options(command):
     options = [
         click.argument("paths", nargs=-1, type=click.Path(path_type=Path)),
         click.option("--include-tests", is_flag=True, default=None, help="Also scan test and spec files."),
+        click.option("--include-browser", is_flag=True, default=None,
+                     help="Also scan browser code (static/, assets/, themes, front-end packages, files using window)."),
+        click.option("--include-vendored", is_flag=True, default=None,
+                     help="Also scan vendored third-party folders (vendor/, third_party/)."),
         click.option("--exclude", multiple=True, metavar="GLOB",
                      help="Skip paths matching this gitignore-style glob (repeatable)."),
         click.option("--rules", "rule_dirs", multiple=True, type=click.Path(file_okay=False, path_type=Path),
@@ -184,16 +188,17 @@ def report_baseline(outcome: BaselineOutcome | None, limit: int = 20) -> None:
               help=f"A baseline file (`stateaudit baseline`) whose findings are accepted: only new ones fail "
                    f"[default: {BASELINE_NAME} at the scan root, if there is one].")
 @click.option("--no-baseline", is_flag=True, help="Ignore the baseline: report and gate on every finding.")
-def scan_command(paths, fmt, output, fail_on, fail_rules, include_tests, exclude, rule_dirs, config_path,
-                 min_confidence, show_suppressed, baseline_path, no_baseline) -> None:
+def scan_command(paths, fmt, output, fail_on, fail_rules, include_tests, include_browser, include_vendored, exclude,
+                 rule_dirs, config_path, min_confidence, show_suppressed, baseline_path, no_baseline) -> None:
     """Scan PATHS (default: the current folder) for in-process state."""
     try:
         gate_level = parse_fail_on(fail_on) if fail_on is not None else None
     except ConfigError as err:
         fail(str(err))
     root, config, ruleset = prepare(
-        paths, config_path, include_tests=include_tests, exclude=exclude, rule_dirs=rule_dirs,
-        min_confidence=min_confidence, baseline=baseline_path.resolve() if baseline_path else None)
+        paths, config_path, include_tests=include_tests, include_browser=include_browser,
+        include_vendored=include_vendored, exclude=exclude, rule_dirs=rule_dirs, min_confidence=min_confidence,
+        baseline=baseline_path.resolve() if baseline_path else None)
     if fail_on is not None:
         config = replace(config, fail_on=gate_level)
     for rule_id in fail_rules:
@@ -214,10 +219,12 @@ def scan_command(paths, fmt, output, fail_on, fail_rules, include_tests, exclude
               help=f"The baseline file [default: the config's `baseline:`, else {BASELINE_NAME} at the scan root].")
 @click.option("--prune", is_flag=True,
               help="Only drop the entries that no longer match a finding (fixed); accept nothing new.")
-def baseline_command(paths, output, include_tests, exclude, rule_dirs, config_path, min_confidence, prune) -> None:
+def baseline_command(paths, output, include_tests, include_browser, include_vendored, exclude, rule_dirs,
+                     config_path, min_confidence, prune) -> None:
     """Accept today's findings: write a baseline file that `scan` reads, so only new state fails the gate."""
-    root, config, ruleset = prepare(paths, config_path, include_tests=include_tests, exclude=exclude,
-                                    rule_dirs=rule_dirs, min_confidence=min_confidence)
+    root, config, ruleset = prepare(paths, config_path, include_tests=include_tests, include_browser=include_browser,
+                                    include_vendored=include_vendored, exclude=exclude, rule_dirs=rule_dirs,
+                                    min_confidence=min_confidence)
     target = output or baseline_of(root, config, use_default=False) or (
         (root if root.is_dir() else root.parent) / BASELINE_NAME)
     if prune:

@@ -29,6 +29,8 @@ DEFAULTS: dict[str, Any] = {
     "fail_on": "CRITICAL",  # CRITICAL|HIGH|MEDIUM|LOW|none
     "exclude": [],  # gitignore-style globs, relative to the scan root
     "include_tests": False,
+    "include_browser": False,  # also scan front-end code (static/, assets/, themes, files using window)
+    "include_vendored": False,  # also scan vendored third-party folders (vendor/, third_party/)
     "service_roots": [],  # folders (relative to the config file) that are services
     "rules": [],  # extra rule directories (relative to the config file)
     "disable": [],  # rule ids to switch off
@@ -49,6 +51,8 @@ class Config:
     fail_on: Risk | None = Risk.CRITICAL
     exclude: tuple[str, ...] = ()
     include_tests: bool = False
+    include_browser: bool = False
+    include_vendored: bool = False
     service_roots: tuple[Path, ...] = ()
     rule_dirs: tuple[Path, ...] = ()
     disable: frozenset[str] = frozenset()
@@ -58,6 +62,10 @@ class Config:
     baseline: Path | None = None
     unsuppressible: frozenset[Risk] = frozenset()
     source: Path | None = None  # the file this came from, if any
+
+    def includes_role(self, role: str) -> bool:
+        """Whether browser or vendored code (a source_roles role) is scanned."""
+        return {"browser": self.include_browser, "vendored": self.include_vendored}.get(role, True)
 
     def merged(self, **overrides: Any) -> Config:
         """CLI flags win over the file; None means 'not given'."""
@@ -131,6 +139,8 @@ def _build(raw: dict[str, Any], path: Path) -> Config:
             fail_on=parse_fail_on(raw.get("fail_on", DEFAULTS["fail_on"])),
             exclude=tuple(str(x) for x in raw.get("exclude", [])),
             include_tests=bool(raw.get("include_tests", False)),
+            include_browser=bool(raw.get("include_browser", False)),
+            include_vendored=bool(raw.get("include_vendored", False)),
             service_roots=tuple((base / str(p)).resolve() for p in raw.get("service_roots", [])),
             rule_dirs=tuple((base / str(p)).resolve() for p in raw.get("rules", [])),
             disable=frozenset(str(x) for x in raw.get("disable", [])),

@@ -11,6 +11,7 @@ import pathspec
 
 from .config import Config
 from .model import SourceFile
+from .source_roles import SourceRoles
 from .syntax import EXTENSIONS
 
 SKIPPED_DIRS = frozenset({
@@ -29,6 +30,7 @@ _MINIFIED_LINE = 3000  # a first line this long means a bundle, not source
 class Discovery:
     files: tuple[SourceFile, ...]
     skipped: tuple[tuple[str, str], ...]  # (path, one-line reason) for files we could not take
+    excluded: tuple[tuple[str, str], ...] = ()  # (path, role) for browser or vendored code left out by policy
 
 
 def is_test_path(rel: str) -> bool:
@@ -36,23 +38,26 @@ def is_test_path(rel: str) -> bool:
     return bool(_TEST_FILE.search(parts[-1])) or any(p in TEST_DIRS for p in parts[:-1])
 
 
-def discover_files(root: Path, config: Config, paths: list[Path] | None = None) -> Discovery:
-    """Source files under `paths` (default: root), sorted, honouring .gitignore and excludes."""
+def discover_files(root: Path, config: Config, paths: list[Path] | None = None,
+                   roles: SourceRoles | None = None) -> Discovery:
+    """Source files under `paths` (default: root), sorted, honouring .gitignore and excludes.
+
+    With `roles`, browser and vendored code is left out (and listed) unless the config includes it.
+    """
     root = root.resolve()
-    excludes = pathspec.GitIgnoreSpec.from_lines(config.exclude) if config.exclude else None
-    found: dict[str, SourceFile] = {}
-    skipped: list[tuple[str, str]] = []
+    picker = _Picker(root, config, roles or SourceRoles())
     for start in paths or [root]:
         start = start.resolve()
         if start.is_file():
-            _consider(start, root, config, excludes, found, skipped)
+            picker.consider(start)
             continue
         if not start.is_dir():
-            skipped.append((str(start), "no such file or directory"))
+            picker.skipped.append((str(start), "no such file or directory"))
             continue
-        for file in _walk(start, root, skipped):
-            _consider(file, root, config, excludes, found, skipped)
-    return Discovery(tuple(found[k] for k in sorted(found)), tuple(skipped))
+        for file in _walk(start, root, picker.skipped):
+            picker.consider(file)
+    found = picker.found
+    return Discovery(tuple(found[k] for k in sorted(found)), tuple(picker.skipped), tuple(sorted(picker.excluded)))
 
 
 def _rel(path: Path, root: Path) -> str:
@@ -62,21 +67,35 @@ def _rel(path: Path, root: Path) -> str:
         return path.as_posix()
 
 
-def _consider(path: Path, root: Path, config: Config, excludes, found: dict, skipped: list) -> None:
-    language = EXTENSIONS.get(path.suffix.lower())
-    rel = _rel(path, root)
-    if language is None or _GENERATED.search(path.name):
-        return
-    if excludes is not None and excludes.match_file(rel):
-        return
-    test = is_test_path(rel)
-    if test and not config.include_tests:
-        return
-    reason = _unreadable_reason(path)
-    if reason:
-        skipped.append((rel, reason))
-        return
-    found[rel] = SourceFile(path, rel, language, test)
+class _Picker:
+    """Decides, file by file, what discovery keeps, skips (cannot read) or excludes (by policy)."""
+
+    def __init__(self, root: Path, config: Config, roles: SourceRoles) -> None:
+        self.root, self.config, self.roles = root, config, roles
+        self.excludes = pathspec.GitIgnoreSpec.from_lines(config.exclude) if config.exclude else None
+        self.found: dict[str, SourceFile] = {}
+        self.skipped: list[tuple[str, str]] = []
+        self.excluded: list[tuple[str, str]] = []
+
+    def consider(self, path: Path) -> None:
+        language = EXTENSIONS.get(path.suffix.lower())
+        rel = _rel(path, self.root)
+        if language is None or _GENERATED.search(path.name):
+            return
+        if self.excludes is not None and self.excludes.match_file(rel):
+            return
+        test = is_test_path(rel)
+        if test and not self.config.include_tests:
+            return
+        role = self.roles.role_by_path(self.root, rel, language)
+        if role is not None and not self.config.includes_role(role):
+            self.excluded.append((rel, role))
+            return
+        reason = _unreadable_reason(path)
+        if reason:
+            self.skipped.append((rel, reason))
+            return
+        self.found[rel] = SourceFile(path, rel, language, test)
 
 
 def _unreadable_reason(path: Path) -> str | None:

@@ -138,6 +138,7 @@ class Inventory:
     files_scanned: int
     lines_scanned: int
     languages: tuple[str, ...]
+    excluded: Mapping[str, int]  # role (browser, vendored) -> files left out by policy
     total: int
     suppressed: int
     levels: tuple[RiskLevel, ...]
@@ -331,6 +332,7 @@ def build_inventory(report: Report) -> Inventory:
         title=PurePosixPath(root).name if root not in ("", ".") else "",
         root=report.root, tool_version=report.tool_version, files_scanned=report.files_scanned,
         lines_scanned=report.lines_scanned, languages=tuple(sorted(unique(r.finding.language for r in rows))),
+        excluded=report.excluded_by_role(),
         total=len(rows), suppressed=len(report.findings) - len(rows),
         levels=risk_levels(infrastructure, report.by_risk()), readiness=readiness,
         critical=tuple(r for r in rows if r.finding.risk == Risk.CRITICAL),

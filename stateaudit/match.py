@@ -8,6 +8,7 @@ from typing import Any
 from .facts import FileIndex, facts_module
 from .model import Match, ParseError, SourceFile
 from .ruleset import Rule, RuleSet
+from .source_roles import BROWSER
 from .suppressions import Suppression, find_suppressions
 from .syntax import (
     QUERY_LANGUAGE,
@@ -32,6 +33,7 @@ class FileResult:
     error: ParseError | None = None
     warnings: list[str] = field(default_factory=list)
     suppressions: tuple[Suppression, ...] = ()  # its `stateaudit: ignore` comments
+    excluded: str | None = None  # a source_roles role (browser) found in the content: left out by policy
 
 
 def read_source(file: SourceFile) -> tuple[bytes | None, str | None]:
@@ -49,12 +51,15 @@ def read_source(file: SourceFile) -> tuple[bytes | None, str | None]:
     return data, None
 
 
-def match_file(file: SourceFile, ruleset: RuleSet) -> FileResult:
+def match_file(file: SourceFile, ruleset: RuleSet, include_browser: bool = False) -> FileResult:
     source, problem = read_source(file)
     if source is None:
         return FileResult(error=ParseError(file.rel, problem or "unreadable"))
     parsed = parse_source(source, file.language, file.rel)
     result = FileResult(lines=source.count(b"\n") + (0 if source.endswith(b"\n") else 1))
+    if not include_browser and ruleset.roles.role_by_content(parsed) is not None:
+        result.excluded = BROWSER
+        return result
     if parsed.has_errors:
         result.warnings.append(f"{file.rel}: syntax errors; findings in this file may be incomplete")
     if b"stateaudit:" in source:

@@ -156,6 +156,14 @@ class Report:
     errors: tuple[ParseError, ...]
     duration_s: float = 0.0
     guidance: Mapping[str, Any] = field(default_factory=dict)  # classification metadata for reports
+    excluded: tuple[tuple[str, str], ...] = ()  # (path, role): browser or vendored code left out by policy
+
+    def excluded_by_role(self) -> dict[str, int]:
+        """How many files each role (browser, vendored) left out of the scan."""
+        counts: dict[str, int] = {}
+        for _path, role in self.excluded:
+            counts[role] = counts.get(role, 0) + 1
+        return dict(sorted(counts.items()))
 
     @property
     def active(self) -> tuple[Finding, ...]:

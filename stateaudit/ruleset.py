@@ -14,6 +14,7 @@ import yaml
 
 from .conditions import DERIVED_NAMES, FACT_NAMES, ConditionError, validate
 from .model import CONFIDENCES, KINDS, PRIORITIES, Risk
+from .source_roles import SourceRoles, VocabularyError, load_source_roles
 from .syntax import (
     LANGUAGES,
     QUERY_LANGUAGE,
@@ -89,13 +90,14 @@ class RuleSet:
     rules: Mapping[str, Rule]
     tables: Mapping[str, tuple[Mapping[str, Any], ...]]
     disabled: frozenset[str] = frozenset()  # ids of valid rules left out (`enabled: false` or config `disable`)
+    roles: SourceRoles = field(default_factory=SourceRoles)  # which files are browser or vendored code
 
     def for_grammar(self, grammar: str) -> list[Rule]:
         return [r for r in self.rules.values() if grammar in r.queries]
 
     def without(self, disabled: frozenset[str]) -> RuleSet:
         return RuleSet({k: v for k, v in self.rules.items() if k not in disabled}, self.tables,
-                       self.disabled | (frozenset(disabled) & frozenset(self.rules)))
+                       self.disabled | (frozenset(disabled) & frozenset(self.rules)), self.roles)
 
 
 def _line_of(node: yaml.Node | None, key: str | None = None) -> int:
@@ -391,7 +393,11 @@ def load_rules(dirs: list[Path]) -> RuleSet:
             for table, rows in load_tables(path).items():
                 # A team's own folder comes later on the command line but must win: its rows go first.
                 tables[table] = rows + tables[table] if folder != dirs[0] else tables[table] + rows
-    return RuleSet(rules, {k: tuple(v) for k, v in tables.items()}, frozenset(seen) - frozenset(rules))
+    try:
+        roles = load_source_roles(dirs)
+    except VocabularyError as err:
+        raise RuleError(str(err)) from None
+    return RuleSet(rules, {k: tuple(v) for k, v in tables.items()}, frozenset(seen) - frozenset(rules), roles)
 
 
 def _id_line(path: Path) -> int:

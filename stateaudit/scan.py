@@ -33,10 +33,11 @@ def scan(root: Path, config: Config, ruleset: RuleSet, paths: list[Path] | None 
          baseline: Baseline | None = None) -> ScanResult:
     started = time.perf_counter()
     ruleset = with_builtin_rules(ruleset).without(config.disable)
-    discovery = discover_files(root, config, paths)
+    discovery = discover_files(root, config, paths, ruleset.roles)
     files = list(discovery.files)
     services = detect_services(root, files, config.service_roots)
-    results = {f.rel: match_file(f, ruleset) for f in files}
+    results = {f.rel: match_file(f, ruleset, config.include_browser) for f in files}
+    excluded = list(discovery.excluded) + [(rel, r.excluded) for rel, r in results.items() if r.excluded]
     findings = classify_all(files, results, services, ruleset, config)
     languages = {f.rel: f.language for f in files}
     findings = apply_suppressions(
@@ -49,9 +50,10 @@ def scan(root: Path, config: Config, ruleset: RuleSet, paths: list[Path] | None 
     warnings = [w for r in results.values() for w in r.warnings]
     report = aggregate(
         findings, services.services, ruleset, root=_display_root(root), version=__version__,
-        files=sum(1 for r in results.values() if r.error is None),
-        lines=sum(r.lines for r in results.values()), errors=errors,
+        files=sum(1 for r in results.values() if r.error is None and not r.excluded),
+        lines=sum(r.lines for r in results.values() if not r.excluded), errors=errors,
         duration=round(time.perf_counter() - started, 2), min_confidence=config.min_confidence,
+        excluded=tuple(excluded),
     )
     return ScanResult(report, tuple(warnings), outcome)
 

@@ -100,6 +100,64 @@ def pattern_below(query: Query, node: Node) -> bool:
     return any(QueryCursor(query).matches(child) for child in node.children)
 
 
+_BROWSER_USES = """
+(member_expression object: (identifier) @object property: (property_identifier) @member)
+(unary_expression argument: (identifier) @typeof_argument) @unary
+"""
+# Places that bind a name: a file that binds `window` itself (a parameter, a variable) is not using the global.
+_BINDINGS = (
+    "(variable_declarator name: (identifier) @bound)",
+    "(formal_parameters (identifier) @bound)",
+    "(required_parameter pattern: (identifier) @bound)",
+    "(optional_parameter pattern: (identifier) @bound)",
+    "(arrow_function parameter: (identifier) @bound)",
+    "(catch_clause parameter: (identifier) @bound)",
+    "(shorthand_property_identifier_pattern) @bound",
+    "(function_declaration name: (identifier) @bound)",
+    "(import_specifier name: (identifier) @bound)",
+)
+
+
+@cache
+def _browser_queries(language: str) -> tuple[Query, Query]:
+    """The uses query and a bindings query made of the binding patterns this grammar has."""
+    grammar = LANGUAGES[language]
+    bindings = []
+    for pattern in _BINDINGS:
+        try:
+            Query(grammar, pattern)
+        except QueryError:
+            continue  # e.g. required_parameter exists only in TypeScript
+        bindings.append(pattern)
+    return Query(grammar, _BROWSER_USES), Query(grammar, "\n".join(bindings))
+
+
+def browser_global_uses(parsed: ParsedFile, globals_: frozenset[str], document_members: frozenset[str]) -> int:
+    """How many times a script uses browser globals (`window.x`, `document.querySelector`).
+
+    Zero when the script asks `typeof window` (or another of the globals): isomorphic code that
+    checks where it runs is not browser-only. A global the file binds itself (`(window) => ...`,
+    `const document = ...`) is its own name, not the browser's. Only for JavaScript-family grammars.
+    """
+    if parsed.language not in ("typescript", "tsx", "javascript"):
+        return 0
+    uses_query, bindings_query = _browser_queries(parsed.language)
+    bound = {node_text(n) for _, c in QueryCursor(bindings_query).matches(parsed.root) for n in c.get("bound", ())}
+    uses = 0
+    for _, captures in QueryCursor(uses_query).matches(parsed.root):
+        if "unary" in captures:
+            if node_text(captures["unary"][0]).startswith("typeof") and \
+                    node_text(captures["typeof_argument"][0]) in globals_:
+                return 0
+            continue
+        name = node_text(captures["object"][0])
+        if name in bound:
+            continue
+        if name in globals_ or (name == "document" and node_text(captures["member"][0]) in document_members):
+            uses += 1
+    return uses
+
+
 @cache
 def node_types(language: str) -> frozenset[str]:
     """The named node types a grammar produces (what `Node.type` can be; supertypes excluded)."""

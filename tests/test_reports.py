@@ -19,7 +19,7 @@ from stateaudit.report import FORMATTERS
 from stateaudit.report.json import to_dict
 from stateaudit.scan import scan
 
-from .conftest import FIXTURES, REPO
+from .conftest import REPO
 
 GOLDEN = REPO / "tests" / "golden"
 SUMMARY_ROW = re.compile(r"^\| \*\*(CRITICAL|HIGH|MEDIUM|LOW)\*\*[^|]*\| (\d+) \|$")

@@ -65,6 +65,7 @@ def to_dict(report: Report) -> dict[str, Any]:
             "duration_s": report.duration_s,
             "findings": len(report.active),
             "by_risk": report.by_risk(),
+            "files_excluded": report.excluded_by_role(),
         },
         "services": [
             {"name": s.service.name, "path": s.service.path, "language": s.language, "readiness": s.readiness,
@@ -73,6 +74,7 @@ def to_dict(report: Report) -> dict[str, Any]:
         ],
         "findings": [finding_dict(f) for f in report.findings],
         "errors": [{"file": e.path, "message": e.message} for e in report.errors],
+        "excluded": [{"file": path, "role": role} for path, role in report.excluded],
     }
 
 

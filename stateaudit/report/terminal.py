@@ -46,6 +46,11 @@ def print_report(report: Report, console: Console, show_suppressed: bool = False
     console.print(summary)
     if report.errors:
         console.print(Text(f"{len(report.errors)} file(s) could not be scanned (see messages above)", style="dim"))
+    excluded = report.excluded_by_role()
+    if excluded:
+        counts = ", ".join(f"{n} {role} file{'s' if n != 1 else ''}" for role, n in excluded.items())
+        flags = " / ".join(f"--include-{role}" for role in excluded)
+        console.print(Text(f"Left out by policy: {counts} (scan them with {flags})", style="dim"))
 
 
 def _short_sites(sites: tuple[str, ...], own_path: str, limit: int = 4) -> str:
