@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import NoReturn
 
 import click
+from click.core import ParameterSource
 from rich.console import Console
 
 from . import __version__
@@ -32,8 +33,11 @@ from .config import (
     parse_fail_on,
     write_starter,
 )
-from .gate import ExitCode, gate
+from .gate import ExitCode
+from .gate import failing as gate_failures
 from .report import FORMATTERS
+from .report import github as github_report
+from .report import summary as summary_report
 from .report.terminal import print_report
 from .resources import rules_dir, shipped_fixtures_dir
 from .ruleset import RuleError, RuleSet, load_rules
@@ -49,7 +53,11 @@ from .suppressions import with_builtin_rules
 from .syntax import EXTENSIONS, parse_source, sexp
 from .templating import rule_markdown
 
-FORMAT_NAMES = {"table": "table", "html": "html", "json": "json", "markdown": "md", "md": "md", "sarif": "sarif"}
+FORMAT_NAMES = {"table": "table", "html": "html", "json": "json", "markdown": "md", "md": "md", "sarif": "sarif",
+                "github": "github", "summary": "summary"}
+# `-o FILE` takes its format from the file's extension; other names (e.g. $GITHUB_STEP_SUMMARY) take --format.
+EXTENSION_FORMATS = {".json": "json", ".sarif": "sarif", ".html": "html", ".htm": "html", ".md": "md",
+                     ".markdown": "md", ".txt": "table"}
 
 
 def fail(message: str) -> NoReturn:
@@ -178,7 +186,10 @@ def report_baseline(outcome: BaselineOutcome | None, limit: int = 20) -> None:
 @scan_options
 @click.option("--format", "fmt", type=click.Choice(sorted(FORMAT_NAMES)), default="table", show_default=True,
               help="Output format.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the report to FILE.")
+@click.option("-o", "--output", "outputs", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the report to FILE, in the format its extension names (.html .sarif .json .md .txt; "
+                   "other names take --format). Repeatable; with -o, stdout stays quiet unless --format is "
+                   "given for a format no file takes.")
 @click.option("--fail-on", type=click.Choice(["CRITICAL", "HIGH", "MEDIUM", "LOW", "none"], case_sensitive=False),
               default=None, help="Exit 1 when an unsuppressed finding is at or above this risk [default: CRITICAL].")
 @click.option("--fail-on-rule", "fail_rules", multiple=True, metavar="RULE-ID",
@@ -188,7 +199,7 @@ def report_baseline(outcome: BaselineOutcome | None, limit: int = 20) -> None:
               help=f"A baseline file (`stateaudit baseline`) whose findings are accepted: only new ones fail "
                    f"[default: {BASELINE_NAME} at the scan root, if there is one].")
 @click.option("--no-baseline", is_flag=True, help="Ignore the baseline: report and gate on every finding.")
-def scan_command(paths, fmt, output, fail_on, fail_rules, include_tests, include_browser, include_vendored, exclude,
+def scan_command(paths, fmt, outputs, fail_on, fail_rules, include_tests, include_browser, include_vendored, exclude,
                  rule_dirs, config_path, min_confidence, show_suppressed, baseline_path, no_baseline) -> None:
     """Scan PATHS (default: the current folder) for in-process state."""
     try:
@@ -208,9 +219,12 @@ def scan_command(paths, fmt, output, fail_on, fail_rules, include_tests, include
             fail(f"--fail-on-rule: {err}")
     chosen = None if no_baseline else baseline_of(root, config, use_default=True)
     result = run_scan(root, config, ruleset, paths, read_baseline(chosen) if chosen else None)
-    _write(result.report, FORMAT_NAMES[fmt], output, show_suppressed)
+    failing = gate_failures(result.report, config.fail_on, fail_rules)
+    explicit = click.get_current_context().get_parameter_source("fmt") is not ParameterSource.DEFAULT
+    for fmt_name, target in outputs_for(FORMAT_NAMES[fmt], outputs, explicit):
+        write_output(fmt_name, target, result, failing, show_suppressed)
     report_baseline(result.baseline)
-    sys.exit(gate(result.report, config.fail_on, fail_rules))
+    sys.exit(ExitCode.GATE_FAILED if failing else ExitCode.CLEAN)
 
 
 @main.command("baseline")
@@ -247,7 +261,24 @@ def baseline_command(paths, output, include_tests, include_browser, include_vend
     click.echo(f"wrote {target}: {data['counts']['findings']} findings accepted" + (f" ({by_risk})" if by_risk else ""))
 
 
-def _write(report, fmt: str, output: Path | None, show_suppressed: bool) -> None:
+def output_format(path: Path, default: str) -> str:
+    """The format a file's name asks for: `.sarif.json` and `.sarif` are SARIF; unknown names take `default`."""
+    name = path.name.lower()
+    if name.endswith(".sarif.json"):
+        return "sarif"
+    return EXTENSION_FORMATS.get(path.suffix.lower(), default)
+
+
+def outputs_for(fmt: str, outputs: tuple[Path, ...], explicit: bool) -> list[tuple[str, Path | None]]:
+    """(format, file) pairs to write; None is stdout."""
+    files = [(output_format(path, fmt), path) for path in outputs]
+    if not files or (explicit and fmt not in {f for f, _ in files}):
+        files.append((fmt, None))
+    return files
+
+
+def write_output(fmt: str, output: Path | None, result: ScanResult, failing, show_suppressed: bool) -> None:
+    report = result.report
     if fmt == "table":
         if output is not None:
             with output.open("w", encoding="utf-8") as handle:
@@ -255,11 +286,19 @@ def _write(report, fmt: str, output: Path | None, show_suppressed: bool) -> None
         else:
             print_report(report, Console(), show_suppressed)
         return
-    text = FORMATTERS[fmt](report)
-    if output is not None:
-        output.write_text(text, encoding="utf-8")
+    if fmt == "summary":
+        text = summary_report.render(report, result.baseline, failing)
+    elif fmt == "github":
+        text = github_report.render(report)
     else:
+        text = FORMATTERS[fmt](report)
+    if output is None:
         click.echo(text, nl=False)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as err:
+        fail(f"{output}: cannot write the report ({err.strerror})")
 
 
 RULES_OPTION = click.option("--rules", "rule_dirs", multiple=True, type=click.Path(file_okay=False, path_type=Path),
