@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 from typing import NoReturn
@@ -35,6 +36,7 @@ from .config import (
 )
 from .gate import ExitCode
 from .gate import failing as gate_failures
+from .gitdiff import GitDiffError, changed_lines
 from .report import FORMATTERS
 from .report import github as github_report
 from .report import summary as summary_report
@@ -136,9 +138,9 @@ def prepare(paths: tuple[Path, ...], config_path: Path | None, **overrides) -> t
 
 
 def run_scan(root: Path, config: Config, ruleset: RuleSet, paths: tuple[Path, ...],
-             baseline: Baseline | None = None) -> ScanResult:
+             baseline: Baseline | None = None, keep=None) -> ScanResult:
     """Scan, and print each file's problem and each warning as one dim line on stderr."""
-    result = scan(root, config, ruleset, list(paths) or None, baseline)
+    result = scan(root, config, ruleset, list(paths) or None, baseline, keep)
     err_console = Console(stderr=True)
     for error in result.report.errors:
         err_console.print(f"[dim]stateaudit: {error.path}: {error.message}[/dim]", highlight=False)
@@ -199,8 +201,11 @@ def report_baseline(outcome: BaselineOutcome | None, limit: int = 20) -> None:
               help=f"A baseline file (`stateaudit baseline`) whose findings are accepted: only new ones fail "
                    f"[default: {BASELINE_NAME} at the scan root, if there is one].")
 @click.option("--no-baseline", is_flag=True, help="Ignore the baseline: report and gate on every finding.")
+@click.option("--diff-base", metavar="REF",
+              help="Report only findings whose code (or a write site) was added or changed since the git commit "
+                   "REF, including untracked files; the whole service is still analysed.")
 def scan_command(paths, fmt, outputs, fail_on, fail_rules, include_tests, include_browser, include_vendored, exclude,
-                 rule_dirs, config_path, min_confidence, show_suppressed, baseline_path, no_baseline) -> None:
+                 rule_dirs, config_path, min_confidence, show_suppressed, baseline_path, no_baseline, diff_base) -> None:
     """Scan PATHS (default: the current folder) for in-process state."""
     try:
         gate_level = parse_fail_on(fail_on) if fail_on is not None else None
@@ -218,7 +223,24 @@ def scan_command(paths, fmt, outputs, fail_on, fail_rules, include_tests, includ
         except UnknownRule as err:
             fail(f"--fail-on-rule: {err}")
     chosen = None if no_baseline else baseline_of(root, config, use_default=True)
-    result = run_scan(root, config, ruleset, paths, read_baseline(chosen) if chosen else None)
+    changed = None
+    if diff_base:
+        try:
+            changed = changed_lines(root, diff_base)
+        except GitDiffError as err:
+            fail(str(err))
+    seen = Counter()
+
+    def in_diff(finding) -> bool:
+        kept = changed.covers(finding)
+        seen[kept] += 1
+        return kept
+
+    result = run_scan(root, config, ruleset, paths, read_baseline(chosen) if chosen else None,
+                      in_diff if changed else None)
+    if changed is not None:
+        click.echo(f"stateaudit: --diff-base {diff_base}: {seen[True]} of {seen[True] + seen[False]} findings are "
+                   f"in code added or changed since {diff_base} ({len(changed.files)} changed files)", err=True)
     failing = gate_failures(result.report, config.fail_on, fail_rules)
     explicit = click.get_current_context().get_parameter_source("fmt") is not ParameterSource.DEFAULT
     for fmt_name, target in outputs_for(FORMAT_NAMES[fmt], outputs, explicit):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,7 +31,8 @@ class ScanResult:
 
 
 def scan(root: Path, config: Config, ruleset: RuleSet, paths: list[Path] | None = None,
-         baseline: Baseline | None = None) -> ScanResult:
+         baseline: Baseline | None = None, keep: Callable[[Finding], bool] | None = None) -> ScanResult:
+    """The whole pipeline; `keep` narrows the reported findings (after the baseline saw them all)."""
     started = time.perf_counter()
     ruleset = with_builtin_rules(ruleset).without(config.disable)
     discovery = discover_files(root, config, paths, ruleset.roles)
@@ -46,6 +48,8 @@ def scan(root: Path, config: Config, ruleset: RuleSet, paths: list[Path] | None 
         lambda rel: (services.owner_of(rel).name, languages[rel]))
     findings = unique_fingerprints(findings)
     findings, outcome = apply_baseline(findings, baseline)
+    if keep is not None:
+        findings = [f for f in findings if keep(f)]
     errors = [ParseError(p, m) for p, m in discovery.skipped] + [r.error for r in results.values() if r.error]
     warnings = [w for r in results.values() for w in r.warnings]
     report = aggregate(

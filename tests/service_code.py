@@ -70,3 +70,50 @@ def allow(client_id: str, limit: int = 10) -> bool:
     _hits[client_id] = window
     return len(window) <= limit
 '''
+
+# An Express service's task tracker; the registry that instantiates it lives in another file.
+TRACKER_TS = '''export class TaskTracker {
+  private readonly tasks = new Map<string, string>();
+
+  start(id: string): void {
+    this.tasks.set(id, 'running');
+  }
+}
+'''
+
+TRACKER_TS_WITH_FINISH = TRACKER_TS.replace('''  }
+}
+''', '''  }
+
+  finish(id: string): void {
+    this.tasks.delete(id);
+  }
+}
+''')
+
+REGISTRY_TS = '''import { TaskTracker } from './tracker';
+
+export const tracker = new TaskTracker();
+'''
+
+METRICS_TS = '''const counters = new Map<string, number>();
+
+export function count(name: string): number {
+  return counters.get(name) ?? 0;
+}
+'''
+
+METRICS_TS_WITH_HIT = METRICS_TS + '''
+export function hit(name: string): void {
+  counters.set(name, count(name) + 1);
+}
+'''
+
+UPLOADS_TS = '''const uploads = new Map<string, Buffer[]>();
+
+export function addChunk(id: string, chunk: Buffer): void {
+  const parts = uploads.get(id) ?? [];
+  parts.push(chunk);
+  uploads.set(id, parts);
+}
+'''
