@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from .fingerprints import numbered
+from .fingerprints import unique_in_report
 from .model import Finding, Risk, SuppressionNote
 
 BASELINE_NAME = ".stateaudit-baseline.json"
@@ -93,12 +93,8 @@ def load_baseline(path: Path) -> Baseline:
     if not isinstance(findings, list):
         raise BaselineError(f"{path}: the baseline has no 'entries' or 'findings' list; "
                             f"write one with `stateaudit baseline -o {path}`")
-    items = [f for f in findings if isinstance(f, dict) and f.get("fingerprint")]
-    # Reports written before fingerprints were unique repeat a fingerprint for identical findings.
-    items.sort(key=lambda f: (str(f.get("file", "")), int(f.get("line") or 0), int(f.get("column") or 0),
-                              str(f.get("rule", ""))))
-    unique = numbered(str(f["fingerprint"]) for f in items)
-    return Baseline(path, tuple(_entry_from(dict(f, fingerprint=fp)) for f, fp in zip(items, unique, strict=True)), legacy=True)
+    unique = unique_in_report(findings)
+    return Baseline(path, tuple(_entry_from(dict(f, fingerprint=fp)) for f, fp in unique), legacy=True)
 
 
 def baseline_dict(findings: Iterable[Finding], tool_version: str) -> dict[str, Any]:

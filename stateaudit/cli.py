@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections import Counter
@@ -25,6 +26,9 @@ from .baseline import (
     write_json,
 )
 from .catalogue import UnknownRule, find_rule, render_json, render_markdown, rules_table
+from .compare import ReportFileError, compare, read_report
+from .compare import print_table as print_comparison
+from .compare import render_markdown as compare_markdown
 from .config import (
     Config,
     ConfigError,
@@ -37,6 +41,9 @@ from .config import (
 from .gate import ExitCode
 from .gate import failing as gate_failures
 from .gitdiff import GitDiffError, changed_lines
+from .merge import load_reports, merged_json
+from .merge import render_html as merge_html
+from .merge import render_markdown as merge_markdown
 from .report import FORMATTERS
 from .report import github as github_report
 from .report import summary as summary_report
@@ -321,6 +328,63 @@ def write_output(fmt: str, output: Path | None, result: ScanResult, failing, sho
         output.write_text(text, encoding="utf-8")
     except OSError as err:
         fail(f"{output}: cannot write the report ({err.strerror})")
+
+
+@main.command("diff")
+@click.argument("old", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("new", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["table", "markdown"]), default="table", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE.")
+def diff_command(old, new, fmt, output) -> None:
+    """Compare two findings JSON reports: what appeared, disappeared and changed risk, by fingerprint."""
+    try:
+        comparison = compare(read_report(old), read_report(new), old.name, new.name)
+    except ReportFileError as err:
+        fail(str(err))
+    if fmt == "markdown":
+        text = compare_markdown(comparison)
+        if output is None:
+            click.echo(text, nl=False)
+        else:
+            output.write_text(text, encoding="utf-8")
+        return
+    if output is None:
+        print_comparison(comparison, Console())
+    else:
+        with output.open("w", encoding="utf-8") as handle:
+            print_comparison(comparison, Console(file=handle, width=160, no_color=True))
+
+
+MERGE_FORMATS = {".json": "json", ".md": "md", ".markdown": "md", ".html": "html", ".htm": "html"}
+
+
+@main.command("merge")
+@click.argument("reports", nargs=-1, required=True, metavar="[NAME=]REPORT.json...")
+@click.option("-o", "--output", "outputs", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the merged inventory to FILE: .md, .html or .json by its extension (repeatable). "
+                   "Default: Markdown on stdout.")
+@click.option("--title", default="", help="The inventory's title [default: Organisation].")
+def merge_command(reports, outputs, title) -> None:
+    """Merge the findings JSON of several repositories into one inventory with a section per repository.
+
+    Each REPORT is `scan --format json` output; NAME=REPORT names its repository (default: the report's
+    scan root, else the file's name).
+    """
+    try:
+        loaded = load_reports(list(reports))
+    except ReportFileError as err:
+        fail(str(err))
+    for path in outputs:
+        if path.suffix.lower() not in MERGE_FORMATS:
+            fail(f"{path}: merge writes .md, .html or .json; name the file with one of those extensions")
+    renderers = {"md": lambda: merge_markdown(loaded, title), "html": lambda: merge_html(loaded, title),
+                 "json": lambda: json.dumps(merged_json(loaded), indent=2, sort_keys=True, ensure_ascii=False) + "\n"}
+    if not outputs:
+        click.echo(renderers["md"](), nl=False)
+        return
+    for path in outputs:
+        path.write_text(renderers[MERGE_FORMATS[path.suffix.lower()]](), encoding="utf-8")
+        click.echo(f"wrote {path}")
 
 
 RULES_OPTION = click.option("--rules", "rule_dirs", multiple=True, type=click.Path(file_okay=False, path_type=Path),

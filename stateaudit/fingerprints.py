@@ -42,3 +42,18 @@ def unique_fingerprints(findings: Iterable[Finding]) -> list[Finding]:
     ordered = sorted(findings, key=_order)
     fingerprints = numbered(f.fingerprint for f in ordered)
     return [f if f.fingerprint == fp else replace(f, fingerprint=fp) for f, fp in zip(ordered, fingerprints, strict=True)]
+
+
+def report_order(item: dict) -> tuple:
+    """A findings JSON entry's place in file order, as `_order` for findings."""
+    return (str(item.get("file", "")), int(item.get("line") or 0), int(item.get("column") or 0), str(item.get("rule", "")))
+
+
+def unique_in_report(items: list[dict]) -> list[tuple[dict, str]]:
+    """Findings JSON entries in file order, each with a fingerprint unique among them.
+
+    Reports written before fingerprints were unique repeat one for identical findings; this numbers the
+    repeats exactly as a scan does today, so an old report matches a new one finding for finding.
+    """
+    ordered = sorted((i for i in items if isinstance(i, dict) and i.get("fingerprint")), key=report_order)
+    return list(zip(ordered, numbered(str(i["fingerprint"]) for i in ordered), strict=True))
