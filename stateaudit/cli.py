@@ -195,10 +195,10 @@ def report_baseline(outcome: BaselineOutcome | None, limit: int = 20) -> None:
 @scan_options
 @click.option("--format", "fmt", type=click.Choice(sorted(FORMAT_NAMES)), default="table", show_default=True,
               help="Output format.")
-@click.option("-o", "--output", "outputs", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+@click.option("-o", "--output", "outputs", multiple=True, metavar="[FORMAT:]FILE",
               help="Write the report to FILE, in the format its extension names (.html .sarif .json .md .txt; "
-                   "other names take --format). Repeatable; with -o, stdout stays quiet unless --format is "
-                   "given for a format no file takes.")
+                   "other names take --format), or in FORMAT (e.g. summary:$GITHUB_STEP_SUMMARY). Repeatable; "
+                   "with -o, stdout stays quiet unless --format is given for a format no file takes.")
 @click.option("--fail-on", type=click.Choice(["CRITICAL", "HIGH", "MEDIUM", "LOW", "none"], case_sensitive=False),
               default=None, help="Exit 1 when an unsuppressed finding is at or above this risk [default: CRITICAL].")
 @click.option("--fail-on-rule", "fail_rules", multiple=True, metavar="RULE-ID",
@@ -298,9 +298,20 @@ def output_format(path: Path, default: str) -> str:
     return EXTENSION_FORMATS.get(path.suffix.lower(), default)
 
 
-def outputs_for(fmt: str, outputs: tuple[Path, ...], explicit: bool) -> list[tuple[str, Path | None]]:
+def split_output(text: str) -> tuple[str | None, Path]:
+    """`FORMAT:PATH` (e.g. `summary:$GITHUB_STEP_SUMMARY`) names the format outright; a plain path does not."""
+    prefix, sep, rest = text.partition(":")
+    if sep and prefix in FORMAT_NAMES and rest:
+        return FORMAT_NAMES[prefix], Path(rest)
+    return None, Path(text)
+
+
+def outputs_for(fmt: str, outputs: tuple[str, ...], explicit: bool) -> list[tuple[str, Path | None]]:
     """(format, file) pairs to write; None is stdout."""
-    files = [(output_format(path, fmt), path) for path in outputs]
+    files = []
+    for text in outputs:
+        named, path = split_output(text)
+        files.append((named or output_format(path, fmt), path))
     if not files or (explicit and fmt not in {f for f, _ in files}):
         files.append((fmt, None))
     return files

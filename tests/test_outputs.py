@@ -92,3 +92,13 @@ def test_fail_on_rule_gates_on_one_rule_whatever_its_risk(tmp_path):
                "--fail-on-rule", "py.timer-thread").exit_code == 0
     unknown = run("scan", str(repo.root), "--fail-on-rule", "py.module-colection")
     assert unknown.exit_code == 2 and "did you mean 'py.module-collection'" in unknown.output
+
+
+def test_a_format_prefix_names_the_format_of_any_file(tmp_path):
+    repo = accounts(tmp_path)
+    notes = tmp_path / "notes.md"
+    result = run("scan", str(repo.root), "-o", f"summary:{notes}", "-o", f"json:{tmp_path / 'a.txt'}",
+                 "--fail-on", "none")
+    assert result.exit_code == 0 and result.stdout == ""
+    assert notes.read_text().startswith("### ✅ stateaudit: 2 findings")
+    assert json.loads((tmp_path / "a.txt").read_text())["summary"]["findings"] == 2
