@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from .model import (
     CONFIDENCES,
+    DegradedFile,
     Finding,
+    InternalError,
     ParseError,
     Report,
+    Reviewed,
     Risk,
     Service,
     ServiceSummary,
@@ -34,7 +37,9 @@ def visible(findings: list[Finding], min_confidence: str) -> list[Finding]:
 
 def aggregate(findings: list[Finding], services: tuple[Service, ...], ruleset: RuleSet, *, root: str,
               version: str, files: int, lines: int, errors: list[ParseError], duration: float = 0.0,
-              min_confidence: str = "low", excluded: tuple[tuple[str, str], ...] = ()) -> Report:
+              min_confidence: str = "low", excluded: tuple[tuple[str, str], ...] = (),
+              degraded: list[DegradedFile] = (), internal_errors: list[InternalError] = (),
+              reviewed: tuple[Reviewed, ...] = ()) -> Report:
     shown = sorted(visible(findings, min_confidence), key=finding_order)
     summaries = []
     for service in sorted(services, key=lambda s: s.name):
@@ -47,6 +52,9 @@ def aggregate(findings: list[Finding], services: tuple[Service, ...], ruleset: R
     return Report(
         root=root, tool_version=version, findings=tuple(shown), services=tuple(summaries),
         rules={rid: ruleset.rules[rid] for rid in sorted(fired) if rid in ruleset.rules},
-        files_scanned=files, lines_scanned=lines, errors=tuple(sorted(errors, key=lambda e: e.path)),
+        files_scanned=files, lines_scanned=lines, errors=tuple(sorted(errors, key=lambda e: (e.path, e.reason, e.message))),
         duration_s=duration, guidance=ruleset.tables, excluded=tuple(sorted(excluded)),
+        reviewed=tuple(sorted(reviewed, key=lambda r: (r.location.path, r.location.line, r.rule_id))),
+        degraded=tuple(sorted(degraded, key=lambda d: (d.path, d.reason))),
+        internal_errors=tuple(sorted(internal_errors, key=lambda e: (e.path, e.rule or "", e.message))),
     )

@@ -78,21 +78,33 @@ def load_baseline(path: Path) -> Baseline:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as err:
-        raise BaselineError(f"{path}: cannot read baseline ({err.strerror})") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise BaselineError(f"{path}: the baseline is not a findings JSON report or baseline file ({err})") from None
+        raise BaselineError(f"{path}:1: cannot read baseline ({err.strerror})") from None
+    except UnicodeDecodeError as err:
+        raise BaselineError(f"{path}:1: the baseline is not a findings JSON report or baseline file "
+                            f"(not UTF-8: byte {err.start})") from None
+    except json.JSONDecodeError as err:
+        raise BaselineError(f"{path}:{err.lineno}: the baseline is not a findings JSON report or baseline file: "
+                            f"truncated or invalid JSON ({err.msg}, column {err.colno}); write it again with "
+                            f"`stateaudit baseline -o {path}`") from None
+    except RecursionError:
+        raise BaselineError(f"{path}:1: the baseline is not a findings JSON report (nested too deeply)") from None
     if isinstance(data, dict) and FORMAT_KEY in data:
         if data[FORMAT_KEY] != FORMAT_VERSION:
-            raise BaselineError(f"{path}: baseline format {data[FORMAT_KEY]!r} is not one this version reads "
+            raise BaselineError(f"{path}:1: baseline format {data[FORMAT_KEY]!r} is not one this version reads "
                                 f"({FORMAT_VERSION}); rewrite it with `stateaudit baseline -o {path}`")
         items = data.get("entries")
-        if not isinstance(items, list) or not all(isinstance(i, dict) and i.get("fingerprint") for i in items):
-            raise BaselineError(f"{path}: the baseline's 'entries' must be a list of objects with a fingerprint")
+        if not isinstance(items, list) or not all(isinstance(i, dict) and isinstance(i.get("fingerprint"), str)
+                                                  for i in items):
+            raise BaselineError(f"{path}:1: the baseline's 'entries' must be a list of objects with a fingerprint")
         return Baseline(path, tuple(_entry_from(i) for i in items))
     findings = data.get("findings") if isinstance(data, dict) else None
-    if not isinstance(findings, list):
-        raise BaselineError(f"{path}: the baseline has no 'entries' or 'findings' list; "
-                            f"write one with `stateaudit baseline -o {path}`")
+    tool = data.get("tool") if isinstance(data, dict) else None
+    if not isinstance(findings, list) or not isinstance(tool, dict) or tool.get("name") != "stateaudit":
+        raise BaselineError(f"{path}:1: not a stateaudit findings JSON report or baseline file (no 'entries', "
+                            f"or no 'tool' stateaudit and 'findings' list); write one with `stateaudit baseline -o {path}`")
+    if not all(isinstance(f, dict) and isinstance(f.get("fingerprint"), str) for f in findings):
+        raise BaselineError(f"{path}:1: the baseline has findings without a 'fingerprint' string; "
+                            f"write it again with `stateaudit baseline -o {path}`")
     unique = unique_in_report(findings)
     return Baseline(path, tuple(_entry_from(dict(f, fingerprint=fp)) for f, fp in unique), legacy=True)
 

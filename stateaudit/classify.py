@@ -11,7 +11,7 @@ from typing import Any
 from .conditions import holds
 from .config import Config
 from .facts.common import split_words
-from .model import Finding, Match, Risk, Service
+from .model import Finding, Match, Reviewed, Risk, Service
 from .ruleset import Rule, RuleSet
 
 # Names that say how state is kept, not what it is for: the owning class's name tells more.
@@ -47,32 +47,35 @@ def render(template: str | None, facts: Mapping[str, Any]) -> str:
 
 
 def complete_facts(match: Match, service: Service, lifetime: tuple[str, str], in_test: bool) -> dict[str, Any]:
-    """Add what only the whole service knows: lifetime, dependencies, test status."""
-    facts = dict(match.facts)
+    """A new mapping: the match's facts plus what only the whole service knows (lifetime, dependencies,
+    test status) and the names message templates use. `match.facts` is left as it is."""
+    facts = match.facts
     local = facts.get("lifetime_local", "unknown")
     if local in ("process", "request"):
-        facts["lifetime"] = local
-        facts["lifetime_reason"] = ("module scope lives as long as the process" if local == "process"
-                                    else "request-scoped provider")
-    else:
-        facts["lifetime"], facts["lifetime_reason"] = lifetime
-    facts["depends_on"] = service.dependencies
-    facts["service"] = service.name
-    facts["in_test_file"] = in_test
-    facts["write_count"] = len(match.write_sites)
-    facts["Name"] = humanize(facts.get("name"))
-    facts["Class"] = facts.get("class_name") or ""
-    facts["container_label"] = CONTAINER_LABELS.get(facts.get("container") or "", "")
-    label = facts["container_label"] or "collection"
-    facts["a_container"] = ("an " if label[0].lower() in "aeiou" else "a ") + label
-    return facts
+        lifetime = (local, "module scope lives as long as the process" if local == "process"
+                    else "request-scoped provider")
+    container_label = CONTAINER_LABELS.get(facts.get("container") or "", "")
+    label = container_label or "collection"
+    return {
+        **facts,
+        "lifetime": lifetime[0],
+        "lifetime_reason": lifetime[1],
+        "depends_on": service.dependencies,
+        "service": service.name,
+        "in_test_file": in_test,
+        "write_count": len(match.write_sites),
+        "Name": humanize(facts.get("name")),
+        "Class": facts.get("class_name") or "",
+        "container_label": container_label,
+        "a_container": ("an " if label[0].lower() in "aeiou" else "a ") + label,
+    }
 
 
 def _first_row(rows, facts) -> Mapping[str, Any] | None:
     return next((row for row in rows if holds(row.get("when"), facts)), None)
 
 
-def _category_row(rows, facts: dict[str, Any]) -> Mapping[str, Any] | None:
+def _category_row(rows, facts: Mapping[str, Any]) -> Mapping[str, Any] | None:
     """What the state is for: its own name decides first, then its owner's name, then its element type.
 
     A generic answer (cache, other) from an earlier source gives way to a specific one from a later.
@@ -95,19 +98,32 @@ def _category_row(rows, facts: dict[str, Any]) -> Mapping[str, Any] | None:
     return first
 
 
-def classify(match: Match, facts: dict[str, Any], rule: Rule, ruleset: RuleSet, service: Service,
+def _with_category(facts: Mapping[str, Any], rule: Rule, rows) -> dict[str, Any]:
+    """Stage 1 of classification: what the state is for (the `categories` table; the rule's own category wins)."""
+    row = _category_row(rows, facts) or {}
+    category = rule.category or row.get("category", "other")
+    label = row.get("label", "")
+    return {**facts, "category": category, "category_label": label,
+            "category_text": (label or category.replace("-", " ")).lower()}
+
+
+def _with_storage(facts: Mapping[str, Any], rows) -> tuple[dict[str, Any], str]:
+    """Stage 2: where the state lives (the `storage` table, whose rows may test `category`), and why."""
+    row = _first_row(rows, facts) or {}
+    stored = {**facts, "storage": row.get("storage", "in-memory"), "shared": row.get("shared", "no")}
+    return stored, render(row.get("reason"), stored)
+
+
+def classify(match: Match, facts: Mapping[str, Any], rule: Rule, ruleset: RuleSet, service: Service,
              config: Config) -> Finding:
+    """The finding for one match. Each table adds its answers to a new mapping, in the order the tables may
+    depend on: categories, then storage (which may test the category), then assessment (which may test both),
+    then confidence, whose reason may name the final risk. `facts` is left as it is."""
     tables = ruleset.tables
     reasons: list[str] = []
-    category_row = _category_row(tables["categories"], facts)
-    facts["category"] = rule.category or (category_row or {}).get("category", "other")
-    facts["category_label"] = (category_row or {}).get("label", "")
-    facts["category_text"] = (facts["category_label"] or facts["category"].replace("-", " ")).lower()
-    storage_row = _first_row(tables["storage"], facts) or {}
-    facts["storage"] = storage_row.get("storage", "in-memory")
-    facts["shared"] = storage_row.get("shared", "no")
-    if storage_row.get("reason"):
-        reasons.append(render(storage_row["reason"], facts))
+    facts, storage_reason = _with_storage(_with_category(facts, rule, tables["categories"]), tables["storage"])
+    if storage_reason:
+        reasons.append(storage_reason)
     chosen = _assess(list(rule.assess) + list(tables["assessment"]), facts)
     risk = Risk.parse(chosen["risk"]) if "risk" in chosen else rule.risk
     reasons.insert(0, f"{rule.id} baseline {rule.risk.name}" + (f"; {render(chosen['reason'], facts)}" if chosen.get("reason") else ""))
@@ -116,7 +132,7 @@ def classify(match: Match, facts: dict[str, Any], rule: Rule, ruleset: RuleSet, 
     if match.write_sites:
         reasons.append(f"written after start-up at {len(match.write_sites)} site(s)")
     risk = _apply_overrides(risk, rule.id, facts["category"], config, reasons)
-    facts["risk"] = risk.name
+    facts = {**facts, "risk": risk.name}
     confidence_row = _first_row(tables["confidence"], facts) or {}
     confidence = confidence_row.get("confidence", rule.confidence)
     if confidence_row.get("reason"):
@@ -135,6 +151,15 @@ def classify(match: Match, facts: dict[str, Any], rule: Rule, ruleset: RuleSet, 
         owner=facts.get("class_name") or None,
         fingerprint=fingerprint(rule.id, path, match.symbol, match.snippet),
     )
+
+
+def review(match: Match, facts: Mapping[str, Any], ruleset: RuleSet, service: Service) -> Reviewed | None:
+    """A Reviewed record when the `reviewed` table says the candidate is stateless, else None."""
+    row = _first_row(ruleset.tables.get("reviewed", ()), facts)
+    if row is None:
+        return None
+    return Reviewed(rule_id=match.rule_id, kind=match.kind, location=match.location, service=service.name,
+                    symbol=match.symbol, snippet=match.snippet, reason=render(row.get("reason"), facts))
 
 
 def _assess(rows, facts) -> dict[str, Any]:

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import sys
 from collections import Counter
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import NoReturn
 
 import click
 from click.core import ParameterSource
 from rich.console import Console
+from rich.text import Text
 
 from . import __version__
+from .atomic import write_atomic
 from .baseline import (
     BASELINE_NAME,
     Baseline,
@@ -25,6 +28,7 @@ from .baseline import (
     load_baseline,
     write_json,
 )
+from .cache import CACHE_DIR_NAME
 from .catalogue import UnknownRule, find_rule, render_json, render_markdown, rules_table
 from .compare import ReportFileError, compare, read_report
 from .compare import print_table as print_comparison
@@ -38,12 +42,15 @@ from .config import (
     parse_fail_on,
     write_starter,
 )
-from .gate import ExitCode
+from .gate import ExitCode, gate
 from .gate import failing as gate_failures
 from .gitdiff import GitDiffError, changed_lines
+from .interrupt import interruptible
 from .merge import load_reports, merged_json
 from .merge import render_html as merge_html
 from .merge import render_markdown as merge_markdown
+from .pool import default_jobs
+from .progress import ScanProgress, progress_wanted
 from .report import FORMATTERS
 from .report import github as github_report
 from .report import summary as summary_report
@@ -52,7 +59,7 @@ from .resources import rules_dir, shipped_fixtures_dir
 from .ruleset import RuleError, RuleSet, load_rules
 from .ruletest import (
     check_fixture,
-    fixture_files,
+    fixture_paths,
     rule_folders,
     rules_under_test,
     summary,
@@ -114,22 +121,57 @@ def scan_options(command):
                      help="Config file [default: .stateaudit.yml or pyproject.toml at the scan root]."),
         click.option("--min-confidence", type=click.Choice(["low", "medium", "high"]), default=None,
                      help="Hide findings below this confidence."),
+        click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+                     help="Processes for per-file work [default: the cores available]; small scans use one."),
+        click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
+                     help=f"Keep per-file results here [default: {CACHE_DIR_NAME}/ in the scan root]."),
+        click.option("--no-cache", is_flag=True, help="Neither read nor write cached per-file results."),
+        click.option("-q", "--quiet", is_flag=True, help="No progress bar."),
+        click.option("--file-budget", type=click.FloatRange(min=0), default=None, metavar="SECONDS",
+                     help="CPU seconds one file may take before it is cut short and reported; 0: no limit "
+                          "[default: 2]."),
+        interruptible,
     ]
     for option in reversed(options):
         command = option(command)
     return command
 
 
-def prepare(paths: tuple[Path, ...], config_path: Path | None, **overrides) -> tuple[Path, Config, RuleSet]:
+@dataclass(frozen=True)
+class Scanning:
+    """What `scan` and `baseline` share: the scan root, the config with the flags on top, the rules, and how to run."""
+
+    root: Path
+    config: Config
+    ruleset: RuleSet
+    paths: tuple[Path, ...]
+    jobs: int | None
+    cache: Path | None
+    quiet: bool
+
+    def run(self, baseline: Baseline | None = None, keep=None) -> ScanResult:
+        """Scan with a progress bar, then print each file's problem, internal error and warning on stderr."""
+        with ScanProgress(progress_wanted(self.quiet)) as progress:
+            result = scan(self.root, self.config, self.ruleset, list(self.paths) or None, baseline,
+                          jobs=self.jobs or default_jobs(), progress=progress.advance, cache_dir=self.cache,
+                          on_files=progress.start, keep=keep)
+        _print_problems(result)
+        return result
+
+
+def prepare(paths: tuple[Path, ...], options: dict, **overrides) -> Scanning:
     """Check the paths, read the config with the flags on top, load and check the rules."""
     for path in paths:
         if not path.exists():
             fail(f"{path}: no such file or directory")
     root = _scan_root(paths)
-    exclude, rule_dirs = overrides.pop("exclude", ()), overrides.pop("rule_dirs", ())
+    exclude, rule_dirs = options["exclude"], options["rule_dirs"]
     try:
-        config = load_config(config_path or find_config(root))
+        config = load_config(options["config_path"] or find_config(root))
         config = config.merged(
+            include_tests=options["include_tests"], include_browser=options["include_browser"],
+            include_vendored=options["include_vendored"], min_confidence=options["min_confidence"],
+            file_budget=options["file_budget"],
             exclude=tuple(config.exclude) + tuple(exclude) if exclude else None,
             rule_dirs=tuple(config.rule_dirs) + tuple(p.resolve() for p in rule_dirs) if rule_dirs else None,
             **overrides,
@@ -141,19 +183,26 @@ def prepare(paths: tuple[Path, ...], config_path: Path | None, **overrides) -> t
         check_against_rules(config, ruleset)
     except ConfigError as err:
         fail(str(err))
-    return root, config, ruleset
+    cache = None if options["no_cache"] else (options["cache_dir"] or root / CACHE_DIR_NAME)
+    return Scanning(root, config, ruleset, paths, options["jobs"], cache, options["quiet"])
 
 
-def run_scan(root: Path, config: Config, ruleset: RuleSet, paths: tuple[Path, ...],
-             baseline: Baseline | None = None, keep=None) -> ScanResult:
-    """Scan, and print each file's problem and each warning as one dim line on stderr."""
-    result = scan(root, config, ruleset, list(paths) or None, baseline, keep)
+def _print_problems(result) -> None:
+    """One stderr line per skipped or degraded file, internal error and warning; control characters escaped."""
     err_console = Console(stderr=True)
-    for error in result.report.errors:
-        err_console.print(f"[dim]stateaudit: {error.path}: {error.message}[/dim]", highlight=False)
-    for warning in result.warnings:
-        err_console.print(f"[dim]stateaudit: {warning}[/dim]", highlight=False)
-    return result
+    report = result.report
+    lines = ([(f"{one_line(e.path)}: {e.message}", "dim") for e in report.errors]
+             + [(f"{one_line(d.path)}: {d.message}", "dim") for d in report.degraded]
+             + [(f"{one_line(e.path)}: internal error{f' in rule {e.rule}' if e.rule else ''}: {e.message}", "red")
+                for e in report.internal_errors]
+             + [(one_line(w), "dim") for w in result.warnings])
+    for text, style in lines:
+        err_console.print(Text(f"stateaudit: {text}", style=style), highlight=False, soft_wrap=True)
+
+
+def one_line(text: str) -> str:
+    """A path or message as one printable line: a newline in a file name must not split the message."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def read_baseline(path: Path) -> Baseline:
@@ -211,19 +260,17 @@ def report_baseline(outcome: BaselineOutcome | None, limit: int = 20) -> None:
 @click.option("--diff-base", metavar="REF",
               help="Report only findings whose code (or a write site) was added or changed since the git commit "
                    "REF, including untracked files; the whole service is still analysed.")
-def scan_command(paths, fmt, outputs, fail_on, fail_rules, include_tests, include_browser, include_vendored, exclude,
-                 rule_dirs, config_path, min_confidence, show_suppressed, baseline_path, no_baseline, diff_base) -> None:
+def scan_command(paths, fmt, outputs, fail_on, fail_rules, show_suppressed, baseline_path, no_baseline, diff_base,
+                 **options) -> None:
     """Scan PATHS (default: the current folder) for in-process state."""
     try:
         gate_level = parse_fail_on(fail_on) if fail_on is not None else None
     except ConfigError as err:
         fail(str(err))
-    root, config, ruleset = prepare(
-        paths, config_path, include_tests=include_tests, include_browser=include_browser,
-        include_vendored=include_vendored, exclude=exclude, rule_dirs=rule_dirs, min_confidence=min_confidence,
-        baseline=baseline_path.resolve() if baseline_path else None)
+    scanning = prepare(paths, options, baseline=baseline_path.resolve() if baseline_path else None)
     if fail_on is not None:
-        config = replace(config, fail_on=gate_level)
+        scanning = replace(scanning, config=replace(scanning.config, fail_on=gate_level))
+    root, config, ruleset = scanning.root, scanning.config, scanning.ruleset
     for rule_id in fail_rules:
         try:
             find_rule(ruleset, rule_id)
@@ -243,8 +290,7 @@ def scan_command(paths, fmt, outputs, fail_on, fail_rules, include_tests, includ
         seen[kept] += 1
         return kept
 
-    result = run_scan(root, config, ruleset, paths, read_baseline(chosen) if chosen else None,
-                      in_diff if changed else None)
+    result = scanning.run(read_baseline(chosen) if chosen else None, in_diff if changed else None)
     if changed is not None:
         click.echo(f"stateaudit: --diff-base {diff_base}: {seen[True]} of {seen[True] + seen[False]} findings are "
                    f"in code added or changed since {diff_base} ({len(changed.files)} changed files)", err=True)
@@ -253,7 +299,7 @@ def scan_command(paths, fmt, outputs, fail_on, fail_rules, include_tests, includ
     for fmt_name, target in outputs_for(FORMAT_NAMES[fmt], outputs, explicit):
         write_output(fmt_name, target, result, failing, show_suppressed)
     report_baseline(result.baseline)
-    sys.exit(ExitCode.GATE_FAILED if failing else ExitCode.CLEAN)
+    sys.exit(gate(result.report, config.fail_on, fail_rules))
 
 
 @main.command("baseline")
@@ -262,19 +308,17 @@ def scan_command(paths, fmt, outputs, fail_on, fail_rules, include_tests, includ
               help=f"The baseline file [default: the config's `baseline:`, else {BASELINE_NAME} at the scan root].")
 @click.option("--prune", is_flag=True,
               help="Only drop the entries that no longer match a finding (fixed); accept nothing new.")
-def baseline_command(paths, output, include_tests, include_browser, include_vendored, exclude, rule_dirs,
-                     config_path, min_confidence, prune) -> None:
+def baseline_command(paths, output, prune, **options) -> None:
     """Accept today's findings: write a baseline file that `scan` reads, so only new state fails the gate."""
-    root, config, ruleset = prepare(paths, config_path, include_tests=include_tests, include_browser=include_browser,
-                                    include_vendored=include_vendored, exclude=exclude, rule_dirs=rule_dirs,
-                                    min_confidence=min_confidence)
+    scanning = prepare(paths, options)
+    root, config = scanning.root, scanning.config
     target = output or baseline_of(root, config, use_default=False) or (
         (root if root.is_dir() else root.parent) / BASELINE_NAME)
     if prune:
         if not target.is_file():
             fail(f"{target}: no baseline to prune; write one with `stateaudit baseline`")
         old = read_baseline(target)
-        result = run_scan(root, config, ruleset, paths, old)
+        result = scanning.run(old)
         fixed = set(result.baseline.fixed) if result.baseline else set()
         kept = [e for e in old.entries if e not in fixed]
         write_json(target, entries_dict(kept, __version__))
@@ -283,7 +327,9 @@ def baseline_command(paths, output, include_tests, include_browser, include_vend
         for entry in sorted(fixed, key=lambda e: (e.file, e.line, e.rule)):
             click.echo(f"  fixed: {entry.label()}")
         return
-    result = run_scan(root, config, ruleset, paths)
+    result = scanning.run()
+    if result.report.internal_errors:
+        fail("internal errors during the scan (listed above); the baseline was not written")
     data = baseline_dict(result.report.findings, __version__)
     write_json(target, data)
     by_risk = ", ".join(f"{n} {risk}" for risk, n in data["counts"]["by_risk"].items() if n)
@@ -318,15 +364,16 @@ def outputs_for(fmt: str, outputs: tuple[str, ...], explicit: bool) -> list[tupl
 
 
 def write_output(fmt: str, output: Path | None, result: ScanResult, failing, show_suppressed: bool) -> None:
+    """The report to stdout, or to `output` in one atomic step (an old report stays whole until replaced)."""
     report = result.report
-    if fmt == "table":
-        if output is not None:
-            with output.open("w", encoding="utf-8") as handle:
-                print_report(report, Console(file=handle, width=160, no_color=True), show_suppressed)
-        else:
-            print_report(report, Console(), show_suppressed)
+    if fmt == "table" and output is None:
+        print_report(report, Console(), show_suppressed)
         return
-    if fmt == "summary":
+    if fmt == "table":
+        buffer = io.StringIO()
+        print_report(report, Console(file=buffer, width=160, no_color=True), show_suppressed)
+        text = buffer.getvalue()
+    elif fmt == "summary":
         text = summary_report.render(report, result.baseline, failing)
     elif fmt == "github":
         text = github_report.render(report)
@@ -336,7 +383,7 @@ def write_output(fmt: str, output: Path | None, result: ScanResult, failing, sho
         click.echo(text, nl=False)
         return
     try:
-        output.write_text(text, encoding="utf-8")
+        write_atomic(output, text)
     except OSError as err:
         fail(f"{output}: cannot write the report ({err.strerror})")
 
@@ -406,6 +453,7 @@ RULES_OPTION = click.option("--rules", "rule_dirs", multiple=True, type=click.Pa
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table", show_default=True,
               help="markdown is the full catalogue (docs/rules.md).")
 @RULES_OPTION
+@interruptible
 def rules_command(fmt, rule_dirs) -> None:
     """List the rules: id, languages, kind, default risk and title."""
     ruleset = load_ruleset(tuple(p.resolve() for p in rule_dirs))
@@ -418,6 +466,7 @@ def rules_command(fmt, rule_dirs) -> None:
 @main.command("explain")
 @click.argument("rule_id")
 @RULES_OPTION
+@interruptible
 def explain_command(rule_id, rule_dirs) -> None:
     """Show what RULE_ID finds, why it matters and how to fix it."""
     from rich.markdown import Markdown
@@ -433,6 +482,7 @@ def explain_command(rule_id, rule_dirs) -> None:
 @main.command("init")
 @click.argument("folder", required=False, default=".", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--force", is_flag=True, help="Overwrite an existing .stateaudit.yml.")
+@interruptible
 def init_command(folder, force) -> None:
     """Write a commented starter .stateaudit.yml into FOLDER (default: the current folder)."""
     try:
@@ -446,10 +496,12 @@ def init_command(folder, force) -> None:
 @click.argument("dirs", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @RULES_OPTION
 @click.option("-q", "--quiet", is_flag=True, help="Print only the cases that fail, and the summary.")
+@interruptible
 def test_rules_command(dirs, rule_dirs, quiet) -> None:
-    """Check fixture files' `expect:` / `ok:` marks against a scan of each file.
+    """Check fixtures' `expect:` / `ok:` marks against a scan of each fixture.
 
-    DIRS are folders of fixtures (or single files); rule files found directly in them are loaded and are
+    DIRS are folders of fixtures (or single fixtures). A fixture is a source file, scanned alone, or a folder
+    with a service manifest (package.json, pyproject.toml ...), scanned whole; rule files found directly in them are loaded and are
     the rules under test, with those of --rules. Default: the shipped fixtures, in a source checkout.
     """
     if not dirs:
@@ -459,7 +511,7 @@ def test_rules_command(dirs, rule_dirs, quiet) -> None:
         dirs = (default,)
     own = rule_folders(list(dirs), list(rule_dirs), rules_dir())
     ruleset = load_ruleset(tuple(own), builtin=False)
-    files = [f for d in dirs for f in fixture_files(d)]
+    files = [f for d in dirs for f in fixture_paths(d)]
     if not files:
         fail(f"no fixture files ({', '.join(sorted(set(EXTENSIONS)))}) in {', '.join(map(str, dirs))}")
     results = [check_fixture(f, ruleset, rules_under_test(ruleset, own)) for f in files]
@@ -480,6 +532,7 @@ def _display(path: Path) -> str:
 
 @main.command("parse")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@interruptible
 def parse_command(file) -> None:
     """Print FILE's syntax tree as a tree-sitter S-expression, to help write rule queries."""
     language = EXTENSIONS.get(file.suffix.lower())
@@ -489,4 +542,4 @@ def parse_command(file) -> None:
         source = file.read_bytes()
     except OSError as err:
         fail(f"{file}: cannot read ({err.strerror})")
-    click.echo(sexp(parse_source(source, language, file.name).root), nl=False)
+    click.echo(sexp(parse_source(source, language, file.name, recover=False).root), nl=False)

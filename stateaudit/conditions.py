@@ -21,7 +21,7 @@ FACT_NAMES = frozenset({
     # state facts
     "scope", "container", "frozen", "declared_with", "writes", "written_after_init", "rebound", "exported",
     "owner_kind", "lifetime", "lifetime_local", "clients", "stateful", "stateful_fields", "own_class",
-    "class_in_file", "has_instance_pattern", "client_writes", "in_startup", "in_handler",
+    "class_in_file", "class_known", "has_instance_pattern", "client_writes", "in_startup", "in_handler",
     # calls and decorators
     "callee", "callee_name", "callee_object", "callee_module", "receiver", "fs_call", "method", "callback",
     "rearmed", "in_function", "path_purpose", "deleted_in_same_function", "writes_in_same_function", "multer_memory", "has_store_option",

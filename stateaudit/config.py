@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from .atomic import write_atomic
 from .model import CONFIDENCES, Risk
 from .resources import templates_dir
 
@@ -25,6 +26,8 @@ CONFIG_NAMES = (".stateaudit.yml", ".stateaudit.yaml")
 STARTER_TEMPLATE = "starter.stateaudit.yml"
 _PYPROJECT_TABLE = re.compile(r"^\s*\[tool\.stateaudit[\].]", re.M)
 
+MAX_FILE_BYTES = 2_000_000  # larger source files are skipped with a notice (generated code, data dumps)
+
 DEFAULTS: dict[str, Any] = {
     "fail_on": "CRITICAL",  # CRITICAL|HIGH|MEDIUM|LOW|none
     "exclude": [],  # gitignore-style globs, relative to the scan root
@@ -39,6 +42,8 @@ DEFAULTS: dict[str, Any] = {
     "min_confidence": "low",  # hide findings below this confidence
     "unsuppressible": [],  # risks inline comments may not suppress, e.g. [CRITICAL]
     "baseline": "",  # the baseline file whose findings are accepted (relative to the config file)
+    "max_file_bytes": MAX_FILE_BYTES,  # larger files are skipped and listed as too-large
+    "file_budget": 2.0,  # CPU seconds one file may take before it is cut short and reported; 0: no limit
 }
 
 
@@ -61,6 +66,8 @@ class Config:
     min_confidence: str = "low"
     baseline: Path | None = None
     unsuppressible: frozenset[Risk] = frozenset()
+    max_file_bytes: int = MAX_FILE_BYTES
+    file_budget: float = 2.0  # CPU seconds per file (bounds.DEFAULT_FILE_BUDGET_S); 0 for no limit
     source: Path | None = None  # the file this came from, if any
 
     def includes_role(self, role: str) -> bool:
@@ -87,8 +94,11 @@ def find_config(root: Path) -> Path | None:
         if (base / name).is_file():
             return base / name
     pyproject = base / "pyproject.toml"
-    if pyproject.is_file() and _PYPROJECT_TABLE.search(pyproject.read_text(encoding="utf-8", errors="replace")):
-        return pyproject
+    try:
+        if pyproject.is_file() and _PYPROJECT_TABLE.search(pyproject.read_text(encoding="utf-8", errors="replace")):
+            return pyproject
+    except OSError as err:
+        raise ConfigError(f"{pyproject}:1: cannot read ({err.strerror})") from None
     return None
 
 
@@ -99,26 +109,40 @@ def load_config(path: Path | None) -> Config:
     return _build(raw, path)
 
 
+_TOML_LINE = re.compile(r"at line (\d+)")
+
+
 def _read_raw(path: Path) -> dict[str, Any]:
+    """The settings of a config file; every problem is a ConfigError `path:line: message`."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as err:
-        raise ConfigError(f"{path}: cannot read config ({err.strerror})") from None
+        raise ConfigError(f"{path}:1: cannot read config ({err.strerror})") from None
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"{path}:1: cannot read config (not UTF-8: byte {err.start})") from None
     if path.name == "pyproject.toml":
         try:
-            data = tomllib.loads(text).get("tool", {}).get("stateaudit", {})
+            tool = tomllib.loads(text).get("tool", {})
         except tomllib.TOMLDecodeError as err:
-            raise ConfigError(f"{path}: invalid TOML ({err})") from None
+            found = _TOML_LINE.search(str(err))
+            raise ConfigError(f"{path}:{found.group(1) if found else 1}: invalid TOML ({err})") from None
+        data = tool.get("stateaudit", {}) if isinstance(tool, dict) else None
     else:
-        try:
-            data = yaml.safe_load(text) or {}
-        except yaml.YAMLError as err:
-            mark = getattr(err, "problem_mark", None)
-            where = f":{mark.line + 1}" if mark else ""
-            raise ConfigError(f"{path}{where}: invalid YAML ({getattr(err, 'problem', err)})") from None
+        data = _load_yaml(path, text)
     if not isinstance(data, dict):
-        raise ConfigError(f"{path}: the config must be a mapping of settings")
+        raise ConfigError(f"{path}:1: the config must be a mapping of settings")
     return {str(k).replace("-", "_"): v for k, v in data.items()}
+
+
+def _load_yaml(path: Path, text: str) -> Any:
+    try:
+        return yaml.safe_load(text) or {}
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        raise ConfigError(f"{path}:{mark.line + 1 if mark else 1}: invalid YAML "
+                          f"({getattr(err, 'problem', None) or err})") from None
+    except RecursionError:  # PyYAML composes recursively
+        raise ConfigError(f"{path}:1: invalid YAML (nested too deeply)") from None
 
 
 def _build(raw: dict[str, Any], path: Path) -> Config:
@@ -128,7 +152,8 @@ def _build(raw: dict[str, Any], path: Path) -> Config:
             suggestion = f"; did you mean '{hint[0]}'?" if hint else ""
             raise ConfigError(f"{_where(path, key)}: unknown setting '{key}'{suggestion}")
         expected = type(DEFAULTS[key])
-        if not isinstance(value, expected) or (isinstance(value, bool) and expected is not bool):
+        accepted = (int, float) if expected is float else expected
+        if not isinstance(value, accepted) or (isinstance(value, bool) and expected is not bool):
             raise ConfigError(f"{_where(path, key)}: '{key}' must be {_KIND_NAMES[expected]}, "
                               f"got {_KIND_NAMES.get(type(value), type(value).__name__)}")
         if expected is list and not all(isinstance(item, str) for item in value):
@@ -142,13 +167,15 @@ def _build(raw: dict[str, Any], path: Path) -> Config:
             include_browser=bool(raw.get("include_browser", False)),
             include_vendored=bool(raw.get("include_vendored", False)),
             service_roots=tuple((base / str(p)).resolve() for p in raw.get("service_roots", [])),
-            rule_dirs=tuple((base / str(p)).resolve() for p in raw.get("rules", [])),
+            rule_dirs=_rule_dirs(path, raw.get("rules", [])),
             disable=frozenset(str(x) for x in raw.get("disable", [])),
-            risk_overrides={str(k): _risk(path, k, v) for k, v in raw.get("risk_overrides", {}).items()},
-            category_risk={str(k): _risk(path, k, v) for k, v in raw.get("category_risk", {}).items()},
+            risk_overrides={str(k): _risk(path, "risk_overrides", k, v) for k, v in raw.get("risk_overrides", {}).items()},
+            category_risk={str(k): _risk(path, "category_risk", k, v) for k, v in raw.get("category_risk", {}).items()},
             min_confidence=_confidence(path, raw.get("min_confidence", "low")),
             baseline=(base / str(raw["baseline"])).resolve() if raw.get("baseline") else None,
-            unsuppressible=frozenset(_risk(path, "unsuppressible", v) for v in raw.get("unsuppressible", [])),
+            unsuppressible=frozenset(_risk(path, "unsuppressible", v, v) for v in raw.get("unsuppressible", [])),
+            max_file_bytes=_positive(path, "max_file_bytes", raw.get("max_file_bytes", MAX_FILE_BYTES)),
+            file_budget=_budget(path, raw.get("file_budget", DEFAULTS["file_budget"])),
             source=path,
         )
     except ConfigError as err:
@@ -161,35 +188,54 @@ _KIND_NAMES = {str: "a string", list: "a list", dict: "a mapping", bool: "true o
 
 
 def _where(path: Path, key: str) -> str:
-    """`path:line` of a setting in a YAML config (just `path` for pyproject.toml or when not found)."""
-    if path.name == "pyproject.toml":
-        return str(path)
+    """`path:line` of a setting in a config file (line 1 when it cannot be found)."""
     try:
-        node = yaml.compose(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
-    except (OSError, yaml.YAMLError):
-        return str(path)
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return f"{path}:1"
+    if path.name == "pyproject.toml":
+        return f"{path}:{_toml_line(text, key)}"
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except (yaml.YAMLError, RecursionError):
+        return f"{path}:1"
     for k, _ in getattr(node, "value", []) if isinstance(node, yaml.MappingNode) else []:
         if str(getattr(k, "value", "")).replace("-", "_") == key:
             return f"{path}:{k.start_mark.line + 1}"
-    return str(path)
+    return f"{path}:1"
+
+
+def _toml_line(text: str, key: str) -> int:
+    """The line of `key = ...` (dashes or underscores) after the [tool.stateaudit] header, else that header's."""
+    header = _PYPROJECT_TABLE.search(text)
+    if header is None:
+        return 1
+    start = text.count("\n", 0, header.start()) + 1
+    pattern = re.compile(rf"^\s*{re.escape(key).replace('_', '[-_]')}\s*=")
+    for number, line in enumerate(text.splitlines()[start - 1:], start):
+        if pattern.match(line):
+            return number
+    return start
 
 
 def check_against_rules(config: Config, ruleset: RuleSet) -> None:
     """Rule ids and categories named in the config must exist, or a typo would silently do nothing."""
-    where = str(config.source) if config.source else "config"
+    def where(setting: str) -> str:
+        return _where(config.source, setting) if config.source else "config"
+
     known = set(ruleset.rules) | set(ruleset.disabled)
     for setting, ids in (("disable", sorted(config.disable)), ("risk_overrides", sorted(config.risk_overrides))):
         for rule_id in ids:
             if rule_id not in known:
                 hint = difflib.get_close_matches(rule_id, sorted(known), n=1)
-                raise ConfigError(f"{where}: {setting} names unknown rule '{rule_id}'"
+                raise ConfigError(f"{where(setting)}: {setting} names unknown rule '{rule_id}'"
                                   + (f"; did you mean '{hint[0]}'?" if hint else "; `stateaudit rules` lists them"))
     categories = {str(row["category"]) for row in ruleset.tables.get("categories", ()) if "category" in row}
     categories |= {r.category for r in ruleset.rules.values() if r.category}
     for category in sorted(config.category_risk):
         if category not in categories:
             hint = difflib.get_close_matches(category, sorted(categories), n=1)
-            raise ConfigError(f"{where}: category_risk names unknown category '{category}'"
+            raise ConfigError(f"{where('category_risk')}: category_risk names unknown category '{category}'"
                               + (f"; did you mean '{hint[0]}'?" if hint else f" (known: {', '.join(sorted(categories))})"))
 
 
@@ -205,18 +251,45 @@ def write_starter(folder: Path, force: bool = False) -> Path:
     target = folder / CONFIG_NAMES[0]
     if target.exists() and not force:
         raise ConfigError(f"{target}: already exists; use --force to overwrite it")
-    target.write_text(starter_config(), encoding="utf-8")
+    try:
+        write_atomic(target, starter_config())
+    except OSError as err:
+        raise ConfigError(f"{target}: cannot write ({err.strerror})") from None
     return target
 
 
-def _risk(path: Path, key: Any, value: Any) -> Risk:
+def _rule_dirs(path: Path, entries: list[str]) -> tuple[Path, ...]:
+    """Extra rule folders, relative to the config file; one that does not exist is named with its line."""
+    folders = tuple((path.parent / str(p)).resolve() for p in entries)
+    for entry, folder in zip(entries, folders, strict=True):
+        if not folder.is_dir():
+            raise ConfigError(f"{_where(path, 'rules')}: rule directory not found: '{entry}' ({folder})")
+    return folders
+
+
+def _risk(path: Path, setting: str, key: Any, value: Any) -> Risk:
     try:
         return Risk.parse(str(value))
     except KeyError:
-        raise ConfigError(f"{path}: risk for '{key}' must be CRITICAL, HIGH, MEDIUM or LOW (got {value!r})") from None
+        raise ConfigError(f"{_where(path, setting)}: risk for '{key}' must be CRITICAL, HIGH, MEDIUM or LOW "
+                          f"(got {value!r})") from None
+
+
+def _positive(path: Path, key: str, value: int) -> int:
+    if value <= 0:
+        raise ConfigError(f"{_where(path, key)}: '{key}' must be a positive number of bytes (got {value})")
+    return value
 
 
 def _confidence(path: Path, value: Any) -> str:
     if value not in CONFIDENCES:
-        raise ConfigError(f"{path}: min_confidence must be low, medium or high (got {value!r})")
+        raise ConfigError(f"{_where(path, 'min_confidence')}: min_confidence must be low, medium or high "
+                          f"(got {value!r})")
     return str(value)
+
+
+def _budget(path: Path, value: Any) -> float:
+    if value < 0:
+        raise ConfigError(f"{_where(path, 'file_budget')}: file_budget must be 0 (no limit) or more seconds "
+                          f"(got {value!r})")
+    return float(value)

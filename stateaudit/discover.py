@@ -18,18 +18,18 @@ SKIPPED_DIRS = frozenset({
     "node_modules", "dist", "build", "coverage", ".git", ".hg", ".svn", "__pycache__",
     ".venv", "venv", "env", ".env", ".tox", ".nox", ".mypy_cache", ".pytest_cache", ".ruff_cache",
     ".next", ".nuxt", ".turbo", ".cache", "site-packages", "bower_components", ".yarn",
+    ".stateaudit-cache",  # our own per-file results (cache.CACHE_DIR_NAME)
 })
 TEST_DIRS = frozenset({"test", "tests", "__tests__", "__mocks__", "spec", "e2e", "testing"})
 _TEST_FILE = re.compile(r"(\.(test|spec|e2e-spec)\.[cm]?[jt]sx?$)|(^test_.*\.py$)|(_test\.py$)|(^conftest\.py$)")
 _GENERATED = re.compile(r"(\.d\.[cm]?ts$)|(\.min\.[cm]?js$)|([.-]bundle\.[cm]?js$)|(\.chunk\.js$)")
-MAX_FILE_BYTES = 2_000_000
 _MINIFIED_LINE = 3000  # a first line this long means a bundle, not source
 
 
 @dataclass(frozen=True)
 class Discovery:
     files: tuple[SourceFile, ...]
-    skipped: tuple[tuple[str, str], ...]  # (path, one-line reason) for files we could not take
+    skipped: tuple[tuple[str, str, str], ...]  # (path, one-line message, reason code) for what we could not take
     excluded: tuple[tuple[str, str], ...] = ()  # (path, role) for browser or vendored code left out by policy
 
 
@@ -52,7 +52,7 @@ def discover_files(root: Path, config: Config, paths: list[Path] | None = None,
             picker.consider(start)
             continue
         if not start.is_dir():
-            picker.skipped.append((str(start), "no such file or directory"))
+            picker.skipped.append((str(start), "no such file or directory", "not-found"))
             continue
         for file in _walk(start, root, picker.skipped):
             picker.consider(file)
@@ -74,7 +74,7 @@ class _Picker:
         self.root, self.config, self.roles = root, config, roles
         self.excludes = pathspec.GitIgnoreSpec.from_lines(config.exclude) if config.exclude else None
         self.found: dict[str, SourceFile] = {}
-        self.skipped: list[tuple[str, str]] = []
+        self.skipped: list[tuple[str, str, str]] = []
         self.excluded: list[tuple[str, str]] = []
 
     def consider(self, path: Path) -> None:
@@ -91,25 +91,26 @@ class _Picker:
         if role is not None and not self.config.includes_role(role):
             self.excluded.append((rel, role))
             return
-        reason = _unreadable_reason(path)
-        if reason:
-            self.skipped.append((rel, reason))
+        problem = _unreadable_reason(path, self.config.max_file_bytes)
+        if problem:
+            self.skipped.append((rel, *problem))
             return
         self.found[rel] = SourceFile(path, rel, language, test)
 
 
-def _unreadable_reason(path: Path) -> str | None:
+def _unreadable_reason(path: Path, max_bytes: int) -> tuple[str, str] | None:
+    """(message, reason code) when a source file is not worth or not able to be parsed."""
     try:
         size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            return f"skipped: larger than {MAX_FILE_BYTES // 1_000_000} MB"
+        if size > max_bytes:
+            return f"skipped: {size} bytes, over the {max_bytes}-byte limit (max_file_bytes)", "too-large"
         with path.open("rb") as handle:
             head = handle.read(4096)
     except OSError as err:
-        return f"cannot read ({err.strerror})"
+        return f"cannot read ({err.strerror})", "unreadable"
     first_line = head.split(b"\n", 1)[0]
     if len(first_line) >= _MINIFIED_LINE or (len(head) == 4096 and b"\n" not in head):
-        return "skipped: looks minified or generated"
+        return "skipped: looks minified or generated", "minified"
     return None
 
 
@@ -123,11 +124,15 @@ def _walk(start: Path, root: Path, skipped: list) -> list[Path]:
         try:
             entries = sorted(os.scandir(folder), key=lambda e: e.name)
         except OSError as err:
-            skipped.append((_rel(folder, root), f"cannot read folder ({err.strerror})"))
+            skipped.append((_rel(folder, root), f"cannot read folder ({err.strerror})", "unreadable"))
             continue
         for entry in entries:
             path = Path(entry.path)
             try:
+                if entry.is_symlink():
+                    if entry.name not in SKIPPED_DIRS and not _ignored(path, ignores, False):
+                        _note_symlink(path, root, skipped)
+                    continue
                 is_dir = entry.is_dir(follow_symlinks=False)
                 is_file = entry.is_file(follow_symlinks=False)
             except OSError:
@@ -139,6 +144,20 @@ def _walk(start: Path, root: Path, skipped: list) -> list[Path]:
             elif is_file and not _ignored(path, ignores, False):
                 out.append(path)
     return out
+
+
+def _note_symlink(path: Path, root: Path, skipped: list) -> None:
+    """Symlinks are never followed. One into the scan root points at files scanned in their own place;
+    a broken or looping one, or one out of the root (a folder, or a source file), is listed as skipped."""
+    try:
+        target = path.resolve(strict=True)
+    except (OSError, RuntimeError):
+        skipped.append((_rel(path, root), "broken or looping symlink, not followed", "symlink"))
+        return
+    if target == root or root in target.parents:
+        return
+    if target.is_dir() or target.suffix.lower() in EXTENSIONS:
+        skipped.append((_rel(path, root), "symlink out of the scan root, not followed", "symlink"))
 
 
 def _gitignore_of(folder: Path) -> list[tuple[Path, pathspec.GitIgnoreSpec]]:

@@ -12,7 +12,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from .conditions import holds
-from .model import Finding, Report, Risk
+from .model import Finding, Report, Reviewed, Risk
 
 ALIKE_MIN_FINDINGS = 3  # a P3 group of at least this many alike findings in several services is one row
 ALIKE_ISSUES_SHOWN = 3
@@ -30,6 +30,20 @@ class Row:
     writes: tuple[str, ...]  # `L57` for the finding's own file, `Other.ts:12` otherwise
     more_writes: int  # write sites beyond those shown
     shared: str  # "yes" | "partial" | "no" | "n/a"
+
+
+@dataclass(frozen=True)
+class ReviewedRow:
+    """A candidate reviewed and found stateless, shown beside the findings of its kind."""
+
+    item: Reviewed
+    component: str  # `File.ts:41`
+    target: str  # the symbol, else the file's base name
+
+
+def make_reviewed_row(r: Reviewed) -> ReviewedRow:
+    base = PurePosixPath(r.location.path).name
+    return ReviewedRow(item=r, component=f"{base}:{r.location.line}", target=r.symbol or base)
 
 
 @dataclass(frozen=True)
@@ -139,6 +153,7 @@ class Inventory:
     lines_scanned: int
     languages: tuple[str, ...]
     excluded: Mapping[str, int]  # role (browser, vendored) -> files left out by policy
+    reviewed: tuple[ReviewedRow, ...]  # stateless candidates: listed, never findings
     total: int
     suppressed: int
     levels: tuple[RiskLevel, ...]
@@ -156,6 +171,8 @@ class Inventory:
     architecture: tuple[ArchitectureChange, ...]
     rules: tuple[tuple[Any, int], ...]  # (Rule, number of findings)
     errors: tuple[Any, ...]
+    degraded: tuple[Any, ...] = ()
+    internal_errors: tuple[Any, ...] = ()
 
 
 def finding_facts(f: Finding) -> dict[str, Any]:
@@ -333,6 +350,7 @@ def build_inventory(report: Report) -> Inventory:
         root=report.root, tool_version=report.tool_version, files_scanned=report.files_scanned,
         lines_scanned=report.lines_scanned, languages=tuple(sorted(unique(r.finding.language for r in rows))),
         excluded=report.excluded_by_role(),
+        reviewed=tuple(make_reviewed_row(r) for r in report.reviewed),
         total=len(rows), suppressed=len(report.findings) - len(rows),
         levels=risk_levels(infrastructure, report.by_risk()), readiness=readiness,
         critical=tuple(r for r in rows if r.finding.risk == Risk.CRITICAL),
@@ -348,4 +366,6 @@ def build_inventory(report: Report) -> Inventory:
                            for row in tables.get("architecture", ()) if (hits := matching(row, rows))),
         rules=tuple((rule, fired[rid]) for rid, rule in report.rules.items()),
         errors=tuple(report.errors),
+        degraded=tuple(report.degraded),
+        internal_errors=tuple(report.internal_errors),
     )

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import codecs
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from .config import MAX_FILE_BYTES
 from .facts import FileIndex, facts_module
-from .model import Match, ParseError, SourceFile
+from .interrupt import reraise_if_interrupted
+from .model import DegradedFile, InternalError, Match, ParseError, SourceFile
 from .ruleset import Rule, RuleSet
 from .source_roles import BROWSER
 from .suppressions import Suppression, find_suppressions
@@ -25,43 +29,104 @@ from .syntax import (
 
 @dataclass
 class FileResult:
-    """What one file yields: raw matches, its share of the service index, and its size."""
+    """What one file yields: raw matches, its share of the service index, its size, and what went wrong."""
 
     matches: list[Match] = field(default_factory=list)
     index: FileIndex = field(default_factory=FileIndex)
     lines: int = 0
-    error: ParseError | None = None
+    error: ParseError | None = None  # the file was skipped
     warnings: list[str] = field(default_factory=list)
     suppressions: tuple[Suppression, ...] = ()  # its `stateaudit: ignore` comments
     excluded: str | None = None  # a source_roles role (browser) found in the content: left out by policy
+    degraded: list[DegradedFile] = field(default_factory=list)  # scanned, but not as written
+    internal_errors: list[InternalError] = field(default_factory=list)  # our own bugs, contained
+
+    @property
+    def has_syntax_errors(self) -> bool:
+        return any(d.reason == "syntax-error" for d in self.degraded)
 
 
-def read_source(file: SourceFile) -> tuple[bytes | None, str | None]:
-    """The file's bytes, or a one-line reason it cannot be scanned."""
+@dataclass(frozen=True)
+class SourceText:
+    """A file's bytes as the parser gets them (always valid UTF-8), or why it was skipped."""
+
+    data: bytes | None = None
+    skipped: ParseError | None = None
+    degraded: DegradedFile | None = None
+
+
+def read_source(file: SourceFile, max_bytes: int = MAX_FILE_BYTES, data: bytes | None = None) -> SourceText:
+    """Read (unless `data` holds what the caller read) and decode a file: BOMs dropped, UTF-16 converted,
+    undecodable bytes replaced (and reported).
+
+    Only binary files (NUL bytes), files over `max_bytes` and unreadable files are skipped; anything
+    else is scanned, so one bad byte in a string literal does not hide the state in the rest of the file.
+    """
     try:
-        data = file.path.read_bytes()
+        raw = data if data is not None else read_head(file, max_bytes + 1)
     except OSError as err:
-        return None, f"cannot read ({err.strerror})"
-    if b"\x00" in data[:8192]:
-        return None, "binary file, skipped"
+        return SourceText(skipped=ParseError(file.rel, f"cannot read ({err.strerror})", "unreadable"))
+    if len(raw) > max_bytes:
+        return SourceText(skipped=ParseError(file.rel, f"larger than the {max_bytes}-byte limit (max_file_bytes), skipped",
+                                             "too-large"))
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return _from_utf16(file.rel, raw)
+    if raw.startswith(codecs.BOM_UTF8):
+        raw = raw[len(codecs.BOM_UTF8):]
+    if b"\x00" in raw[:8192]:
+        return SourceText(skipped=ParseError(file.rel, "binary file (NUL bytes), skipped", "binary"))
     try:
-        data.decode("utf-8")
+        raw.decode("utf-8")
     except UnicodeDecodeError as err:
-        return None, f"not UTF-8 (byte {err.start}), skipped"
-    return data, None
+        line = raw.count(b"\n", 0, err.start) + 1
+        message = f"not valid UTF-8 (first bad byte on line {line}); undecodable bytes read as U+FFFD"
+        return SourceText(raw.decode("utf-8", "replace").encode("utf-8"), degraded=DegradedFile(file.rel, "encoding", message))
+    return SourceText(raw)
 
 
-def match_file(file: SourceFile, ruleset: RuleSet, include_browser: bool = False) -> FileResult:
-    source, problem = read_source(file)
-    if source is None:
-        return FileResult(error=ParseError(file.rel, problem or "unreadable"))
+def _from_utf16(rel: str, raw: bytes) -> SourceText:
+    """UTF-16 with a byte-order mark (Windows editors write it) is text: convert it to UTF-8."""
+    try:
+        return SourceText(raw.decode("utf-16").encode("utf-8"))
+    except UnicodeDecodeError:
+        message = "invalid UTF-16 after its byte-order mark; undecodable bytes read as U+FFFD"
+        return SourceText(raw.decode("utf-16", "replace").encode("utf-8"), degraded=DegradedFile(rel, "encoding", message))
+
+
+def read_head(file: SourceFile, limit: int) -> bytes:
+    """At most `limit` bytes of a file: enough to tell a file over the size limit without reading it all."""
+    with file.path.open("rb") as handle:
+        return handle.read(limit)
+
+
+def match_file(file: SourceFile, ruleset: RuleSet, include_browser: bool = False,
+               max_bytes: int = MAX_FILE_BYTES, data: bytes | None = None) -> FileResult:
+    """Parse one file once and run every rule on it; `data` is its content when the caller already read it.
+
+    Never raises for a bug of ours: an exception in one rule is recorded (file, rule, message) and the
+    other rules still run; one anywhere else loses this file only."""
+    try:
+        return _match_file(file, ruleset, include_browser, max_bytes, data)
+    except Exception as err:  # noqa: BLE001 - our own bug: the rest of the repository is still scanned
+        reraise_if_interrupted(err)
+        return FileResult(internal_errors=[InternalError(file.rel, None, describe_exception(err))])
+
+
+def _match_file(file: SourceFile, ruleset: RuleSet, include_browser: bool, max_bytes: int,
+                data: bytes | None) -> FileResult:
+    text = read_source(file, max_bytes, data)
+    if text.data is None:
+        return FileResult(error=text.skipped)
+    source = text.data
     parsed = parse_source(source, file.language, file.rel)
-    result = FileResult(lines=source.count(b"\n") + (0 if source.endswith(b"\n") else 1))
+    result = FileResult(lines=source.count(b"\n") + (0 if source.endswith(b"\n") or not source else 1))
     if not include_browser and ruleset.roles.role_by_content(parsed) is not None:
         result.excluded = BROWSER
         return result
+    if text.degraded is not None:
+        result.degraded.append(text.degraded)
     if parsed.has_errors:
-        result.warnings.append(f"{file.rel}: syntax errors; findings in this file may be incomplete")
+        result.degraded.append(DegradedFile(file.rel, "syntax-error", _syntax_message(parsed)))
     if b"stateaudit:" in source:
         result.suppressions = find_suppressions(parsed.lines)
     module = facts_module(QUERY_LANGUAGE[file.language])
@@ -69,15 +134,47 @@ def match_file(file: SourceFile, ruleset: RuleSet, include_browser: bool = False
     result.index = module.file_index(analysis)
     seen: set[tuple[str, int]] = set()
     for rule in ruleset.for_grammar(file.language):
-        for captures in run_query(rule.queries[file.language], parsed.root):
-            match = _build_match(rule, captures, parsed, analysis, module)
-            if match is None:
-                continue
+        try:
+            matches = _rule_matches(rule, parsed, analysis, module)
+        except Exception as err:  # noqa: BLE001 - our own bug: contain it to this file and rule
+            reraise_if_interrupted(err)
+            result.internal_errors.append(InternalError(file.rel, rule.id, describe_exception(err)))
+            continue
+        for match in matches:
             key = (rule.id, match.location.line)
             if key not in seen:
                 seen.add(key)
                 result.matches.append(match)
     return result
+
+
+def _rule_matches(rule: Rule, parsed: ParsedFile, analysis, module) -> list[Match]:
+    matches = []
+    for captures in run_query(rule.queries[parsed.language], parsed.root):
+        match = _build_match(rule, captures, parsed, analysis, module)
+        if match is not None:
+            matches.append(match)
+    return matches
+
+
+def _syntax_message(parsed: ParsedFile) -> str:
+    if parsed.ignored_lines:
+        shown = ", ".join(map(str, parsed.ignored_lines))
+        return f"syntax errors; line(s) {shown} ignored so the rest parses; findings here have lower confidence"
+    return "syntax errors; scanned what parses; findings here have lower confidence"
+
+
+def describe_exception(err: BaseException) -> str:
+    """One line naming an internal error: type, message and the innermost stateaudit frame."""
+    frame = ""
+    tb = err.__traceback__
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if "stateaudit" in code.co_filename:
+            frame = f" (at {Path(code.co_filename).name}:{tb.tb_lineno} in {code.co_name})"
+        tb = tb.tb_next
+    text = " ".join(str(err).split())[:200]
+    return f"{type(err).__name__}: {text}{frame}" if text else f"{type(err).__name__}{frame}"
 
 
 def _first(captures: dict[str, list[Any]], name: str):
@@ -166,4 +263,4 @@ def _snippet(parsed: ParsedFile, line: int, end_line: int) -> str:
     return text[:160]
 
 
-__all__ = ["FileResult", "match_file", "read_source", "walk"]
+__all__ = ["FileResult", "SourceText", "describe_exception", "match_file", "read_source", "walk"]

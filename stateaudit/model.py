@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -118,8 +118,42 @@ class Finding:
 
 
 @dataclass(frozen=True, slots=True)
+class Reviewed:
+    """A candidate looked at and found stateless: listed in reports, never a finding."""
+
+    rule_id: str
+    kind: str
+    location: Location
+    service: str
+    symbol: str | None
+    snippet: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class ParseError:
+    """A file that was not scanned: `reason` is a short code the summary counts by, `message` says why."""
+
     path: str
+    message: str
+    reason: str = "unreadable"  # not-found | unreadable | binary | too-large | minified | budget | symlink
+
+
+@dataclass(frozen=True, slots=True)
+class DegradedFile:
+    """A file that was scanned, but not as written: findings in it may be missing or less certain."""
+
+    path: str
+    reason: str  # encoding | syntax-error
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class InternalError:
+    """An exception in our own analysis of one file (and one rule, when known); the rest was scanned."""
+
+    path: str
+    rule: str | None
     message: str
 
 
@@ -157,6 +191,9 @@ class Report:
     duration_s: float = 0.0
     guidance: Mapping[str, Any] = field(default_factory=dict)  # classification metadata for reports
     excluded: tuple[tuple[str, str], ...] = ()  # (path, role): browser or vendored code left out by policy
+    reviewed: tuple[Reviewed, ...] = ()  # stateless candidates, outside the findings and the gate
+    degraded: tuple[DegradedFile, ...] = ()
+    internal_errors: tuple[InternalError, ...] = ()
 
     def excluded_by_role(self) -> dict[str, int]:
         """How many files each role (browser, vendored) left out of the scan."""
@@ -174,3 +211,19 @@ class Report:
         for f in self.active:
             counts[f.risk.name] += 1
         return counts
+
+
+def _reduce_by_position(self):
+    """Pickle a frozen slots dataclass as its class and field values.
+
+    The generated __setstate__ of slots dataclasses looks up fields() per object; cached per-file
+    results hold tens of thousands of these records, and rebuilding them through __init__ is several
+    times faster.
+    """
+    return (type(self), tuple(getattr(self, name) for name in _FIELDS[type(self)]))
+
+
+_FIELDS = {cls: tuple(f.name for f in fields(cls)) for cls in (Location, SourceFile, WriteSite, Match, ParseError)}
+for _cls in _FIELDS:
+    _cls.__reduce__ = _reduce_by_position
+

@@ -44,10 +44,13 @@ ROW_KEYS = {"when": dict, "risk": str, "priority": str, "action": str, "effort":
             "confidence": str, "category": str, "label": str, "storage": str, "shared": str, "reason": str,
             "requirement": str, "notes": str, "phase": str, "change": str, "title": str, "diagram": str,
             "checklist": str, "name": str}
-TABLES = ("categories", "storage", "assessment", "confidence", "infrastructure", "architecture", "checklist")
+TABLES = ("categories", "storage", "assessment", "confidence", "infrastructure", "architecture", "checklist",
+          "reviewed")
 GRAMMARS = {"typescript": ("typescript", "tsx"), "javascript": ("javascript",), "python": ("python",)}
 EXTENSION_OF = {"typescript": "ts", "javascript": "js", "python": "py"}
 _QUERY_ROW = re.compile(r"at row (\d+)")
+# libyaml's parser when PyYAML was built with it: rule loading is on every scan's start-up path.
+_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class RuleError(Exception):
@@ -116,13 +119,21 @@ def _read_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
         raise RuleError(f"{path}:1: cannot read rule file ({err})") from None
+    loader = _SafeLoader(text)
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         line = mark.line + 1 if mark else 1
-        raise RuleError(f"{path}:{line}: malformed YAML ({getattr(err, 'problem', None) or err})") from None
+        problem = str(getattr(err, "problem", None) or err)
+        if "nesting depth" in problem:  # the C loader's limit: the same message as the pure-Python loader's
+            problem = "nested too deeply"
+        raise RuleError(f"{path}:{line}: malformed YAML ({problem})") from None
+    except RecursionError:  # the pure-Python loader composes recursively
+        raise RuleError(f"{path}:1: malformed YAML (nested too deeply)") from None
+    finally:
+        loader.dispose()
     _duplicate_keys(path, node)
     return data, node
 

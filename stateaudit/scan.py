@@ -3,63 +3,91 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
+from types import MappingProxyType
+from typing import Any
 
 from . import __version__
 from .aggregate import aggregate
 from .baseline import Baseline, BaselineOutcome, apply_baseline
-from .classify import classify, complete_facts
+from .cache import ResultCache
+from .classify import classify, complete_facts, review
 from .conditions import holds
 from .config import Config
 from .discover import discover_files
 from .facts import ServiceIndex
 from .fingerprints import unique_fingerprints
-from .match import FileResult, match_file
-from .model import Finding, Match, ParseError, Report, Risk, SourceFile
+from .interrupt import reraise_if_interrupted
+from .match import FileResult, describe_exception
+from .model import CONFIDENCES, Finding, InternalError, Match, ParseError, Report, Reviewed, Risk, Service, SourceFile
+from .pool import FileWork, Progress, match_with_cache
 from .ruleset import RuleSet
 from .services import ServiceMap, detect_services
-from .suppressions import apply_suppressions, policy_for, with_builtin_rules
+from .suppressions import apply_suppressions, policy_for, with_builtin_rules, without_builtin_rules
 
 
 @dataclass(frozen=True)
 class ScanResult:
     report: Report
     warnings: tuple[str, ...]
+    parsed: tuple[str, ...] = ()  # files parsed by this scan; the others' records came from the cache
     baseline: BaselineOutcome | None = None  # what the baseline covered, when one was given
 
 
 def scan(root: Path, config: Config, ruleset: RuleSet, paths: list[Path] | None = None,
-         baseline: Baseline | None = None, keep: Callable[[Finding], bool] | None = None) -> ScanResult:
-    """The whole pipeline; `keep` narrows the reported findings (after the baseline saw them all)."""
+         baseline: Baseline | None = None, jobs: int = 1, progress: Progress | None = None,
+         cache_dir: Path | None = None, on_files: Callable[[int], None] | None = None,
+         keep: Callable[[Finding], bool] | None = None) -> ScanResult:
+    """Scan `paths` (default: root).
+
+    Per-file work runs on `jobs` processes; with `cache_dir`, unchanged files' records are reused.
+    `on_files(total)` is called once the files are known, `progress(n)` as n more are done.
+    `keep` narrows the reported findings (--diff-base), after suppressions and the baseline saw them all.
+    """
     started = time.perf_counter()
+    per_file_rules = without_builtin_rules(ruleset).without(config.disable)  # what per-file results (and their cache) depend on
     ruleset = with_builtin_rules(ruleset).without(config.disable)
     discovery = discover_files(root, config, paths, ruleset.roles)
     files = list(discovery.files)
+    if on_files is not None:
+        on_files(len(files))
     services = detect_services(root, files, config.service_roots)
-    results = {f.rel: match_file(f, ruleset, config.include_browser) for f in files}
+    cache, warnings = _open_cache(cache_dir, per_file_rules, config)
+    work = FileWork(ruleset, cache, config.file_budget, config.include_browser, config.max_file_bytes)
+    matched = match_with_cache(files, work, jobs, progress)
+    results = matched.results
     excluded = list(discovery.excluded) + [(rel, r.excluded) for rel, r in results.items() if r.excluded]
-    findings = classify_all(files, results, services, ruleset, config)
+    internal: list[InternalError] = [e for r in results.values() for e in r.internal_errors]
+    classified, reviewed = classify_all(files, results, services, ruleset, config, internal)
     languages = {f.rel: f.language for f in files}
     findings = apply_suppressions(
-        findings, {rel: r.suppressions for rel, r in results.items() if r.suppressions},
+        classified, {rel: r.suppressions for rel, r in results.items() if r.suppressions},
         policy_for(ruleset, config.unsuppressible, config.risk_overrides),
         lambda rel: (services.owner_of(rel).name, languages[rel]))
-    findings = unique_fingerprints(findings)
-    findings, outcome = apply_baseline(findings, baseline)
+    findings, outcome = apply_baseline(unique_fingerprints(findings), baseline)
     if keep is not None:
         findings = [f for f in findings if keep(f)]
-    errors = [ParseError(p, m) for p, m in discovery.skipped] + [r.error for r in results.values() if r.error]
-    warnings = [w for r in results.values() for w in r.warnings]
+    errors = [ParseError(*skip) for skip in discovery.skipped] + [r.error for r in results.values() if r.error]
+    warnings += [w for r in results.values() for w in r.warnings]
     report = aggregate(
         findings, services.services, ruleset, root=_display_root(root), version=__version__,
         files=sum(1 for r in results.values() if r.error is None and not r.excluded),
         lines=sum(r.lines for r in results.values() if not r.excluded), errors=errors,
         duration=round(time.perf_counter() - started, 2), min_confidence=config.min_confidence,
-        excluded=tuple(excluded),
+        excluded=tuple(excluded), reviewed=tuple(reviewed),
+        degraded=[d for r in results.values() for d in r.degraded], internal_errors=internal,
     )
-    return ScanResult(report, tuple(warnings), outcome)
+    return ScanResult(report, tuple(warnings), matched.parsed, outcome)
+
+
+def _open_cache(cache_dir: Path | None, ruleset: RuleSet, config: Config) -> tuple[ResultCache | None, list[str]]:
+    if cache_dir is None:
+        return None, []
+    cache = ResultCache.for_config(cache_dir, ruleset, config)
+    problem = cache.open()
+    return (None, [problem]) if problem else (cache, [])
 
 
 def _display_root(root: Path) -> str:
@@ -70,66 +98,105 @@ def _display_root(root: Path) -> str:
 
 
 def classify_all(files: list[SourceFile], results: dict[str, FileResult], services: ServiceMap,
-                 ruleset: RuleSet, config: Config) -> list[Finding]:
-    """Pass 2: with every file's index in hand, resolve lifetimes, filter by `where`, classify."""
+                 ruleset: RuleSet, config: Config,
+                 internal: list[InternalError] | None = None) -> tuple[list[Finding], list[Reviewed]]:
+    """Pass 2: with every file's index in hand, resolve lifetimes, filter by `where`, classify.
+
+    Candidates the `reviewed` table finds stateless come back apart from the findings. An exception while
+    classifying one match is recorded in `internal` (file, rule) and the others go on. Findings in files
+    with syntax errors get one step lower confidence: their tree was partly guessed.
+    """
+    internal = [] if internal is None else internal
+    broken = {rel for rel, r in results.items() if r.has_syntax_errors}
+    findings, reviewed = _classify_matches(files, results, services, ruleset, config, internal)
+    return [_less_certain(f) if f.location.path in broken else f for f in findings], reviewed
+
+
+def _less_certain(finding: Finding) -> Finding:
+    lower = CONFIDENCES[max(0, CONFIDENCES.index(finding.confidence) - 1)]
+    return replace(finding, confidence=lower, reasons=(*finding.reasons, "the file has syntax errors"))
+
+
+def _classify_matches(files: list[SourceFile], results: dict[str, FileResult], services: ServiceMap,
+                      ruleset: RuleSet, config: Config,
+                      internal: list[InternalError]) -> tuple[list[Finding], list[Reviewed]]:
     indexes: dict[str, ServiceIndex] = {}
     for file in files:
         owner = services.owner_of(file.rel)
         indexes.setdefault(owner.path, ServiceIndex()).add(results[file.rel].index)
     tests = {f.rel: f.is_test for f in files}
     findings: list[Finding] = []
-    deferred: list[tuple[Match, dict]] = []
+    reviewed: list[Reviewed] = []
+    deferred: list[tuple[Match, Mapping[str, Any]]] = []
     for file in files:
         service = services.owner_of(file.rel)
         index = indexes[service.path]
         for match in results[file.rel].matches:
             rule = ruleset.rules[match.rule_id]
-            facts = complete_facts(match, service, index.lifetime(match.facts.get("class_name"), file.rel), tests[file.rel])
-            _resolve_imported_class(facts, index)
-            _verify_clients(facts, index)
-            if not holds(rule.where, facts):
-                continue
-            if match.kind == "timer":
-                deferred.append((match, facts))
-                continue
-            findings.append(classify(match, facts, rule, ruleset, service, config))
+            try:
+                facts = _service_facts(match, service, index, tests[file.rel])
+                if not holds(rule.where, facts):
+                    continue
+                stateless = review(match, facts, ruleset, service)
+                if stateless is not None:
+                    reviewed.append(stateless)
+                    continue
+                if match.kind == "timer":
+                    deferred.append((match, facts))
+                    continue
+                findings.append(classify(match, facts, rule, ruleset, service, config))
+            except Exception as err:  # noqa: BLE001 - our own bug, contained to this match
+                reraise_if_interrupted(err)
+                internal.append(InternalError(file.rel, rule.id, describe_exception(err)))
     unshared_by_owner: dict[tuple[str, str | None], list[Risk]] = {}
     for f in findings:
         if f.kind != "timer" and f.shared == "no":
             unshared_by_owner.setdefault((f.location.path, f.owner), []).append(f.risk)
     for match, facts in deferred:
-        # A timer beside CRITICAL in-memory state of its own class maintains that state.
+        # A timer beside CRITICAL in-memory state of its own class maintains that state, so timers are
+        # classified last, once every other finding of the file has its risk.
         risks = unshared_by_owner.get((match.location.path, facts.get("class_name")), [])
-        facts["sibling_max_risk"] = max(risks).name if risks else "NONE"
+        facts = MappingProxyType({**facts, "sibling_max_risk": max(risks).name if risks else "NONE"})
         service = services.owner_of(match.location.path)
-        findings.append(classify(match, facts, ruleset.rules[match.rule_id], ruleset, service, config))
-    return findings
+        try:
+            findings.append(classify(match, facts, ruleset.rules[match.rule_id], ruleset, service, config))
+        except Exception as err:  # noqa: BLE001 - our own bug, contained to this match
+            reraise_if_interrupted(err)
+            internal.append(InternalError(match.location.path, match.rule_id, describe_exception(err)))
+    return findings, reviewed
 
 
-def _resolve_imported_class(facts: dict, index: ServiceIndex) -> None:
-    """A singleton of a class defined in another file takes that class's statefulness."""
-    if facts.get("subject_class_resolved") or facts.get("class_in_file", True):
-        return
+def _service_facts(match: Match, service: Service, index: ServiceIndex, in_test: bool) -> Mapping[str, Any]:
+    """The match's facts completed with what the service knows, read-only: classification builds new
+    mappings from them, so no step can change what a later step (or another finding) sees."""
+    facts = complete_facts(match, service, index.lifetime(match.facts.get("class_name"), match.location.path), in_test)
+    return MappingProxyType(_verify_clients(_resolve_imported_class(facts, index), index))
+
+
+def _resolve_imported_class(facts: Mapping[str, Any], index: ServiceIndex) -> Mapping[str, Any]:
+    """A singleton of a class defined in another file takes that class's statefulness: a new mapping.
+
+    `class_known` says whether the class's body was seen at all (in the file or through the index):
+    only then can a singleton be called stateless.
+    """
+    if facts.get("class_in_file", True):
+        return {**facts, "class_known": True}
     info = index.lookup(facts.get("class_name"))
-    if info is not None:
-        facts["stateful_fields"] = info.stateful_fields
-        facts["stateful"] = bool(info.stateful_fields)
-        facts["clients"] = info.clients
-        facts["own_class"] = True
+    if info is None:
+        return {**facts, "class_known": False}
+    return {**facts, "stateful_fields": info.stateful_fields, "stateful": bool(info.stateful_fields),
+            "clients": info.clients, "own_class": True, "class_known": True}
 
 
-def _verify_clients(facts: dict, index: ServiceIndex) -> None:
-    """Drop project classes that only look like clients (`FilesRepository` kept in a Map) by their own facts."""
+def _verify_clients(facts: Mapping[str, Any], index: ServiceIndex) -> Mapping[str, Any]:
+    """Drop project classes that only look like clients (`FilesRepository` kept in a Map) by their own facts:
+    a new mapping, or `facts` itself when it names no client."""
     refs = facts.get("client_refs")
     if not refs:
-        return
-    kept = set()
-    for kind, name, needs_check in refs:
-        info = index.lookup(name) if needs_check else None
-        if info is None or info.clients:
-            kept.add((kind, name, needs_check))
-    facts["client_refs"] = frozenset(kept)
-    facts["clients"] = frozenset(kind for kind, _n, _v in kept)
+        return facts
+    kept = frozenset((kind, name, needs_check) for kind, name, needs_check in refs
+                     if not needs_check or (info := index.lookup(name)) is None or info.clients)
+    return {**facts, "client_refs": kept, "clients": frozenset(kind for kind, _n, _v in kept)}
 
 
 __all__ = ["ScanResult", "scan", "Risk"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import configparser
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from .model import Service, SourceFile
@@ -23,9 +23,17 @@ _REQ_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 class ServiceMap:
     services: tuple[Service, ...]  # sorted by name
     _by_path: dict[str, Service]
+    _by_folder: dict[str, Service] = field(default_factory=dict, compare=False, repr=False)  # memo per folder
 
     def owner_of(self, rel: str) -> Service:
-        """The service whose folder is the nearest ancestor of `rel`."""
+        """The service whose folder is the nearest ancestor of `rel` (remembered per folder)."""
+        folder_of = rel.rpartition("/")[0] or "."
+        owner = self._by_folder.get(folder_of)
+        if owner is None:
+            owner = self._by_folder[folder_of] = self._nearest(rel)
+        return owner
+
+    def _nearest(self, rel: str) -> Service:
         parent = PurePosixPath(rel).parent
         for folder in [parent, *parent.parents]:
             key = folder.as_posix()
@@ -37,12 +45,14 @@ class ServiceMap:
 def detect_services(root: Path, files: list[SourceFile], extra_roots: tuple[Path, ...] = ()) -> ServiceMap:
     root = root.resolve()
     folders = {"."}
+    checked: set[str] = set()  # a folder looked at once had its ancestors looked at too
     for file in files:
         parent = PurePosixPath(file.rel).parent
         for folder in [parent, *parent.parents]:
             key = folder.as_posix()
-            if key in folders:
+            if key in folders or key in checked:
                 break
+            checked.add(key)
             if _manifest(root / key):
                 folders.add(key)
     for extra in extra_roots:

@@ -88,6 +88,13 @@ def with_builtin_rules(ruleset: RuleSet) -> RuleSet:
     return replace(ruleset, rules={**ruleset.rules, rule.id: rule})
 
 
+def without_builtin_rules(ruleset: RuleSet) -> RuleSet:
+    """The rule set as the rule files define it: what per-file results (and their cache) depend on."""
+    if RULE_ID not in ruleset.rules:
+        return ruleset
+    return replace(ruleset, rules={k: v for k, v in ruleset.rules.items() if k != RULE_ID})
+
+
 @dataclass(frozen=True)
 class SuppressionPolicy:
     known_rules: frozenset[str]  # rule ids a comment may name
@@ -214,4 +221,4 @@ def policy_for(ruleset: RuleSet, unsuppressible: Iterable[Risk], risk_overrides:
 
 
 __all__ = ["RULE_ID", "Suppression", "apply_suppressions", "find_suppressions", "policy_for", "suppression_rule",
-           "with_builtin_rules"]
+           "with_builtin_rules", "without_builtin_rules"]

@@ -6,7 +6,9 @@ py-tree-sitter's API (it changed at 0.25) touches this file alone.
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from functools import cache
@@ -59,6 +61,7 @@ class ParsedFile:
     root: Node
     lines: list[bytes] = dc_field(default_factory=list)
     has_errors: bool = False
+    ignored_lines: tuple[int, ...] = ()  # 1-based lines blanked so the rest of a broken file parses
 
     def text(self, node: Node | None) -> str:
         return node_text(node)
@@ -73,31 +76,177 @@ class ParsedFile:
         return ""
 
 
-def parse_source(source: bytes, language: str, rel: str = "<memory>") -> ParsedFile:
-    tree = _PARSERS[language].parse(source)
-    root = tree.root_node
-    return ParsedFile(rel, language, source, root, source.split(b"\n"), root.has_error)
+MAX_RECOVERY_PASSES = 8
 
 
-def compile_query(language: str, text: str) -> Query:
-    """Compile a query for a grammar family; raises QueryError with tree-sitter's message."""
-    return Query(LANGUAGES[language], text)
+def parse_source(source: bytes, language: str, rel: str = "<memory>", recover: bool = True) -> ParsedFile:
+    """Parse bytes; with `recover`, a file with syntax errors gets its broken lines blanked (see recover_tree).
+
+    `lines` always holds the file as written, so snippets and columns describe the real code; byte offsets
+    are the same in both texts because blanking replaces bytes with spaces one for one.
+    """
+    parser = _PARSERS[language]
+    tree = parser.parse(source)
+    has_errors = tree.root_node.has_error
+    text, ignored = source, ()
+    if has_errors and recover:
+        tree, text, ignored = recover_tree(parser, source, tree)
+    return ParsedFile(rel, language, text, tree.root_node, source.split(b"\n"), has_errors, ignored)
 
 
-def run_query(query: Query, root: Node) -> list[dict[str, list[Node]]]:
-    return [captures for _, captures in QueryCursor(query).matches(root)]
+def recover_tree(parser: Parser, source: bytes, tree) -> tuple[object, bytes, tuple[int, ...]]:
+    """Blank the lines where parsing first goes wrong, one at a time, while that shrinks the broken part.
+
+    tree-sitter recovers around errors, but one bad line at the top of a file (`class {{{ broken ( =>`)
+    can swallow every statement after it into an ERROR node, hiding the state below it. Blanking that line
+    (spaces, so offsets, lines and columns stay put) lets the rest parse as written. A blanked line is kept
+    only when it lowers the error cost, so recovery never makes a tree worse; passes are capped.
+    """
+    starts = [0]
+    newline = source.find(b"\n")
+    while newline != -1:
+        starts.append(newline + 1)
+        newline = source.find(b"\n", newline + 1)
+    text = bytearray(source)
+    best, cost = tree, error_cost(tree.root_node)
+    ignored: list[int] = []
+    for _ in range(MAX_RECOVERY_PASSES):
+        if cost == 0:
+            break
+        for row in _error_rows(best.root_node):
+            candidate = _blank_row(text, starts, row)
+            if candidate is None:
+                continue
+            reparsed = parser.parse(bytes(candidate))
+            new_cost = error_cost(reparsed.root_node)
+            if new_cost < cost:
+                best, cost, text = reparsed, new_cost, candidate
+                ignored.append(row + 1)
+                break
+        else:
+            break
+    return best, bytes(text), tuple(sorted(ignored))
 
 
-def pattern_at(query: Query, node: Node) -> bool:
+def error_cost(root: Node) -> int:
+    """Bytes inside outermost ERROR nodes plus one per MISSING node: how much of the file did not parse."""
+    cost = 0
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node.type == "ERROR":
+            cost += max(1, node.end_byte - node.start_byte)
+        elif node.is_missing:
+            cost += 1
+        else:
+            stack.extend(c for c in node.children if c.has_error or c.is_missing)
+    return cost
+
+
+def _error_rows(root: Node) -> list[int]:
+    """Candidate lines to blank: where the first innermost and the first outermost error start."""
+    node, outermost = root, None
+    while True:
+        child = next((c for c in node.children if c.has_error or c.is_missing or c.type == "ERROR"), None)
+        if child is None:
+            break
+        node = child
+        if outermost is None and (node.type == "ERROR" or node.is_missing):
+            outermost = node
+    rows = [node.start_point[0]]
+    if outermost is not None and outermost.start_point[0] not in rows:
+        rows.append(outermost.start_point[0])
+    return rows
+
+
+def _blank_row(text: bytearray, starts: list[int], row: int) -> bytearray | None:
+    """A copy of `text` with line `row` (0-based) turned into spaces; None when it is blank already."""
+    if row >= len(starts):
+        return None
+    begin = starts[row]
+    end = starts[row + 1] - 1 if row + 1 < len(starts) else len(text)
+    if not text[begin:end].strip():
+        return None
+    copy = bytearray(text)
+    copy[begin:end] = b" " * (end - begin) if not text[begin:end].endswith(b"\r") else b" " * (end - begin - 1) + b"\r"
+    return copy
+
+
+@cache
+def _compiled(language: str, text: str) -> Query:
+    """One compiled Query per (grammar, text) per process: compiling costs milliseconds per query.
+
+    py-tree-sitter compiles `#match?` regexes by calling Python's re from C and reports any exception
+    there as "regular expression error": a Ctrl-C landing meanwhile became an invalid-rule error (exit 2)
+    instead of an interrupt. SIGINT and SIGTERM are held back while compiling and delivered right after.
+    """
+    with _signals_deferred():
+        return Query(LANGUAGES[language], text)
+
+
+_DEFERRED = {signal.SIGINT, signal.SIGTERM}
+
+
+@contextmanager
+def _signals_deferred() -> Iterator[None]:
+    if not hasattr(signal, "pthread_sigmask"):  # Windows: nothing to defer with
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _DEFERRED)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+class CompiledQuery:
+    """A validated query that pickles as its source text.
+
+    tree_sitter.Query objects cannot be pickled, yet a RuleSet must reach worker processes; this handle
+    crosses as (grammar, text) and is compiled again at most once per process, on first use.
+    """
+
+    __slots__ = ("language", "text")
+
+    def __init__(self, language: str, text: str) -> None:
+        self.language = language
+        self.text = text
+
+    @property
+    def query(self) -> Query:
+        return _compiled(self.language, self.text)
+
+    def __reduce__(self):
+        return (CompiledQuery, (self.language, self.text))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, CompiledQuery) and (self.language, self.text) == (other.language, other.text)
+
+    def __hash__(self) -> int:
+        return hash((self.language, self.text))
+
+
+def compile_query(language: str, text: str) -> CompiledQuery:
+    """Compile a query for a grammar family now (raises QueryError with tree-sitter's message)."""
+    _compiled(language, text)
+    return CompiledQuery(language, text)
+
+
+def run_query(query: CompiledQuery, root: Node) -> list[dict[str, list[Node]]]:
+    return [captures for _, captures in QueryCursor(query.query).matches(root)]
+
+
+def pattern_at(query: CompiledQuery, node: Node) -> bool:
     """Does one of the query's patterns match with `node` as its outermost node?"""
-    cursor = QueryCursor(query)
+    cursor = QueryCursor(query.query)
     cursor.set_max_start_depth(0)
     return bool(cursor.matches(node))
 
 
-def pattern_below(query: Query, node: Node) -> bool:
+def pattern_below(query: CompiledQuery, node: Node) -> bool:
     """Does one of the query's patterns match somewhere strictly inside `node`?"""
-    return any(QueryCursor(query).matches(child) for child in node.children)
+    compiled = query.query
+    return any(QueryCursor(compiled).matches(child) for child in node.children)
 
 
 _BROWSER_USES = """

@@ -6,7 +6,10 @@ import json
 
 from click.testing import CliRunner
 
+from stateaudit.baseline import Baseline, entry_of
 from stateaudit.cli import main
+from stateaudit.config import Config
+from stateaudit.scan import scan
 
 from .conftest import FIXTURES
 from .gitrepo import GitRepo
@@ -214,3 +217,17 @@ def test_fingerprints_are_unique_within_a_report():
     stats = [f for f in findings if f["symbol"] == "stats"]
     assert [f["line"] for f in stats] == [27, 45] and stats[0]["snippet"] == stats[1]["snippet"]
     assert len({f["fingerprint"] for f in findings}) == len(findings)
+
+
+def test_risk_counts_leave_out_accepted_and_suppressed_findings(tmp_path, ruleset):
+    """by_risk() feeds every report's summary: each risk, highest first, counting only active findings."""
+    make(tmp_path, {"svc/src/tracker.ts": TRACKER, "svc/src/sessions.ts": SESSIONS,
+                    "svc/src/ignored.ts": "// stateaudit: ignore[ts.module-collection] per-pod warm-up list\n" + SESSIONS})
+    everything = scan(tmp_path / "svc", Config(), ruleset).report
+    assert [(f.location.path, f.risk.name, f.suppressed) for f in everything.findings] == [
+        ("src/ignored.ts", "CRITICAL", True), ("src/sessions.ts", "CRITICAL", False), ("src/tracker.ts", "CRITICAL", False)]
+    assert list(everything.by_risk().items()) == [("CRITICAL", 2), ("HIGH", 0), ("MEDIUM", 0), ("LOW", 0)]
+    known = Baseline(tmp_path / "known.json",
+                     tuple(entry_of(f) for f in everything.findings if f.location.path == "src/tracker.ts"))
+    accepted = scan(tmp_path / "svc", Config(), ruleset, baseline=known).report
+    assert accepted.by_risk() == {"CRITICAL": 1, "HIGH": 0, "MEDIUM": 0, "LOW": 0}

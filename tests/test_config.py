@@ -39,7 +39,8 @@ def project(root: Path, config: str | None = None, name: str = ".stateaudit.yml"
 
 
 def scan(root: Path, *args: str):
-    result = CliRunner().invoke(main, ["scan", str(root), "--format", "json", *args])
+    result = CliRunner().invoke(main, ["scan", str(root), "--format", "json", *args], catch_exceptions=False)
+    # A crash propagates (catch_exceptions=False): exit 1 can only be the gate, and then the JSON is complete.
     findings = json.loads(result.output)["findings"] if result.exit_code in (0, 1) else []
     return result, {(f["file"], f["line"]): f for f in findings}
 
@@ -91,7 +92,7 @@ def test_rules_folders_are_relative_to_the_config_file(tmp_path):
     root = project(tmp_path / "repo", "rules: [../conf/team-rules]\n")
     _, found = scan(root)
     assert ("src/app.ts", 3) in found
-    result = CliRunner().invoke(main, ["scan", str(root), "--format", "json"])
+    result = CliRunner().invoke(main, ["scan", str(root), "--format", "json"], catch_exceptions=False)
     rules = {(f["line"], f["rule"]) for f in json.loads(result.output)["findings"]}
     assert (3, "team.sessions") in rules and (3, "ts.module-collection") in rules
 
@@ -155,7 +156,7 @@ BAD_CONFIGS = [
 @pytest.mark.parametrize("name, text, fragment", [c[1:] for c in BAD_CONFIGS], ids=[c[0] for c in BAD_CONFIGS])
 def test_bad_config_exits_2_naming_the_file(tmp_path, name, text, fragment):
     root = project(tmp_path, text, name=name)
-    result = CliRunner().invoke(main, ["scan", str(root)])
+    result = CliRunner().invoke(main, ["scan", str(root)], catch_exceptions=False)
     assert result.exit_code == 2, result.output
     assert str(root / (name if "rule directory" not in fragment else "nope")) in result.output
     assert fragment in result.output
@@ -165,12 +166,12 @@ def test_explicit_config_option_is_used(tmp_path):
     root = project(tmp_path)
     other = tmp_path / "ci.yml"
     other.write_text("fail_on: none\n", encoding="utf-8")
-    result = CliRunner().invoke(main, ["scan", str(root), "--config", str(other), "--format", "json"])
+    result = CliRunner().invoke(main, ["scan", str(root), "--config", str(other), "--format", "json"], catch_exceptions=False)
     assert result.exit_code == 0
 
 
 def test_init_writes_starter_config_that_loads_to_defaults(tmp_path):
-    result = CliRunner().invoke(main, ["init", str(tmp_path)])
+    result = CliRunner().invoke(main, ["init", str(tmp_path)], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     written = tmp_path / ".stateaudit.yml"
     assert replace(load_config(written), source=None) == Config()
@@ -182,9 +183,9 @@ def test_init_writes_starter_config_that_loads_to_defaults(tmp_path):
 
 def test_init_refuses_to_overwrite_without_force(tmp_path):
     (tmp_path / ".stateaudit.yml").write_text("fail_on: LOW\n", encoding="utf-8")
-    result = CliRunner().invoke(main, ["init", str(tmp_path)])
+    result = CliRunner().invoke(main, ["init", str(tmp_path)], catch_exceptions=False)
     assert result.exit_code == 2
     assert "--force" in result.output
     assert (tmp_path / ".stateaudit.yml").read_text() == "fail_on: LOW\n"
-    assert CliRunner().invoke(main, ["init", str(tmp_path), "--force"]).exit_code == 0
+    assert CliRunner().invoke(main, ["init", str(tmp_path), "--force"], catch_exceptions=False).exit_code == 0
     assert "fail_on: CRITICAL" in (tmp_path / ".stateaudit.yml").read_text()

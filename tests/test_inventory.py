@@ -77,11 +77,12 @@ def test_inventory_rows_name_file_and_line_with_write_sites(tmp_path, ruleset):
     assert row.shared == "no"
 
 
-def test_inventory_marks_stateless_singletons_not_applicable(tmp_path, ruleset):
+def test_inventory_lists_stateless_singletons_as_reviewed_not_as_findings(tmp_path, ruleset):
     inv = inventory_of(tmp_path, ruleset, {"web": {"jwt.ts": STATELESS_SINGLETON}})
-    (row,) = inv.singletons
-    assert row.finding.storage == "instance" and row.shared == "n/a"
-    assert row.target == "JwtHelper.getInstance()"
+    assert inv.singletons == () and inv.total == 0
+    (row,) = inv.reviewed
+    assert row.target == "JwtHelper.getInstance()" and row.component == "jwt.ts:" + str(row.item.location.line)
+    assert "no state written after start-up" in row.item.reason
     assert inv.services[0].readiness == "ready"
 
 
@@ -221,3 +222,24 @@ def test_a_team_report_table_changes_priorities_and_checks(tmp_path, ruleset):
     assert [r.component for row in p1.rows for r in row.rows] == ["web.ts:1"]
     assert [r.component for p in inv.priorities if p.name == "P3" for row in p.rows for r in row.rows] == []
     assert inv.checklist[0].item == "No template caches" and not inv.checklist[0].ok
+
+
+def test_reviewed_singletons_are_in_the_json_beside_the_findings_and_never_fail_the_gate(tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from stateaudit.cli import main
+
+    root = make_tree(tmp_path, {"web": {"jwt.ts": STATELESS_SINGLETON, "queue.ts": QUEUE}})
+    result = CliRunner().invoke(main, ["scan", str(root), "--format", "json", "--fail-on", "LOW"],
+                                catch_exceptions=False)
+    report = json.loads(result.stdout)
+    assert [r["symbol"] for r in report["reviewed"]] == ["JwtHelper.getInstance()"]
+    assert report["reviewed"][0]["file"] == "web/src/jwt.ts" and report["reviewed"][0]["kind"] == "singleton"
+    assert all(f["file"] != "web/src/jwt.ts" for f in report["findings"])
+    assert report["summary"]["findings"] == len(report["findings"]) > 0
+    only_stateless = make_tree(tmp_path / "b", {"web": {"jwt.ts": STATELESS_SINGLETON}})
+    gate = CliRunner().invoke(main, ["scan", str(only_stateless), "--fail-on", "LOW"], catch_exceptions=False)
+    assert gate.exit_code == 0, gate.output
+    assert "1 singleton(s) reviewed and found stateless" in " ".join(gate.stdout.split())

@@ -1,11 +1,12 @@
-"""Golden reports and the Markdown inventory's internal consistency.
+"""Golden reports (Markdown, JSON, SARIF, HTML) and the Markdown inventory's internal consistency.
 
 Regenerate the golden files after an intended change with `python -m pytest tests/test_reports.py --update-golden`,
-then review the diff.
+then review the diff. Timing fields (the JSON's summary.duration_s) are left out of the golden files.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import replace
 from pathlib import Path
@@ -22,6 +23,8 @@ from stateaudit.scan import scan
 from .conftest import REPO
 
 GOLDEN = REPO / "tests" / "golden"
+# --format name -> golden file name, for the formats that have a golden report.
+GOLDEN_FORMATS = {"markdown": "report.md", "json": "report.json", "sarif": "report.sarif", "html": "report.html"}
 SUMMARY_ROW = re.compile(r"^\| \*\*(CRITICAL|HIGH|MEDIUM|LOW)\*\*[^|]*\| (\d+) \|$")
 TOTAL_ROW = re.compile(r"^\| \*\*In-process state found\*\* \| (\d+) \|$")
 
@@ -57,21 +60,57 @@ def service_table_risks(markdown: str) -> list[str]:
     return risks
 
 
-@pytest.fixture(scope="module")
-def aiponge_markdown(tmp_path_factory) -> str:
+def scan_aiponge(out: Path, format_name: str) -> str:
     """The README's command, run from the repository root so that paths in the report are relative."""
-    out = tmp_path_factory.mktemp("md") / "report.md"
-    runner = CliRunner()
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(REPO)
-        result = runner.invoke(main, ["scan", "fixtures/aiponge", "--format", "markdown", "-o", str(out),
-                                      "--fail-on", "none"], catch_exceptions=False)
+        result = CliRunner().invoke(main, ["scan", "fixtures/aiponge", "--format", format_name, "-o", str(out),
+                                           "--fail-on", "none"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     return out.read_text(encoding="utf-8")
 
 
-def test_markdown_report_of_aiponge_matches_golden(aiponge_markdown, update_golden):
-    assert_golden(aiponge_markdown, GOLDEN / "aiponge" / "report.md", update_golden)
+def without_timing(format_name: str, text: str) -> str:
+    """The report with its timing fields removed: they differ on every run."""
+    if format_name != "json":
+        return text
+    data = json.loads(text)
+    del data["summary"]["duration_s"]  # a KeyError here means the field moved: update this function
+    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+@pytest.fixture(scope="module")
+def aiponge_reports(tmp_path_factory) -> dict[str, str]:
+    folder = tmp_path_factory.mktemp("reports")
+    return {name: scan_aiponge(folder / golden, name) for name, golden in GOLDEN_FORMATS.items()}
+
+
+@pytest.fixture(scope="module")
+def aiponge_markdown(aiponge_reports) -> str:
+    return aiponge_reports["markdown"]
+
+
+@pytest.mark.parametrize("format_name", list(GOLDEN_FORMATS))
+def test_report_of_aiponge_matches_golden(aiponge_reports, format_name, update_golden):
+    actual = without_timing(format_name, aiponge_reports[format_name])
+    assert_golden(actual, GOLDEN / "aiponge" / GOLDEN_FORMATS[format_name], update_golden)
+
+
+def test_only_timing_is_left_out_of_the_json_golden(aiponge_reports):
+    raw, golden = json.loads(aiponge_reports["json"]), json.loads(without_timing("json", aiponge_reports["json"]))
+    assert isinstance(raw["summary"].pop("duration_s"), float)
+    assert raw == golden
+
+
+@pytest.mark.parametrize("format_name", ["json", "sarif", "html", "md"])
+def test_reports_differ_only_in_timing_between_runs(ruleset, monkeypatch, format_name):
+    monkeypatch.chdir(REPO)
+    report = scan(Path("fixtures/corpus"), Config(), ruleset).report
+    slower = replace(report, duration_s=report.duration_s + 12.34)
+    first, second = FORMATTERS[format_name](report), FORMATTERS[format_name](slower)
+    name = "markdown" if format_name == "md" else format_name
+    assert without_timing(name, first) == without_timing(name, second)
+    assert (first == second) is (format_name != "json")
 
 
 @pytest.mark.parametrize("project", ["aiponge", "corpus"])
@@ -98,12 +137,6 @@ def test_markdown_priorities_hold_each_finding_of_their_risk(aiponge_markdown):
         rows = [line for line in block.splitlines() if re.match(r"^\| \d+ \|", line)]
         found = sum(int(m.group(1)) if (m := re.search(r"\((\d+) findings\)", line)) else 1 for line in rows)
         assert found == by_risk[risk], name
-
-
-def test_markdown_report_is_deterministic_and_has_no_duration(ruleset, monkeypatch):
-    monkeypatch.chdir(REPO)
-    report = scan(Path("fixtures/corpus"), Config(), ruleset).report
-    assert FORMATTERS["md"](report) == FORMATTERS["md"](replace(report, duration_s=report.duration_s + 12.34))
 
 
 def test_markdown_report_documents_every_rule_that_fired(aiponge_markdown, ruleset, monkeypatch):

@@ -1,15 +1,15 @@
-"""Every shipped rule fixture's `expect:` / `ok:` marks match a real scan of it; traps yield no findings."""
+"""Every shipped rule fixture's (file or service folder) `expect:` / `ok:` marks match a real scan of it; traps yield no findings."""
 
 from __future__ import annotations
 
 import pytest
 
-from stateaudit.ruletest import check_fixture, fixture_files
+from stateaudit.ruletest import check_fixture, fixture_paths
 
 from .conftest import FIXTURES, REPO
 
-RULE_FIXTURES = sorted((FIXTURES / "rules").glob("*.*"))
-TRAPS = fixture_files(FIXTURES / "traps")
+RULE_FIXTURES = fixture_paths(FIXTURES / "rules")
+TRAPS = fixture_paths(FIXTURES / "traps")
 
 
 @pytest.mark.parametrize("fixture", RULE_FIXTURES, ids=lambda p: p.name)

@@ -61,3 +61,6 @@ _CLIENT_WRITE = re.compile(r"INSERT|UPDATE|DELETE|\.(set|setex|hset|sadd|zadd|lp
 def writes_through_client(body_text: str) -> bool:
     """Does a class body write through a store client (Redis commands, SQL writes, ORM saves)?"""
     return bool(_CLIENT_CALL.search(body_text)) and bool(_CLIENT_WRITE.search(body_text))
+
+# Field names that hold a client or handle set lazily (`this.client ??= new Redis()`): a connection, not state.
+CLIENT_HANDLE = re.compile(r"(client|pool|conn|connection|session|engine|redis|db|channel|socket|lock|logger)$", re.I)

@@ -40,11 +40,16 @@ class ServiceIndex:
             self.sites.setdefault(name, set()).add(context)
 
     def lookup(self, name: str | None, file: str | None = None) -> ClassInfo | None:
+        """The class of that name in `file`, else the one in the first file by path.
+
+        Chosen by path, not by the order files were added, so the answer is the same whatever order the
+        per-file records arrive in (worker processes, cache hits).
+        """
         candidates = self.classes.get(name or "", [])
         for info in candidates:
             if info.file == file:
                 return info
-        return candidates[0] if candidates else None
+        return min(candidates, key=lambda info: info.file) if candidates else None
 
     def lifetime(self, name: str | None, file: str | None = None) -> tuple[str, str]:
         """('process'|'request'|'unknown', the evidence in words)."""

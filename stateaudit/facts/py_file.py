@@ -16,6 +16,7 @@ from ..syntax import (
     node_text,
     walk,
 )
+from .common import CLIENT_HANDLE
 from .references import FileAnalysis
 
 FUNCTIONS = frozenset({"function_definition", "lambda"})
@@ -44,7 +45,6 @@ _ROUTE_DECORATOR = re.compile(r"\.(get|post|put|patch|delete|route|api_route|web
                               r"csrf_exempt|require_http_methods|action\(|\.task\b|shared_task")
 HANDLER_PARAMS = frozenset({"request", "req", "self_request"})
 
-CLIENT_HANDLE = re.compile(r"(client|pool|conn|connection|session|engine|redis|db|channel|socket|lock|logger)$", re.I)
 
 THIRD_PARTY_HINTS = frozenset({"fastapi", "flask", "django", "starlette", "celery", "logging", "redis", "sqlalchemy",
                                 "pydantic", "httpx", "requests", "boto3", "apscheduler", "concurrent", "asyncio",

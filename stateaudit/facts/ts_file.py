@@ -17,6 +17,7 @@ from ..syntax import (
     node_text,
     walk,
 )
+from .common import CLIENT_HANDLE
 from .references import FileAnalysis
 from .ts_syntax import (
     CLASS_TYPES,
@@ -410,10 +411,23 @@ class TsFile(FileAnalysis):
         return found
 
     def stateful_fields(self, cls: SyntaxNode) -> tuple[str, ...]:
+        """Fields written after the constructor: collections mutated, or values rebound (lazy clients aside).
+
+        The same definition as the Python side's, so a counter or an `openedAt` a method rebinds makes
+        a class stateful in either language.
+        """
         names = []
         for name, _decl, is_static in self.collection_fields(cls):
             keys = [("this", cls.id, name)] + ([("static", self.class_name(cls) or "", name)] if is_static else [])
             if self.writes(keys, "static" if is_static else "instance", name):
+                names.append(name)
+        for key in self.events:
+            if len(key) != 3 or key[0] != "this" or key[1] != cls.id or key[2] in names:
+                continue
+            name = key[2]
+            if CLIENT_HANDLE.search(name) or name in ("instance", "_instance", "INSTANCE"):
+                continue
+            if any(w.op == "rebind" for w in self.writes([key], "instance", name)):
                 names.append(name)
         return tuple(names)
 

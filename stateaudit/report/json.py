@@ -65,6 +65,9 @@ def to_dict(report: Report) -> dict[str, Any]:
             "duration_s": report.duration_s,
             "findings": len(report.active),
             "by_risk": report.by_risk(),
+            "skipped": count_by_reason(report.errors),
+            "degraded": count_by_reason(report.degraded),
+            "internal_errors": len(report.internal_errors),
             "files_excluded": report.excluded_by_role(),
         },
         "services": [
@@ -73,9 +76,22 @@ def to_dict(report: Report) -> dict[str, Any]:
             for s in report.services
         ],
         "findings": [finding_dict(f) for f in report.findings],
-        "errors": [{"file": e.path, "message": e.message} for e in report.errors],
+        "errors": [{"file": e.path, "message": e.message, "reason": e.reason} for e in report.errors],
         "excluded": [{"file": path, "role": role} for path, role in report.excluded],
+        "reviewed": [{"rule": r.rule_id, "kind": r.kind, "service": r.service, "file": r.location.path,
+                      "line": r.location.line, "symbol": r.symbol, "snippet": r.snippet, "reason": r.reason}
+                     for r in report.reviewed],
+        "degraded": [{"file": d.path, "reason": d.reason, "message": d.message} for d in report.degraded],
+        "internal_errors": [{"file": e.path, "rule": e.rule, "message": e.message} for e in report.internal_errors],
     }
+
+
+def count_by_reason(entries) -> dict[str, int]:
+    """Files per reason code, e.g. {"binary": 1, "too-large": 2}; reasons in name order."""
+    counts: dict[str, int] = {}
+    for entry in entries:
+        counts[entry.reason] = counts.get(entry.reason, 0) + 1
+    return dict(sorted(counts.items()))
 
 
 def render(report: Report) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import quote
 
 from ..model import Finding, Report, Risk
 from ..templating import rule_markdown
@@ -39,7 +40,7 @@ def _result(f: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
         "message": {"text": f"{f.message} Action: {f.action}."},
         "locations": [{
             "physicalLocation": {
-                "artifactLocation": {"uri": f.location.path, "uriBaseId": "%SRCROOT%"},
+                "artifactLocation": {"uri": artifact_uri(f.location.path), "uriBaseId": "%SRCROOT%"},
                 "region": {"startLine": f.location.line, "startColumn": f.location.column,
                            "endLine": f.location.end_line, "snippet": {"text": f.snippet}},
             },
@@ -62,6 +63,30 @@ def _result(f: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
     return result
 
 
+def _notification(level: str, path: str, text: str, rule: str | None = None) -> dict[str, Any]:
+    note: dict[str, Any] = {
+        "level": level,
+        "message": {"text": text},
+        "locations": [{"physicalLocation": {"artifactLocation": {"uri": artifact_uri(path), "uriBaseId": "%SRCROOT%"}}}],
+    }
+    if rule:
+        note["associatedRule"] = {"id": rule}
+    return note
+
+
+def _invocation(report: Report) -> dict[str, Any]:
+    """Skipped and degraded files as notifications; an internal error makes the run unsuccessful."""
+    notes = ([_notification("error", e.path, f"internal error: {e.message}", e.rule) for e in report.internal_errors]
+             + [_notification("warning", e.path, f"not scanned ({e.reason}): {e.message}") for e in report.errors]
+             + [_notification("note", d.path, f"scanned with problems ({d.reason}): {d.message}") for d in report.degraded])
+    return {"executionSuccessful": not report.internal_errors, "toolExecutionNotifications": notes}
+
+
+def artifact_uri(path: str) -> str:
+    """A relative URI reference for a POSIX path: spaces, newlines, '%', '#' and '?' are percent-encoded."""
+    return quote(path, safe="/!$&'()*+,;=:@-._~")
+
+
 def to_dict(report: Report) -> dict[str, Any]:
     rules = [report.rules[rid] for rid in sorted(report.rules)]
     index = {rule.id: i for i, rule in enumerate(rules)}
@@ -74,6 +99,7 @@ def to_dict(report: Report) -> dict[str, Any]:
                 "informationUri": "https://pypi.org/project/stateaudit/", "rules": [_rule(r) for r in rules],
             }},
             "results": [_result(f, index) for f in report.findings if f.rule_id in index],
+            "invocations": [_invocation(report)],
             "columnKind": "unicodeCodePoints",
             "properties": {"root": report.root},
         }],

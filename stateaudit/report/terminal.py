@@ -45,12 +45,29 @@ def print_report(report: Report, console: Console, show_suppressed: bool = False
     )
     console.print(summary)
     if report.errors:
-        console.print(Text(f"{len(report.errors)} file(s) could not be scanned (see messages above)", style="dim"))
+        console.print(Text(f"{len(report.errors)} file(s) could not be scanned (see messages above): "
+                           f"{_by_reason(report.errors)}", style="dim"))
+    if report.degraded:
+        console.print(Text(f"{len(report.degraded)} file(s) scanned with problems (see messages above): "
+                           f"{_by_reason(report.degraded)}", style="dim"))
+    if report.internal_errors:
+        console.print(Text(f"{len(report.internal_errors)} internal error(s): stateaudit failed on part of the scan "
+                           "(see messages above); the rest was scanned", style="bold red"))
+    if report.reviewed:
+        console.print(Text(f"{len(report.reviewed)} singleton(s) reviewed and found stateless: listed in the "
+                           "reports, not findings", style="dim"))
     excluded = report.excluded_by_role()
     if excluded:
         counts = ", ".join(f"{n} {role} file{'s' if n != 1 else ''}" for role, n in excluded.items())
         flags = " / ".join(f"--include-{role}" for role in excluded)
         console.print(Text(f"Left out by policy: {counts} (scan them with {flags})", style="dim"))
+
+
+def _by_reason(entries) -> str:
+    counts: dict[str, int] = {}
+    for entry in entries:
+        counts[entry.reason] = counts.get(entry.reason, 0) + 1
+    return ", ".join(f"{n} {reason}" for reason, n in sorted(counts.items()))
 
 
 def _short_sites(sites: tuple[str, ...], own_path: str, limit: int = 4) -> str:

@@ -7,7 +7,7 @@ import { FlagClient as VendorFlagClient } from 'vendor-flags';
 const redis = new Redis(process.env.REDIS_URL ?? 'redis://localhost:6379');
 const sdkKey = process.env.FLAGS_KEY ?? 'dev';
 
-// expect: acme.flag-client-cache
+// expect: acme.flag-client-cache risk=MEDIUM category=config shared=partial
 export const flags = new FlagClient({ sdkKey });
 
 // expect: acme.flag-client-cache

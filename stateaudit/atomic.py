@@ -1,0 +1,46 @@
+"""The one way stateaudit writes a file: a temp file beside the target, flushed to disk, then renamed over it.
+
+os.replace is atomic on POSIX and Windows when both names are on the same file system, which a temp file in
+the target's own folder guarantees. So a reader (a CI step, a browser, the next run reading its cache or
+baseline) sees the old file or the new one, never half of one; an interrupted or failing run leaves the
+existing file as it was and no temp file behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+
+def write_atomic(path: Path, content: str | bytes, encoding: str = "utf-8") -> None:
+    """Replace `path` with `content` in one step; raises OSError (e.g. the folder does not exist)."""
+    path = Path(path)
+    data = content.encode(encoding) if isinstance(content, str) else content
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temp, _mode_for(path))
+        os.replace(temp, path)
+    except BaseException:  # KeyboardInterrupt too: never leave the temp file behind
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
+
+
+def _mode_for(path: Path) -> int:
+    """Keep an existing file's permissions; a new file gets what open() would give it (0o666 minus umask).
+
+    mkstemp creates 0o600 files, which would make a report unreadable to the web server or CI user that
+    reads it next.
+    """
+    try:
+        return path.stat().st_mode & 0o7777
+    except OSError:
+        umask = os.umask(0o022)
+        os.umask(umask)
+        return 0o666 & ~umask

@@ -1,0 +1,175 @@
+"""Per-file results kept between scans, so an unchanged file is read and hashed but never parsed again.
+
+An entry is one file's FileResult (its matches with their local facts and its share of the service index),
+stored under a key made of the file's content hash, its path, language and test flag, and a context
+digest: the tool version and its own source, the grammar versions, every rule file, and the settings
+that change a per-file result (the file budget). Anything that can
+change a per-file result changes the key, so an entry is never stale, only unused. The join across a
+service's files and the classification read only these records and are recomputed on every scan, so a
+changed file updates the cross-file facts of the files beside it.
+
+Each entry is written to a temporary file and moved into place with os.replace: a reader sees a whole
+entry or none, and two scans writing the same entry at once both write the same bytes. An entry that cannot
+be read or unpickled is treated as missing and written again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import tempfile
+from collections.abc import Iterable
+from importlib import metadata
+from pathlib import Path
+
+from . import __version__
+from .config import Config
+from .match import FileResult
+from .model import SourceFile
+from .ruleset import RuleSet
+
+CACHE_DIR_NAME = ".stateaudit-cache"
+LAYOUT = "v1"  # bump when the entry format changes
+GRAMMAR_PACKAGES = ("tree-sitter", "tree-sitter-typescript", "tree-sitter-javascript", "tree-sitter-python")
+_PACKAGE = Path(__file__).resolve().parent
+
+
+def content_digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+class ResultCache:
+    """A folder of per-file results for one rule set and one build of the tool."""
+
+    def __init__(self, directory: Path, ruleset: RuleSet, settings: str = "") -> None:
+        self.directory = directory
+        self.context = context_digest(ruleset, settings)
+        self.entries = directory / LAYOUT
+        self._folders: set[str] = set()  # entry folders known to exist, in this process
+
+    def open(self) -> str | None:
+        """Create the folder; a one-line reason when it cannot be used (the scan then runs without it)."""
+        try:
+            self.entries.mkdir(parents=True, exist_ok=True)
+            marker = self.directory / ".gitignore"
+            if not marker.exists():
+                # git never lists the cache, wherever it is; CACHEDIR.TAG tells backup tools to skip it.
+                _write_atomic(marker, b"# written by stateaudit\n*\n")
+                _write_atomic(self.directory / "CACHEDIR.TAG",
+                              b"Signature: 8a477f597d28d172789f06886806bc55\n# stateaudit per-file results\n")
+        except OSError as err:
+            return f"cache {self.directory}: cannot write ({err.strerror or err}); scanning without it"
+        return None
+
+    @classmethod
+    def for_config(cls, directory: Path, ruleset: RuleSet, config: Config) -> ResultCache:
+        """Of the config, only the file budget, the size limit and include_browser change a per-file record
+        (disabled rules change the rule set); the rest acts on the join and the classification, recomputed
+        on every scan."""
+        return cls(directory, ruleset,
+                   settings=f"file_budget={config.file_budget!r} include_browser={config.include_browser!r} "
+                            f"max_file_bytes={config.max_file_bytes!r}")
+
+    def key(self, file: SourceFile, digest: str) -> str:
+        """The entry name of one file's content under this context."""
+        text = "\0".join((self.context, file.rel, file.language, str(file.is_test), digest))
+        return hashlib.blake2b(text.encode(), digest_size=20).hexdigest()
+
+    def key_of(self, file: SourceFile) -> str | None:
+        """Read and hash the file now; None if it cannot be read (it is then matched, which reports why)."""
+        try:
+            return self.key(file, content_digest(file.path.read_bytes()))
+        except OSError:
+            return None
+
+    def _path(self, key: str) -> Path:
+        return self.entries / key[:2] / f"{key}.pickle"
+
+    def get(self, key: str) -> FileResult | None:
+        """The stored result, or None if missing, unreadable or corrupt (it will be rebuilt)."""
+        try:
+            data = self._path(key).read_bytes()
+            result = pickle.loads(data)
+        except Exception:  # noqa: BLE001 - any damage to an entry means "rebuild it", never a failed scan
+            return None
+        return result if isinstance(result, FileResult) else None
+
+    def put(self, key: str, result: FileResult) -> None:
+        """Store atomically: a temporary file in the same folder, then os.replace. Failures only cost speed."""
+        target = self._path(key)
+        try:
+            if target.parent.name not in self._folders:
+                target.parent.mkdir(exist_ok=True)
+                self._folders.add(target.parent.name)
+            handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".pickle")
+        except OSError:
+            return
+        try:
+            with os.fdopen(handle, "wb") as out:
+                pickle.dump(result, out, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(temporary, target)
+        except OSError:
+            _remove(temporary)  # a full disk or a vanished folder costs speed, never the scan
+        except BaseException:
+            _remove(temporary)
+            raise
+
+
+def _write_atomic(target: Path, data: bytes) -> None:
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+    with os.fdopen(handle, "wb") as out:
+        out.write(data)
+    os.replace(temporary, target)
+
+
+def _remove(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def context_digest(ruleset: RuleSet, settings: str = "") -> str:
+    """What, besides a file's own bytes, decides its per-file result; `settings`: the config that does."""
+    digest = hashlib.blake2b(digest_size=20)
+    for part in (LAYOUT, __version__, settings, *grammar_versions()):
+        digest.update(part.encode() + b"\0")
+    for path in _source_files():
+        digest.update(path.relative_to(_PACKAGE).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    for rule_id in sorted(ruleset.rules):
+        digest.update(rule_id.encode() + b"\0")
+    for path in _rule_files(ruleset.rules[r].path for r in ruleset.rules):
+        digest.update(str(path).encode() + b"\0" + _bytes(path) + b"\0")
+    return digest.hexdigest()
+
+
+def grammar_versions() -> list[str]:
+    versions = []
+    for name in GRAMMAR_PACKAGES:
+        try:
+            versions.append(f"{name}={metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            versions.append(f"{name}=?")
+    return versions
+
+
+def _source_files() -> list[Path]:
+    """The tool's own modules: a development build changes its code without changing its version."""
+    return sorted(_PACKAGE.rglob("*.py"))
+
+
+def _rule_files(rule_paths: Iterable[Path]) -> list[Path]:
+    """Every YAML file of every folder a rule came from, classification tables and vocabularies included."""
+    folders = sorted({p.resolve().parent for p in rule_paths})
+    return sorted({f for folder in folders for f in folder.rglob("*.y*ml")})
+
+
+def _bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return b""
+
+
+__all__ = ["CACHE_DIR_NAME", "ResultCache", "content_digest", "context_digest"]

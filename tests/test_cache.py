@@ -1,0 +1,139 @@
+"""Per-file results kept between scans: reused when a file is unchanged, never stale, never fatal when damaged."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from stateaudit.cache import CACHE_DIR_NAME, ResultCache, context_digest
+from stateaudit.cli import main
+from stateaudit.config import Config
+from stateaudit.discover import discover_files
+from stateaudit.scan import scan
+
+from .conftest import FIXTURES, REPO
+
+SAME_NAMES = REPO / "tests" / "data" / "same-name-classes"
+
+
+def _copy(source: Path, tmp_path: Path) -> Path:
+    target = tmp_path / source.name
+    shutil.copytree(source, target)
+    return target
+
+
+def _entries(cache: Path) -> list[Path]:
+    return sorted(p for p in (cache / "v1").rglob("*") if p.is_file())
+
+
+def test_unchanged_rescan_parses_nothing_and_finds_the_same(tmp_path, ruleset):
+    service = _copy(FIXTURES / "aiponge" / "services" / "user-service", tmp_path)
+    cache = tmp_path / "cache"
+    cold = scan(service, Config(), ruleset, cache_dir=cache)
+    warm = scan(service, Config(), ruleset, cache_dir=cache)
+    files = [f.rel for f in discover_files(service, Config()).files]
+    assert cold.parsed == tuple(files) and len(files) > 5
+    assert warm.parsed == ()
+    assert warm.report.findings == cold.report.findings and warm.report.reviewed == cold.report.reviewed
+    assert len(cold.report.findings) + len(cold.report.reviewed) > 3
+    assert warm.warnings == cold.warnings
+    assert len(_entries(cache)) == len(files)
+
+
+def test_after_one_change_only_that_file_is_parsed_and_cross_file_facts_follow(tmp_path, ruleset):
+    service = _copy(SAME_NAMES, tmp_path)
+    cache = tmp_path / "cache"
+    before = scan(service, Config(), ruleset, cache_dir=cache).report.findings
+    store = next(f for f in before if f.location.path == "src/cache/session-store.ts")
+    assert any("instantiated at module level" in r for r in store.reasons)
+    # The instantiation moves into a function: the unchanged class file's lifetime fact must follow.
+    (service / "src" / "sessions.ts").write_text(
+        'import { SessionStore } from "./cache/session-store";\n\n'
+        "export function createSessions(): SessionStore {\n  return new SessionStore();\n}\n", encoding="utf-8")
+    after = scan(service, Config(), ruleset, cache_dir=cache)
+    assert after.parsed == ("src/sessions.ts",)
+    store = next(f for f in after.report.findings if f.location.path == "src/cache/session-store.ts")
+    assert any("instantiated inside functions" in r for r in store.reasons)
+    assert after.report.findings == scan(service, Config(), ruleset).report.findings
+
+
+def test_corrupt_entries_are_ignored_and_rebuilt(tmp_path, ruleset):
+    service = _copy(SAME_NAMES, tmp_path)
+    cache = tmp_path / "cache"
+    first = scan(service, Config(), ruleset, cache_dir=cache)
+    entries = _entries(cache)
+    entries[0].write_bytes(b"not a pickle")
+    entries[1].write_bytes(entries[1].read_bytes()[:20])
+    entries[2].write_bytes(b"")
+    again = scan(service, Config(), ruleset, cache_dir=cache)
+    assert len(again.parsed) == 3
+    assert again.report.findings == first.report.findings
+    assert scan(service, Config(), ruleset, cache_dir=cache).parsed == ()
+
+
+def test_a_different_rule_set_or_budget_does_not_reuse_results(tmp_path, ruleset):
+    assert context_digest(ruleset) != context_digest(ruleset.without(frozenset({"ts.singleton"})))
+    assert (ResultCache.for_config(tmp_path, ruleset, Config()).context
+            != ResultCache.for_config(tmp_path, ruleset, Config(file_budget=5)).context)
+    service = _copy(SAME_NAMES, tmp_path)
+    cache = tmp_path / "cache"
+    scan(service, Config(), ruleset, cache_dir=cache)
+    fewer = scan(service, Config(disable=frozenset({"ts.singleton"})), ruleset, cache_dir=cache)
+    assert len(fewer.parsed) == 4
+    assert {f.rule_id for f in fewer.report.findings} == {"ts.instance-collection"}
+
+
+def test_a_cache_that_cannot_be_written_is_one_warning_and_the_scan_goes_on(tmp_path, ruleset):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("", encoding="utf-8")
+    result = scan(SAME_NAMES, Config(), ruleset, cache_dir=blocker / "cache")
+    assert [w for w in result.warnings if "cache" in w] == [
+        f"cache {blocker / 'cache'}: cannot write (Not a directory); scanning without it"]
+    assert len(result.report.findings) == 2
+
+
+def test_the_cli_keeps_the_cache_in_the_scan_root_and_discovery_skips_it(tmp_path):
+    service = _copy(SAME_NAMES, tmp_path)
+    runner = CliRunner()
+    result = runner.invoke(main, ["scan", str(service), "--format", "json", "--fail-on", "none"])
+    assert result.exit_code == 0, result.output
+    cache = service / CACHE_DIR_NAME
+    assert (cache / ".gitignore").read_text(encoding="utf-8").splitlines()[-1] == "*"
+    (cache / "stray.ts").write_text("export const seen = new Map<string, number>();\n", encoding="utf-8")
+    assert [f.rel for f in discover_files(service, Config()).files] == [
+        "src/app.ts", "src/cache/session-store.ts", "src/legacy/session-store.ts", "src/sessions.ts"]
+    elsewhere = tmp_path / "elsewhere"
+    again = runner.invoke(main, ["scan", str(service), "--format", "json", "--fail-on", "none",
+                                 "--cache-dir", str(elsewhere)])
+    assert json.loads(again.stdout)["findings"] == json.loads(result.stdout)["findings"]
+    assert len(_entries(elsewhere)) == 4
+
+
+def test_no_cache_writes_nothing(tmp_path):
+    service = _copy(SAME_NAMES, tmp_path)
+    result = CliRunner().invoke(main, ["scan", str(service), "--no-cache", "--fail-on", "none"])
+    assert result.exit_code == 0, result.output
+    assert not (service / CACHE_DIR_NAME).exists()
+
+
+def test_two_scans_at_once_share_one_cache(tmp_path, ruleset):
+    service = _copy(FIXTURES / "aiponge" / "services" / "user-service", tmp_path)
+    command = [sys.executable, "-m", "stateaudit", "scan", str(service), "--format", "json", "--fail-on", "none",
+               "--jobs", "1"]
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    runs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env) for _ in range(2)]
+    outputs = [run.communicate(timeout=300) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], [err.decode() for _, err in outputs]
+    first, second = (json.loads(out)["findings"] for out, _ in outputs)
+    assert first == second and first
+    cache = service / CACHE_DIR_NAME
+    assert not [p for p in cache.rglob(".tmp-*")]
+    stored = ResultCache.for_config(cache, ruleset, Config())
+    keys = [stored.key_of(f) for f in discover_files(service, Config()).files]
+    assert keys and all(stored.get(k) is not None for k in keys)
