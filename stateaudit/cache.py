@@ -28,6 +28,7 @@ from .config import Config
 from .match import FileResult
 from .model import SourceFile
 from .ruleset import RuleSet
+from .syntax import known_good_queries, trust_queries
 
 CACHE_DIR_NAME = ".stateaudit-cache"
 LAYOUT = "v1"  # bump when the entry format changes
@@ -88,32 +89,82 @@ class ResultCache:
 
     def get(self, key: str) -> FileResult | None:
         """The stored result, or None if missing, unreadable or corrupt (it will be rebuilt)."""
-        try:
-            data = self._path(key).read_bytes()
-            result = pickle.loads(data)
-        except Exception:  # noqa: BLE001 - any damage to an entry means "rebuild it", never a failed scan
-            return None
+        result = _load(self._path(key))
         return result if isinstance(result, FileResult) else None
 
     def put(self, key: str, result: FileResult) -> None:
         """Store atomically: a temporary file in the same folder, then os.replace. Failures only cost speed."""
-        target = self._path(key)
+        self._store(self._path(key), result)
+
+    def join_key(self, parts: list[str]) -> str:
+        """The entry name of one service's join: this context and the given parts (config, files' keys)."""
+        digest = hashlib.blake2b(self.context.encode() + b"\0", digest_size=20)
+        for part in parts:
+            digest.update(part.encode() + b"\0")
+        return digest.hexdigest()
+
+    def get_join(self, key: str) -> object | None:
+        """A service's stored join (the caller checks its type), or None."""
+        return _load(self.entries / "joins" / key[:2] / f"{key}.pickle")
+
+    def put_join(self, key: str, join: object) -> None:
+        self._store(self.entries / "joins" / key[:2] / f"{key}.pickle", join)
+
+    def _store(self, target: Path, value: object) -> None:
         try:
-            if target.parent.name not in self._folders:
-                target.parent.mkdir(exist_ok=True)
-                self._folders.add(target.parent.name)
+            if str(target.parent) not in self._folders:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                self._folders.add(str(target.parent))
             handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".pickle")
         except OSError:
             return
         try:
             with os.fdopen(handle, "wb") as out:
-                pickle.dump(result, out, protocol=pickle.HIGHEST_PROTOCOL)
+                pickle.dump(value, out, protocol=pickle.HIGHEST_PROTOCOL)
             os.replace(temporary, target)
         except OSError:
             _remove(temporary)  # a full disk or a vanished folder costs speed, never the scan
         except BaseException:
             _remove(temporary)
             raise
+
+
+def _load(path: Path) -> object | None:
+    try:
+        return pickle.loads(path.read_bytes())
+    except Exception:  # noqa: BLE001 - any damage to an entry means "rebuild it", never a failed scan
+        return None
+
+
+def _queries_file(directory: Path) -> Path:
+    versions = hashlib.blake2b("\0".join(grammar_versions()).encode(), digest_size=8).hexdigest()
+    return directory / LAYOUT / f"queries-{versions}.txt"
+
+
+def load_known_queries(directory: Path) -> None:
+    """Trust the queries that compiled in an earlier scan with the same grammar versions.
+
+    Rule loading then validates them without compiling; they compile when a file first needs them.
+    A missing or damaged list only means compiling again.
+    """
+    try:
+        lines = _queries_file(directory).read_text(encoding="ascii").split()
+    except (OSError, UnicodeDecodeError):
+        return
+    trust_queries(line for line in lines if len(line) == 32)
+
+
+def save_known_queries(directory: Path) -> None:
+    """Record the queries known to compile now (atomically; a failure only costs the next start-up)."""
+    target = _queries_file(directory)
+    known = sorted(known_good_queries())
+    try:
+        if target.is_file() and sorted(target.read_text(encoding="ascii").split()) == known:
+            return
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _write_atomic(target, "".join(f"{digest}\n" for digest in known).encode("ascii"))
+    except (OSError, UnicodeDecodeError):
+        return
 
 
 def _write_atomic(target: Path, data: bytes) -> None:
@@ -172,4 +223,5 @@ def _bytes(path: Path) -> bytes:
         return b""
 
 
-__all__ = ["CACHE_DIR_NAME", "ResultCache", "content_digest", "context_digest"]
+__all__ = ["CACHE_DIR_NAME", "ResultCache", "content_digest", "context_digest", "load_known_queries",
+           "save_known_queries"]

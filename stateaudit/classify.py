@@ -20,7 +20,7 @@ GENERIC_CATEGORIES = frozenset({"cache", "other"})
 CONTAINER_CLASS_WORDS = frozenset({"cache", "caches", "lru", "memo"})
 DEFAULT_PRIORITY = {Risk.CRITICAL: "P1", Risk.HIGH: "P2", Risk.MEDIUM: "P3", Risk.LOW: "P3"}
 CONTAINER_LABELS = {"Map": "Map", "Set": "Set", "WeakMap": "WeakMap", "WeakSet": "WeakSet", "array": "array",
-                    "object": "object", "dict": "dict", "list": "list", "set": "set", "deque": "deque",
+                    "object": "object", "collection": "collection", "dict": "dict", "list": "list", "set": "set", "deque": "deque",
                     "defaultdict": "defaultdict", "OrderedDict": "OrderedDict", "Counter": "Counter"}
 
 

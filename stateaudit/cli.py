@@ -28,7 +28,7 @@ from .baseline import (
     load_baseline,
     write_json,
 )
-from .cache import CACHE_DIR_NAME
+from .cache import CACHE_DIR_NAME, load_known_queries, save_known_queries
 from .catalogue import UnknownRule, find_rule, render_json, render_markdown, rules_table
 from .compare import ReportFileError, compare, read_report
 from .compare import print_table as print_comparison
@@ -155,6 +155,8 @@ class Scanning:
             result = scan(self.root, self.config, self.ruleset, list(self.paths) or None, baseline,
                           jobs=self.jobs or default_jobs(), progress=progress.advance, cache_dir=self.cache,
                           on_files=progress.start, keep=keep)
+        if self.cache is not None and not any(w.startswith(f"cache {self.cache}") for w in result.warnings):
+            save_known_queries(self.cache)
         _print_problems(result)
         return result
 
@@ -178,12 +180,14 @@ def prepare(paths: tuple[Path, ...], options: dict, **overrides) -> Scanning:
         )
     except ConfigError as err:
         fail(str(err))
+    cache = None if options["no_cache"] else (options["cache_dir"] or root / CACHE_DIR_NAME)
+    if cache is not None:
+        load_known_queries(cache)
     ruleset = load_ruleset(config.rule_dirs)
     try:
         check_against_rules(config, ruleset)
     except ConfigError as err:
         fail(str(err))
-    cache = None if options["no_cache"] else (options["cache_dir"] or root / CACHE_DIR_NAME)
     return Scanning(root, config, ruleset, paths, options["jobs"], cache, options["quiet"])
 
 

@@ -14,22 +14,10 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
-# Every fact the scanner computes, documented in docs/writing-rules.md.
-FACT_NAMES = frozenset({
-    # identity
-    "rule", "kind", "language", "path", "service", "name", "symbol", "words", "class_name", "class_words",
-    # state facts
-    "scope", "container", "frozen", "declared_with", "writes", "written_after_init", "rebound", "exported",
-    "owner_kind", "lifetime", "lifetime_local", "clients", "stateful", "stateful_fields", "own_class",
-    "class_in_file", "class_known", "has_instance_pattern", "client_writes", "in_startup", "in_handler",
-    # calls and decorators
-    "callee", "callee_name", "callee_object", "callee_module", "receiver", "fs_call", "method", "callback",
-    "rearmed", "in_function", "path_purpose", "deleted_in_same_function", "writes_in_same_function", "multer_memory", "has_store_option",
-    "has_dest_option", "daemon", "target_loops", "coroutine_loops", "joined", "awaited", "write_mode", "mode",
-    "first_arg", "positional_count", "receiver_path", "target_path", "memory_db", "sqlite_url", "decorator", "decorator_args", "decorates_class", "is_method",
-    # context
-    "duplicate", "value_text", "type_words", "callback_io", "client_refs", "increments", "stored", "depends_on", "in_test_file", "category", "storage", "shared", "sibling_max_risk",
-})
+from .model import FACT_FIELDS
+
+# Every fact the scanner computes: the fields of the Facts record, documented in docs/writing-rules.md.
+FACT_NAMES = FACT_FIELDS
 # Names classify.py derives from the facts for message/action templates (not usable in conditions).
 DERIVED_NAMES = frozenset({"Name", "Class", "container_label", "a_container", "category_label", "category_text",
                            "lifetime_reason", "write_count", "risk"})
@@ -38,35 +26,43 @@ OPERATORS = frozenset({"regex", "gte", "lte", "not"})
 
 
 class ConditionError(ValueError):
-    """A malformed condition; the message says which key and why."""
+    """A malformed condition; the message says which key and why, `trail` where it is (keys and list
+    indexes from the condition's top), so that a rule file can name its line."""
+
+    def __init__(self, message: str, trail: tuple[str | int, ...] = ()) -> None:
+        super().__init__(message)
+        self.trail = trail
 
 
-def validate(condition: Any, where: str = "condition") -> None:
+def validate(condition: Any, where: str = "condition", trail: tuple[str | int, ...] = ()) -> None:
     """Raise ConditionError for unknown facts, operators or shapes."""
     import difflib
 
     if not isinstance(condition, Mapping):
-        raise ConditionError(f"{where} must be a mapping of fact: expected value")
+        raise ConditionError(f"{where} must be a mapping of fact: expected value", trail)
     for key, value in condition.items():
+        here = (*trail, key)
         if key in ("all", "any"):
             if not isinstance(value, list) or not value:
-                raise ConditionError(f"{where}: '{key}' takes a non-empty list of conditions")
-            for item in value:
-                validate(item, f"{where}.{key}")
+                raise ConditionError(f"{where}: '{key}' takes a non-empty list of conditions", here)
+            for i, item in enumerate(value):
+                validate(item, f"{where}.{key}", (*here, i))
         elif key == "not":
-            validate(value, f"{where}.not")
+            validate(value, f"{where}.not", here)
         elif key not in FACT_NAMES:
             hint = difflib.get_close_matches(str(key), sorted(FACT_NAMES), n=1)
-            raise ConditionError(f"{where}: unknown fact '{key}'" + (f"; did you mean '{hint[0]}'?" if hint else ""))
+            raise ConditionError(f"{where}: unknown fact '{key}'" + (f"; did you mean '{hint[0]}'?" if hint else ""),
+                                 here)
         elif isinstance(value, Mapping):
             unknown = set(value) - OPERATORS
             if unknown:
-                raise ConditionError(f"{where}.{key}: unknown operator {sorted(unknown)[0]!r} (use regex, gte, lte, not)")
+                raise ConditionError(f"{where}.{key}: unknown operator {sorted(unknown)[0]!r} (use regex, gte, lte, not)",
+                                     here)
             if "regex" in value:
                 try:
                     re.compile(str(value["regex"]))
                 except re.error as err:
-                    raise ConditionError(f"{where}.{key}: bad regex ({err})") from None
+                    raise ConditionError(f"{where}.{key}: bad regex ({err})", here) from None
 
 
 def holds(condition: Mapping[str, Any] | None, facts: Mapping[str, Any]) -> bool:

@@ -10,7 +10,7 @@ from typing import Any
 from .config import MAX_FILE_BYTES
 from .facts import FileIndex, facts_module
 from .interrupt import reraise_if_interrupted
-from .model import DegradedFile, InternalError, Match, ParseError, SourceFile
+from .model import DegradedFile, Facts, InternalError, Match, ParseError, SourceFile
 from .ruleset import Rule, RuleSet
 from .source_roles import BROWSER
 from .suppressions import Suppression, find_suppressions
@@ -22,7 +22,8 @@ from .syntax import (
     parse_source,
     pattern_at,
     pattern_below,
-    run_query,
+    prepare_queries,
+    run_queries,
     walk,
 )
 
@@ -133,9 +134,11 @@ def _match_file(file: SourceFile, ruleset: RuleSet, include_browser: bool, max_b
     analysis = module.analyse(parsed)
     result.index = module.file_index(analysis)
     seen: set[tuple[str, int]] = set()
-    for rule in ruleset.for_grammar(file.language):
+    rules = ruleset.for_grammar(file.language)
+    hits = run_queries([rule.queries[file.language] for rule in rules], parsed.root)
+    for rule, rule_hits in zip(rules, hits, strict=True):
         try:
-            matches = _rule_matches(rule, parsed, analysis, module)
+            matches = _rule_matches(rule, rule_hits, parsed, analysis, module)
         except Exception as err:  # noqa: BLE001 - our own bug: contain it to this file and rule
             reraise_if_interrupted(err)
             result.internal_errors.append(InternalError(file.rel, rule.id, describe_exception(err)))
@@ -148,9 +151,23 @@ def _match_file(file: SourceFile, ruleset: RuleSet, include_browser: bool, max_b
     return result
 
 
-def _rule_matches(rule: Rule, parsed: ParsedFile, analysis, module) -> list[Match]:
+def prepare(ruleset: RuleSet, grammars) -> None:
+    """Compile, in this process, every query files of these grammars will run.
+
+    Called before forking workers, so they inherit compiled queries instead of each compiling its own.
+    """
+    for grammar in set(grammars):
+        rules = ruleset.for_grammar(grammar)
+        prepare_queries([rule.queries[grammar] for rule in rules])
+        for rule in rules:
+            for test in rule.composition.get(grammar, {}).values():
+                for pattern in test.patterns:
+                    _ = pattern.query
+
+
+def _rule_matches(rule: Rule, hits: list, parsed: ParsedFile, analysis, module) -> list[Match]:
     matches = []
-    for captures in run_query(rule.queries[parsed.language], parsed.root):
+    for captures in hits:
         match = _build_match(rule, captures, parsed, analysis, module)
         if match is not None:
             matches.append(match)
@@ -204,7 +221,8 @@ def _build_match(rule: Rule, captures, parsed: ParsedFile, analysis, module) -> 
     else:
         facts, writes = module.class_facts(analysis, target)
     location = parsed.location(target)
-    facts = dict(facts, rule=rule.id, kind=rule.kind, language=parsed.language, path=parsed.rel)
+    facts = Facts.from_extractor({**facts, "rule": rule.id, "kind": rule.kind, "language": parsed.language,
+                                  "path": parsed.rel})
     return Match(
         rule_id=rule.id, kind=rule.kind, location=location, language=parsed.language,
         symbol=facts.get("symbol") or None, snippet=_snippet(parsed, location.line, location.end_line),

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -66,6 +67,184 @@ class WriteSite:
         return f"{path}:{self.line}"
 
 
+class _Absent:
+    """The value of a fact a subject does not compute: the record reads as a mapping without that key."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "ABSENT"
+
+    def __reduce__(self) -> str:
+        return "ABSENT"  # unpickles to the module's one instance
+
+
+ABSENT: Any = _Absent()
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Facts(Mapping[str, Any]):
+    """What the scanner knows about one candidate: one field per fact that `where:` conditions and
+    classification tables may test (conditions.FACT_NAMES is derived from these fields), shared by both
+    languages. Each subject computes its own subset; a field it leaves unset is absent, and the record reads
+    as a mapping of the facts that are present, as the conditions expect (`facts.get(name)`).
+
+    The extractors build a dict; `Facts.from_extractor` turns it into this record at the boundary
+    (match._build_match), and a key that is not a field is our bug, raised there. Classification adds
+    service-wide facts by building new mappings from the record; the record itself never changes.
+    """
+
+    # Identity: every candidate
+    rule: str = ABSENT
+    kind: str = ABSENT
+    language: str = ABSENT
+    path: str = ABSENT
+    service: str = ABSENT
+    name: str = ABSENT
+    symbol: str = ABSENT
+    words: AbstractSet[str] = ABSENT
+    class_name: str | None = ABSENT
+    class_words: AbstractSet[str] = ABSENT
+    # State: variables, fields, attributes, singletons, classes
+    scope: str = ABSENT
+    container: str | None = ABSENT
+    frozen: bool = ABSENT
+    declared_with: str | None = ABSENT
+    writes: AbstractSet[str] = ABSENT
+    written_after_init: bool = ABSENT
+    rebound: bool = ABSENT
+    exported: bool = ABSENT
+    owner_kind: str = ABSENT
+    lifetime: str = ABSENT
+    lifetime_local: str = ABSENT
+    clients: AbstractSet[str] = ABSENT
+    stateful: bool = ABSENT
+    stateful_fields: tuple[str, ...] = ABSENT
+    own_class: bool = ABSENT
+    class_in_file: bool = ABSENT
+    class_known: bool = ABSENT
+    has_instance_pattern: bool = ABSENT
+    client_writes: bool = ABSENT
+    in_startup: bool = ABSENT
+    in_handler: bool = ABSENT
+    # Rebinding after start-up, lazy holders, boot-time registries (TypeScript/JavaScript)
+    rebound_at_runtime: bool = ABSENT
+    rebound_to: AbstractSet[str] = ABSENT
+    lazy_init: bool = ABSENT
+    holds_client: str = ABSENT
+    one_way_flag: bool = ABSENT
+    writer_methods: AbstractSet[str] = ABSENT
+    boot_registry: bool = ABSENT
+    owner_singleton: bool = ABSENT
+    value_class: str | None = ABSENT
+    # Python module-level objects and registries
+    owns_connection: str = ABSENT
+    client_manager: bool = ABSENT
+    written_at_boot_only: bool = ABSENT
+    rebound_at_startup: bool = ABSENT
+    contextvar_shared_default: bool = ABSENT
+    # Calls and decorators
+    callee: str = ABSENT
+    callee_name: str = ABSENT
+    callee_object: str = ABSENT
+    callee_module: str = ABSENT
+    receiver: str = ABSENT
+    fs_call: bool = ABSENT
+    method: str = ABSENT
+    callback: str = ABSENT
+    rearmed: bool = ABSENT
+    in_function: bool = ABSENT
+    path_purpose: str = ABSENT
+    deleted_in_same_function: bool = ABSENT
+    writes_in_same_function: bool = ABSENT
+    multer_memory: bool = ABSENT
+    has_store_option: bool = ABSENT
+    has_dest_option: bool = ABSENT
+    daemon: bool = ABSENT
+    target_loops: bool = ABSENT
+    coroutine_loops: bool = ABSENT
+    joined: bool = ABSENT
+    awaited: bool = ABSENT
+    write_mode: bool = ABSENT
+    mode: str = ABSENT
+    first_arg: str = ABSENT
+    positional_count: int = ABSENT
+    receiver_path: bool = ABSENT
+    target_path: str = ABSENT
+    memory_db: bool = ABSENT
+    sqlite_url: bool = ABSENT
+    decorator: str = ABSENT
+    decorator_args: str = ABSENT
+    decorates_class: bool = ABSENT
+    is_method: bool = ABSENT
+    # Timers and background work
+    held_by: str = ABSENT
+    in_promise_executor: bool = ABSENT
+    clears_itself: bool = ABSENT
+    stopped_at_once: bool = ABSENT
+    schedule_store: str = ABSENT
+    detached: bool = ABSENT
+    handle_kept: bool = ABSENT
+    # Caches
+    cache_backend: str = ABSENT
+    wraps_cache: bool = ABSENT
+    constant_memo: bool = ABSENT
+    applied_decorator: str = ABSENT
+    # File writes
+    calls_file_writer: bool = ABSENT
+    callee_is_project: bool = ABSENT
+    default_if_missing: bool = ABSENT
+    in_cli: bool = ABSENT
+    persistent_temp: bool = ABSENT
+    scratch_path: bool = ABSENT
+    first_arg_path: bool = ABSENT
+    # Inputs of the whole-service steps (scan._service_facts): where to look in other files
+    cache_ref: tuple[str, str] | None = ABSENT  # (module, name) of a cache object a decorator names
+    wrapper_ref: tuple[str, str] | None = ABSENT  # (module, name) of a decorator that may wrap lru_cache
+    writer_functions: tuple[tuple[str, bool], ...] = ABSENT  # (function, decorated) that write the state
+    # Context: usage, and what the service and classification add
+    duplicate: bool = ABSENT
+    value_text: str = ABSENT
+    type_words: AbstractSet[str] = ABSENT
+    callback_io: bool = ABSENT
+    client_refs: AbstractSet[tuple[str, str, bool]] = ABSENT
+    increments: bool = ABSENT
+    stored: AbstractSet[str] = ABSENT
+    depends_on: AbstractSet[str] = ABSENT
+    in_test_file: bool = ABSENT
+    category: str = ABSENT
+    storage: str = ABSENT
+    shared: str = ABSENT
+    sibling_max_risk: str = ABSENT
+
+    @classmethod
+    def from_extractor(cls, values: Mapping[str, Any]) -> Facts:
+        unknown = sorted(set(values) - FACT_FIELDS)
+        if unknown:
+            raise ValueError(f"the fact extractor produced unknown facts {unknown}: declare them as fields of "
+                             f"stateaudit.model.Facts and document them in docs/writing-rules.md")
+        return cls(**values)
+
+    def __getitem__(self, key: str) -> Any:
+        value = getattr(self, key, ABSENT) if key in FACT_FIELDS else ABSENT
+        if value is ABSENT:
+            raise KeyError(key)
+        return value
+
+    def __iter__(self) -> Iterator[str]:
+        return (name for name in FACT_ORDER if getattr(self, name) is not ABSENT)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def __repr__(self) -> str:
+        return f"Facts({dict(self)!r})"
+
+
+FACT_ORDER: tuple[str, ...] = tuple(f.name for f in fields(Facts))
+FACT_FIELDS: frozenset[str] = frozenset(FACT_ORDER)
+
+
 @dataclass(frozen=True, slots=True)
 class Match:
     """A raw detection-rule hit with the facts the scanner computed, before classification."""
@@ -76,7 +255,7 @@ class Match:
     language: str
     symbol: str | None
     snippet: str
-    facts: Mapping[str, Any]
+    facts: Facts
     write_sites: tuple[WriteSite, ...] = ()
 
 
@@ -223,7 +402,8 @@ def _reduce_by_position(self):
     return (type(self), tuple(getattr(self, name) for name in _FIELDS[type(self)]))
 
 
-_FIELDS = {cls: tuple(f.name for f in fields(cls)) for cls in (Location, SourceFile, WriteSite, Match, ParseError)}
+_FIELDS = {cls: tuple(f.name for f in fields(cls))
+           for cls in (Location, SourceFile, WriteSite, Match, ParseError, Finding, Reviewed, InternalError, DegradedFile)}
 for _cls in _FIELDS:
     _cls.__reduce__ = _reduce_by_position
 

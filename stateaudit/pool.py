@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from .bounds import DEFAULT_FILE_BUDGET_S, BudgetExceeded, cpu_budget, generated_shape
 from .cache import ResultCache, content_digest
-from .match import MAX_FILE_BYTES, FileResult, match_file, read_head
+from .match import MAX_FILE_BYTES, FileResult, match_file, prepare, read_head
 from .model import ParseError, SourceFile
 from .ruleset import RuleSet
 
@@ -58,8 +58,11 @@ class Matched:
 
 
 def match_with_cache(files: list[SourceFile], work: FileWork, jobs: int, progress: Progress | None = None,
-                     min_pool_bytes: int = POOL_MIN_BYTES) -> Matched:
-    """Records from the cache where a file's content is unchanged; the others matched (and stored)."""
+                     min_pool_bytes: int = POOL_MIN_BYTES, keys: dict[str, str | None] | None = None) -> Matched:
+    """Records from the cache where a file's content is unchanged; the others matched (and stored).
+
+    `keys` are the files' cache keys when the caller has hashed them already.
+    """
     cache = work.cache
     if cache is None:
         results = match_files(files, work, jobs, progress, min_pool_bytes)
@@ -68,7 +71,7 @@ def match_with_cache(files: list[SourceFile], work: FileWork, jobs: int, progres
     missing: list[SourceFile] = []
     with gc_paused():
         for file in files:
-            key = cache.key_of(file)
+            key = keys[file.rel] if keys is not None and file.rel in keys else cache.key_of(file)
             record = cache.get(key) if key is not None else None
             if record is None:
                 missing.append(file)
@@ -86,6 +89,7 @@ def match_files(files: list[SourceFile], work: FileWork, jobs: int, progress: Pr
     sizes = [_size(f) for f in files]
     if jobs <= 1 or len(files) < max(POOL_MIN_FILES, 2 * jobs) or sum(sizes) < min_pool_bytes:
         return _match_here(files, work, progress)
+    prepare(work.ruleset, (f.language for f in files))
     results: dict[str, FileResult] = {}
     with ProcessPoolExecutor(max_workers=jobs, mp_context=_context(), initializer=_start_worker,
                              initargs=(work,)) as executor:

@@ -114,6 +114,24 @@ def _line_of(node: yaml.Node | None, key: str | None = None) -> int:
     return node.start_mark.line + 1
 
 
+def _line_at(node: yaml.Node | None, trail: tuple[str | int, ...], fallback: int) -> int:
+    """1-based line of the entry that `trail` (mapping keys and list indexes) leads to inside `node`;
+    the deepest line found on the way when the trail leaves the YAML (e.g. a flow mapping's missing key)."""
+    line = fallback
+    for step in trail:
+        if isinstance(node, yaml.MappingNode) and isinstance(step, str):
+            pair = next(((k, v) for k, v in node.value if getattr(k, "value", None) == step), None)
+            if pair is None:
+                break
+            line, node = pair[0].start_mark.line + 1, pair[1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(step, int) and step < len(node.value):
+            node = node.value[step]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line
+
+
 def _read_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
     try:
         text = path.read_text(encoding="utf-8")
@@ -233,7 +251,7 @@ def load_rule(path: Path) -> Rule:
         try:
             validate(data["where"], "where")
         except ConditionError as err:
-            raise RuleError(f"{path}:{_line_of(node, 'where')}: {err}") from None
+            raise RuleError(f"{path}:{_line_at(_child(node, 'where'), err.trail, _line_of(node, 'where'))}: {err}") from None
     assess = _check_rows(path, _child(node, "assess"), data.get("assess", []), "assess")
     default_row = {k: data[k] for k in DEFAULT_ROW_KEYS if k in data}
     queries, texts = _compile_queries(path, node, data)
@@ -353,7 +371,8 @@ def _check_rows(path: Path, node, rows: Any, table: str) -> list[Mapping[str, An
         try:
             validate(row.get("when", {}), f"{table} row when")
         except ConditionError as err:
-            raise RuleError(f"{path}:{_line_of(row_node, 'when')}: {err}") from None
+            raise RuleError(f"{path}:{_line_at(_child(row_node, 'when'), err.trail, _line_of(row_node, 'when'))}: "
+                            f"{err}") from None
         if "risk" in row:
             _enum(path, row_node, "risk", str(row["risk"]).upper(), [r.name for r in Risk])
         if "priority" in row:

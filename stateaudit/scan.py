@@ -19,10 +19,11 @@ from .config import Config
 from .discover import discover_files
 from .facts import ServiceIndex
 from .fingerprints import unique_fingerprints
+from .incremental import collect
 from .interrupt import reraise_if_interrupted
 from .match import FileResult, describe_exception
 from .model import CONFIDENCES, Finding, InternalError, Match, ParseError, Report, Reviewed, Risk, Service, SourceFile
-from .pool import FileWork, Progress, match_with_cache
+from .pool import FileWork, Progress
 from .ruleset import RuleSet
 from .services import ServiceMap, detect_services
 from .suppressions import apply_suppressions, policy_for, with_builtin_rules, without_builtin_rules
@@ -33,6 +34,7 @@ class ScanResult:
     report: Report
     warnings: tuple[str, ...]
     parsed: tuple[str, ...] = ()  # files parsed by this scan; the others' records came from the cache
+    rejoined: tuple[str, ...] = ()  # services whose join was computed; the others' came from the cache
     baseline: BaselineOutcome | None = None  # what the baseline covered, when one was given
 
 
@@ -47,7 +49,7 @@ def scan(root: Path, config: Config, ruleset: RuleSet, paths: list[Path] | None 
     `keep` narrows the reported findings (--diff-base), after suppressions and the baseline saw them all.
     """
     started = time.perf_counter()
-    per_file_rules = without_builtin_rules(ruleset).without(config.disable)  # what per-file results (and their cache) depend on
+    per_file_rules = without_builtin_rules(ruleset).without(config.disable)  # what per-file results depend on
     ruleset = with_builtin_rules(ruleset).without(config.disable)
     discovery = discover_files(root, config, paths, ruleset.roles)
     files = list(discovery.files)
@@ -56,14 +58,13 @@ def scan(root: Path, config: Config, ruleset: RuleSet, paths: list[Path] | None 
     services = detect_services(root, files, config.service_roots)
     cache, warnings = _open_cache(cache_dir, per_file_rules, config)
     work = FileWork(ruleset, cache, config.file_budget, config.include_browser, config.max_file_bytes)
-    matched = match_with_cache(files, work, jobs, progress)
-    results = matched.results
+    collected = collect(files, services, work, config, jobs, classify_all, progress)
+    results = collected.results
     excluded = list(discovery.excluded) + [(rel, r.excluded) for rel, r in results.items() if r.excluded]
-    internal: list[InternalError] = [e for r in results.values() for e in r.internal_errors]
-    classified, reviewed = classify_all(files, results, services, ruleset, config, internal)
+    internal, reviewed = collected.internal, collected.reviewed
     languages = {f.rel: f.language for f in files}
     findings = apply_suppressions(
-        classified, {rel: r.suppressions for rel, r in results.items() if r.suppressions},
+        list(collected.findings), {rel: r.suppressions for rel, r in results.items() if r.suppressions},
         policy_for(ruleset, config.unsuppressible, config.risk_overrides),
         lambda rel: (services.owner_of(rel).name, languages[rel]))
     findings, outcome = apply_baseline(unique_fingerprints(findings), baseline)
@@ -79,7 +80,7 @@ def scan(root: Path, config: Config, ruleset: RuleSet, paths: list[Path] | None 
         excluded=tuple(excluded), reviewed=tuple(reviewed),
         degraded=[d for r in results.values() for d in r.degraded], internal_errors=internal,
     )
-    return ScanResult(report, tuple(warnings), matched.parsed, outcome)
+    return ScanResult(report, tuple(warnings), collected.parsed, collected.rejoined, outcome)
 
 
 def _open_cache(cache_dir: Path | None, ruleset: RuleSet, config: Config) -> tuple[ResultCache | None, list[str]]:
@@ -170,7 +171,12 @@ def _service_facts(match: Match, service: Service, index: ServiceIndex, in_test:
     """The match's facts completed with what the service knows, read-only: classification builds new
     mappings from them, so no step can change what a later step (or another finding) sees."""
     facts = complete_facts(match, service, index.lifetime(match.facts.get("class_name"), match.location.path), in_test)
-    return MappingProxyType(_verify_clients(_resolve_imported_class(facts, index), index))
+    facts = _resolve_imported_cache(_resolve_imported_class(facts, index), index)
+    facts = _boot_time_writes(_writes_at_boot_only(facts, index), index)
+    facts = _writes_through_singleton(facts, index)
+    facts = _collection_class_holder(facts, index)
+    facts = {**facts, "calls_file_writer": _calls_file_writer(facts, index)}
+    return MappingProxyType(_verify_clients(facts, index))
 
 
 def _resolve_imported_class(facts: Mapping[str, Any], index: ServiceIndex) -> Mapping[str, Any]:
@@ -186,6 +192,73 @@ def _resolve_imported_class(facts: Mapping[str, Any], index: ServiceIndex) -> Ma
         return {**facts, "class_known": False}
     return {**facts, "stateful_fields": info.stateful_fields, "stateful": bool(info.stateful_fields),
             "clients": info.clients, "own_class": True, "class_known": True}
+
+
+def _writes_through_singleton(facts: Mapping[str, Any], index: ServiceIndex) -> Mapping[str, Any]:
+    """A field written in other files through its class's singleton (`server.monitors[id] = m`) is written at
+    runtime: a new mapping with what the other files say."""
+    if facts.get("scope") not in ("instance", "static") or not facts.get("class_name"):
+        return facts
+    info = index.lookup(facts["class_name"], facts.get("path"))
+    changes: dict[str, Any] = {"owner_singleton": bool(info and info.has_static_instance)}
+    ops = index.field_writes.get((facts["class_name"], facts.get("name")), set())
+    rebinds = {op.split(":", 1)[1] for op in ops if op.startswith("rebind:")}
+    if ops - {f"rebind:{kind}" for kind in rebinds}:
+        changes["written_after_init"] = True
+    if rebinds:
+        changes.update(rebound_at_runtime=True, rebound=True,
+                       rebound_to=frozenset(facts.get("rebound_to") or ()) | rebinds)
+    return {**facts, **changes}
+
+
+def _calls_file_writer(facts: Mapping[str, Any], index: ServiceIndex) -> bool:
+    """A call of the project's own helper that writes a file at the path it is given (`ImageDataURI.outputFile`)."""
+    if facts.get("kind") != "file-write" or facts.get("callee_name") not in index.file_writers:
+        return False
+    return str(facts.get("callee_module", "")).startswith(".") or str(facts.get("callee_object", ""))[:1].isupper() \
+        or (not facts.get("callee_object") and not facts.get("callee_module"))
+
+
+def _collection_class_holder(facts: Mapping[str, Any], index: ServiceIndex) -> Mapping[str, Any]:
+    """`new LimitQueue()` is reported where it is held only when LimitQueue's own fields are not reported already."""
+    if facts.get("container") == "collection":
+        info = index.lookup(facts.get("value_class"))
+        if info is not None and info.stateful_fields:
+            return {**facts, "container": None}
+    return facts
+
+
+def _boot_time_writes(facts: Mapping[str, Any], index: ServiceIndex) -> Mapping[str, Any]:
+    """State written only by static methods that the service calls while it boots is a boot-time registry."""
+    if facts.get("writer_methods") and index.only_called_at_boot(facts.get("class_name"), facts["writer_methods"]):
+        return {**facts, "written_after_init": False, "rebound_at_runtime": False, "boot_registry": True}
+    return facts
+
+
+def _writes_at_boot_only(facts: Mapping[str, Any], index: ServiceIndex) -> Mapping[str, Any]:
+    """Python: every function that writes the state runs only at start-up (or is a registration API nothing
+    in the service calls): a registry filled at boot, identical on every instance. A new mapping."""
+    writers = facts.get("writer_functions")
+    if not writers:
+        return facts
+    return {**facts, "written_at_boot_only": all(name and not decorated and index.runs_only_at_boot(name)
+                                                 for name, decorated in writers)}
+
+
+def _resolve_imported_cache(facts: Mapping[str, Any], index: ServiceIndex) -> Mapping[str, Any]:
+    """A decorator naming a cache object or an lru_cache wrapper defined in another module of the service:
+    a new mapping with `cache_backend` / `wraps_cache` resolved, or `facts` itself."""
+    extra: dict[str, Any] = {}
+    ref = facts.get("cache_ref")
+    if ref:
+        target = index.module(ref[0])
+        if target is not None and ref[1] in target.cache_objects:
+            extra["cache_backend"] = target.cache_objects[ref[1]]
+    ref = facts.get("wrapper_ref")
+    if ref:
+        target = index.module(ref[0])
+        extra["wraps_cache"] = target is not None and ref[1] in target.cache_wrappers
+    return {**facts, **extra} if extra else facts
 
 
 def _verify_clients(facts: Mapping[str, Any], index: ServiceIndex) -> Mapping[str, Any]:

@@ -6,8 +6,10 @@ py-tree-sitter's API (it changed at 0.25) touches this file alone.
 
 from __future__ import annotations
 
+import hashlib
 import signal
-from collections.abc import Iterator
+from bisect import bisect_right
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from dataclasses import field as dc_field
@@ -226,14 +228,77 @@ class CompiledQuery:
         return hash((self.language, self.text))
 
 
+_KNOWN_GOOD: set[str] = set()  # digests of queries known to compile with the installed grammars
+
+
+def query_digest(language: str, text: str) -> str:
+    """Names one query under one set of grammar versions (the caller keys by those versions)."""
+    return hashlib.blake2b(f"{language}\0{text}".encode(), digest_size=16).hexdigest()
+
+
+def trust_queries(digests: Iterable[str]) -> None:
+    """Queries that compiled before with the same grammars: validated without compiling them again."""
+    _KNOWN_GOOD.update(digests)
+
+
+def known_good_queries() -> frozenset[str]:
+    return frozenset(_KNOWN_GOOD)
+
+
 def compile_query(language: str, text: str) -> CompiledQuery:
-    """Compile a query for a grammar family now (raises QueryError with tree-sitter's message)."""
-    _compiled(language, text)
+    """Check that a query compiles for a grammar family (raises QueryError with tree-sitter's message).
+
+    A query that compiled before (trust_queries) is compiled only when first used, so a scan that
+    parses nothing, such as a rescan of an unchanged tree, does not pay for compiling every rule.
+    """
+    digest = query_digest(language, text)
+    if digest not in _KNOWN_GOOD:
+        _compiled(language, text)
+        _KNOWN_GOOD.add(digest)
     return CompiledQuery(language, text)
 
 
 def run_query(query: CompiledQuery, root: Node) -> list[dict[str, list[Node]]]:
     return [captures for _, captures in QueryCursor(query.query).matches(root)]
+
+
+def run_queries(queries: list[CompiledQuery], root: Node) -> list[list[dict[str, list[Node]]]]:
+    """Run several queries of one grammar in one pass over the tree; the matches of each, in its own order.
+
+    Each query alone would walk the whole tree again; joined into one query, the tree is walked once.
+    """
+    if not queries:
+        return []
+    joined = _joined(tuple((q.language, q.text) for q in queries))
+    results: list[list[dict[str, list[Node]]]] = [[] for _ in queries]
+    for pattern, captures in QueryCursor(joined.query).matches(root):
+        results[joined.owner[pattern]].append(captures)
+    return results
+
+
+def prepare_queries(queries: list[CompiledQuery]) -> None:
+    """Compile now the joined query run_queries will use for these queries."""
+    if queries:
+        _joined(tuple((q.language, q.text) for q in queries))
+
+
+@dataclass(frozen=True)
+class _JoinedQuery:
+    query: Query
+    owner: tuple[int, ...]  # pattern index -> index of the query it came from
+
+
+@cache
+def _joined(parts: tuple[tuple[str, str], ...]) -> _JoinedQuery:
+    language = parts[0][0]
+    texts = [text for _, text in parts]
+    starts, offset = [], 0
+    for text in texts:
+        starts.append(offset)
+        offset += len(text.encode()) + 1
+    query = Query(LANGUAGES[language], "\n".join(texts))
+    owner = tuple(bisect_right(starts, query.start_byte_for_pattern(i)) - 1 for i in range(query.pattern_count))
+    return _JoinedQuery(query, owner)
 
 
 def pattern_at(query: CompiledQuery, node: Node) -> bool:
@@ -369,8 +434,70 @@ def line_of(node: Node) -> int:
     return node.start_point[0] + 1
 
 
+ROOT_TYPES = frozenset({"program", "module"})  # the root node types of the grammars (TS/JS, Python)
+
+
+class _TreeNodes:
+    """Every node of one tree in pre-order, with where each node's subtree ends in that order.
+
+    Fact extractors walk the whole tree and the same classes and functions again and again, per
+    candidate. The tree is listed once; walking any node of it is then a slice of that list.
+    """
+
+    __slots__ = ("root", "nodes", "ends", "position")
+
+    def __init__(self, root: Node) -> None:
+        self.root = root  # keeps the tree alive, so node ids in `position` stay unique
+        nodes: list[Node] = []
+        ends: list[int] = []
+        depths: list[int] = []
+        position: dict[int, int] = {}
+        open_: list[int] = []  # nodes whose subtree has not ended yet, outermost first
+        stack = [(root, 0)]
+        while stack:
+            node, depth = stack.pop()
+            here = len(nodes)
+            while open_ and depths[open_[-1]] >= depth:
+                ends[open_.pop()] = here
+            nodes.append(node)
+            ends.append(here + 1)
+            depths.append(depth)
+            position[node.id] = here
+            open_.append(here)
+            children = node.children
+            if children:
+                stack.extend((child, depth + 1) for child in reversed(children))
+        for index in open_:
+            ends[index] = len(nodes)
+        self.nodes, self.ends, self.position = nodes, ends, position
+
+    def subtree(self, node: Node) -> list[Node] | None:
+        """The node and its descendants in pre-order, or None if the node is not of this tree."""
+        index = self.position.get(node.id)
+        if index is None or self.nodes[index] != node:
+            return None
+        return self.nodes[index:self.ends[index]]
+
+
+_LATEST: list[_TreeNodes | None] = [None]  # the tree of the file being analysed
+
+
 def walk(node: Node) -> Iterator[Node]:
-    """Pre-order traversal with an explicit stack: generated files nest thousands deep."""
+    """Pre-order traversal with an explicit stack: generated files nest thousands deep.
+
+    Walking a whole tree lists its nodes once (see _TreeNodes); walks inside that tree are then slices.
+    """
+    latest = _LATEST[0]
+    if node.type in ROOT_TYPES and (latest is None or latest.root != node):
+        latest = _LATEST[0] = _TreeNodes(node)
+    if latest is not None:
+        nodes = latest.subtree(node)
+        if nodes is not None:
+            return iter(nodes)
+    return _preorder(node)
+
+
+def _preorder(node: Node) -> Iterator[Node]:
     stack = [node]
     while stack:
         current = stack.pop()

@@ -15,6 +15,7 @@ from stateaudit.cache import CACHE_DIR_NAME, ResultCache, context_digest
 from stateaudit.cli import main
 from stateaudit.config import Config
 from stateaudit.discover import discover_files
+from stateaudit.model import Risk
 from stateaudit.scan import scan
 
 from .conftest import FIXTURES, REPO
@@ -29,7 +30,8 @@ def _copy(source: Path, tmp_path: Path) -> Path:
 
 
 def _entries(cache: Path) -> list[Path]:
-    return sorted(p for p in (cache / "v1").rglob("*") if p.is_file())
+    """The per-file records (the list of queries known to compile sits beside them)."""
+    return sorted(p for p in (cache / "v1").rglob("*.pickle") if p.is_file() and "joins" not in p.parts)
 
 
 def test_unchanged_rescan_parses_nothing_and_finds_the_same(tmp_path, ruleset):
@@ -39,7 +41,7 @@ def test_unchanged_rescan_parses_nothing_and_finds_the_same(tmp_path, ruleset):
     warm = scan(service, Config(), ruleset, cache_dir=cache)
     files = [f.rel for f in discover_files(service, Config()).files]
     assert cold.parsed == tuple(files) and len(files) > 5
-    assert warm.parsed == ()
+    assert warm.parsed == () and warm.rejoined == ()
     assert warm.report.findings == cold.report.findings and warm.report.reviewed == cold.report.reviewed
     assert len(cold.report.findings) + len(cold.report.reviewed) > 3
     assert warm.warnings == cold.warnings
@@ -71,8 +73,10 @@ def test_corrupt_entries_are_ignored_and_rebuilt(tmp_path, ruleset):
     entries[0].write_bytes(b"not a pickle")
     entries[1].write_bytes(entries[1].read_bytes()[:20])
     entries[2].write_bytes(b"")
+    (join,) = (cache / "v1" / "joins").rglob("*.pickle")
+    join.write_bytes(b"\x80\x05 damaged")
     again = scan(service, Config(), ruleset, cache_dir=cache)
-    assert len(again.parsed) == 3
+    assert len(again.parsed) == 3 and again.rejoined == (".",)
     assert again.report.findings == first.report.findings
     assert scan(service, Config(), ruleset, cache_dir=cache).parsed == ()
 
@@ -137,3 +141,75 @@ def test_two_scans_at_once_share_one_cache(tmp_path, ruleset):
     stored = ResultCache.for_config(cache, ruleset, Config())
     keys = [stored.key_of(f) for f in discover_files(service, Config()).files]
     assert keys and all(stored.get(k) is not None for k in keys)
+
+
+def test_queries_that_compiled_before_are_compiled_only_when_first_used(tmp_path):
+    from stateaudit.syntax import _compiled, compile_query, query_digest, trust_queries
+
+    text = "(identifier) @name ; only in this test"
+    trust_queries([query_digest("python", text)])
+    misses = _compiled.cache_info().misses
+    query = compile_query("python", text)
+    assert _compiled.cache_info().misses == misses
+    assert query.query is not None and _compiled.cache_info().misses == misses + 1
+
+
+def test_a_scan_with_a_cache_records_the_queries_that_compiled(tmp_path, ruleset):
+    service = _copy(SAME_NAMES, tmp_path)
+    result = CliRunner().invoke(main, ["scan", str(service), "--fail-on", "none", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    (listing,) = (service / CACHE_DIR_NAME / "v1").glob("queries-*.txt")
+    recorded = set(listing.read_text(encoding="ascii").split())
+    from stateaudit.syntax import query_digest
+
+    used = {query_digest(q.language, q.text) for rule in ruleset.rules.values() for q in rule.queries.values()}
+    assert used <= recorded
+
+
+def test_only_the_service_with_a_changed_file_is_joined_again(tmp_path, ruleset):
+    platform = tmp_path / "platform"
+    shutil.copytree(FIXTURES / "aiponge" / "services" / "user-service", platform / "user-service")
+    shutil.copytree(SAME_NAMES, platform / "sessions")
+    cache = tmp_path / "cache"
+    cold = scan(platform, Config(), ruleset, cache_dir=cache)
+    assert cold.rejoined == ("sessions", "user-service")
+    (platform / "sessions" / "src" / "sessions.ts").write_text(
+        'import { SessionStore } from "./cache/session-store";\n\n'
+        "export function createSessions(): SessionStore {\n  return new SessionStore();\n}\n", encoding="utf-8")
+    warm = scan(platform, Config(), ruleset, cache_dir=cache)
+    assert warm.parsed == ("sessions/src/sessions.ts",) and warm.rejoined == ("sessions",)
+    fresh = scan(platform, Config(), ruleset).report
+    assert warm.report.findings == fresh.findings and warm.report.reviewed == fresh.reviewed
+    assert warm.report.files_scanned == fresh.files_scanned and warm.report.lines_scanned == fresh.lines_scanned
+    assert warm.report.errors == fresh.errors and warm.report.degraded == fresh.degraded
+    store = next(f for f in warm.report.findings if f.location.path == "sessions/src/cache/session-store.ts")
+    assert any("instantiated inside functions" in r for r in store.reasons)
+
+
+def test_a_changed_config_joins_every_service_again(tmp_path, ruleset):
+    service = _copy(SAME_NAMES, tmp_path)
+    cache = tmp_path / "cache"
+    scan(service, Config(), ruleset, cache_dir=cache)
+    lowered = Config(risk_overrides={"ts.instance-collection": Risk.LOW})
+    again = scan(service, lowered, ruleset, cache_dir=cache)
+    assert again.parsed == () and again.rejoined == (".",)
+    assert again.report.findings == scan(service, lowered, ruleset).report.findings
+    assert {f.risk for f in again.report.findings if f.rule_id == "ts.instance-collection"} == {Risk.LOW}
+
+
+def test_service_join_keys_are_the_same_in_every_process(tmp_path):
+    """Keys must not depend on hash randomisation, or no later scan would ever find a join."""
+    program = (
+        "from pathlib import Path\n"
+        "from stateaudit.config import Config\n"
+        "from stateaudit.incremental import stable_repr\n"
+        "from stateaudit.model import Service\n"
+        "service = Service('shop', '.', 'package.json', frozenset({'express', 'ioredis', 'pg', 'zod', 'bullmq'}))\n"
+        "config = Config(disable=frozenset({'ts.singleton', 'py.singleton', 'ts.mutable-global'}))\n"
+        "print(stable_repr(service) + stable_repr(config))\n")
+    outputs = set()
+    for seed in ("1", "2", "3"):
+        env = dict(os.environ, PYTHONHASHSEED=seed, PYTHONPATH=str(REPO))
+        done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, env=env, check=True)
+        outputs.add(done.stdout)
+    assert len(outputs) == 1 and "'bullmq', 'express'" in outputs.pop()

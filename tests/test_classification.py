@@ -214,7 +214,9 @@ def test_classification_leaves_the_matches_facts_as_they_were(tmp_path, ruleset)
     files = list(discover_files(tmp_path, config).files)
     results = {f.rel: match_file(f, ruleset) for f in files}
     before = {rel: [copy.deepcopy(dict(m.facts)) for m in r.matches] for rel, r in results.items()}
-    findings, _reviewed = classify_all(files, results, detect_services(tmp_path, files), ruleset, config)
+    internal: list = []
+    findings, _reviewed = classify_all(files, results, detect_services(tmp_path, files), ruleset, config, internal)
+    assert internal == []
     assert {m.kind for r in results.values() for m in r.matches} >= {"singleton", "timer", "collection"}
     assert any(m.facts.get("client_refs") for r in results.values() for m in r.matches)
     assert len(findings) >= 5

@@ -8,6 +8,7 @@ from typing import Any
 from ..model import WriteSite
 from ..syntax import (
     SyntaxNode,
+    ancestors,
     enclosing,
     field,
     named_children,
@@ -27,6 +28,25 @@ def _loops(node: SyntaxNode | None) -> bool:
     return node is not None and any(n.type == "while_statement" for n in walk(node))
 
 
+def _parks(node: SyntaxNode | None) -> bool:
+    """A coroutine that stays alive until told to stop: it awaits an event (`await stop.wait()`) or serves forever."""
+    return node is not None and bool(re.search(r"await\s+[\w.]+\.wait\(\)|serve_forever|run_forever", node_text(node)))
+
+
+def _handle_kept(call: SyntaxNode, fn_text: str) -> bool:
+    """The task's handle is kept: stored on an object or in a container, passed on, or cancelled later (so it
+    runs until shutdown rather than finishing within the function)."""
+    parent = call.parent
+    if parent is None or parent.type != "assignment" or field(parent, "right") != call:
+        return False
+    handle = node_text(field(parent, "left"))
+    if "." in handle or "[" in handle:
+        return True
+    name = re.escape(handle)
+    return bool(re.search(rf"\b{name}\.cancel\(|(?<![=!<>])=\s*{name}\b(?!\s*[.(\[])|"
+                          rf"(?<![=!<>])=\s*[\[(][^\n]*\b{name}\b|\.(append|add|put|put_nowait)\(\s*{name}\s*\)", fn_text))
+
+
 def _function_named(py: PyFile, name: str) -> SyntaxNode | None:
     """The first function of that name in the file (a thread target, a task's coroutine)."""
     return py.functions_by_name.get(name.rsplit(".", 1)[-1])
@@ -41,21 +61,34 @@ def call_facts(py: PyFile, call: SyntaxNode) -> tuple[dict[str, Any], list[Write
     fn = enclosing(call, FUNCTIONS)
     cls, class_name = owner_of(py, call)
     method = node_text(field(fn, "name")) if fn is not None and fn.type == "function_definition" else ""
-    target = keywords.get("target")
+    # Thread(target=fn), or a spawner handed the function itself: gevent.spawn(fn), sio.start_background_task(fn).
+    target = keywords.get("target") or (positional[0] if positional and positional[0].type in ("identifier", "attribute")
+                                        else None)
     target_fn = _function_named(py, node_text(target)) if target is not None else None
     coroutine = positional[0] if positional else None
     coroutine_fn = None
     if coroutine is not None and coroutine.type == "call":
         coroutine_fn = _function_named(py, node_text(field(coroutine, "function")))
-    mode_node = keywords.get("mode") or (positional[1] if len(positional) > 1 else None)
+    receiver = node_text(field(field(call, "function"), "object")) if field(call, "function") is not None and field(call, "function").type == "attribute" else ""
+    # `path.open("wb")` takes the mode first; `open(path, "wb")`, `tarfile.open(path, "w:gz")`, `ZipFile(path, "w")` second.
+    path_open = receiver != "" and receiver.split(".")[0] not in py.imports and callee.endswith(".open")
+    mode_node = keywords.get("mode") or (positional[0] if path_open and positional else
+                                         positional[1] if len(positional) > 1 else None)
     mode = node_text(mode_node).strip("'\"rbRBfu") if mode_node is not None else ""
     raw_mode = node_text(mode_node).strip("'\"") if mode_node is not None else ""
-    first_text = node_text(positional[0]) if positional else ""
-    receiver = node_text(field(field(call, "function"), "object")) if field(call, "function") is not None and field(call, "function").type == "attribute" else ""
-    path_text = _resolve_path_text(py, (positional[0] if positional else None)) + " " + receiver
+    first_text = node_text(positional[0]) if positional else (node_text(call) if call.type == "string" else "")
+    # A copy or move writes its second argument, the destination.
+    written = positional[1] if callee.rsplit(".", 1)[-1] in _COPIES and len(positional) > 1 else (positional[0] if positional else None)
+    function = field(call, "function")
+    receiver_node = field(function, "object") if function is not None and function.type == "attribute" else None
+    path_text = _resolve_path_text(py, written) + " " + (_resolve_path_text(py, receiver_node) if receiver_node is not None else "")
     context = instantiation_context(py, call)
     fn_text = node_text(fn) if fn is not None else ""
+    inner = field(call, "function")
     facts: dict[str, Any] = {
+        # `lru_cache(maxsize=n)(func)`: a decorator applied by hand, inside a wrapper or at module level.
+        "applied_decorator": node_text(field(inner, "function")) if inner is not None and inner.type == "call"
+        and py.caches.is_lru(inner) else "",
         "callee": callee,
         "callee_name": callee.rsplit(".", 1)[-1],
         "callee_module": py.imports.get(callee.split(".")[0], ""),
@@ -67,12 +100,14 @@ def call_facts(py: PyFile, call: SyntaxNode) -> tuple[dict[str, Any], list[Write
         "class_words": frozenset(split_words(class_name)) if class_name else frozenset(),
         "daemon": node_text(keywords.get("daemon")) == "True",
         "target_loops": _loops(target_fn),
-        "coroutine_loops": _loops(coroutine_fn),
+        "coroutine_loops": _loops(coroutine_fn) or _parks(coroutine_fn),
+        "handle_kept": _handle_kept(call, fn_text),
         "in_startup": context in ("startup", "module") or "lifespan" in " ".join(py.decorators(fn) if fn is not None else []),
         "in_handler": context == "handler",
         "joined": bool(re.search(r"\.join\(\)", fn_text)),
         "awaited": bool(re.search(r"await\s+(asyncio\.)?(gather|wait|wait_for)\(|await\s+\w+\s*$", fn_text, re.M)),
-        "write_mode": bool(re.search(r"[wax+]", raw_mode)) and not raw_mode.startswith(("r", "rb")) or "+" in raw_mode,
+        "write_mode": bool(_MODE.match(raw_mode)) and (bool(re.search(r"[wax]", raw_mode)) and not raw_mode.startswith("r")
+                                                      or "+" in raw_mode),
         "mode": mode,
         "first_arg": first_text[:200],
         "positional_count": len(positional),
@@ -86,11 +121,74 @@ def call_facts(py: PyFile, call: SyntaxNode) -> tuple[dict[str, Any], list[Write
         "writes_in_same_function": bool(re.search(
             r"open\([^)]*['\"][wax]b?\+?['\"]|\.write_(text|bytes)\(|\.save\(|shutil\.(copy|move)", fn_text)),
         "deleted_in_same_function": bool(re.search(r"\b(os\.remove|os\.unlink|\.unlink\(|shutil\.rmtree|TemporaryDirectory|NamedTemporaryFile)", fn_text)),
+        "callee_is_project": _project_callee(py, callee),
+        "default_if_missing": _default_if_missing(py, call, fn),
+        # (An atomic write renames its temp file into place: that file is kept.)
+        "scratch_path": bool(_SCRATCH.search(path_text)) and "gettempdir" not in path_text
+        and not re.search(r"delete\s*=\s*False", path_text) and not _RENAMES.search(fn_text),
+        "first_arg_path": bool(positional) and bool(_PATHISH.search(_resolve_path_text(py, positional[0]))),
+        "in_cli": _in_cli(py, call),
+        "persistent_temp": node_text(keywords.get("delete")) == "False",
+        "detached": _detached(call, fn_text),
         "owner_kind": "class" if cls is not None else "module",
         "clients": py.clients_in(cls) if cls is not None else py.clients_in(py.root),
         "lifetime_local": "unknown" if cls is not None else "process",
     }
     return facts, []
+
+
+# A path held by a temp-named variable or attribute (`temp_path`, `self.temp`, `tmp_dir`): a scratch location its
+# owner removes (a TemporaryDirectory, a request-scoped temp context), unlike the system temp dir itself.
+_SCRATCH = re.compile(r"(?<![/\w])(self\.)?_*(temp|tmp)[a-z_]*\b(?!\s*\()", re.I)
+_COPIES = frozenset({"copy", "copyfile", "copy2", "copytree", "move", "copyfileobj"})
+_RENAMES = re.compile(r"\b(os\.replace|os\.rename|shutil\.move)\(|\.rename\(")
+_MODE = re.compile(r"^[rwxabtU+]{1,4}(:\w*)?$")  # a file mode literal: "wb", "a+", tarfile's "w:gz"
+_MISSING_CHECK = re.compile(r"^\s*not\b.*\b(exists|isfile|is_file|isdir|is_dir)\(", re.S)
+_SCAFFOLD_FN = re.compile(r"^(init|ensure|bootstrap|scaffold|create_default|install_default|setup|prepare)\w*$")
+
+
+def _project_callee(py: PyFile, callee: str) -> bool:
+    """The called name is the project's own: a class or function of this file, or imported relatively or from
+    the file's own top-level package."""
+    head = callee.split(".")[0]
+    if head in py.functions_by_name or any(py.class_name(c) == head for c in py.classes()):
+        return True
+    module = py.imports.get(head, "")
+    top = py.parsed.rel.split("/")
+    return module.startswith(".") or (module != "" and module.split(".")[0] in top[:-1])
+
+
+def _default_if_missing(py: PyFile, call: SyntaxNode, fn: SyntaxNode | None) -> bool:
+    """Scaffolding: the write only happens when the file is missing (`if not path.exists():`), in start-up code
+    (a hook, module level, code handed the app, or an init_/ensure_/bootstrap function): a default file."""
+    guarded = any(node.type == "if_statement" and _MISSING_CHECK.search(node_text(field(node, "condition")))
+                  for node in ancestors(call) if fn is None or fn in ancestors(node))
+    if not guarded:
+        return False
+    name = node_text(field(fn, "name")) if fn is not None and fn.type == "function_definition" else ""
+    return instantiation_context(py, call) in ("startup", "module") or bool(_SCAFFOLD_FN.match(name))
+
+
+_CLI_FOLDERS = frozenset({"cli", "scripts", "commands", "management", "alembic", "bin"})
+_CLI_DECORATOR = re.compile(r"(^|\.)(command|group)\b|^click\.|^typer\.|manager\.option")
+
+
+def _in_cli(py: PyFile, call: SyntaxNode) -> bool:
+    """Command-line code, not the service's runtime: a file under cli/, scripts/, management/commands/,
+    migrations/..., or a function registered as a click/typer/Flask CLI command."""
+    if _CLI_FOLDERS & set(py.parsed.rel.split("/")[:-1]):
+        return True
+    return any(_CLI_DECORATOR.search(d) for node in ancestors(call) if node.type == "function_definition"
+               for d in py.decorators(node))
+
+
+def _detached(call: SyntaxNode, fn_text: str) -> bool:
+    """A subprocess started and left running: its handle is neither waited for nor used to communicate."""
+    parent = call.parent
+    if parent is not None and parent.type == "assignment":
+        handle = node_text(field(parent, "left"))
+        return not re.search(rf"\b{re.escape(handle)}\.(wait|communicate|poll|kill|terminate)\(", fn_text)
+    return parent is not None and parent.type == "expression_statement"
 
 
 def _resolve_path_text(py: PyFile, arg: SyntaxNode | None) -> str:

@@ -44,6 +44,8 @@ STARTUP_FN = re.compile(r"^(startup|on_startup|lifespan|create_app|make_app|main
 _ROUTE_DECORATOR = re.compile(r"\.(get|post|put|patch|delete|route|api_route|websocket)\(|api_view|login_required|"
                               r"csrf_exempt|require_http_methods|action\(|\.task\b|shared_task")
 HANDLER_PARAMS = frozenset({"request", "req", "self_request"})
+APP_PARAMS = frozenset({"app", "application", "flask_app", "fastapi_app"})
+_APP_ATTRIBUTE = re.compile(r"^(app|application|current_app|self\.app)\.(state\.)?\w+$")
 
 
 THIRD_PARTY_HINTS = frozenset({"fastapi", "flask", "django", "starlette", "celery", "logging", "redis", "sqlalchemy",
@@ -75,6 +77,12 @@ class PyFile(FileAnalysis):
                     elif child.type == "dotted_name":
                         table[node_text(child)] = module
         return table
+
+    @cached_property
+    def caches(self):
+        """Cache objects, lru_cache wrappers and process constants of this file (see py_cache)."""
+        from .py_cache import PyCaches
+        return PyCaches(self)
 
     @cached_property
     def client_names(self) -> dict[str, str]:
@@ -388,8 +396,8 @@ def long_lived_shape(cls: SyntaxNode) -> bool:
 
 def instantiation_context(py: PyFile, node: SyntaxNode) -> str:
     parent = node.parent
-    if parent is not None and parent.type == "assignment" and node_text(field(parent, "left")).startswith("app.state."):
-        return "app-state"
+    if parent is not None and parent.type == "assignment" and _APP_ATTRIBUTE.match(node_text(field(parent, "left"))):
+        return "app-state"  # `app.state.x = X()`, Flask `app.events = X()`: lives as long as the application
     fn = enclosing(node, FUNCTIONS)
     if fn is None:
         return "module"
@@ -398,8 +406,9 @@ def instantiation_context(py: PyFile, node: SyntaxNode) -> str:
         name = node_text(field(current, "name"))
         decorators = " ".join(py.decorators(current))
         params = {node_text(p).split(":")[0].strip() for p in named_children(field(current, "parameters"))}
-        if "on_event" in decorators or STARTUP_FN.match(name or ""):
-            return "startup"
+        if "on_event" in decorators or STARTUP_FN.match(name or "") or (
+                params & APP_PARAMS and not _ROUTE_DECORATOR.search(decorators)):
+            return "startup"  # a hook, or set-up code handed the application (`init_events(app)`, `mount_spa(app)`)
         if params & HANDLER_PARAMS or _ROUTE_DECORATOR.search(decorators):
             return "handler"
         current = enclosing(current, FUNCTIONS)

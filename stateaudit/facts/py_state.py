@@ -16,6 +16,8 @@ from ..syntax import (
 )
 from .common import split_words, write_tags, writes_through_client
 from .index import ClassInfo, FileIndex
+from .py_cache import module_path, resolve_module
+from .py_connections import connection_kind, has_client_manager
 from .py_file import (
     CLIENT_MODULES,
     FUNCTIONS,
@@ -46,9 +48,78 @@ def file_index(py: PyFile) -> FileIndex:
             callee = field(node, "function")
             if callee is not None and callee.type == "identifier" and node_text(callee)[:1].isupper():
                 index.instantiations.append((node_text(callee), instantiation_context(py, node)))
+    index.name_refs, index.calls = _uses(py)
+    index.dispatched = frozenset(node_text(field(fn, "name")) for fn in walk(py.root) if fn.type == "function_definition"
+                                 and any(d.split("(")[0] not in ("staticmethod", "classmethod", "property")
+                                         for d in py.decorators(fn)))
+    index.module = module_path(py.parsed.rel)
+    index.cache_objects = dict(py.caches.objects)
+    index.cache_wrappers = frozenset(py.caches.lru_wrappers)
     return index
 
 
+
+
+def _outer_function(fn: SyntaxNode) -> SyntaxNode:
+    """The outermost function around a node's function: the one the rest of the code can name."""
+    outer = fn
+    for parent in ancestors(fn):
+        if parent.type == "function_definition":
+            outer = parent
+    return outer
+
+
+_IMPORTS = frozenset({"import_statement", "import_from_statement"})
+
+
+def _uses(py: PyFile) -> tuple[dict[str, int], list[tuple[str, str, str]]]:
+    """How often each name is used (definitions aside), and every call and decorator: (callee, context, caller)."""
+    refs: dict[str, int] = {}
+    calls: list[tuple[str, str, str]] = []
+    contexts: dict[int, str] = {}
+    for node in walk(py.root):
+        if node.type == "identifier":
+            parent = node.parent
+            if parent is not None and parent.type in ("function_definition", "class_definition") \
+                    and field(parent, "name") == node:
+                continue
+            if parent is not None and parent.type in ("dotted_name", "aliased_import") and \
+                    enclosing(node, _IMPORTS) is not None:
+                continue  # an import names the function; it does not use it
+            text = node_text(node)
+            refs[text] = refs.get(text, 0) + 1
+        elif node.type in ("call", "decorator"):
+            target = field(node, "function") if node.type == "call" else (node.named_children or [None])[0]
+            if target is not None and target.type == "call" and node.type == "decorator":
+                continue  # `@register(...)`: the inner call is counted as a call
+            if target is not None and target.type == "attribute":
+                target = field(target, "attribute")
+            if target is None or target.type != "identifier":
+                continue
+            fn = enclosing(node, FUNCTIONS)
+            caller = node_text(field(_outer_function(fn), "name")) if fn is not None and fn.type == "function_definition" else ""
+            if node.type == "decorator" or fn is None:
+                context = "module"
+            else:  # the same for every call in a function: computed once per function
+                if fn.id not in contexts:
+                    contexts[fn.id] = instantiation_context(py, field(fn, "body") or node)
+                context = contexts[fn.id]
+            calls.append((node_text(target), context, caller))
+    return refs, calls
+
+
+def _writer_functions(py: PyFile, keys: list[tuple], writes: list[WriteSite]) -> tuple[tuple[str, bool], ...]:
+    """(name, decorated) of the outermost functions holding the writes: what the service index can look up."""
+    lines = {w.line for w in writes}
+    found = set()
+    for key in keys:
+        for line, op, fn in py.events.get(key, []):
+            if line in lines and op != "read" and fn is not None:
+                outer = _outer_function(fn)
+                decorators = [d.split("(")[0] for d in py.decorators(outer)]
+                decorated = any(d not in ("staticmethod", "classmethod") for d in decorators)
+                found.add((node_text(field(outer, "name")) if outer.type == "function_definition" else "", decorated))
+    return tuple(sorted(found))
 
 
 def state_facts(py: PyFile, target: SyntaxNode, name_node: SyntaxNode | None,
@@ -119,6 +190,8 @@ def state_facts(py: PyFile, target: SyntaxNode, name_node: SyntaxNode | None,
         "has_instance_pattern": scope == "class" and name in ("_instance", "__instance", "_instances")
                                 and cls is not None and py.has_singleton_instance(cls),
         "in_handler": fn is not None and instantiation_context(py, target) == "handler",
+        "cache_backend": py.caches.objects.get(name, "") if scope == "module" else "",
+        "writer_functions": _writer_functions(py, keys, writes),
     }
     return facts, writes
 
@@ -215,9 +288,17 @@ def global_facts(py: PyFile, target: SyntaxNode, name_node: SyntaxNode | None) -
         "rebound": bool(writes), "writes": frozenset(w.op for w in writes), "written_after_init": False,
         "owner_kind": "module", "clients": py.clients_in(py.root), "class_words": frozenset(),
         "lifetime_local": "process", "duplicate": duplicate,
+        "rebound_at_startup": bool(writes) and _rebound_only_at_startup(py, name),
         "stored": write_tags([py.parsed.line_text(w.line) for w in writes]),
         "increments": "increment" in write_tags([py.parsed.line_text(w.line) for w in writes]),
     }, writes
+
+
+def _rebound_only_at_startup(py: PyFile, name: str) -> bool:
+    """Every function that rebinds the global through `global` is start-up code (a hook, or handed the app)."""
+    rebinders = [fn for _line, op, fn in py.events.get(("name", name), [])
+                 if op == "rebind" and fn is not None and name in py.locals_of(fn)[1]]
+    return bool(rebinders) and all(instantiation_context(py, field(fn, "body") or fn) == "startup" for fn in rebinders)
 
 
 def decorator_facts(py: PyFile, decorator: SyntaxNode) -> tuple[dict[str, Any], list[WriteSite]]:
@@ -228,6 +309,7 @@ def decorator_facts(py: PyFile, decorator: SyntaxNode) -> tuple[dict[str, Any], 
     cls, class_name = owner_of(py, definition)
     text = node_text(decorator)[1:]
     return {
+        **_decorator_cache_facts(py, text.split("(")[0].strip(), inner),
         "decorator": text.split("(")[0].strip(),
         "decorator_args": text[len(text.split("(")[0]):][:200],
         "name": name,
@@ -242,6 +324,46 @@ def decorator_facts(py: PyFile, decorator: SyntaxNode) -> tuple[dict[str, Any], 
         "lifetime_local": "process",
         "stateful_fields": py.stateful_fields(inner) if inner is not None and inner.type == "class_definition" else (),
     }, []
+
+
+_MEMO_METHODS = frozenset({"memoize", "cached"})
+
+
+def _decorator_cache_facts(py: PyFile, decorator: str, inner: SyntaxNode | None) -> dict[str, Any]:
+    """Does the decorator memoise into a cache object, or apply a project wrapper around lru_cache?
+
+    What this file cannot see (an object or wrapper imported from another module) is left as a reference
+    (`cache_ref`, `wrapper_ref`: module and name) that the scan resolves with the service index.
+    """
+    facts: dict[str, Any] = {"cache_backend": "", "wraps_cache": False, "cache_ref": None, "wrapper_ref": None,
+                             "constant_memo": py.caches.process_constant(inner, decorator)}
+    current = module_path(py.parsed.rel)
+    package = py.parsed.rel.endswith("__init__.py")
+    receiver, _, method = decorator.rpartition(".")
+    if receiver and "." not in receiver and method in _MEMO_METHODS:
+        if receiver in py.caches.objects:
+            facts["cache_backend"] = py.caches.objects[receiver]
+        elif receiver in py.imports:
+            facts["cache_ref"] = (resolve_module(current, py.imports[receiver], package), receiver)
+    elif not receiver:
+        if decorator in py.caches.lru_wrappers:
+            facts["wraps_cache"] = True
+        elif decorator in py.imports and py.imports[decorator] != "functools":
+            facts["wrapper_ref"] = (resolve_module(current, py.imports[decorator], package), decorator)
+    return facts
+
+
+def _contextvar_shared_default(py: PyFile, target: SyntaxNode, value: SyntaxNode | None) -> bool:
+    """`x = ContextVar("x", default=Buffer())` whose `.set()` is never called: every request and task reads the
+    one default object, so a mutable default is a process-wide singleton, not per-request state."""
+    if value is None or value.type != "call" or not node_text(field(value, "function")).endswith("ContextVar"):
+        return False
+    default = next((field(a, "value") for a in named_children(field(value, "arguments"))
+                    if a.type == "keyword_argument" and node_text(field(a, "name")) == "default"), None)
+    if default is None or not (container_of(default) or (default.type == "call" and _own_instance(py, default))):
+        return False
+    name = node_text(field(target, "left"))
+    return not any(node.type == "attribute" and node_text(node) == f"{name}.set" for node in walk(py.root))
 
 
 def singleton_facts(py: PyFile, target: SyntaxNode, class_name: str | None) -> tuple[dict[str, Any], list[WriteSite]]:
@@ -266,7 +388,13 @@ def singleton_facts(py: PyFile, target: SyntaxNode, class_name: str | None) -> t
             "clients": py.clients_in(decorated) if decorated is not None else frozenset(),
             "owner_kind": "class", "lifetime_local": "process",
         }, []
+    value = field(target, "right")
+    owns = connection_kind(py, value)
     return {
+        "contextvar_shared_default": _contextvar_shared_default(py, target, value),
+        "owns_connection": owns,
+        "value_text": node_text(value)[:300],
+        "client_manager": has_client_manager(value) if owns == "socketio" else False,
         "scope": "module" if enclosing(target, frozenset({"class_definition"})) is None else "class",
         "name": name,
         "class_name": name,

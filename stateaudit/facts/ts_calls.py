@@ -16,7 +16,7 @@ from ..syntax import (
     walk,
 )
 from .common import purpose_of_path, split_words
-from .ts_file import TsFile
+from .ts_file import TsFile, instantiation_context
 from .ts_syntax import (
     FS_MODULES,
     WRAPPERS,
@@ -40,7 +40,7 @@ def call_facts(ts: TsFile, call: SyntaxNode) -> tuple[dict[str, Any], list[Write
         "callee": callee,
         "callee_name": callee.rsplit(".", 1)[-1],
         "callee_object": callee.rsplit(".", 1)[0] if "." in callee else "",
-        "fs_call": _is_fs_call(ts, callee),
+        "fs_call": is_fs_call(ts, callee),
         "method": method,
         "class_name": class_name,
         "symbol": _call_symbol(class_name, method, holder, callee),
@@ -50,8 +50,14 @@ def call_facts(ts: TsFile, call: SyntaxNode) -> tuple[dict[str, Any], list[Write
         "class_words": frozenset(split_words(class_name)) if class_name else frozenset(),
         "callback": callback_text[:200],
         "rearmed": _rearms(ts, call, fn, first),
+        "held_by": held_by(ts, call, fn),
+        "in_promise_executor": _in_promise_executor(call),
+        "clears_itself": _clears_itself(call, first, holder),
+        "stopped_at_once": _stopped_at_once(fn, holder, call),
+        "schedule_store": _schedule_store(callee, node_text(field(call, "arguments"))),
         "callback_io": _does_io(ts, first, cls),
         "in_function": fn is not None,
+        "in_startup": fn is not None and instantiation_context(ts, call) == "startup",
         "target_path": path_text,
         # The path says what a file is for; failing that, the class and method that write it.
         "path_purpose": _purpose(path_text + " " + node_text(field(call, "arguments")), f"{class_name or ''} {method}"),
@@ -111,7 +117,7 @@ def decorator_facts(ts: TsFile, decorator: SyntaxNode) -> tuple[dict[str, Any], 
     return call_facts(ts, call)
 
 
-def _is_fs_call(ts: TsFile, callee: str) -> bool:
+def is_fs_call(ts: TsFile, callee: str) -> bool:
     parts = callee.split(".")
     if len(parts) == 1:
         return ts.imports.get(parts[0], "") in FS_MODULES
@@ -149,6 +155,118 @@ def _rearms(ts: TsFile, call: SyntaxNode, fn: SyntaxNode | None, callback: Synta
             if node.type == "call_expression" and node_text(field(node, "function")) in (name, f"this.{name}"):
                 return True
     return False
+
+
+_LOCAL_DECLARATIONS = frozenset({"variable_declarator"})
+
+
+def held_by(ts: TsFile, call: SyntaxNode, fn: SyntaxNode | None) -> str:
+    """Where a call's result (a timer handle, a job) is kept, which says how long it lives.
+
+    'field' (`this.timer = ...`, `job.handle = ...`), 'collection' (`timers[key] = ...`, `.set(k, ...)`),
+    'entry' (an object literal stored into a field or collection), 'module' (a module variable),
+    'local' (a function local: it ends with the call unless handed on) or '' (not kept).
+    """
+    parent = call.parent
+    child = call
+    while parent is not None and parent.type in WRAPPERS | {"await_expression"}:
+        child, parent = parent, parent.parent
+    if parent is None:
+        return ""
+    if parent.type == "variable_declarator":
+        return "module" if fn is None else "local"
+    if parent.type == "assignment_expression" and field(parent, "right") == child:
+        left = field(parent, "left")
+        if left is None:
+            return ""
+        if left.type == "identifier":
+            return "local" if fn is not None and ts._shadowed(fn, node_text(left)) else "module"
+        if left.type == "member_expression":
+            return "field"
+        if left.type == "subscript_expression":
+            base = _base_identifier(left)
+            return "local" if fn is not None and base and ts.declared_locally(fn, base) else "collection"
+        return ""
+    if parent.type == "arguments":
+        outer = parent.parent
+        method = node_text(field(field(outer, "function"), "property")) if outer is not None else ""
+        return "collection" if method in ("set", "push", "add", "unshift") else ""
+    if parent.type == "pair" and parent.parent is not None and parent.parent.type == "object":
+        holder = parent.parent.parent
+        if holder is not None and holder.type == "variable_declarator" and fn is not None:
+            return "entry" if stored_later(ts, fn, node_text(field(holder, "name"))) else ""
+        if holder is not None and holder.type == "assignment_expression":
+            return "entry" if field(field(holder, "left"), "object") is not None else ""
+    return ""
+
+
+def _base_identifier(node: SyntaxNode) -> str:
+    while node is not None and node.type in ("subscript_expression", "member_expression"):
+        node = field(node, "object")
+    return node_text(node) if node is not None and node.type == "identifier" else ""
+
+
+def stored_later(ts: TsFile, fn: SyntaxNode, name: str) -> bool:
+    """Is the local `name` put into a field or a collection that outlives `fn` (`this.cache[k] = name`,
+    `registry.set(k, name)`), rather than into another local?"""
+    for node in walk(field(fn, "body")):
+        target = None
+        if node.type == "assignment_expression" and node_text(field(node, "right")) == name:
+            left = field(node, "left")
+            if left is not None and left.type in ("member_expression", "subscript_expression"):
+                target = left
+        elif node.type == "call_expression" and node_text(field(field(node, "function"), "property")) in ("set", "push", "add"):
+            if any(node_text(a) == name for a in named_children(field(node, "arguments"))):
+                target = field(field(node, "function"), "object")
+        if target is not None:
+            base = _base_identifier(target)
+            if not (base and ts.declared_locally(fn, base)):
+                return True
+    return False
+
+
+def _in_promise_executor(call: SyntaxNode) -> bool:
+    """Is the call inside a `new Promise((resolve, reject) => ...)` executor: work that ends when one call settles?"""
+    current = enclosing(call, FUNCTION_TYPES)
+    while current is not None:
+        parent = current.parent
+        if parent is not None and parent.type == "arguments" and parent.parent is not None \
+                and parent.parent.type == "new_expression" and node_text(field(parent.parent, "constructor")) == "Promise":
+            return True
+        current = enclosing(current, FUNCTION_TYPES)
+    return False
+
+
+def _clears_itself(call: SyntaxNode, callback: SyntaxNode | None, holder: str) -> bool:
+    """A poll whose own callback clears its handle (`const t = setInterval(() => { if (ready) clearInterval(t) })`)."""
+    if callback is None or not holder:
+        return False
+    for node in walk(callback):
+        if node.type == "call_expression" and node_text(field(node, "function")) in ("clearInterval", "clearTimeout"):
+            if any(node_text(a) == holder for a in named_children(field(node, "arguments"))):
+                return True
+    return False
+
+
+def _stopped_at_once(fn: SyntaxNode | None, holder: str, call: SyntaxNode) -> bool:
+    """A job made only to be stopped in the same function body (`const job = new Cron(expr); job.stop()`): a check."""
+    if fn is None or not holder:
+        return False
+    for node in walk(field(fn, "body")):
+        if node.type == "call_expression" and enclosing(node, FUNCTION_TYPES) == fn \
+                and node_text(field(node, "function")) in (f"{holder}.stop", f"{holder}.cancel", f"{holder}.destroy"):
+            return True
+    return False
+
+
+def _schedule_store(callee: str, args_text: str) -> str:
+    """Where a scheduler keeps its schedule: Agenda in its database, BullMQ repeatable jobs in Redis."""
+    name = callee.rsplit(".", 1)[-1]
+    if name == "every" and "agenda" in callee.lower():
+        return "database"
+    if name in ("add", "upsertJobScheduler") and re.search(r"\brepeat\s*:", args_text) or name == "upsertJobScheduler":
+        return "redis"
+    return ""
 
 
 def _does_io(ts: TsFile, callback: SyntaxNode | None, cls: SyntaxNode | None) -> bool:

@@ -39,6 +39,14 @@ from .ts_syntax import (
     unwrap,
 )
 
+# Calls that keep a callback to run it later: timers, schedulers, event listeners.
+DEFERRING_CALLS = frozenset({"setInterval", "setTimeout", "setImmediate", "on", "once", "addListener",
+                             "addEventListener", "subscribe", "schedule", "scheduleJob", "Cron", "CronJob", "every"})
+
+# Connecting at boot and closing at exit rebind fields too, but only as the process starts or ends.
+LIFECYCLE_FN = re.compile(r"^(connect\w*|disconnect|close|shutdown|stop|destroy|dispose|teardown|onModuleDestroy|"
+                          r"beforeApplicationShutdown|onApplicationShutdown)$")
+
 
 class TsFile(FileAnalysis):
     """Per-file analysis, computed once and shared by every candidate in the file."""
@@ -170,6 +178,11 @@ class TsFile(FileAnalysis):
     def class_of(self, node: SyntaxNode) -> SyntaxNode | None:
         return enclosing(node, CLASS_TYPES)
 
+    @cached_property
+    def class_names(self) -> frozenset[str]:
+        """Names of the classes declared in this file."""
+        return frozenset(filter(None, (self.class_name(n) for n in walk(self.root) if n.type in CLASS_TYPES)))
+
     @staticmethod
     def class_name(cls: SyntaxNode | None) -> str | None:
         return (declared_name(cls) or None) if cls is not None else None
@@ -225,6 +238,11 @@ class TsFile(FileAnalysis):
         if node.type == "member_expression":
             obj = field(node, "object")
             prop = node_text(field(node, "property"))
+            held = self._singleton_behind(obj)
+            if held:
+                return ("field", held, prop)
+            if node_text(obj) in ("exports", "module.exports"):
+                return ("exports", prop)
             if obj is not None and obj.type == "this":
                 cls = self.class_of(node)
                 return ("this", cls.id if cls is not None else 0, prop)
@@ -234,6 +252,35 @@ class TsFile(FileAnalysis):
                                     or (obj.type == "member_expression" and node_text(field(obj, "property")) in ("locals", "context", "app"))):
                 return ("app", prop)
         return None
+
+    @cached_property
+    def singleton_aliases(self) -> dict[str, str]:
+        """Names bound to a class's process-wide instance: `const server = AppServer.getInstance()` -> AppServer."""
+        aliases = {}
+        for node in walk(self.root):
+            if node.type == "variable_declarator" and field(node, "name") is not None and field(node, "name").type == "identifier":
+                held = self._singleton_behind(field(node, "value"), follow_aliases=False)
+                if held:
+                    aliases[node_text(field(node, "name"))] = held
+        return aliases
+
+    def _singleton_behind(self, node: SyntaxNode | None, follow_aliases: bool = True) -> str:
+        """The class whose singleton an expression is (`X.getInstance()`, `X.instance`, an alias of one), or ''."""
+        node = unwrap(node)
+        while node is not None and node.type == "await_expression" and node.named_children:
+            node = unwrap(node.named_children[0])
+        if node is None:
+            return ""
+        if node.type == "identifier":
+            return self.singleton_aliases.get(node_text(node), "") if follow_aliases else ""
+        if node.type == "call_expression" and not named_children(field(node, "arguments")):
+            node = field(node, "function")
+            if node is None or node.type != "member_expression" or node_text(field(node, "property")) != "getInstance":
+                return ""
+        elif not (node.type == "member_expression" and node_text(field(node, "property")) in ("instance", "sharedInstance")):
+            return ""
+        obj = field(node, "object")
+        return node_text(obj) if obj is not None and obj.type == "identifier" and node_text(obj)[:1].isupper() else ""
 
     def _operation(self, base: SyntaxNode) -> tuple[str, str | None]:
         """What the expression rooted at `base` does to it: a write op, 'rebind', 'read', or an alias."""
@@ -300,6 +347,16 @@ class TsFile(FileAnalysis):
             cache[fn.id] = names
         return name in cache[fn.id]
 
+    def write_functions(self, keys: list[tuple], scope: str, name: str) -> list[SyntaxNode]:
+        """The functions holding the writes that `writes` reports (for following their callers)."""
+        found = []
+        for key in keys:
+            for _line, op, fn in self.events.get(key, []):
+                if op != "read" and fn is not None and not (scope in ("instance", "static") and self._in_constructor(fn)) \
+                        and not (scope in ("module", "static") and self.only_called_at_load(fn)):
+                    found.append(fn)
+        return found
+
     def writes(self, keys: list[tuple], scope: str, name: str) -> list[WriteSite]:
         """Writes after start-up: module state written inside a function, fields outside the constructor."""
         sites = []
@@ -317,6 +374,58 @@ class TsFile(FileAnalysis):
                     continue
                 sites.append(WriteSite(line, op))
         return sorted(set(sites), key=lambda s: (s.line, s.op))
+
+    @cached_property
+    def rebinds(self) -> dict[tuple, list[tuple[SyntaxNode, SyntaxNode | None]]]:
+        """Reference key -> (assignment, enclosing function) for every `x = value` that rebinds it."""
+        table: dict[tuple, list[tuple[SyntaxNode, SyntaxNode | None]]] = {}
+        for node in walk(self.root):
+            if node.type == "assignment_expression" or (
+                    node.type == "augmented_assignment_expression" and self.logical_assignment(node)):
+                key = self._base_key(field(node, "left")) if field(node, "left") is not None else None
+                if key is not None:
+                    table.setdefault(key, []).append((node, enclosing(node, FUNCTION_TYPES)))
+        return table
+
+    @staticmethod
+    def logical_assignment(node: SyntaxNode) -> bool:
+        """`x ??= value` / `x ||= value`: assign only when empty."""
+        return node_text(node.child_by_field_name("operator")) in ("??=", "||=")
+
+    def runtime_rebinds(self, keys: list[tuple]) -> list[tuple[SyntaxNode, SyntaxNode]]:
+        """Rebinds inside functions that run after start-up (not constructors, start-up functions or load-time helpers)."""
+        return [(node, fn) for key in keys for node, fn in self.rebinds.get(key, [])
+                if fn is not None and self.after_start_up(fn)]
+
+    def after_start_up(self, fn: SyntaxNode) -> bool:
+        """Does code in `fn` run after start-up: not a constructor, start-up or shutdown function, or load-time helper?"""
+        if self._in_constructor(fn) or self.only_called_at_load(fn):
+            return False
+        current: SyntaxNode | None = fn
+        while current is not None:
+            if self._deferred(current):
+                return True  # a timer or listener callback defined in start-up code runs later
+            name = function_name(current) or ""
+            if STARTUP_FN.match(name) or LIFECYCLE_FN.match(name) or self._in_constructor(current):
+                return False
+            current = enclosing(current, FUNCTION_TYPES)
+        return True
+
+    def _deferred(self, fn: SyntaxNode) -> bool:
+        """Is `fn` handed to a timer, scheduler or listener (inline, or by its local name) to be run later?"""
+        names = {function_name(fn)} - {""}
+        for node in [fn] + [n for n in self._passed_callbacks if node_text(n) in names]:
+            parent = node.parent
+            if parent is not None and parent.type == "arguments" and parent.parent is not None:
+                callee = node_text(field(parent.parent, "function") or field(parent.parent, "constructor"))
+                if callee.rsplit(".", 1)[-1] in DEFERRING_CALLS:
+                    return True
+        return False
+
+    @cached_property
+    def _passed_callbacks(self) -> list[SyntaxNode]:
+        """Identifiers passed as call arguments (`setInterval(check, ms)`), for `_deferred`."""
+        return [n for n in walk(self.root) if n.type == "identifier" and n.parent is not None and n.parent.type == "arguments"]
 
     @cached_property
     def exported_names(self) -> frozenset[str]:
@@ -349,7 +458,14 @@ class TsFile(FileAnalysis):
                 for node in walk(self.root) if node.type == "public_field_definition"}
 
     def only_called_at_load(self, fn: SyntaxNode) -> bool:
-        """Writes in a helper that is only ever called while the module loads (registration) are initialisation."""
+        """Writes in a helper that is only ever called while the module loads (registration) are initialisation.
+
+        So are writes in a callback that an array method runs on the spot (`list.forEach((x) => table.push(x))`)
+        at module level: it runs when its caller runs, not later.
+        """
+        if synchronous_callback_of(fn) is not None:
+            caller = enclosing(synchronous_callback_of(fn), FUNCTION_TYPES)
+            return caller is None or self.only_called_at_load(caller)
         outer = fn
         for parent in ancestors(fn):
             if parent.type in FUNCTION_TYPES:
@@ -437,6 +553,23 @@ def analyse(parsed: ParsedFile) -> TsFile:
 
 
 # -- the per-file index -------------------------------------------------------
+
+
+# Array and iteration methods that call their callback before they return.
+SYNCHRONOUS_CALLBACK_METHODS = frozenset({"forEach", "map", "flatMap", "filter", "reduce", "reduceRight", "some",
+                                          "every", "find", "findIndex", "sort", "from"})
+
+
+def synchronous_callback_of(fn: SyntaxNode) -> SyntaxNode | None:
+    """The call that runs `fn` on the spot when `fn` is the callback of `xs.forEach(...)`, `Array.from(xs, fn)`..."""
+    parent = fn.parent
+    if parent is None or parent.type != "arguments" or parent.parent is None or parent.parent.type != "call_expression":
+        return None
+    callee = field(parent.parent, "function")
+    if callee is not None and callee.type == "member_expression" and \
+            node_text(field(callee, "property")) in SYNCHRONOUS_CALLBACK_METHODS:
+        return parent.parent
+    return None
 
 
 def instantiation_context(ts: TsFile, node: SyntaxNode) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ..model import WriteSite
@@ -17,6 +18,7 @@ from ..syntax import (
 )
 from .common import split_words, write_tags, writes_through_client
 from .index import ClassInfo, FileIndex
+from .ts_calls import held_by, is_fs_call, stored_later
 from .ts_file import TsFile, instantiation_context
 from .ts_syntax import (
     CLASS_TYPES,
@@ -52,12 +54,113 @@ def file_index(ts: TsFile) -> FileIndex:
             if ctor is not None and ctor.type == "member_expression":
                 ctor = field(ctor, "property")  # new geofence.EtaCalculator(...)
             if ctor is not None and ctor.type in ("identifier", "property_identifier"):
-                index.instantiations.append((node_text(ctor), instantiation_context(ts, node)))
+                index.instantiations.append((node_text(ctor), _instance_context(ts, node)))
+        elif node.type == "call_expression":
+            writer = _file_writer_name(ts, node)
+            if writer:
+                index.file_writers.add(writer)
+            callee = field(node, "function")
+            obj = field(callee, "object") if callee is not None and callee.type == "member_expression" else None
+            if obj is not None and obj.type == "identifier" and node_text(obj)[:1].isupper() \
+                    and ts.class_name(ts.class_of(node)) != node_text(obj):  # the class's own calls are followed in it
+                index.static_calls.append((node_text(obj), node_text(field(callee, "property")), _call_context(ts, node)))
         elif node.type == "pair" and node_text(field(node, "key")) in ("providers", "useClass", "controllers"):
             for ident in walk(field(node, "value")):
                 if ident.type == "identifier":
                     index.instantiations.append((node_text(ident), "provider"))
+    for key, events in ts.events.items():
+        if key[0] == "field":
+            for _line, op, fn in events:
+                if op not in ("read", "rebind") and fn is not None and ts.after_start_up(fn):
+                    index.field_writes.append((key[1], key[2], op))
+            for node, fn in ts.rebinds.get(key, []):
+                if fn is not None and ts.after_start_up(fn) and field(node, "right") is not None:
+                    index.field_writes.append((key[1], key[2], "rebind:" + value_kind(field(node, "right"))))
     return index
+
+
+FILE_CONTENT_WRITES = frozenset({"writeFile", "writeFileSync", "appendFile", "appendFileSync", "createWriteStream",
+                                 "copyFile", "copyFileSync", "outputFile", "outputFileSync", "createFile",
+                                 "createFileSync", "writeJson", "writeJSON", "writeJsonSync", "outputJson", "move",
+                                 "moveSync", "rename", "renameSync"})
+
+
+def _file_writer_name(ts: TsFile, call: SyntaxNode) -> str:
+    """The helper a file write belongs to when it writes at a path its caller passes in (`outputFile(uri, path)`).
+
+    Calls of such a helper elsewhere in the service write files too, at a place only the caller knows.
+    """
+    callee = node_text(field(call, "function"))
+    if callee.rsplit(".", 1)[-1] not in FILE_CONTENT_WRITES or not is_fs_call(ts, callee):
+        return ""
+    args = named_children(field(call, "arguments"))
+    fn = enclosing(call, FUNCTION_TYPES)
+    while fn is not None and not function_name(fn):
+        fn = enclosing(fn, FUNCTION_TYPES)
+    if fn is None or not args:
+        return ""
+    params = {p for p in param_names(fn) if p}
+    words = {node_text(n) for n in walk(args[0]) if n.type == "identifier"}
+    return function_name(fn) if params & words else ""
+
+
+def _call_context(ts: TsFile, call: SyntaxNode) -> str:
+    """'load' for a call made while the service boots (module level, start-up functions, load-time helpers)."""
+    fn = enclosing(call, FUNCTION_TYPES)
+    if fn is None or ts.only_called_at_load(fn):
+        return "load"
+    context = instantiation_context(ts, call)
+    return "load" if context in ("module", "startup") else context
+
+
+def writer_methods(ts: TsFile, cls: SyntaxNode | None, writes_fns: list[SyntaxNode]) -> frozenset[str]:
+    """The methods of `cls` that write some state, and the methods that reach them through `this.m()`/`Cls.m()`."""
+    if cls is None:
+        return frozenset()
+    methods = {node_text(field(m, "name")): m for m in named_children(field(cls, "body")) if m.type == "method_definition"}
+    found: set[str] = set()
+    for fn in writes_fns:
+        outer = fn
+        while outer is not None and outer.type != "method_definition":
+            outer = enclosing(outer, FUNCTION_TYPES)
+        if outer is None or ts.class_of(outer) != cls:
+            return frozenset()  # written from outside the class's methods: callers are not the whole story
+        found.add(node_text(field(outer, "name")))
+    class_name = ts.class_name(cls) or ""
+    changed = True
+    while changed:
+        changed = False
+        for name, method in methods.items():
+            if name in found:
+                continue
+            text = node_text(field(method, "body"))
+            if any(re.search(rf"\b(this|{re.escape(class_name)})\.{re.escape(m)}\b", text) for m in found):
+                found.add(name)
+                changed = True
+    return frozenset(found)
+
+
+def _instance_context(ts: TsFile, new: SyntaxNode) -> str:
+    """Where an object is made; one made in a handler but kept in a module or static registry is a 'registry' object.
+
+    Objects kept per key in a long-lived collection (`monitors.set(id, new Monitor())`, `Calc.list[id] = c`)
+    live as long as that collection, not as long as the request that created them.
+    """
+    context = instantiation_context(ts, new)
+    if context in ("module", "startup"):
+        return context
+    fn = enclosing(new, FUNCTION_TYPES)
+    held = held_by(ts, new, fn)
+    if held in ("collection", "module"):
+        return "registry"
+    if held == "local" and fn is not None:
+        parent = new.parent
+        while parent is not None and parent.type not in ("variable_declarator", "assignment_expression"):
+            parent = parent.parent
+        name = node_text(field(parent, "name") or field(parent, "left")) if parent is not None else ""
+        if name and stored_later(ts, fn, name):
+            return "registry"
+    return context
 
 
 def state_facts(ts: TsFile, target: SyntaxNode, name_node: SyntaxNode | None,
@@ -68,6 +171,9 @@ def state_facts(ts: TsFile, target: SyntaxNode, name_node: SyntaxNode | None,
     fn = enclosing(target, FUNCTION_TYPES)
     if target.type in ("public_field_definition", "field_definition"):
         scope = "static" if ts.is_static(target) else "instance"
+    elif target.type == "assignment_expression" and fn is None and node_text(field(field(target, "left"), "object")) in (
+            "exports", "module.exports"):
+        scope = "export"
     elif target.type == "assignment_expression":
         left = field(target, "left")
         holder = field(left, "object") if left is not None else None
@@ -81,7 +187,9 @@ def state_facts(ts: TsFile, target: SyntaxNode, name_node: SyntaxNode | None,
     else:
         scope = "module"
     class_name = ts.class_name(cls) if scope != "module" else None
-    if scope == "module":
+    if scope == "export":
+        keys = [("exports", name)]
+    elif scope == "module":
         keys = [("name", name)]
     elif scope == "app-state":
         keys = [("app", name)]
@@ -101,7 +209,8 @@ def state_facts(ts: TsFile, target: SyntaxNode, name_node: SyntaxNode | None,
         "words": split_words(name) | (split_words(class_name) if class_name else set()),
         "class_name": class_name,
         "symbol": f"{class_name}.{name}" if class_name else name,
-        "container": container_of(value),
+        "container": container_of(value) or _project_collection(ts, value),
+        "value_class": node_text(field(unwrap(value), "constructor")) if unwrap(value) is not None and unwrap(value).type == "new_expression" else "",
         "type_words": frozenset(_type_words(target, value)),
         "frozen": is_frozen(value) or (declaration is not None and node_text(declaration).startswith("const") and name.isupper() and not writes),
         "declared_with": node_text(declaration.children[0]) if declaration is not None and declaration.children else None,
@@ -111,6 +220,8 @@ def state_facts(ts: TsFile, target: SyntaxNode, name_node: SyntaxNode | None,
         "exported": target.parent is not None and target.parent.parent is not None and target.parent.parent.type == "export_statement",
     }
     facts.update(_owner_facts(ts, cls if scope != "module" else None))
+    facts.update(_rebind_facts(ts, keys, scope))
+    facts["writer_methods"] = writer_methods(ts, cls, ts.write_functions(keys, scope, name)) if scope == "static" else frozenset()
     tags = write_tags([ts.parsed.line_text(w.line) for w in writes])
     facts["stored"] = tags
     facts["increments"] = "increment" in tags
@@ -118,6 +229,100 @@ def state_facts(ts: TsFile, target: SyntaxNode, name_node: SyntaxNode | None,
     facts["client_refs"] = refs
     facts["clients"] = frozenset(kind for kind, _n, _v in refs)
     return facts, writes
+
+
+_CONDITION_TYPES = frozenset({"if_statement", "binary_expression", "unary_expression", "ternary_expression",
+                             "parenthesized_expression"})
+
+
+def _rebind_facts(ts: TsFile, keys: list[tuple], scope: str) -> dict[str, Any]:
+    """How a field or variable is rebound after start-up: lazily (set once when first needed), to what.
+
+    `this.client || (this.client = new Redis())`, `if (!X.client) X.client = new Redis()` and
+    `if (this.p) return this.p; this.p = load()` make a lazy holder: one object per process, created on
+    first use. A flag only ever set to the same literal (`shuttingDown = true`) is a one-way lifecycle flag.
+    """
+    if scope not in ("static", "module", "instance", "export"):
+        return {"rebound_at_runtime": False, "lazy_init": False, "holds_client": "", "rebound_to": frozenset(),
+                "one_way_flag": False}
+    sites = ts.runtime_rebinds(keys)
+    values = [unwrap(field(node, "right")) for node, _fn in sites]
+    kinds = {value_kind(v) for v in values if v is not None}
+    filled = [(node, fn) for node, fn in sites if node_text(field(node, "right")) not in ("null", "undefined")]
+    lazy = bool(filled) and all(_guarded_by_absence(node, fn) for node, fn in filled) \
+        and bool(kinds & {"instance", "value"}) and "timer-handle" not in kinds
+    clients = [_client_constructed(ts, v) for v in values if v is not None and v.type == "new_expression"]
+    literals = {node_text(v) for v in values if v is not None}
+    return {"rebound_at_runtime": bool(sites), "lazy_init": lazy, "holds_client": next((c for c in clients if c), ""),
+            "rebound_to": frozenset(kinds), "one_way_flag": len(literals) == 1 and literals <= {"true", "false"}}
+
+
+def value_kind(value: SyntaxNode) -> str:
+    """What an assignment stores: instance, timer-handle, reset (null/undefined), literal or value."""
+    value = unwrap(value)
+    if value.type == "new_expression":
+        return "instance"
+    if value.type == "call_expression" and node_text(field(value, "function")) in ("setInterval", "setTimeout", "setImmediate"):
+        return "timer-handle"
+    if node_text(value) in ("null", "undefined"):
+        return "reset"
+    if value.type in ("true", "false", "number", "string", "template_string"):
+        return "literal"
+    return "value"
+
+
+def _guarded_by_absence(assignment: SyntaxNode, fn: SyntaxNode) -> bool:
+    """Does the assignment run only when the target is still empty (`x || (x = ...)`, `if (!x) x = ...`, `??=`)?"""
+    if assignment.type == "augmented_assignment_expression":
+        return True  # only `??=` and `||=` are recorded as rebinds
+    target = node_text(field(assignment, "left"))
+    parent = assignment.parent
+    while parent is not None and parent.type == "parenthesized_expression":
+        parent = parent.parent
+    if parent is not None and parent.type == "binary_expression" and node_text(field(parent, "left")) == target \
+            and node_text(parent.child_by_field_name("operator")) in ("||", "??"):
+        return True
+    escaped = re.escape(target)
+    return bool(re.search(rf"!\s*{escaped}\b(?!\s*\.)|{escaped}\s*(==|===)\s*(null|undefined)\b|"
+                          rf"if\s*\(\s*{escaped}\s*\)\s*(\{{\s*)?return|{escaped}\s*(\|\||\?\?)",
+                          node_text(field(fn, "body"))))
+
+
+def _client_constructed(ts: TsFile, value: SyntaxNode) -> str:
+    """The store a `new X(...)` is a client of: `new Redis()`, `new Redlock()`, `new this()` in a Redis subclass."""
+    ctor = node_text(field(value, "constructor"))
+    names = [ctor]
+    if ctor == "this":
+        cls = ts.class_of(value)
+        heritage = next((c for c in cls.children if c.type == "class_heritage"), None) if cls is not None else None
+        names = [node_text(n) for n in walk(heritage) if n.type in ("identifier", "type_identifier")] if heritage else []
+    for name in names:
+        ref = ts.client_ref(name)
+        if ref:
+            return ref[0]
+        if re.search(r"Redis|Redlock", name):
+            return "redis"
+        if re.search(r"Queue$|^Bull", name):
+            return "queue"
+        if re.search(r"Pool$|Mongo|Prisma|Sequelize|DataSource|Knex", name):
+            return "database"
+    return ""
+
+
+# A project class named for the data structure it is (`new LimitQueue(100)`, `new RingBuffer()`).
+_COLLECTION_CLASS = re.compile(r"(Queue|List|Stack|Buffer|Collection|Deque|Heap|Array|Bag|Ring|Window)$")
+
+
+def _project_collection(ts: TsFile, value: SyntaxNode | None) -> str | None:
+    """'collection' for `new X()` of the project's own collection class; a package's `new Queue()` is a client."""
+    value = unwrap(value)
+    if value is None or value.type != "new_expression":
+        return None
+    ctor = field(value, "constructor")
+    if ctor is None or ctor.type != "identifier" or not _COLLECTION_CLASS.search(node_text(ctor)):
+        return None
+    source = ts.imports.get(node_text(ctor))
+    return "collection" if (source is None and node_text(ctor) in ts.class_names) or (source or "").startswith(".") else None
 
 
 def _type_words(target: SyntaxNode, value: SyntaxNode | None) -> set[str]:

@@ -73,6 +73,10 @@ def function_name(fn: SyntaxNode) -> str:
     parent = fn.parent
     if parent is not None and parent.type in ("pair", "public_field_definition", "field_definition"):
         return node_text(field(parent, "key") or field(parent, "name") or field(parent, "property"))
+    if parent is not None and parent.type == "assignment_expression" and field(parent, "right") == fn:
+        left = field(parent, "left")  # exports.start = () => ..., Cache.prototype.add = function () ...
+        if left is not None and left.type == "member_expression":
+            return node_text(field(left, "property"))
     return ""
 
 

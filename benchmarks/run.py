@@ -1,0 +1,244 @@
+"""Measure stateaudit against the floor of a Python tool on tree-sitter, interleaved, in one run.
+
+For each corpus (the real monorepos of ../shared/bench/, extracted as its README says, and a synthetic
+monorepo this script generates), one round runs, back to back, each as a whole process:
+
+  floor   ../shared/bench/floor.py --mode query on the very files stateaudit scans, same process count
+  cold    stateaudit scan with an empty cache
+  warm    the same scan again, nothing changed
+  change  the same scan after one file changed (a comment appended; restored afterwards)
+  ast-grep with the floor's 10 rules (benchmarks/ast_grep_rules.py) when installed
+  NAME    with --reference NAME=DIR, the stateaudit of another checkout, as it runs by default
+
+It prints wall times, their ratio to the floor F of the same round, and the peak resident memory of the
+whole process tree (sampled from /proc every 20 ms). Absolute times on a shared machine move by tens of
+percent from one run to the next; compare the ratios, which are measured side by side.
+
+    python benchmarks/run.py --corpus medusa=/tmp/bench-src/medusa --corpus saleor=/tmp/bench-src/saleor \\
+        --synthetic 200 --jobs 2 --rounds 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path.insert(0, str(REPO))
+
+from stateaudit.config import Config  # noqa: E402
+from stateaudit.discover import discover_files  # noqa: E402
+from stateaudit.resources import rules_dir  # noqa: E402
+from stateaudit.ruleset import load_rules  # noqa: E402
+
+sys.path.insert(0, str(HERE))
+from ast_grep_rules import write_config  # noqa: E402
+from synthetic import generate  # noqa: E402
+
+DEFAULT_FLOOR = REPO.parent / "shared" / "bench" / "floor.py"
+STEPS = ("floor", "cold", "warm", "change")
+
+
+@dataclass
+class Corpus:
+    name: str
+    root: Path
+    language: str  # "ts" or "py": the floor's grammar, by the corpus's main language
+    files: list[str]  # relative paths stateaudit scans in the floor's language
+    megabytes: float
+    lines: int
+    times: dict[str, list[float]] = field(default_factory=dict)
+    peaks: dict[str, list[float]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Run:
+    wall: float
+    peak_mb: float
+    returncode: int
+    stderr: str
+
+
+def tree_rss_mb(pid: int) -> float:
+    """Resident memory of a process and all its descendants, from /proc (Linux)."""
+    total_kb = 0
+    stack = [pid]
+    while stack:
+        current = stack.pop()
+        try:
+            with open(f"/proc/{current}/status") as status:
+                for line in status:
+                    if line.startswith("VmRSS:"):
+                        total_kb += int(line.split()[1])
+                        break
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children") as children:
+                    stack.extend(int(c) for c in children.read().split())
+        except (OSError, ValueError):
+            continue
+    return total_kb / 1024
+
+
+def run(command: list[str], env: dict[str, str] | None = None) -> Run:
+    """Wall time of a whole process (start-up included) and the peak memory of its process tree."""
+    peak = [0.0]
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            peak[0] = max(peak[0], tree_rss_mb(process.pid))
+            done.wait(0.02)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    _, stderr = process.communicate()
+    wall = time.perf_counter() - started
+    done.set()
+    sampler.join()
+    return Run(wall, peak[0], process.returncode, stderr)
+
+
+def load_corpus(name: str, root: Path) -> Corpus:
+    """The files stateaudit would scan (tests included, as in the README figures), by language."""
+    ruleset = load_rules([rules_dir()])
+    files = discover_files(root, Config(include_tests=True), None, ruleset.roles).files
+    python = [f for f in files if f.language == "python"]
+    script = [f for f in files if f.language != "python"]
+    chosen, language = (python, "py") if len(python) > len(script) else (script, "ts")
+    size = sum(f.path.stat().st_size for f in chosen)
+    lines = sum(f.path.read_bytes().count(b"\n") for f in chosen)
+    return Corpus(name, root, language, [f.rel for f in chosen], size / 1e6, lines)
+
+
+def floor_command(args, corpus: Corpus, listing: Path) -> list[str]:
+    return [sys.executable, str(args.floor), "--lang", corpus.language, "--list", str(listing),
+            "--root", str(corpus.root), "--mode", "query", "--jobs", str(args.jobs)]
+
+
+def scan_command(args, corpus: Corpus, cache: Path) -> list[str]:
+    return [sys.executable, "-m", "stateaudit", "scan", str(corpus.root), "--include-tests", "--format", "json",
+            "-o", os.devnull, "--fail-on", "none", "--jobs", str(args.jobs), "--cache-dir", str(cache), "--quiet"]
+
+
+def reference_runs(args, corpus: Corpus) -> dict[str, tuple[list[str], dict[str, str]]]:
+    """Another stateaudit checkout (--reference NAME=DIR), cold and in its own default mode, to compare with."""
+    runs = {}
+    for spec in args.reference:
+        name, _, folder = spec.partition("=")
+        command = [sys.executable, "-m", "stateaudit", "scan", str(corpus.root), "--include-tests", "--format",
+                   "json", "-o", os.devnull, "--fail-on", "none"]
+        runs[name] = (command, dict(os.environ, PYTHONPATH=str(Path(folder).resolve())))
+    return runs
+
+
+def other_tools(args, corpus: Corpus, workdir: Path) -> dict[str, list[str]]:
+    """ast-grep with the floor's 10 rules, where installed (pip install ast-grep-cli)."""
+    ast_grep = shutil.which("ast-grep") or shutil.which("ast-grep", path=str(Path(sys.executable).parent))
+    if not ast_grep:
+        return {}
+    config = write_config(workdir / f"ast-grep-{corpus.language}", corpus.language)
+    return {"ast-grep": [ast_grep, "scan", "-c", str(config), "-j", str(args.jobs), "--json=stream",
+                         str(corpus.root)]}
+
+
+def one_round(args, corpus: Corpus, workdir: Path) -> None:
+    listing = workdir / f"{corpus.name}.list"
+    listing.write_text("".join(f"./{rel}\n" for rel in corpus.files), encoding="utf-8")
+    cache = workdir / f"{corpus.name}.cache"
+    shutil.rmtree(cache, ignore_errors=True)
+    commands = {"floor": floor_command(args, corpus, listing), "cold": scan_command(args, corpus, cache),
+                "warm": scan_command(args, corpus, cache)}
+    for step in ("floor", "cold", "warm"):
+        record(corpus, step, run(commands[step]))
+    changed = corpus.root / corpus.files[len(corpus.files) // 2]
+    original = changed.read_bytes()
+    try:
+        changed.write_bytes(original + b"\n// edited by benchmarks/run.py\n")
+        record(corpus, "change", run(commands["warm"]))
+    finally:
+        changed.write_bytes(original)
+    for tool, command in other_tools(args, corpus, workdir).items():
+        record(corpus, tool, run(command))
+    for name, (command, env) in reference_runs(args, corpus).items():
+        record(corpus, name, run(command, env))
+
+
+def record(corpus: Corpus, step: str, result: Run) -> None:
+    # Exit 1 is a gate failure (a CRITICAL finding), but Python exits 1 on an uncaught exception too.
+    if result.returncode not in (0, 1) or "Traceback (most recent call last)" in result.stderr:
+        raise SystemExit(f"{corpus.name} {step}: exit {result.returncode}\n{result.stderr[-2000:]}")
+    corpus.times.setdefault(step, []).append(result.wall)
+    corpus.peaks.setdefault(step, []).append(result.peak_mb)
+    print(f"  {corpus.name:10} {step:8} {result.wall:7.2f} s  {result.peak_mb:6.0f} MB", file=sys.stderr, flush=True)
+
+
+def report(corpora: list[Corpus], args) -> dict:
+    rows = {}
+    print(f"\n{args.jobs} processes, {args.rounds} round(s), median wall time per step; F = the floor of the same "
+          f"corpus\n")
+    print("| corpus | files | MB | kLOC | step | wall s | ratio to F | peak RSS MB | s per MB |")
+    print("| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: |")
+    for corpus in corpora:
+        floor = statistics.median(corpus.times["floor"])
+        for step, times in corpus.times.items():
+            wall = statistics.median(times)
+            peak = max(corpus.peaks[step])
+            rows.setdefault(corpus.name, {})[step] = {"wall_s": round(wall, 3), "ratio": round(wall / floor, 2),
+                                                      "peak_mb": round(peak)}
+            print(f"| {corpus.name} | {len(corpus.files)} | {corpus.megabytes:.1f} | {corpus.lines / 1000:.0f} | "
+                  f"{step} | {wall:.2f} | {wall / floor:.2f} F | {peak:.0f} | {wall / corpus.megabytes:.3f} |")
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", action="append", default=[], metavar="NAME=DIR",
+                        help="A corpus to measure (repeatable); missing folders are reported and skipped.")
+    parser.add_argument("--synthetic", action="append", type=int, default=[], metavar="KLOC",
+                        help="Generate a synthetic TypeScript monorepo of about KLOC thousand lines (repeatable).")
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--floor", type=Path, default=DEFAULT_FLOOR)
+    parser.add_argument("--json", type=Path, help="Also write the figures as JSON to this file.")
+    parser.add_argument("--reference", action="append", default=[], metavar="NAME=DIR",
+                        help="Also time the stateaudit of another checkout (e.g. an older commit's `git archive`).")
+    args = parser.parse_args()
+    if not args.floor.is_file():
+        raise SystemExit(f"{args.floor}: floor.py not found (../shared/bench/floor.py, or --floor)")
+    with tempfile.TemporaryDirectory(prefix="stateaudit-bench-") as temp:
+        workdir = Path(temp)
+        corpora = []
+        for spec in args.corpus:
+            name, _, folder = spec.partition("=")
+            if not Path(folder).is_dir():
+                print(f"{name}: {folder} not found, skipped (see ../shared/bench/README.md)", file=sys.stderr)
+                continue
+            corpora.append(load_corpus(name, Path(folder)))
+        for kloc in args.synthetic:
+            target = workdir / f"synthetic-{kloc}k"
+            generate(target, kloc)
+            corpora.append(load_corpus(f"synth-{kloc}k", target))
+        for number in range(args.rounds):
+            print(f"round {number + 1}", file=sys.stderr)
+            for corpus in corpora:  # interleaved: every corpus, every step, then the next round
+                one_round(args, corpus, workdir)
+        rows = report(corpora, args)
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,142 @@
+"""Facts about Python caches: library cache objects, decorators that wrap `lru_cache`, process constants.
+
+Three idioms recur in real services:
+
+- a module-level cache object of a caching library (flask-caching `cache = Cache()`, or a project subclass
+  of it) whose `@cache.memoize()` / `@cache.cached()` decorators are spread over many modules: storage
+  follows the object's configuration (Redis when configured, local memory or disk otherwise);
+- a project decorator whose body applies `functools.lru_cache` (a timed LRU, say): every function it
+  decorates gets its own per-process cache;
+- `@lru_cache` on a function without parameters that only builds settings or a stateless object from the
+  environment: it is a process constant, computed once, identical on every instance: not state.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cached_property
+
+from ..syntax import SyntaxNode, field, named_children, node_text, walk
+
+# Modules whose `*Cache` classes are cache objects (their decorators memoise into the object's backend).
+CACHE_LIBRARIES = ("flask_caching", "flask_cache", "cachelib", "aiocache", "django.core.cache")
+# functools decorators whose cache lives in the process.
+LRU_NAMES = frozenset({"lru_cache", "cache"})
+_REDIS_BACKEND = re.compile(r"redis|memcache|RedisCache|Memcached", re.I)
+_LOCAL_BACKEND = re.compile(r"simple|filesystem|FileSystemCache|SimpleCache|SimpleMemoryCache|[\"']null[\"']", re.I)
+# Reaching a network or a database from a memoised body means the cached value is remote data, not a constant.
+_REMOTE_IO = re.compile(r"\b(requests|httpx|aiohttp|urllib\w*|urlopen|boto3|socket|redis|session|db|cursor|client|"
+                        r"execute|query|fetch\w*|subprocess)\b", re.I)
+
+
+def module_path(rel: str) -> str:
+    """`pkg/cache/__init__.py` -> `pkg.cache`: the dotted name a file is imported by (up to the scan root)."""
+    path = rel[:-3] if rel.endswith(".py") else rel
+    if path.endswith("/__init__"):
+        path = path[: -len("/__init__")]
+    return path.replace("/", ".")
+
+
+def resolve_module(current: str, imported: str, is_package: bool) -> str:
+    """The absolute dotted name of `imported` as written in the module `current` (relative imports resolved)."""
+    if not imported.startswith("."):
+        return imported
+    dots = len(imported) - len(imported.lstrip("."))
+    parts = current.split(".") if current else []
+    base = parts if is_package else parts[:-1]
+    base = base[: len(base) - (dots - 1)] if dots > 1 else base
+    rest = imported.lstrip(".")
+    return ".".join([*base, rest] if rest else base)
+
+
+def same_module(file_module: str, imported: str) -> bool:
+    """Does a file's dotted path name the imported module? The scan root may sit above the package root."""
+    return file_module == imported or file_module.endswith("." + imported)
+
+
+class PyCaches:
+    """What one Python file says about caches; built lazily from its PyFile."""
+
+    def __init__(self, py) -> None:
+        self.py = py
+
+    @cached_property
+    def library_classes(self) -> set[str]:
+        """Cache classes: imported from a caching library, or a class of this file that extends one."""
+        names = {local for local, module in self.py.imports.items()
+                 if any(module == lib or module.startswith(lib + ".") for lib in CACHE_LIBRARIES)
+                 and local.endswith("Cache")}
+        for cls in self.py.classes():
+            bases = {node_text(b).rsplit(".", 1)[-1] for b in named_children(field(cls, "superclasses"))}
+            if bases & names:
+                names.add(self.py.class_name(cls) or "")
+        return names
+
+    @cached_property
+    def objects(self) -> dict[str, str]:
+        """Module-level cache objects -> backend: `redis`, `local`, or `config` (follows the app config)."""
+        found: dict[str, str] = {}
+        for stmt in self.py.root.named_children:
+            if stmt.type != "expression_statement" or not stmt.named_children:
+                continue
+            assign = stmt.named_children[0]
+            if assign.type != "assignment":
+                continue
+            left, right = field(assign, "left"), field(assign, "right")
+            if left is None or left.type != "identifier" or right is None or right.type != "call":
+                continue
+            callee = node_text(field(right, "function")).rsplit(".", 1)[-1]
+            if callee in self.library_classes:
+                found[node_text(left)] = self._backend(node_text(field(right, "arguments")))
+        return found
+
+    def _backend(self, arguments: str) -> str:
+        """The backend named in the constructor's arguments, else in the file's CACHE_TYPE settings."""
+        settings = " ".join(line for line in self.py.parsed.source.decode("utf-8", "replace").splitlines()
+                            if "CACHE_TYPE" in line or "CACHE_REDIS" in line)
+        for text in (arguments, settings):
+            if _REDIS_BACKEND.search(text):
+                return "redis"
+            if _LOCAL_BACKEND.search(text):
+                return "local"
+        return "config"
+
+    @cached_property
+    def lru_wrappers(self) -> set[str]:
+        """Module functions whose body applies functools' lru_cache: decorators that give each function a cache."""
+        wrappers = set()
+        for stmt in self.py.root.named_children:
+            fn = field(stmt, "definition") if stmt.type == "decorated_definition" else stmt
+            if fn is None or fn.type != "function_definition":
+                continue
+            if any(self.is_lru(node) for node in walk(field(fn, "body"))):
+                wrappers.add(node_text(field(fn, "name")))
+        return wrappers
+
+    def is_lru(self, node: SyntaxNode) -> bool:
+        """`lru_cache(...)` or `functools.cache` used as a call or a decorator (imported from functools)."""
+        target = None
+        if node.type == "call":
+            target = field(node, "function")
+        elif node.type == "decorator" and node.named_children:
+            target = node.named_children[0]
+            if target.type == "call":
+                target = field(target, "function")
+        if target is None or target.type not in ("identifier", "attribute"):
+            return False
+        text = node_text(target)
+        if text.startswith("functools."):
+            return text.split(".", 1)[1] in LRU_NAMES
+        return text in LRU_NAMES and self.py.imports.get(text) == "functools"
+
+    def process_constant(self, fn: SyntaxNode | None, decorator: str) -> bool:
+        """A functools cache of a function without parameters that reaches no network or database and is never
+        cleared: computed once from settings/the environment, the same on every instance."""
+        if fn is None or fn.type != "function_definition" or decorator.split(".")[-1] not in LRU_NAMES:
+            return False
+        if named_children(field(fn, "parameters")):
+            return False
+        name = node_text(field(fn, "name"))
+        if f"{name}.cache_clear" in self.py.parsed.source.decode("utf-8", "replace"):
+            return False
+        return not _REMOTE_IO.search(node_text(field(fn, "body")))

@@ -1,0 +1,64 @@
+"""Facts about module-level objects that own a connection: DB engines and session factories, socket.io
+servers, chat-bot gateway clients.
+
+Such an object is an item even when it holds no data of its own (LABELLING.md, issue 8): an engine is a
+client of an external store (shared), a socket.io server keeps its rooms and sids in an in-memory manager
+unless it is given a Redis/queue client manager, and a bot client holds one gateway session that every
+replica would open again. Stateless module instances (settings, loggers, HTTP clients) are not here.
+"""
+
+from __future__ import annotations
+
+from ..syntax import SyntaxNode, field, named_children, node_text, walk
+
+# (module prefix, constructor or factory) -> what the object owns.
+_OWNERS = {
+    "database": (("sqlalchemy", "sqlmodel"), frozenset({"create_engine", "create_async_engine", "sessionmaker",
+                                                       "async_sessionmaker", "scoped_session"})),
+    "socketio": (("socketio",), frozenset({"AsyncServer", "Server"})),
+    "bot": (("discord", "telegram", "aiogram", "pyrogram", "slack_sdk.socket_mode"),
+            frozenset({"Client", "Bot", "AutoShardedClient", "AutoShardedBot", "Dispatcher", "Application",
+                       "Updater", "SocketModeClient"})),
+}
+
+
+def _library_kind(py, call: SyntaxNode) -> str:
+    """What a constructor call owns, judged by the name and the module it was imported from."""
+    callee = node_text(field(call, "function"))
+    head, last = callee.split(".")[0], callee.rsplit(".", 1)[-1]
+    module = py.imports.get(head, "")
+    if "." in callee and module == "":
+        module = head
+    for kind, (modules, names) in _OWNERS.items():
+        if last in names and any(module == m or module.startswith(m + ".") for m in modules):
+            return kind
+    return ""
+
+
+def connection_kind(py, value: SyntaxNode | None) -> str:
+    """`database`, `socketio` or `bot` when the module-level value owns a connection, else empty.
+
+    A call to a project function counts when that function (in this file) builds an engine or session
+    factory and returns it: `SessionLocal, engine = init_db(url)`.
+    """
+    if value is None or value.type != "call":
+        return ""
+    kind = _library_kind(py, value)
+    if kind:
+        return kind
+    helper = py.functions_by_name.get(node_text(field(value, "function")))
+    if helper is None:
+        return ""
+    for node in walk(field(helper, "body")):
+        if node.type == "call":
+            found = _library_kind(py, node)
+            if found == "database":
+                return found
+    return ""
+
+
+def has_client_manager(value: SyntaxNode | None) -> bool:
+    """socket.io given a client manager (Redis, Kafka, AMQP) shares rooms and emits across instances."""
+    return value is not None and any(
+        arg.type == "keyword_argument" and node_text(field(arg, "name")) == "client_manager"
+        for arg in named_children(field(value, "arguments")))
