@@ -14,17 +14,23 @@ import tempfile
 from pathlib import Path
 
 
-def write_atomic(path: Path, content: str | bytes, encoding: str = "utf-8") -> None:
-    """Replace `path` with `content` in one step; raises OSError (e.g. the folder does not exist)."""
+def write_atomic(path: Path, content: str | bytes, encoding: str = "utf-8", durable: bool = True) -> None:
+    """Replace `path` with `content` in one step; raises OSError (e.g. the folder does not exist).
+
+    `durable` flushes the data to disk before the rename, so even a power cut leaves the old file or the new
+    one. Cache entries, thousands per scan and only worth speed, skip it (and keep mkstemp's private mode).
+    """
     path = Path(path)
     data = content.encode(encoding) if isinstance(content, str) else content
     fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temp, _mode_for(path))
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
+        if durable:
+            os.chmod(temp, _mode_for(path))
         os.replace(temp, path)
     except BaseException:  # KeyboardInterrupt too: never leave the temp file behind
         with contextlib.suppress(OSError):

@@ -8,7 +8,7 @@ change a per-file result changes the key, so an entry is never stale, only unuse
 service's files and the classification read only these records and are recomputed on every scan, so a
 changed file updates the cross-file facts of the files beside it.
 
-Each entry is written to a temporary file and moved into place with os.replace: a reader sees a whole
+Each entry is written to a temporary file and moved into place with os.replace (atomic.write_atomic): a reader sees a whole
 entry or none, and two scans writing the same entry at once both write the same bytes. An entry that cannot
 be read or unpickled is treated as missing and written again.
 """
@@ -16,14 +16,13 @@ be read or unpickled is treated as missing and written again.
 from __future__ import annotations
 
 import hashlib
-import os
 import pickle
-import tempfile
 from collections.abc import Iterable
 from importlib import metadata
 from pathlib import Path
 
 from . import __version__
+from .atomic import write_atomic
 from .config import Config
 from .match import FileResult
 from .model import SourceFile
@@ -56,8 +55,8 @@ class ResultCache:
             marker = self.directory / ".gitignore"
             if not marker.exists():
                 # git never lists the cache, wherever it is; CACHEDIR.TAG tells backup tools to skip it.
-                _write_atomic(marker, b"# written by stateaudit\n*\n")
-                _write_atomic(self.directory / "CACHEDIR.TAG",
+                write_atomic(marker, b"# written by stateaudit\n*\n")
+                write_atomic(self.directory / "CACHEDIR.TAG",
                               b"Signature: 8a477f597d28d172789f06886806bc55\n# stateaudit per-file results\n")
         except OSError as err:
             return f"cache {self.directory}: cannot write ({err.strerror or err}); scanning without it"
@@ -115,18 +114,9 @@ class ResultCache:
             if str(target.parent) not in self._folders:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 self._folders.add(str(target.parent))
-            handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".pickle")
+            write_atomic(target, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL), durable=False)
         except OSError:
-            return
-        try:
-            with os.fdopen(handle, "wb") as out:
-                pickle.dump(value, out, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(temporary, target)
-        except OSError:
-            _remove(temporary)  # a full disk or a vanished folder costs speed, never the scan
-        except BaseException:
-            _remove(temporary)
-            raise
+            return  # a full disk or a vanished folder costs speed, never the scan
 
 
 def _load(path: Path) -> object | None:
@@ -162,23 +152,10 @@ def save_known_queries(directory: Path) -> None:
         if target.is_file() and sorted(target.read_text(encoding="ascii").split()) == known:
             return
         target.parent.mkdir(parents=True, exist_ok=True)
-        _write_atomic(target, "".join(f"{digest}\n" for digest in known).encode("ascii"))
+        write_atomic(target, "".join(f"{digest}\n" for digest in known).encode("ascii"), durable=False)
     except (OSError, UnicodeDecodeError):
         return
 
-
-def _write_atomic(target: Path, data: bytes) -> None:
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
-    with os.fdopen(handle, "wb") as out:
-        out.write(data)
-    os.replace(temporary, target)
-
-
-def _remove(path: str) -> None:
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
 
 
 def context_digest(ruleset: RuleSet, settings: str = "") -> str:

@@ -61,12 +61,13 @@ def _stop(what: str, code: int) -> None:
 
 
 def reraise_if_interrupted(err: BaseException) -> None:
-    """Re-raise a Ctrl-C or SIGTERM that C code (py-tree-sitter calling Python's re) wrapped in another error,
-    so a guard that records our own bugs does not swallow an interrupt as an 'internal error'."""
+    """Re-raise a Ctrl-C, SIGTERM or file budget expiry (any non-Exception) that C code (py-tree-sitter
+    calling Python's re) wrapped in an ordinary error, so a guard that records our own bugs does not
+    swallow it as an 'internal error'."""
     seen: set[int] = set()
     current: BaseException | None = err
     while current is not None and id(current) not in seen:
-        if isinstance(current, (KeyboardInterrupt, Terminated)):
+        if not isinstance(current, Exception):
             raise current
         seen.add(id(current))
         current = current.__cause__ or current.__context__

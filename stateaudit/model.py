@@ -131,6 +131,7 @@ class Facts(Mapping[str, Any]):
     rebound_at_runtime: bool = ABSENT
     rebound_to: AbstractSet[str] = ABSENT
     lazy_init: bool = ABSENT
+    lazy_instance: bool = ABSENT
     holds_client: str = ABSENT
     one_way_flag: bool = ABSENT
     writer_methods: AbstractSet[str] = ABSENT
@@ -190,6 +191,9 @@ class Facts(Mapping[str, Any]):
     wraps_cache: bool = ABSENT
     constant_memo: bool = ABSENT
     applied_decorator: str = ABSENT
+    # In-memory rate limiters (TypeScript/JavaScript)
+    memory_limiter: bool = ABSENT
+    wraps_memory_limiter: bool = ABSENT
     # File writes
     calls_file_writer: bool = ABSENT
     callee_is_project: bool = ABSENT

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from .bounds import DEFAULT_FILE_BUDGET_S, BudgetExceeded, cpu_budget, generated_shape
 from .cache import ResultCache, content_digest
+from .interrupt import ignore_in_worker
 from .match import MAX_FILE_BYTES, FileResult, match_file, prepare, read_head
 from .model import ParseError, SourceFile
 from .ruleset import RuleSet
@@ -91,8 +92,9 @@ def match_files(files: list[SourceFile], work: FileWork, jobs: int, progress: Pr
         return _match_here(files, work, progress)
     prepare(work.ruleset, (f.language for f in files))
     results: dict[str, FileResult] = {}
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=_context(), initializer=_start_worker,
-                             initargs=(work,)) as executor:
+    executor = ProcessPoolExecutor(max_workers=jobs, mp_context=_context(), initializer=_start_worker,
+                                   initargs=(work,))
+    try:
         futures = [executor.submit(_match_batch, batch) for batch in batches_by_size(files, sizes, jobs)]
         with gc_paused():  # results arrive as tens of thousands of small records
             for future in as_completed(futures):
@@ -100,7 +102,22 @@ def match_files(files: list[SourceFile], work: FileWork, jobs: int, progress: Pr
                 results.update(done)
                 if progress is not None:
                     progress(len(done))
+    except BaseException:  # Ctrl-C, SIGTERM, a broken pool: stop the workers now, not after their batches
+        _stop_workers(executor)
+        raise
+    executor.shutdown()
     return results
+
+
+def _stop_workers(executor: ProcessPoolExecutor) -> None:
+    """Cancel queued batches and end running ones: a `with` block would wait for every queued batch.
+
+    ProcessPoolExecutor has no public way to end busy workers; its `_processes` map is the documented-by-
+    source way every 'terminate the pool' recipe uses, and a missing attribute only means no early stop.
+    """
+    for process in list((getattr(executor, "_processes", None) or {}).values()):
+        process.terminate()
+    executor.shutdown(wait=True, cancel_futures=True)
 
 
 @contextmanager
@@ -193,7 +210,12 @@ def _within_budget(file: SourceFile, work: FileWork, data: bytes) -> FileResult:
 
 
 def _start_worker(work: FileWork) -> None:
-    """Per worker process: keep the rule set; its queries compile on first use (or are inherited)."""
+    """Per worker process: keep the rule set; its queries compile on first use (or are inherited).
+
+    Ctrl-C reaches every process of the terminal's group: workers ignore it and the parent, alone,
+    stops them (see _stop_workers), so the user sees one line instead of a traceback per worker.
+    """
+    ignore_in_worker()
     _WORKER["work"] = work
 
 

@@ -176,6 +176,7 @@ def _service_facts(match: Match, service: Service, index: ServiceIndex, in_test:
     facts = _writes_through_singleton(facts, index)
     facts = _collection_class_holder(facts, index)
     facts = {**facts, "calls_file_writer": _calls_file_writer(facts, index)}
+    facts = _wraps_memory_limiter(facts, index)
     return MappingProxyType(_verify_clients(facts, index))
 
 
@@ -217,6 +218,12 @@ def _calls_file_writer(facts: Mapping[str, Any], index: ServiceIndex) -> bool:
         return False
     return str(facts.get("callee_module", "")).startswith(".") or str(facts.get("callee_object", ""))[:1].isupper() \
         or (not facts.get("callee_object") and not facts.get("callee_module"))
+
+
+def _wraps_memory_limiter(facts: Mapping[str, Any], index: ServiceIndex) -> Mapping[str, Any]:
+    """`new LoginLimiter(...)` of a project class whose constructor makes an in-memory rate limiter."""
+    return {**facts, "wraps_memory_limiter": facts.get("callee_name") in index.limiter_classes} \
+        if facts.get("rule") == "ts.memory-rate-limiter" else facts
 
 
 def _collection_class_holder(facts: Mapping[str, Any], index: ServiceIndex) -> Mapping[str, Any]:

@@ -47,7 +47,7 @@ CASES = [
     ("rule-malformed-yaml", {"rules/team.jobs.yaml": GOOD_RULE.replace("risk: HIGH", "risk: [HIGH")}, ["--rules", "rules"],
      "rules/team.jobs.yaml", 6, "malformed YAML"),
     ("rule-nested-too-deeply", {"rules/team.jobs.yaml": f"id: {DEEP}\n"}, ["--rules", "rules"], "rules/team.jobs.yaml", 1,
-     "nested too deeply"),
+     "malformed YAML"),
     ("rule-wrong-type", {"rules/team.jobs.yaml": GOOD_RULE.replace("languages: [python]", "languages: python")},
      ["--rules", "rules"], "rules/team.jobs.yaml", 4, "'languages' must be a list"),
     ("rule-unknown-key", {"rules/team.jobs.yaml": GOOD_RULE + "severity: HIGH\n"}, ["--rules", "rules"],

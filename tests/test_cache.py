@@ -137,7 +137,7 @@ def test_two_scans_at_once_share_one_cache(tmp_path, ruleset):
     first, second = (json.loads(out)["findings"] for out, _ in outputs)
     assert first == second and first
     cache = service / CACHE_DIR_NAME
-    assert not [p for p in cache.rglob(".tmp-*")]
+    assert not [p for p in cache.rglob(".*.tmp")]  # atomic.write_atomic's temp files
     stored = ResultCache.for_config(cache, ruleset, Config())
     keys = [stored.key_of(f) for f in discover_files(service, Config()).files]
     assert keys and all(stored.get(k) is not None for k in keys)

@@ -33,15 +33,15 @@ def big_tree(tmp_path_factory):
     return root
 
 
-def start_scan(tmp_path, tree, delay):
+def start_scan(tmp_path, tree, delay, jobs):
     fifo = tmp_path / "config.yml"
     os.mkfifo(fifo)
     report = tmp_path / "report.json"
     report.write_text(OLD_REPORT)
     process = subprocess.Popen(
         [sys.executable, "-m", "stateaudit", "scan", str(tree), "--format", "json", "-o", str(report),
-         "--config", str(fifo)],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+         "--config", str(fifo), "--no-cache", "--jobs", str(jobs)],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
     )
     with open(fifo, "w") as config:  # returns once the scan has opened its config
         config.write("fail_on: none\n")
@@ -53,17 +53,25 @@ def start_scan(tmp_path, tree, delay):
 SIGNALS = [
     # Right after start-up, while the rules' queries compile: tree-sitter calls Python's re from C there, and a
     # Ctrl-C once surfaced as "regular expression error" in a shipped rule (exit 2).
-    (signal.SIGINT, 0.0, 130, "interrupted"),
-    (signal.SIGINT, 1.0, 130, "interrupted"),  # while files are parsed and matched
-    (signal.SIGTERM, 1.0, 143, "terminated"),
+    (signal.SIGINT, 0.0, 1, 130, "interrupted"),
+    (signal.SIGINT, 1.0, 1, 130, "interrupted"),  # while files are parsed and matched
+    (signal.SIGTERM, 1.0, 1, 143, "terminated"),
+    # With a process pool; the signal goes to the scan's whole process group, as a terminal's Ctrl-C does,
+    # or to the scan alone, as a CI runner's SIGTERM may: either way the workers must stop too.
+    (signal.SIGINT, 1.5, 2, 130, "interrupted"),
+    (signal.SIGTERM, 1.5, 2, 143, "terminated"),
 ]
 
 
-@pytest.mark.parametrize("sig, delay, code, word", SIGNALS, ids=["sigint-early", "sigint", "sigterm"])
-def test_a_signal_stops_the_scan_cleanly(tmp_path, big_tree, sig, delay, code, word):
-    process, report = start_scan(tmp_path, big_tree, delay)
+@pytest.mark.parametrize("sig, delay, jobs, code, word", SIGNALS,
+                         ids=["sigint-early", "sigint", "sigterm", "sigint-group-pool", "sigterm-pool"])
+def test_a_signal_stops_the_scan_cleanly(tmp_path, big_tree, sig, delay, jobs, code, word):
+    process, report = start_scan(tmp_path, big_tree, delay, jobs)
     sent = time.monotonic()
-    process.send_signal(sig)
+    if jobs > 1 and sig == signal.SIGINT:
+        os.killpg(process.pid, sig)
+    else:
+        process.send_signal(sig)
     try:
         stdout, stderr = process.communicate(timeout=30)
     except subprocess.TimeoutExpired:
@@ -76,6 +84,22 @@ def test_a_signal_stops_the_scan_cleanly(tmp_path, big_tree, sig, delay, code, w
     assert stdout == ""
     assert report.read_text() == OLD_REPORT, "the previous report is left whole"
     assert sorted(os.listdir(tmp_path)) == ["config.yml", "report.json"], "no temp file left behind"
+    if jobs > 1:
+        assert not _processes_in_group(process.pid), "every worker has ended"
+
+
+def _processes_in_group(group: int) -> list[int]:
+    """Live processes (not zombies) whose process group is `group` (Linux /proc)."""
+    found = []
+    for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if fields[0] != "Z" and int(fields[2]) == group:
+            found.append(int(entry))
+    return found
 
 
 def test_an_interrupt_wrapped_by_c_code_is_not_taken_for_an_internal_error():

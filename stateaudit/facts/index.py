@@ -46,6 +46,8 @@ class FileIndex:
     field_writes: list[tuple[str, str, str]] = field(default_factory=list)
     # names of functions and methods that write a file at a path their caller passes in
     file_writers: set[str] = field(default_factory=set)
+    # classes whose constructor makes an in-memory rate limiter (a wrapper around rate-limiter-flexible, limiter...)
+    limiter_classes: set[str] = field(default_factory=set)
     module: str = ""  # Python: the dotted name the file is imported by
     cache_objects: dict[str, str] = field(default_factory=dict)  # Python: module cache object -> backend
     cache_wrappers: frozenset[str] = frozenset()  # Python: module functions that apply lru_cache
@@ -61,6 +63,7 @@ class ServiceIndex:
     call_contexts: dict[tuple[str, str], set[str]] = field(default_factory=dict)
     field_writes: dict[tuple[str, str], set[str]] = field(default_factory=dict)
     file_writers: set[str] = field(default_factory=set)
+    limiter_classes: set[str] = field(default_factory=set)
     modules: dict[str, list[FileIndex]] = field(default_factory=dict)  # last dotted part -> Python files
     name_refs: Counter = field(default_factory=Counter)
     calls_to: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
@@ -78,6 +81,7 @@ class ServiceIndex:
         for name, context in file_index.instantiations:
             self.sites.setdefault(name, set()).add(context)
         self.file_writers |= file_index.file_writers
+        self.limiter_classes |= file_index.limiter_classes
         for cls, name, op in file_index.field_writes:
             self.field_writes.setdefault((cls, name), set()).add(op)
         for cls, method, context in file_index.static_calls:

@@ -57,6 +57,8 @@ def call_facts(ts: TsFile, call: SyntaxNode) -> tuple[dict[str, Any], list[Write
         "schedule_store": _schedule_store(callee, node_text(field(call, "arguments"))),
         "callback_io": _does_io(ts, first, cls),
         "in_function": fn is not None,
+        "memory_limiter": callee in ("RateLimiterMemory", "RateLimiter", "TokenBucket", "Bottleneck")
+                          and ts.imports.get(callee, "") in ("rate-limiter-flexible", "limiter", "bottleneck"),
         "in_startup": fn is not None and instantiation_context(ts, call) == "startup",
         "target_path": path_text,
         # The path says what a file is for; failing that, the class and method that write it.

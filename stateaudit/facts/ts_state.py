@@ -55,6 +55,10 @@ def file_index(ts: TsFile) -> FileIndex:
                 ctor = field(ctor, "property")  # new geofence.EtaCalculator(...)
             if ctor is not None and ctor.type in ("identifier", "property_identifier"):
                 index.instantiations.append((node_text(ctor), _instance_context(ts, node)))
+                if memory_limiter(ts, node_text(ctor)) and ts.class_of(node) is not None:
+                    fn = enclosing(node, FUNCTION_TYPES)
+                    if fn is not None and node_text(field(fn, "name")) == "constructor":
+                        index.limiter_classes.add(ts.class_name(ts.class_of(node)) or "")
         elif node.type == "call_expression":
             writer = _file_writer_name(ts, node)
             if writer:
@@ -102,6 +106,16 @@ def _file_writer_name(ts: TsFile, call: SyntaxNode) -> str:
     params = {p for p in param_names(fn) if p}
     words = {node_text(n) for n in walk(args[0]) if n.type == "identifier"}
     return function_name(fn) if params & words else ""
+
+
+# In-memory rate limiters of libraries: their counters live in this process.
+MEMORY_LIMITERS = {"rate-limiter-flexible": ("RateLimiterMemory",), "limiter": ("RateLimiter", "TokenBucket"),
+                   "bottleneck": ("Bottleneck",)}
+
+
+def memory_limiter(ts: TsFile, name: str) -> bool:
+    """Is `new name(...)` a library's in-memory rate limiter (`new RateLimiterMemory()`, limiter's `new RateLimiter()`)?"""
+    return name in MEMORY_LIMITERS.get(ts.imports.get(name, ""), ())
 
 
 def _call_context(ts: TsFile, call: SyntaxNode) -> str:
@@ -243,8 +257,8 @@ def _rebind_facts(ts: TsFile, keys: list[tuple], scope: str) -> dict[str, Any]:
     first use. A flag only ever set to the same literal (`shuttingDown = true`) is a one-way lifecycle flag.
     """
     if scope not in ("static", "module", "instance", "export"):
-        return {"rebound_at_runtime": False, "lazy_init": False, "holds_client": "", "rebound_to": frozenset(),
-                "one_way_flag": False}
+        return {"rebound_at_runtime": False, "lazy_init": False, "lazy_instance": False, "holds_client": "",
+                "rebound_to": frozenset(), "one_way_flag": False}
     sites = ts.runtime_rebinds(keys)
     values = [unwrap(field(node, "right")) for node, _fn in sites]
     kinds = {value_kind(v) for v in values if v is not None}
@@ -253,15 +267,26 @@ def _rebind_facts(ts: TsFile, keys: list[tuple], scope: str) -> dict[str, Any]:
         and bool(kinds & {"instance", "value"}) and "timer-handle" not in kinds
     clients = [_client_constructed(ts, v) for v in values if v is not None and v.type == "new_expression"]
     literals = {node_text(v) for v in values if v is not None}
-    return {"rebound_at_runtime": bool(sites), "lazy_init": lazy, "holds_client": next((c for c in clients if c), ""),
+    return {"rebound_at_runtime": bool(sites), "lazy_init": lazy,
+            "lazy_instance": lazy and "instance" in kinds and not kinds & {"value", "literal"}, "holds_client": next((c for c in clients if c), ""),
             "rebound_to": frozenset(kinds), "one_way_flag": len(literals) == 1 and literals <= {"true", "false"}}
+
+
+# `new Date()` and friends make values, not objects that own state or a connection.
+_VALUE_CLASSES = frozenset({"Date", "Error", "URL", "URLSearchParams", "RegExp", "Promise", "Number", "String",
+                            "Boolean", "Buffer"})
+_FACTORY_CALL = re.compile(r"^(create|connect|launch|open|make|build)([A-Z]\w*)?$")
 
 
 def value_kind(value: SyntaxNode) -> str:
     """What an assignment stores: instance, timer-handle, reset (null/undefined), literal or value."""
     value = unwrap(value)
+    while value.type == "await_expression" and value.named_children:
+        value = unwrap(value.named_children[0])
     if value.type == "new_expression":
-        return "instance"
+        return "value" if node_text(field(value, "constructor")) in _VALUE_CLASSES else "instance"
+    if value.type == "call_expression" and _FACTORY_CALL.match(node_text(field(value, "function")).rsplit(".", 1)[-1]):
+        return "instance"  # createQueue(...), chromium.launch(), mongoose.connect(...)
     if value.type == "call_expression" and node_text(field(value, "function")) in ("setInterval", "setTimeout", "setImmediate"):
         return "timer-handle"
     if node_text(value) in ("null", "undefined"):
