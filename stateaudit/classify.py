@@ -148,7 +148,7 @@ def classify(match: Match, facts: Mapping[str, Any], rule: Rule, ruleset: RuleSe
         effort=str(chosen.get("effort", "")), message=message, location=match.location, service=service.name,
         language=match.language, symbol=match.symbol, snippet=match.snippet,
         write_sites=tuple(w.label(path) for w in match.write_sites), reasons=tuple(r for r in reasons if r),
-        owner=facts.get("class_name") or None, suppressed=match.suppressed_by is not None,
+        owner=facts.get("class_name") or None,
         fingerprint=fingerprint(rule.id, path, match.symbol, match.snippet),
     )
 

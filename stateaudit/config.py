@@ -40,7 +40,8 @@ DEFAULTS: dict[str, Any] = {
     "risk_overrides": {},  # rule id -> risk
     "category_risk": {},  # category -> risk, e.g. {metrics: LOW}
     "min_confidence": "low",  # hide findings below this confidence
-    "baseline": "",  # a findings JSON report whose findings are accepted (relative to the config file)
+    "unsuppressible": [],  # risks inline comments may not suppress, e.g. [CRITICAL]
+    "baseline": "",  # the baseline file whose findings are accepted (relative to the config file)
     "max_file_bytes": MAX_FILE_BYTES,  # larger files are skipped and listed as too-large
     "file_budget": 2.0,  # CPU seconds one file may take before it is cut short and reported; 0: no limit
 }
@@ -64,6 +65,7 @@ class Config:
     category_risk: dict[str, Risk] = field(default_factory=dict)
     min_confidence: str = "low"
     baseline: Path | None = None
+    unsuppressible: frozenset[Risk] = frozenset()
     max_file_bytes: int = MAX_FILE_BYTES
     file_budget: float = 2.0  # CPU seconds per file (bounds.DEFAULT_FILE_BUDGET_S); 0 for no limit
     source: Path | None = None  # the file this came from, if any
@@ -171,6 +173,7 @@ def _build(raw: dict[str, Any], path: Path) -> Config:
             category_risk={str(k): _risk(path, "category_risk", k, v) for k, v in raw.get("category_risk", {}).items()},
             min_confidence=_confidence(path, raw.get("min_confidence", "low")),
             baseline=(base / str(raw["baseline"])).resolve() if raw.get("baseline") else None,
+            unsuppressible=frozenset(_risk(path, "unsuppressible", v, v) for v in raw.get("unsuppressible", [])),
             max_file_bytes=_positive(path, "max_file_bytes", raw.get("max_file_bytes", MAX_FILE_BYTES)),
             file_budget=_budget(path, raw.get("file_budget", DEFAULTS["file_budget"])),
             source=path,

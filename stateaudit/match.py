@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import codecs
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from .interrupt import reraise_if_interrupted
 from .model import DegradedFile, Facts, InternalError, Match, ParseError, SourceFile
 from .ruleset import Rule, RuleSet
 from .source_roles import BROWSER
+from .suppressions import Suppression, find_suppressions
 from .syntax import (
     QUERY_LANGUAGE,
     ParsedFile,
@@ -27,8 +27,6 @@ from .syntax import (
     walk,
 )
 
-SUPPRESSION = re.compile(r"stateaudit:\s*ignore(?:\[([^\]]*)\])?")
-
 
 @dataclass
 class FileResult:
@@ -39,6 +37,7 @@ class FileResult:
     lines: int = 0
     error: ParseError | None = None  # the file was skipped
     warnings: list[str] = field(default_factory=list)
+    suppressions: tuple[Suppression, ...] = ()  # its `stateaudit: ignore` comments
     excluded: str | None = None  # a source_roles role (browser) found in the content: left out by policy
     degraded: list[DegradedFile] = field(default_factory=list)  # scanned, but not as written
     internal_errors: list[InternalError] = field(default_factory=list)  # our own bugs, contained
@@ -129,9 +128,8 @@ def _match_file(file: SourceFile, ruleset: RuleSet, include_browser: bool, max_b
         result.degraded.append(text.degraded)
     if parsed.has_errors:
         result.degraded.append(DegradedFile(file.rel, "syntax-error", _syntax_message(parsed)))
-    for line in blanket_suppressions(parsed):
-        result.warnings.append(f"{file.rel}:{line}: 'stateaudit: ignore' needs rule ids, "
-                               f"e.g. ignore[ts.module-collection]; not applied")
+    if b"stateaudit:" in source:
+        result.suppressions = find_suppressions(parsed.lines)
     module = facts_module(QUERY_LANGUAGE[file.language])
     analysis = module.analyse(parsed)
     result.index = module.file_index(analysis)
@@ -228,7 +226,7 @@ def _build_match(rule: Rule, captures, parsed: ParsedFile, analysis, module) -> 
     return Match(
         rule_id=rule.id, kind=rule.kind, location=location, language=parsed.language,
         symbol=facts.get("symbol") or None, snippet=_snippet(parsed, location.line, location.end_line),
-        facts=facts, write_sites=tuple(writes), suppressed_by=_suppression(parsed, location.line, rule.id),
+        facts=facts, write_sites=tuple(writes),
     )
 
 
@@ -281,23 +279,6 @@ def _snippet(parsed: ParsedFile, line: int, end_line: int) -> str:
     if end_line > line and len(text) < 40:
         text = " ".join(parsed.line_text(n) for n in range(line, min(end_line, line + 2) + 1))
     return text[:160]
-
-
-def _suppression(parsed: ParsedFile, line: int, rule_id: str) -> str | None:
-    """`stateaudit: ignore[rule-id] reason` on the finding's line or the line before; ids are required."""
-    for candidate in (line, line - 1):
-        match = SUPPRESSION.search(parsed.line_text(candidate))
-        if match and match.group(1):
-            ids = {i.strip() for i in match.group(1).split(",")}
-            if rule_id in ids:
-                return parsed.line_text(candidate)
-    return None
-
-
-def blanket_suppressions(parsed: ParsedFile) -> list[int]:
-    """Lines with `stateaudit: ignore` and no rule id: rejected, and reported as such."""
-    return [n for n in range(1, len(parsed.lines) + 1)
-            if (m := SUPPRESSION.search(parsed.line_text(n))) and not m.group(1)]
 
 
 __all__ = ["FileResult", "SourceText", "describe_exception", "match_file", "read_source", "walk"]

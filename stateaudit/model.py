@@ -261,7 +261,16 @@ class Match:
     snippet: str
     facts: Facts
     write_sites: tuple[WriteSite, ...] = ()
-    suppressed_by: str | None = None  # the inline suppression comment, if any
+
+
+@dataclass(frozen=True, slots=True)
+class SuppressionNote:
+    """Why a finding is suppressed: an inline comment (`inline`) or the baseline (`baseline`)."""
+
+    kind: str  # "inline" | "baseline"
+    reason: str
+    line: int | None = None  # the comment's line, for inline suppressions
+    expires: str | None = None  # YYYY-MM-DD, when the comment sets one
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,6 +297,7 @@ class Finding:
     owner: str | None = None  # the class or module that holds the state
     suppressed: bool = False
     fingerprint: str = ""
+    suppression: SuppressionNote | None = None  # set together with suppressed
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,13 +11,14 @@ from typing import Any
 
 from . import __version__
 from .aggregate import aggregate
-from .baseline import apply_baseline
+from .baseline import Baseline, BaselineOutcome, apply_baseline
 from .cache import ResultCache
 from .classify import classify, complete_facts, review
 from .conditions import holds
 from .config import Config
 from .discover import discover_files
 from .facts import ServiceIndex
+from .fingerprints import unique_fingerprints
 from .incremental import collect
 from .interrupt import reraise_if_interrupted
 from .match import FileResult, describe_exception
@@ -25,6 +26,7 @@ from .model import CONFIDENCES, Finding, InternalError, Match, ParseError, Repor
 from .pool import FileWork, Progress
 from .ruleset import RuleSet
 from .services import ServiceMap, detect_services
+from .suppressions import apply_suppressions, policy_for, with_builtin_rules, without_builtin_rules
 
 
 @dataclass(frozen=True)
@@ -33,30 +35,41 @@ class ScanResult:
     warnings: tuple[str, ...]
     parsed: tuple[str, ...] = ()  # files parsed by this scan; the others' records came from the cache
     rejoined: tuple[str, ...] = ()  # services whose join was computed; the others' came from the cache
+    baseline: BaselineOutcome | None = None  # what the baseline covered, when one was given
 
 
 def scan(root: Path, config: Config, ruleset: RuleSet, paths: list[Path] | None = None,
-         baseline: frozenset[str] = frozenset(), jobs: int = 1, progress: Progress | None = None,
-         cache_dir: Path | None = None, on_files: Callable[[int], None] | None = None) -> ScanResult:
+         baseline: Baseline | None = None, jobs: int = 1, progress: Progress | None = None,
+         cache_dir: Path | None = None, on_files: Callable[[int], None] | None = None,
+         keep: Callable[[Finding], bool] | None = None) -> ScanResult:
     """Scan `paths` (default: root).
 
     Per-file work runs on `jobs` processes; with `cache_dir`, unchanged files' records are reused.
     `on_files(total)` is called once the files are known, `progress(n)` as n more are done.
+    `keep` narrows the reported findings (--diff-base), after suppressions and the baseline saw them all.
     """
     started = time.perf_counter()
-    ruleset = ruleset.without(config.disable)
+    per_file_rules = without_builtin_rules(ruleset).without(config.disable)  # what per-file results depend on
+    ruleset = with_builtin_rules(ruleset).without(config.disable)
     discovery = discover_files(root, config, paths, ruleset.roles)
     files = list(discovery.files)
     if on_files is not None:
         on_files(len(files))
     services = detect_services(root, files, config.service_roots)
-    cache, warnings = _open_cache(cache_dir, ruleset, config)
+    cache, warnings = _open_cache(cache_dir, per_file_rules, config)
     work = FileWork(ruleset, cache, config.file_budget, config.include_browser, config.max_file_bytes)
     collected = collect(files, services, work, config, jobs, classify_all, progress)
     results = collected.results
     excluded = list(discovery.excluded) + [(rel, r.excluded) for rel, r in results.items() if r.excluded]
     internal, reviewed = collected.internal, collected.reviewed
-    findings = apply_baseline(collected.findings, baseline)
+    languages = {f.rel: f.language for f in files}
+    findings = apply_suppressions(
+        list(collected.findings), {rel: r.suppressions for rel, r in results.items() if r.suppressions},
+        policy_for(ruleset, config.unsuppressible, config.risk_overrides),
+        lambda rel: (services.owner_of(rel).name, languages[rel]))
+    findings, outcome = apply_baseline(unique_fingerprints(findings), baseline)
+    if keep is not None:
+        findings = [f for f in findings if keep(f)]
     errors = [ParseError(*skip) for skip in discovery.skipped] + [r.error for r in results.values() if r.error]
     warnings += [w for r in results.values() for w in r.warnings]
     report = aggregate(
@@ -67,7 +80,7 @@ def scan(root: Path, config: Config, ruleset: RuleSet, paths: list[Path] | None 
         excluded=tuple(excluded), reviewed=tuple(reviewed),
         degraded=[d for r in results.values() for d in r.degraded], internal_errors=internal,
     )
-    return ScanResult(report, tuple(warnings), collected.parsed, collected.rejoined)
+    return ScanResult(report, tuple(warnings), collected.parsed, collected.rejoined, outcome)
 
 
 def _open_cache(cache_dir: Path | None, ruleset: RuleSet, config: Config) -> tuple[ResultCache | None, list[str]]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -25,3 +27,14 @@ def ruleset() -> RuleSet:
 @pytest.fixture(scope="session")
 def update_golden(request: pytest.FixtureRequest) -> bool:
     return bool(request.config.getoption("--update-golden"))
+
+
+@pytest.fixture(scope="session")
+def browser() -> str:
+    found = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    if found:
+        return found
+    if os.environ.get("CI"):
+        pytest.fail("no headless browser found (chromium, chromium-browser or google-chrome) and CI is set: "
+                    "the HTML report's filtering must be checked in a browser; .ci/run installs chromium")
+    pytest.skip("no chromium, chromium-browser or google-chrome on PATH (apt-get install chromium)")

@@ -7,6 +7,7 @@ import json
 from click.testing import CliRunner
 
 from stateaudit.cli import main
+from stateaudit.suppressions import with_builtin_rules
 
 from .conftest import REPO
 
@@ -22,6 +23,8 @@ def test_rules_json_lists_every_rule_with_languages_kind_and_default_risk(rulese
     result = run("rules", "--format", "json")
     assert result.exit_code == 0
     listed = json.loads(result.output)
+    ruleset = with_builtin_rules(ruleset)  # the rule files' rules and stateaudit.suppression
+    assert "stateaudit.suppression" in ruleset.rules
     assert [r["id"] for r in listed] == sorted(ruleset.rules)
     for row in listed:
         rule = ruleset.rules[row["id"]]

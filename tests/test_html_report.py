@@ -6,9 +6,7 @@ under CI (`CI` set), where `.ci/run` installs it first.
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import struct
 import subprocess
 from dataclasses import replace
@@ -196,17 +194,6 @@ def test_html_report_of_a_clean_tree_renders(tmp_path, ruleset):
 # --- a real browser ------------------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def browser() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
-    if found:
-        return found
-    if os.environ.get("CI"):
-        pytest.fail("no headless browser found (chromium, chromium-browser or google-chrome) and CI is set: "
-                    "the HTML report's filtering must be checked in a browser; .ci/run installs chromium")
-    pytest.skip("no chromium, chromium-browser or google-chrome on PATH (apt-get install chromium)")
-
-
 def run_browser(browser: str, tmp_path: Path, *args: str, url: str) -> subprocess.CompletedProcess:
     """One headless run with a throwaway profile, no network chatter, and time to run the page's script."""
     command = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -251,9 +238,28 @@ def test_browser_combines_risk_and_search_filters(browser, page_file, tmp_path):
     visible = [r for r in rows if "hidden" not in r["attrs"]]
     assert visible, "the search should find the api-gateway timers"
     assert [r for r in rows if matches(r)] == visible
-    # a service without a matching finding hides its table and says so
-    assert any(t == "p" and a.get("data-no-match-for") == "music-service" and "hidden" not in a
-               for t, a in dom.elements)
+    # while the filter is active, a service without a matching finding is hidden; one with a match is not
+    service_boxes = {a["id"]: a for t, a in dom.elements if t == "details" and "service" in (a.get("class") or "")}
+    assert "hidden" in service_boxes["service-music-service"]
+    assert "hidden" not in service_boxes["service-api-gateway"]
+    shown = {a["id"] for a in service_boxes.values() if "hidden" not in a}
+    assert shown == {"service-" + r["attrs"]["data-service"] for r in visible}
+
+
+def test_browser_shows_every_service_again_without_a_filter(browser, page_file, tmp_path):
+    _, dom = dump_dom(browser, tmp_path, page_file.as_uri() + "#risk=CRITICAL,HIGH,MEDIUM,LOW&q=")
+    assert not [a for t, a in dom.elements if t == "details" and "hidden" in a]
+
+
+def test_html_report_draws_findings_by_service_and_risk_as_svg(aiponge):
+    page = FORMATTERS["html"](aiponge)
+    svg = page[page.index("<svg"):page.index("</svg>")]
+    for summary in aiponge.services:
+        for risk, count in summary.by_risk.items():
+            assert f"<title>{summary.service.name}: {count} {risk}</title>" in svg
+    bars = re.findall(r'<g class="chart-bar" data-service="([^"]+)">', svg)
+    assert bars == [s.service.name for s in aiponge.services]
+    assert "<script" not in svg and "href=\"#service-music-service\"" in svg
 
 
 def test_browser_screenshot_of_the_report_is_a_png(browser, page_file, tmp_path):

@@ -15,6 +15,7 @@ from markupsafe import Markup
 from ..inventory import build_inventory
 from ..model import Report
 from ..templating import environment, rule_markdown
+from .chart import findings_chart
 
 
 def rule_docs(report: Report) -> Mapping[str, Markup]:
@@ -28,4 +29,6 @@ def rule_docs(report: Report) -> Mapping[str, Markup]:
 
 
 def render(report: Report) -> str:
-    return environment().get_template("report.html.j2").render(inv=build_inventory(report), docs=rule_docs(report))
+    inventory = build_inventory(report)
+    chart = findings_chart((s.name, "service-" + s.name.replace(" ", "-"), s.by_risk) for s in inventory.services)
+    return environment().get_template("report.html.j2").render(inv=inventory, docs=rule_docs(report), chart=chart)

@@ -36,7 +36,21 @@ def finding_dict(f: Finding) -> dict[str, Any]:
         "reasons": list(f.reasons),
         "language": f.language,
         "suppressed": f.suppressed,
+        "suppression": suppression_dict(f),
     }
+
+
+def suppression_dict(f: Finding) -> dict[str, Any] | None:
+    """Why a suppressed finding is suppressed: `inline` (with the comment's reason, line, expiry) or `baseline`."""
+    note = f.suppression
+    if note is None:
+        return None
+    data: dict[str, Any] = {"kind": note.kind, "reason": note.reason}
+    if note.line is not None:
+        data["line"] = note.line
+    if note.expires is not None:
+        data["expires"] = note.expires
+    return data
 
 
 def to_dict(report: Report) -> dict[str, Any]:

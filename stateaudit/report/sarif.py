@@ -54,7 +54,12 @@ def _result(f: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
         },
     }
     if f.suppressed:
-        result["suppressions"] = [{"kind": "inSource"}]
+        note = f.suppression
+        suppression: dict[str, Any] = {"kind": "external" if note and note.kind == "baseline" else "inSource",
+                                       "status": "accepted"}
+        if note is not None and note.reason:
+            suppression["justification"] = note.reason
+        result["suppressions"] = [suppression]
     return result
 
 

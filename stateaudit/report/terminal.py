@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -30,9 +31,10 @@ def print_report(report: Report, console: Console, show_suppressed: bool = False
         for f in findings:
             risk = Text(f.risk.name + (" (ignored)" if f.suppressed else ""), style=RISK_STYLE[f.risk])
             path = _within(f.location.path, summary.service.path)
-            component = f"{path}:{f.location.line}\n[dim]{f.symbol or ''} · {f.rule_id}[/dim]"
+            # Symbols and paths are text, not markup: `ignore[py.module-collection]` must print as written.
+            component = f"{escape(path)}:{f.location.line}\n[dim]{escape(f.symbol or '')} · {f.rule_id}[/dim]"
             if f.write_sites:
-                component += f"\n[dim]writes: {_short_sites(f.write_sites, f.location.path)}[/dim]"
+                component += f"\n[dim]writes: {escape(_short_sites(f.write_sites, f.location.path))}[/dim]"
             table.add_row(risk, component, f.state_type, f.storage, f.shared, f.action)
         console.print(table)
     counts = report.by_risk()
