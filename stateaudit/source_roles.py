@@ -30,7 +30,7 @@ EXCLUDED_REASONS = {
 _LISTS = {
     BROWSER: ("folders", "languages", "manifest_fields", "front_end_packages", "server_packages", "globals",
               "document_members"),
-    VENDORED: ("folders",),
+    VENDORED: ("folders", "python_manifests", "javascript_manifests"),
 }
 
 
@@ -50,11 +50,13 @@ class SourceRoles:
     browser_globals: frozenset[str] = frozenset()
     document_members: frozenset[str] = frozenset()
     vendored_folders: frozenset[str] = frozenset()
+    python_manifests: frozenset[str] = frozenset()
+    javascript_manifests: frozenset[str] = frozenset()
 
     def role_by_path(self, root: Path, rel: str, language: str) -> str | None:
         """BROWSER or VENDORED when the file's folders or its package say so, else None."""
         folders = rel.split("/")[:-1]
-        if any(part in self.vendored_folders for part in folders):
+        if any(part in self.vendored_folders for part in folders) or self._foreign(root, tuple(folders), language):
             return VENDORED
         if language not in self.browser_languages:
             return None
@@ -73,6 +75,17 @@ class SourceRoles:
             return BROWSER
         return None
 
+    def _foreign(self, root: Path, folders: tuple[str, ...], language: str) -> bool:
+        """A Python file whose nearest folder with a manifest declares JavaScript and no Python.
+
+        Only this direction: a pyproject.toml often sits in a JavaScript repository just to configure
+        tools (stateaudit among them), so it does not make the JavaScript beside it foreign.
+        """
+        if language != "python":
+            return False
+        present = _nearest_manifests(root, folders, self.python_manifests | self.javascript_manifests)
+        return bool(present & self.javascript_manifests) and not present & self.python_manifests
+
     def _is_browser_package(self, manifest: Mapping[str, Any]) -> bool:
         if any(key in manifest for key in self.manifest_fields):
             return True
@@ -82,6 +95,17 @@ class SourceRoles:
             if isinstance(value, Mapping):
                 deps.update(str(k) for k in value)
         return bool(deps & self.front_end_packages) and not deps & self.server_packages
+
+
+@lru_cache(maxsize=4096)
+def _nearest_manifests(root: Path, folders: tuple[str, ...], names: frozenset[str]) -> frozenset[str]:
+    """The manifest files (of `names`) in the nearest folder above a file, up to the scan root, that has any."""
+    for depth in range(len(folders), -1, -1):
+        folder = root.joinpath(*folders[:depth])
+        present = frozenset(name for name in names if (folder / name).is_file())
+        if present:
+            return present
+    return frozenset()
 
 
 @lru_cache(maxsize=4096)
@@ -115,6 +139,8 @@ def load_source_roles(dirs: Iterable[Path]) -> SourceRoles:
         browser_globals=frozenset(merged["browser.globals"]),
         document_members=frozenset(merged["browser.document_members"]),
         vendored_folders=frozenset(merged["vendored.folders"]),
+        python_manifests=frozenset(merged["vendored.python_manifests"]),
+        javascript_manifests=frozenset(merged["vendored.javascript_manifests"]),
     )
 
 
