@@ -20,6 +20,8 @@ import yaml
 
 from .syntax import ParsedFile, browser_global_uses
 
+_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 BROWSER = "browser"
 VENDORED = "vendored"
 EXCLUDED_REASONS = {
@@ -147,8 +149,12 @@ def load_source_roles(dirs: Iterable[Path]) -> SourceRoles:
 def _read_lists(path: Path) -> dict[str, list[str]]:
     """`section.key -> [names]` from one vocabulary file, checked against the known sections and keys."""
     try:
-        node = yaml.compose(path.read_text(encoding="utf-8"))
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        loader = _SafeLoader(path.read_text(encoding="utf-8"))
+        try:  # one parse: the node gives the lines, the same node the data
+            node = loader.get_single_node()
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
     except (OSError, UnicodeDecodeError) as err:
         raise VocabularyError(f"{path}:1: cannot read ({err})") from None
     except yaml.YAMLError as err:
