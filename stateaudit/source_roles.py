@@ -10,7 +10,7 @@ discovery, before a file is read; the content check runs on the parsed tree.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -99,11 +99,16 @@ class SourceRoles:
         return bool(deps & self.front_end_packages) and not deps & self.server_packages
 
 
+def _folders_up(root: Path, folders: tuple[str, ...]) -> Iterator[Path]:
+    """A file's folder, then each folder above it, up to and including the scan root."""
+    for depth in range(len(folders), -1, -1):
+        yield root.joinpath(*folders[:depth])
+
+
 @lru_cache(maxsize=4096)
 def _nearest_manifests(root: Path, folders: tuple[str, ...], names: frozenset[str]) -> frozenset[str]:
     """The manifest files (of `names`) in the nearest folder above a file, up to the scan root, that has any."""
-    for depth in range(len(folders), -1, -1):
-        folder = root.joinpath(*folders[:depth])
+    for folder in _folders_up(root, folders):
         present = frozenset(name for name in names if (folder / name).is_file())
         if present:
             return present
@@ -113,8 +118,8 @@ def _nearest_manifests(root: Path, folders: tuple[str, ...], names: frozenset[st
 @lru_cache(maxsize=4096)
 def _nearest_manifest(root: Path, folders: tuple[str, ...]) -> Mapping[str, Any] | None:
     """The package.json closest above a file, up to the scan root; None when there is none."""
-    for depth in range(len(folders), -1, -1):
-        candidate = root.joinpath(*folders[:depth], "package.json")
+    for folder in _folders_up(root, folders):
+        candidate = folder / "package.json"
         if candidate.is_file():
             try:
                 data = json.loads(candidate.read_text(encoding="utf-8", errors="replace") or "{}")
