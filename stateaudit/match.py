@@ -212,7 +212,7 @@ def _build_match(rule: Rule, captures, parsed: ParsedFile, analysis, module) -> 
     subject = rule.subject if rule.subject != "auto" else subject_of(rule.kind, target.type)
     if subject == "state":
         scope = module.state_scope(analysis, target, name, value)
-        if not may_hold(rule.where, {"scope": scope}):
+        if not may_hold(rule.where, {"scope": scope}):  # scope is SETTLED_IN_FILE
             return None  # the rule wants state of another scope: its other facts would be computed for nothing
         facts, writes = module.state_facts(analysis, target, name, value, scope)
     elif subject == "global":
