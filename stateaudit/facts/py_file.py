@@ -17,7 +17,7 @@ from ..syntax import (
     node_text,
 )
 from .common import CLIENT_HANDLE
-from .references import FileAnalysis
+from .references import FileAnalysis, WriteShapes
 
 FUNCTIONS = frozenset({"function_definition", "lambda"})
 MUTATORS = frozenset({"append", "extend", "insert", "update", "setdefault", "pop", "popitem", "clear", "add",
@@ -61,6 +61,14 @@ class PyFile(FileAnalysis):
 
     function_types = FUNCTIONS
     reference_types = frozenset({"identifier", "attribute"})
+    write_shapes = WriteShapes(
+        wrappers=frozenset({"parenthesized_expression"}), member="attribute", member_object="object",
+        member_name="attribute", call="call", call_function="function", arguments="argument_list",
+        subscript="subscript", subscript_object="value",
+        assignments=frozenset({"assignment", "augmented_assignment"}), mutators=MUTATORS,
+        entry_getters=(".get", ".setdefault"), unpacking=frozenset({"pattern_list", "tuple_pattern"}),
+        unpacking_owners=frozenset({"assignment", "for_statement"}), delete_statements=frozenset({"delete_statement"}),
+        delete_lists=frozenset({"expression_list"}), alias_assignment="assignment", alias_through_members=False)
 
     @cached_property
     def imports(self) -> dict[str, str]:
@@ -168,45 +176,6 @@ class PyFile(FileAnalysis):
                 return ("cls", cls.id if cls is not None else 0, attr)
             return ("attr", owner, attr)
         return None
-
-    def _operation(self, base: SyntaxNode) -> tuple[str, str | None]:
-        current, depth, via_attribute = base, 0, False
-        while True:
-            parent = current.parent
-            if parent is None:
-                return "read", None
-            if parent.type == "parenthesized_expression":
-                current = parent
-                continue
-            if parent.type == "attribute" and field(parent, "object") == current:
-                grand = parent.parent
-                if grand is not None and grand.type == "call" and field(grand, "function") == parent:
-                    method = node_text(field(parent, "attribute"))
-                    return (method if method in MUTATORS else "read"), None
-                current, depth, via_attribute = parent, depth + 1, True
-                continue
-            if parent.type == "subscript" and field(parent, "value") == current:
-                current, depth = parent, depth + 1
-                continue
-            if parent.type == "assignment" and field(parent, "left") == current:
-                return ("assign" if depth else "rebind"), None
-            if parent.type == "augmented_assignment" and field(parent, "left") == current:
-                return ("assign" if depth else "rebind"), None
-            if parent.type in ("pattern_list", "tuple_pattern") and parent.parent is not None and \
-                    parent.parent.type in ("assignment", "for_statement") and field(parent.parent, "left") == parent:
-                return ("assign" if depth else "rebind"), None
-            if parent.type == "delete_statement" and depth:
-                return "delete", None
-            if parent.type == "expression_list" and parent.parent is not None and parent.parent.type == "delete_statement" and depth:
-                return "delete", None
-            if parent.type == "call" and depth == 1 and node_text(current).endswith((".get", ".setdefault")):
-                current = parent  # `store.get(k)` hands out an entry: an alias of part of the state
-                continue
-            if parent.type == "assignment" and field(parent, "right") == current and not via_attribute:
-                left = field(parent, "left")
-                if left is not None and left.type == "identifier":
-                    return "read", node_text(left)
-            return "read", None
 
     @cached_property
     def _locals(self) -> dict[int, tuple[set[str], set[str]]]:
