@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from functools import cached_property
 
-from ..model import WriteSite
 from ..syntax import (
     ParsedFile,
     SyntaxNode,
@@ -213,24 +212,17 @@ class PyFile(FileAnalysis):
             self._locals[fn.id] = (bound - declared, declared)
         return self._locals[fn.id]
 
-    def writes(self, keys: list[tuple], scope: str, name: str) -> list[WriteSite]:
-        sites = []
-        for key in keys:
-            for line, op, fn in self.events.get(key, []):
-                if op == "read" or fn is None:
-                    continue
-                if scope == "module":
-                    bound, declared = self.locals_of(fn)
-                    if op == "rebind" and name not in declared:
-                        continue
-                    if name in bound:
-                        continue
-                if scope == "instance" and node_text(field(fn, "name")) in ("__init__", "__post_init__", "__new__"):
-                    continue
-                if self.only_called_at_import(fn):
-                    continue
-                sites.append(WriteSite(line, op))
-        return sorted(set(sites), key=lambda s: (s.line, s.op))
+    def local_in(self, fn: SyntaxNode, name: str, op: str) -> bool:
+        """`fn` binds the name itself, or rebinds it without declaring it `global`: a local, not the module's."""
+        bound, declared = self.locals_of(fn)
+        return (op == "rebind" and name not in declared) or name in bound
+
+    def initialises(self, fn: SyntaxNode, scope: str) -> bool:
+        """Attributes set in __init__/__post_init__/__new__ are initialised, not written after start-up."""
+        return scope == "instance" and node_text(field(fn, "name")) in ("__init__", "__post_init__", "__new__")
+
+    def runs_at_load(self, fn: SyntaxNode, scope: str) -> bool:
+        return self.only_called_at_import(fn)
 
     def only_called_at_import(self, fn: SyntaxNode) -> bool:
         """Writes in a registration helper that is only called at import (or used as a decorator) happen at import."""

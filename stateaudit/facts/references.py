@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
+from ..model import WriteSite
 from ..syntax import ParsedFile, SyntaxNode, ancestors, descendants, enclosing, field, index_tree, line_of, node_text
 
 Event = tuple[int, str, "SyntaxNode | None"]  # (line, op, enclosing function); op "read" for non-writes
@@ -113,6 +114,33 @@ class FileAnalysis:
     def _operation(self, node: SyntaxNode) -> tuple[str, str | None]:
         """What the expression rooted at the node does to it (write op, 'rebind' or 'read'), and any alias made."""
         return operation(self.write_shapes, node)
+
+    def local_in(self, fn: SyntaxNode, name: str, op: str) -> bool:
+        """Does `fn` (or a function around it) bind `name` itself, so that its `op` is not on the module's?"""
+        raise NotImplementedError
+
+    def initialises(self, fn: SyntaxNode, scope: str) -> bool:
+        """Is `fn` where state of this scope is initialised (a constructor for fields)?"""
+        raise NotImplementedError
+
+    def runs_at_load(self, fn: SyntaxNode, scope: str) -> bool:
+        """Does `fn` run only while the module loads (a registration helper called at import)?"""
+        raise NotImplementedError
+
+    def writes(self, keys: list[tuple], scope: str, name: str) -> list[WriteSite]:
+        """Writes after start-up to the state these keys name: in a function, not where the state is
+        initialised, not shadowed by a local of the same name, not in code that runs only at load."""
+        sites = set()
+        for key in keys:
+            for line, op, fn in self.events.get(key, []):
+                if op == "read" or fn is None:
+                    continue
+                if scope == "module" and self.local_in(fn, name, op):
+                    continue
+                if self.initialises(fn, scope) or self.runs_at_load(fn, scope):
+                    continue
+                sites.add(WriteSite(line, op))
+        return sorted(sites, key=lambda s: (s.line, s.op))
 
     @cached_property
     def events(self) -> dict[tuple, list[Event]]:

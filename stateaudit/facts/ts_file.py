@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from functools import cached_property
 
-from ..model import WriteSite
 from ..syntax import (
     FUNCTION_TYPES,
     ParsedFile,
@@ -329,23 +328,16 @@ class TsFile(FileAnalysis):
                     found.append(fn)
         return found
 
-    def writes(self, keys: list[tuple], scope: str, name: str) -> list[WriteSite]:
-        """Writes after start-up: module state written inside a function, fields outside the constructor."""
-        sites = []
-        for key in keys:
-            for line, op, fn in self.events.get(key, []):
-                if op == "read" or fn is None:
-                    continue
-                if scope == "module" and op != "rebind" and self._shadowed(fn, name):
-                    continue
-                if scope == "module" and op == "rebind" and self._shadowed(fn, name):
-                    continue
-                if scope in ("instance", "static") and self._in_constructor(fn):
-                    continue
-                if scope in ("module", "static") and self.only_called_at_load(fn):
-                    continue
-                sites.append(WriteSite(line, op))
-        return sorted(set(sites), key=lambda s: (s.line, s.op))
+    def local_in(self, fn: SyntaxNode, name: str, op: str) -> bool:
+        """A parameter or local of `fn` or a function around it shadows the module name."""
+        return self._shadowed(fn, name)
+
+    def initialises(self, fn: SyntaxNode, scope: str) -> bool:
+        """Fields written in the constructor are initialised, not written after start-up."""
+        return scope in ("instance", "static") and self._in_constructor(fn)
+
+    def runs_at_load(self, fn: SyntaxNode, scope: str) -> bool:
+        return scope in ("module", "static") and self.only_called_at_load(fn)
 
     @cached_property
     def rebinds(self) -> dict[tuple, list[tuple[SyntaxNode, SyntaxNode | None]]]:
