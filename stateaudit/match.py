@@ -23,6 +23,7 @@ from .syntax import (
     parse_source,
     pattern_at,
     pattern_below,
+    prepare_index,
     prepare_queries,
     release_index,
     run_queries,
@@ -163,6 +164,7 @@ def prepare(ruleset: RuleSet, grammars) -> None:
     for grammar in set(grammars):
         rules = ruleset.for_grammar(grammar)
         prepare_queries([rule.queries[grammar] for rule in rules])
+        prepare_index(grammar)
         for rule in rules:
             for test in rule.composition.get(grammar, {}).values():
                 for pattern in test.patterns:

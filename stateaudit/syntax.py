@@ -534,6 +534,11 @@ def _index_query(grammar: str) -> Query:
     return new_query(LANGUAGES[grammar], "[" + " ".join(f"({kind})" for kind in present) + "] @node")
 
 
+def prepare_index(grammar: str) -> None:
+    """Compile now the query that indexes this grammar's trees (before workers fork, so they share it)."""
+    _index_query(grammar)
+
+
 _INDEX: list[NodeIndex | None] = [None]  # the index of the file being analysed
 
 

@@ -217,6 +217,9 @@ class PyFile(FileAnalysis):
         bound, declared = self.locals_of(fn)
         return (op == "rebind" and name not in declared) or name in bound
 
+    def binds(self, fn: SyntaxNode, name: str) -> bool:
+        return name in self.locals_of(fn)[0]
+
     def initialises(self, fn: SyntaxNode, scope: str) -> bool:
         """Attributes set in __init__/__post_init__/__new__ are initialised, not written after start-up."""
         return scope == "instance" and node_text(field(fn, "name")) in ("__init__", "__post_init__", "__new__")

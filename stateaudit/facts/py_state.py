@@ -188,7 +188,7 @@ def state_facts(py: PyFile, target: SyntaxNode, name_node: SyntaxNode | None,
         keys = []
     writes = py.writes(keys, scope if scope != "class" else "class", name) if keys else []
     if scope == "closure":
-        writes = list(_closure_writes(py, fn, name))
+        writes = py.closure_writes(fn, name)
     facts: dict[str, Any] = {
         "scope": scope,
         "name": name,
@@ -252,7 +252,7 @@ _FACTORY_PARAMS = frozenset({"get_response", "app", "application", "call_next", 
 
 def _closure_lives_long(py: PyFile, fn: SyntaxNode, name: str) -> bool:
     """A local of a factory that returns a closure writing it: middleware factories, decorators applied at import."""
-    if fn.type != "function_definition" or not any(True for _ in _closure_writes(py, fn, name)):
+    if fn.type != "function_definition" or not py.closure_writes(fn, name):
         return False
     returned = {node_text(n.named_children[0]) for n in descendants(field(fn, "body"), "return_statement")
                 if n.named_children and enclosing(n, FUNCTIONS) == fn}
@@ -270,15 +270,6 @@ def _closure_lives_long(py: PyFile, fn: SyntaxNode, name: str) -> bool:
     factory = node_text(field(fn, "name"))
     return bool(params & _FACTORY_PARAMS) or py.only_called_at_import(fn) or any(
         enclosing(use, FUNCTIONS) is None for use in py._call_uses.get(factory, []))
-
-
-def _closure_writes(py: PyFile, fn: SyntaxNode, name: str):
-    for line, op, event_fn in py.events.get(("name", name), []):
-        if op in ("read", "rebind") or event_fn is None or event_fn == fn or fn not in ancestors(event_fn):
-            continue
-        bound, declared = py.locals_of(event_fn)
-        if name not in bound:
-            yield WriteSite(line, op)
 
 
 def _assigned_in_init(cls: SyntaxNode, name: str) -> bool:

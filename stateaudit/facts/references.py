@@ -119,6 +119,17 @@ class FileAnalysis:
         """Does `fn` (or a function around it) bind `name` itself, so that its `op` is not on the module's?"""
         raise NotImplementedError
 
+    def binds(self, fn: SyntaxNode, name: str) -> bool:
+        """Is `name` a parameter or local of `fn` itself?"""
+        raise NotImplementedError
+
+    def closure_writes(self, fn: SyntaxNode, name: str) -> list[WriteSite]:
+        """Writes to a local of `fn` from the functions nested in it that do not bind the name themselves:
+        the closures that may outlive the call."""
+        return [WriteSite(line, op) for line, op, event_fn in self.events.get(("name", name), [])
+                if op not in ("read", "rebind") and event_fn is not None and event_fn != fn
+                and fn in ancestors(event_fn) and not self.binds(event_fn, name)]
+
     def initialises(self, fn: SyntaxNode, scope: str) -> bool:
         """Is `fn` where state of this scope is initialised (a constructor for fields)?"""
         raise NotImplementedError
