@@ -5,19 +5,18 @@ from __future__ import annotations
 import re
 from functools import cached_property
 
-from ..model import WriteSite
 from ..syntax import (
     ParsedFile,
     SyntaxNode,
     ancestors,
+    descendants,
     enclosing,
     field,
     named_children,
     node_text,
-    walk,
 )
 from .common import CLIENT_HANDLE
-from .references import FileAnalysis
+from .references import FileAnalysis, WriteShapes
 
 FUNCTIONS = frozenset({"function_definition", "lambda"})
 MUTATORS = frozenset({"append", "extend", "insert", "update", "setdefault", "pop", "popitem", "clear", "add",
@@ -52,17 +51,29 @@ THIRD_PARTY_HINTS = frozenset({"fastapi", "flask", "django", "starlette", "celer
                                 "pydantic", "httpx", "requests", "boto3", "apscheduler", "concurrent", "asyncio",
                                 "threading", "collections", "typing", "prometheus_client", "structlog"})
 
+_IMPORT_STATEMENTS = frozenset({"import_statement", "import_from_statement"})
+_CALLS_AND_DECORATORS = frozenset({"call", "decorator"})
+
 
 class PyFile(FileAnalysis):
     """Per-file analysis, computed once and shared by every candidate in the file."""
 
     function_types = FUNCTIONS
+    reference_types = frozenset({"identifier", "attribute"})
+    write_shapes = WriteShapes(
+        wrappers=frozenset({"parenthesized_expression"}), member="attribute", member_object="object",
+        member_name="attribute", call="call", call_function="function", arguments="argument_list",
+        subscript="subscript", subscript_object="value",
+        assignments=frozenset({"assignment", "augmented_assignment"}), mutators=MUTATORS,
+        entry_getters=(".get", ".setdefault"), unpacking=frozenset({"pattern_list", "tuple_pattern"}),
+        unpacking_owners=frozenset({"assignment", "for_statement"}), delete_statements=frozenset({"delete_statement"}),
+        delete_lists=frozenset({"expression_list"}), alias_assignment="assignment", alias_through_members=False)
 
     @cached_property
     def imports(self) -> dict[str, str]:
         """Local name -> module, for `import x`, `import x as y` and `from m import n`."""
         table: dict[str, str] = {}
-        for node in walk(self.root):
+        for node in descendants(self.root, _IMPORT_STATEMENTS):
             if node.type == "import_statement":
                 for child in node.named_children:
                     if child.type == "aliased_import":
@@ -96,9 +107,8 @@ class PyFile(FileAnalysis):
     @cached_property
     def functions_by_name(self) -> dict[str, SyntaxNode]:
         functions: dict[str, SyntaxNode] = {}
-        for node in walk(self.root):
-            if node.type == "function_definition":
-                functions.setdefault(node_text(field(node, "name")), node)
+        for node in descendants(self.root, "function_definition"):
+            functions.setdefault(node_text(field(node, "name")), node)
         return functions
 
     @cached_property
@@ -120,7 +130,7 @@ class PyFile(FileAnalysis):
 
     def _clients_in(self, node: SyntaxNode) -> frozenset[str]:
         kinds: set[str] = set()
-        for child in walk(node):
+        for child in descendants(node, self.reference_types):
             if child.type == "identifier":
                 kind = self.client_names.get(node_text(child))
                 if kind:
@@ -166,45 +176,6 @@ class PyFile(FileAnalysis):
             return ("attr", owner, attr)
         return None
 
-    def _operation(self, base: SyntaxNode) -> tuple[str, str | None]:
-        current, depth, via_attribute = base, 0, False
-        while True:
-            parent = current.parent
-            if parent is None:
-                return "read", None
-            if parent.type == "parenthesized_expression":
-                current = parent
-                continue
-            if parent.type == "attribute" and field(parent, "object") == current:
-                grand = parent.parent
-                if grand is not None and grand.type == "call" and field(grand, "function") == parent:
-                    method = node_text(field(parent, "attribute"))
-                    return (method if method in MUTATORS else "read"), None
-                current, depth, via_attribute = parent, depth + 1, True
-                continue
-            if parent.type == "subscript" and field(parent, "value") == current:
-                current, depth = parent, depth + 1
-                continue
-            if parent.type == "assignment" and field(parent, "left") == current:
-                return ("assign" if depth else "rebind"), None
-            if parent.type == "augmented_assignment" and field(parent, "left") == current:
-                return ("assign" if depth else "rebind"), None
-            if parent.type in ("pattern_list", "tuple_pattern") and parent.parent is not None and \
-                    parent.parent.type in ("assignment", "for_statement") and field(parent.parent, "left") == parent:
-                return ("assign" if depth else "rebind"), None
-            if parent.type == "delete_statement" and depth:
-                return "delete", None
-            if parent.type == "expression_list" and parent.parent is not None and parent.parent.type == "delete_statement" and depth:
-                return "delete", None
-            if parent.type == "call" and depth == 1 and node_text(current).endswith((".get", ".setdefault")):
-                current = parent  # `store.get(k)` hands out an entry: an alias of part of the state
-                continue
-            if parent.type == "assignment" and field(parent, "right") == current and not via_attribute:
-                left = field(parent, "left")
-                if left is not None and left.type == "identifier":
-                    return "read", node_text(left)
-            return "read", None
-
     @cached_property
     def module_assigned(self) -> frozenset[str]:
         """Left-hand texts of the module's top-level `x = ...` statements: one pass, looked up per candidate."""
@@ -214,12 +185,11 @@ class PyFile(FileAnalysis):
 
     @cached_property
     def first_global(self) -> dict[str, SyntaxNode]:
-        """Name -> the first `global` statement naming it, in source order: one walk, looked up per candidate."""
+        """Name -> the first `global` statement naming it, in source order: built once, looked up per candidate."""
         table: dict[str, SyntaxNode] = {}
-        for node in walk(self.root):
-            if node.type == "global_statement":
-                for child in node.named_children:
-                    table.setdefault(node_text(child), node)
+        for node in descendants(self.root, "global_statement"):
+            for child in node.named_children:
+                table.setdefault(node_text(child), node)
         return table
 
     @cached_property
@@ -232,8 +202,8 @@ class PyFile(FileAnalysis):
             bound: set[str] = set()
             declared: set[str] = set()
             params = field(fn, "parameters")
-            for p in walk(params) if params is not None else []:
-                if p.type == "identifier" and p.parent is not None and p.parent.type in (
+            for p in descendants(params, "identifier") if params is not None else []:
+                if p.parent is not None and p.parent.type in (
                         "parameters", "default_parameter", "typed_parameter", "typed_default_parameter",
                         "list_splat_pattern", "dictionary_splat_pattern", "lambda_parameters"):
                     bound.add(node_text(p))
@@ -249,33 +219,29 @@ class PyFile(FileAnalysis):
                 elif node.type in ("assignment", "augmented_assignment", "for_statement", "for_in_clause"):
                     left = field(node, "left")
                     if left is not None and left.type in ("identifier", "pattern_list", "tuple_pattern"):
-                        bound.update(node_text(i) for i in walk(left) if i.type == "identifier")
+                        bound.update(node_text(i) for i in descendants(left, "identifier"))
                 elif node.type in ("with_item", "as_pattern"):
                     alias = field(node, "alias")
                     if alias is not None:
-                        bound.update(node_text(i) for i in walk(alias) if i.type == "identifier")
+                        bound.update(node_text(i) for i in descendants(alias, "identifier"))
                 stack.extend(node.named_children)
             self._locals[fn.id] = (bound - declared, declared)
         return self._locals[fn.id]
 
-    def writes(self, keys: list[tuple], scope: str, name: str) -> list[WriteSite]:
-        sites = []
-        for key in keys:
-            for line, op, fn in self.events.get(key, []):
-                if op == "read" or fn is None:
-                    continue
-                if scope == "module":
-                    bound, declared = self.locals_of(fn)
-                    if op == "rebind" and name not in declared:
-                        continue
-                    if name in bound:
-                        continue
-                if scope == "instance" and node_text(field(fn, "name")) in ("__init__", "__post_init__", "__new__"):
-                    continue
-                if self.only_called_at_import(fn):
-                    continue
-                sites.append(WriteSite(line, op))
-        return sorted(set(sites), key=lambda s: (s.line, s.op))
+    def local_in(self, fn: SyntaxNode, name: str, op: str) -> bool:
+        """`fn` binds the name itself, or rebinds it without declaring it `global`: a local, not the module's."""
+        bound, declared = self.locals_of(fn)
+        return (op == "rebind" and name not in declared) or name in bound
+
+    def binds(self, fn: SyntaxNode, name: str) -> bool:
+        return name in self.locals_of(fn)[0]
+
+    def initialises(self, fn: SyntaxNode, scope: str) -> bool:
+        """Attributes set in __init__/__post_init__/__new__ are initialised, not written after start-up."""
+        return scope == "instance" and node_text(field(fn, "name")) in ("__init__", "__post_init__", "__new__")
+
+    def runs_at_load(self, fn: SyntaxNode, scope: str) -> bool:
+        return self.only_called_at_import(fn)
 
     def only_called_at_import(self, fn: SyntaxNode) -> bool:
         """Writes in a registration helper that is only called at import (or used as a decorator) happen at import."""
@@ -295,7 +261,7 @@ class PyFile(FileAnalysis):
     def _call_uses(self) -> dict[str, list[SyntaxNode]]:
         """Function name -> nodes that call it or apply it as a decorator."""
         uses: dict[str, list[SyntaxNode]] = {}
-        for node in walk(self.root):
+        for node in descendants(self.root, _CALLS_AND_DECORATORS):
             target = None
             if node.type == "call":
                 target = field(node, "function")
@@ -311,7 +277,7 @@ class PyFile(FileAnalysis):
 
     # -- classes ----------------------------------------------------------------
     def classes(self) -> list[SyntaxNode]:
-        return [n for n in walk(self.root) if n.type == "class_definition"]
+        return descendants(self.root, "class_definition")
 
     @staticmethod
     def class_name(cls: SyntaxNode | None) -> str | None:
@@ -327,15 +293,14 @@ class PyFile(FileAnalysis):
     def instance_collections(self, cls: SyntaxNode) -> list[tuple[str, SyntaxNode]]:
         """Collections each instance gets: set in __init__/__post_init__/__new__, or dataclass default factories."""
         found = []
-        for fn in walk(field(cls, "body")):
-            name = node_text(field(fn, "name")) if fn.type == "function_definition" else ""
+        for fn in descendants(field(cls, "body"), "function_definition"):
+            name = node_text(field(fn, "name"))
             if name in ("__init__", "__post_init__", "__new__"):
-                for node in walk(field(fn, "body")):
-                    if node.type == "assignment":
-                        left = field(node, "left")
-                        owner = node_text(field(left, "object")) if left is not None and left.type == "attribute" else ""
-                        if (owner == "self" or (name == "__new__" and owner not in ("", "cls"))) and container_of(field(node, "right")):
-                            found.append((node_text(field(left, "attribute")), node))
+                for node in descendants(field(fn, "body"), "assignment"):
+                    left = field(node, "left")
+                    owner = node_text(field(left, "object")) if left is not None and left.type == "attribute" else ""
+                    if (owner == "self" or (name == "__new__" and owner not in ("", "cls"))) and container_of(field(node, "right")):
+                        found.append((node_text(field(left, "attribute")), node))
         for name, assign in self.class_collections(cls):
             if is_default_factory(field(assign, "right")):
                 found.append((name, assign))

@@ -8,11 +8,11 @@ from ..model import WriteSite
 from ..syntax import (
     SyntaxNode,
     ancestors,
+    descendants,
     enclosing,
     field,
     named_children,
     node_text,
-    walk,
 )
 from .common import split_words, write_tags, writes_through_client
 from .index import ClassInfo, FileIndex
@@ -43,14 +43,13 @@ def file_index(py: PyFile) -> FileIndex:
             has_static_instance=py.has_singleton_instance(cls) or "Singleton" in node_text(field(cls, "superclasses")),
             stateful_fields=py.stateful_fields(cls), clients=py.clients_in(cls),
         ))
-    for node in walk(py.root):
-        if node.type == "call":
-            callee = field(node, "function")
-            if callee is not None and callee.type == "identifier" and node_text(callee)[:1].isupper():
-                index.instantiations.append((node_text(callee), instantiation_context(py, node)))
+    for node in descendants(py.root, "call"):
+        callee = field(node, "function")
+        if callee is not None and callee.type == "identifier" and node_text(callee)[:1].isupper():
+            index.instantiations.append((node_text(callee), instantiation_context(py, node)))
     index.name_refs, index.calls = _uses(py)
-    index.dispatched = frozenset(node_text(field(fn, "name")) for fn in walk(py.root) if fn.type == "function_definition"
-                                 and any(d.split("(")[0] not in ("staticmethod", "classmethod", "property")
+    index.dispatched = frozenset(node_text(field(fn, "name")) for fn in descendants(py.root, "function_definition")
+                                 if any(d.split("(")[0] not in ("staticmethod", "classmethod", "property")
                                          for d in py.decorators(fn)))
     index.module = module_path(py.parsed.rel)
     index.cache_objects = dict(py.caches.objects)
@@ -70,6 +69,7 @@ def _outer_function(fn: SyntaxNode) -> SyntaxNode:
 
 
 _IMPORTS = frozenset({"import_statement", "import_from_statement"})
+_USES = frozenset({"identifier", "call", "decorator"})
 
 
 def _uses(py: PyFile) -> tuple[dict[str, int], list[tuple[str, str, str]]]:
@@ -77,7 +77,7 @@ def _uses(py: PyFile) -> tuple[dict[str, int], list[tuple[str, str, str]]]:
     refs: dict[str, int] = {}
     calls: list[tuple[str, str, str]] = []
     contexts: dict[int, str] = {}
-    for node in walk(py.root):
+    for node in descendants(py.root, _USES):
         if node.type == "identifier":
             parent = node.parent
             if parent is not None and parent.type in ("function_definition", "class_definition") \
@@ -122,13 +122,26 @@ def _writer_functions(py: PyFile, keys: list[tuple], writes: list[WriteSite]) ->
     return tuple(sorted(found))
 
 
-def state_facts(py: PyFile, target: SyntaxNode, name_node: SyntaxNode | None,
-                value: SyntaxNode | None) -> tuple[dict[str, Any], list[WriteSite]]:
-    """Facts for a module variable, class attribute, `self.x` set in __init__, or `app.state.x`."""
+def state_scope(py: PyFile, target: SyntaxNode, name_node: SyntaxNode | None, value: SyntaxNode | None) -> str:
+    """Where a named value lives (module, class, instance, app-state, closure or function): the first fact of
+    a state candidate, and the cheapest, so candidates whose rule wants another scope stop here."""
+    return _scope_and_name(py, target, name_node, value)[0]
+
+
+def _scope_and_name(py: PyFile, target: SyntaxNode, name_node: SyntaxNode | None,
+                    value: SyntaxNode | None) -> tuple[str, str]:
+    known = py.__dict__.setdefault("_scopes", {})
+    if target.id not in known:
+        known[target.id] = _find_scope_and_name(py, target, name_node, value)
+    return known[target.id]
+
+
+def _find_scope_and_name(py: PyFile, target: SyntaxNode, name_node: SyntaxNode | None,
+                         value: SyntaxNode | None) -> tuple[str, str]:
     left = field(target, "left")
     left_text = node_text(left)
     fn = enclosing(target, FUNCTIONS)
-    cls, class_name = owner_of(py, target)
+    cls = owner_of(py, target)[0]
     owner_var = node_text(field(left, "object")) if left is not None and left.type == "attribute" else ""
     fname = node_text(field(fn, "name")) if fn is not None else ""
     if left_text.startswith(("app.state.", "application.state.")) or ".extensions[" in left_text:
@@ -149,9 +162,19 @@ def state_facts(py: PyFile, target: SyntaxNode, name_node: SyntaxNode | None,
         scope, name = "class", node_text(name_node)
     else:
         scope, name = "module", node_text(name_node)
-        class_name = None
+    return scope, name
+
+
+def state_facts(py: PyFile, target: SyntaxNode, name_node: SyntaxNode | None,
+                value: SyntaxNode | None, scope: str | None = None) -> tuple[dict[str, Any], list[WriteSite]]:
+    """Facts for a module variable, class attribute, `self.x` set in __init__, or `app.state.x`
+    (`scope`, when given, is what state_scope said: it is worked out once per candidate either way)."""
+    left_text = node_text(field(target, "left"))
+    fn = enclosing(target, FUNCTIONS)
+    cls, class_name = owner_of(py, target)
+    scope, name = _scope_and_name(py, target, name_node, value)
     if scope == "module":
-        keys = [("name", name)]
+        class_name, keys = None, [("name", name)]
     elif scope == "class":
         shadowed = any(n == name for n, _ in py.instance_collections(cls)) or _assigned_in_init(cls, name)
         keys = [("cls", cls.id, name), ("attr", class_name or "", name)] + ([] if shadowed else [("self", cls.id, name)])
@@ -165,7 +188,7 @@ def state_facts(py: PyFile, target: SyntaxNode, name_node: SyntaxNode | None,
         keys = []
     writes = py.writes(keys, scope if scope != "class" else "class", name) if keys else []
     if scope == "closure":
-        writes = list(_closure_writes(py, fn, name))
+        writes = py.closure_writes(fn, name)
     facts: dict[str, Any] = {
         "scope": scope,
         "name": name,
@@ -229,10 +252,10 @@ _FACTORY_PARAMS = frozenset({"get_response", "app", "application", "call_next", 
 
 def _closure_lives_long(py: PyFile, fn: SyntaxNode, name: str) -> bool:
     """A local of a factory that returns a closure writing it: middleware factories, decorators applied at import."""
-    if fn.type != "function_definition" or not any(True for _ in _closure_writes(py, fn, name)):
+    if fn.type != "function_definition" or not py.closure_writes(fn, name):
         return False
-    returned = {node_text(n.named_children[0]) for n in walk(field(fn, "body"))
-                if n.type == "return_statement" and n.named_children and enclosing(n, FUNCTIONS) == fn}
+    returned = {node_text(n.named_children[0]) for n in descendants(field(fn, "body"), "return_statement")
+                if n.named_children and enclosing(n, FUNCTIONS) == fn}
     inner = set()
     for node in named_children(field(fn, "body")):
         if node.type == "decorated_definition":
@@ -249,20 +272,11 @@ def _closure_lives_long(py: PyFile, fn: SyntaxNode, name: str) -> bool:
         enclosing(use, FUNCTIONS) is None for use in py._call_uses.get(factory, []))
 
 
-def _closure_writes(py: PyFile, fn: SyntaxNode, name: str):
-    for line, op, event_fn in py.events.get(("name", name), []):
-        if op in ("read", "rebind") or event_fn is None or event_fn == fn or fn not in ancestors(event_fn):
-            continue
-        bound, declared = py.locals_of(event_fn)
-        if name not in bound:
-            yield WriteSite(line, op)
-
-
 def _assigned_in_init(cls: SyntaxNode, name: str) -> bool:
-    for fn in walk(field(cls, "body")):
-        if fn.type == "function_definition" and node_text(field(fn, "name")) == "__init__":
-            for node in walk(field(fn, "body")):
-                if node.type == "assignment" and node_text(field(node, "left")) == f"self.{name}":
+    for fn in descendants(field(cls, "body"), "function_definition"):
+        if node_text(field(fn, "name")) == "__init__":
+            for node in descendants(field(fn, "body"), "assignment"):
+                if node_text(field(node, "left")) == f"self.{name}":
                     return True
     return False
 
@@ -357,7 +371,7 @@ def _contextvar_shared_default(py: PyFile, target: SyntaxNode, value: SyntaxNode
     if default is None or not (container_of(default) or (default.type == "call" and _own_instance(py, default))):
         return False
     name = node_text(field(target, "left"))
-    return not any(node.type == "attribute" and node_text(node) == f"{name}.set" for node in walk(py.root))
+    return not any(node_text(node) == f"{name}.set" for node in descendants(py.root, "attribute"))
 
 
 def singleton_facts(py: PyFile, target: SyntaxNode, class_name: str | None) -> tuple[dict[str, Any], list[WriteSite]]:

@@ -5,20 +5,19 @@ from __future__ import annotations
 import re
 from functools import cached_property
 
-from ..model import WriteSite
 from ..syntax import (
     FUNCTION_TYPES,
     ParsedFile,
     SyntaxNode,
     ancestors,
+    descendants,
     enclosing,
     field,
     named_children,
     node_text,
-    walk,
 )
 from .common import CLIENT_HANDLE
-from .references import FileAnalysis
+from .references import FileAnalysis, WriteShapes
 from .ts_syntax import (
     CLASS_TYPES,
     CLIENT_DECORATORS,
@@ -47,11 +46,25 @@ DEFERRING_CALLS = frozenset({"setInterval", "setTimeout", "setImmediate", "on", 
 LIFECYCLE_FN = re.compile(r"^(connect\w*|disconnect|close|shutdown|stop|destroy|dispose|teardown|onModuleDestroy|"
                           r"beforeApplicationShutdown|onApplicationShutdown)$")
 
+_IMPORTED_NAMES = frozenset({"identifier", "import_specifier"})
+_BOUND_NAMES = frozenset({"identifier", "shorthand_property_identifier_pattern"})
+_ASSIGNMENTS = frozenset({"assignment_expression", "augmented_assignment_expression"})
+_CLIENT_REF_TYPES = frozenset({"identifier", "type_identifier", "member_expression", "decorator"})
+_CLIENT_PROP_TYPES = frozenset({"identifier", "type_identifier", "decorator"})
+
 
 class TsFile(FileAnalysis):
     """Per-file analysis, computed once and shared by every candidate in the file."""
 
     function_types = FUNCTION_TYPES
+    reference_types = frozenset({"identifier", "member_expression"})
+    write_shapes = WriteShapes(
+        wrappers=WRAPPERS, member="member_expression", member_object="object", member_name="property",
+        call="call_expression", call_function="function", arguments="arguments",
+        subscript="subscript_expression", subscript_object="object",
+        assignments=frozenset({"assignment_expression", "augmented_assignment_expression"}),
+        mutators=MUTATORS, entry_getters=(".get", ".at"), updates=frozenset({"update_expression"}),
+        delete_operator="unary_expression", mutating_helpers=MUTATING_HELPERS, alias_declarator="variable_declarator")
 
     # -- imports and clients -------------------------------------------------
     @cached_property
@@ -61,7 +74,7 @@ class TsFile(FileAnalysis):
         for node in self.root.named_children:
             if node.type == "import_statement":
                 source = node_text(field(node, "source")).strip("'\"`")
-                for child in walk(node):
+                for child in descendants(node, _IMPORTED_NAMES):
                     if child.type == "identifier" and child.parent is not None and child.parent.type != "import_specifier":
                         table[node_text(child)] = source
                     elif child.type == "import_specifier":
@@ -74,9 +87,8 @@ class TsFile(FileAnalysis):
                         args = named_children(field(value, "arguments"))
                         source = node_text(args[0]).strip("'\"`") if args else ""
                         name = field(decl, "name")
-                        for ident in walk(name) if name is not None else []:
-                            if ident.type in ("identifier", "shorthand_property_identifier_pattern"):
-                                table[node_text(ident)] = source
+                        for ident in descendants(name, _BOUND_NAMES) if name is not None else []:
+                            table[node_text(ident)] = source
         return table
 
     @cached_property
@@ -112,7 +124,7 @@ class TsFile(FileAnalysis):
     def _client_refs(self, node: SyntaxNode) -> frozenset[tuple[str, str, bool]]:
         refs: set[tuple[str, str, bool]] = set()
         props = self.client_props(self.class_of(node) if node.type not in CLASS_TYPES else node)
-        for child in walk(node):
+        for child in descendants(node, _CLIENT_REF_TYPES):
             if child.type in ("identifier", "type_identifier"):
                 ref = self.client_ref(node_text(child))
                 if ref:
@@ -156,7 +168,7 @@ class TsFile(FileAnalysis):
                     if pattern is not None:
                         members.append((node_text(pattern), param))
         for name, node in members:
-            for part in walk(node):
+            for part in descendants(node, _CLIENT_PROP_TYPES):
                 ref = None
                 if part.type in ("identifier", "type_identifier") and part != field(node, "name"):
                     ref = self.client_ref(node_text(part))
@@ -181,7 +193,7 @@ class TsFile(FileAnalysis):
     @cached_property
     def class_names(self) -> frozenset[str]:
         """Names of the classes declared in this file."""
-        return frozenset(filter(None, (self.class_name(n) for n in walk(self.root) if n.type in CLASS_TYPES)))
+        return frozenset(filter(None, (self.class_name(n) for n in descendants(self.root, CLASS_TYPES))))
 
     @staticmethod
     def class_name(cls: SyntaxNode | None) -> str | None:
@@ -257,8 +269,8 @@ class TsFile(FileAnalysis):
     def singleton_aliases(self) -> dict[str, str]:
         """Names bound to a class's process-wide instance: `const server = AppServer.getInstance()` -> AppServer."""
         aliases = {}
-        for node in walk(self.root):
-            if node.type == "variable_declarator" and field(node, "name") is not None and field(node, "name").type == "identifier":
+        for node in descendants(self.root, "variable_declarator"):
+            if field(node, "name") is not None and field(node, "name").type == "identifier":
                 held = self._singleton_behind(field(node, "value"), follow_aliases=False)
                 if held:
                     aliases[node_text(field(node, "name"))] = held
@@ -282,47 +294,6 @@ class TsFile(FileAnalysis):
         obj = field(node, "object")
         return node_text(obj) if obj is not None and obj.type == "identifier" and node_text(obj)[:1].isupper() else ""
 
-    def _operation(self, base: SyntaxNode) -> tuple[str, str | None]:
-        """What the expression rooted at `base` does to it: a write op, 'rebind', 'read', or an alias."""
-        current, depth = base, 0
-        while True:
-            parent = current.parent
-            if parent is None:
-                return "read", None
-            if parent.type in WRAPPERS:
-                current = parent
-                continue
-            if parent.type == "member_expression" and field(parent, "object") == current:
-                grand = parent.parent
-                if grand is not None and grand.type == "call_expression" and field(grand, "function") == parent:
-                    method = node_text(field(parent, "property"))
-                    return (method if method in MUTATORS else "read"), None
-                current, depth = parent, depth + 1
-                continue
-            if parent.type == "subscript_expression" and field(parent, "object") == current:
-                current, depth = parent, depth + 1
-                continue
-            if parent.type in ("assignment_expression", "augmented_assignment_expression") and field(parent, "left") == current:
-                return ("assign" if depth else "rebind"), None
-            if parent.type == "update_expression":
-                return ("update" if depth else "rebind"), None
-            if parent.type == "unary_expression" and node_text(parent).startswith("delete") and depth:
-                return "delete", None
-            if parent.type == "arguments" and depth == 0:
-                call = parent.parent
-                callee = node_text(field(call, "function")) if call is not None else ""
-                if callee in MUTATING_HELPERS and parent.named_children and parent.named_children[0] == current:
-                    return "assign", None
-                return "read", None
-            if parent.type == "call_expression" and depth == 1 and node_text(current).endswith((".get", ".at")):
-                current = parent  # `store.get(k)` hands out an entry: an alias of part of the state
-                continue
-            if parent.type == "variable_declarator" and field(parent, "value") == current:
-                name = field(parent, "name")
-                if name is not None and name.type == "identifier":
-                    return "read", node_text(name)
-            return "read", None
-
     @cached_property
     def _local_names(self) -> dict[int, set[str]]:
         return {}
@@ -342,7 +313,7 @@ class TsFile(FileAnalysis):
                     continue
                 if node.type == "variable_declarator":
                     target = field(node, "name")
-                    names.update(node_text(i) for i in walk(target) if i.type in ("identifier", "shorthand_property_identifier_pattern"))
+                    names.update(node_text(i) for i in descendants(target, _BOUND_NAMES))
                 stack.extend(node.named_children)
             cache[fn.id] = names
         return name in cache[fn.id]
@@ -357,31 +328,26 @@ class TsFile(FileAnalysis):
                     found.append(fn)
         return found
 
-    def writes(self, keys: list[tuple], scope: str, name: str) -> list[WriteSite]:
-        """Writes after start-up: module state written inside a function, fields outside the constructor."""
-        sites = []
-        for key in keys:
-            for line, op, fn in self.events.get(key, []):
-                if op == "read" or fn is None:
-                    continue
-                if scope == "module" and op != "rebind" and self._shadowed(fn, name):
-                    continue
-                if scope == "module" and op == "rebind" and self._shadowed(fn, name):
-                    continue
-                if scope in ("instance", "static") and self._in_constructor(fn):
-                    continue
-                if scope in ("module", "static") and self.only_called_at_load(fn):
-                    continue
-                sites.append(WriteSite(line, op))
-        return sorted(set(sites), key=lambda s: (s.line, s.op))
+    def local_in(self, fn: SyntaxNode, name: str, op: str) -> bool:
+        """A parameter or local of `fn` or a function around it shadows the module name."""
+        return self._shadowed(fn, name)
+
+    def binds(self, fn: SyntaxNode, name: str) -> bool:
+        return self.declared_locally(fn, name)
+
+    def initialises(self, fn: SyntaxNode, scope: str) -> bool:
+        """Fields written in the constructor are initialised, not written after start-up."""
+        return scope in ("instance", "static") and self._in_constructor(fn)
+
+    def runs_at_load(self, fn: SyntaxNode, scope: str) -> bool:
+        return scope in ("module", "static") and self.only_called_at_load(fn)
 
     @cached_property
     def rebinds(self) -> dict[tuple, list[tuple[SyntaxNode, SyntaxNode | None]]]:
         """Reference key -> (assignment, enclosing function) for every `x = value` that rebinds it."""
         table: dict[tuple, list[tuple[SyntaxNode, SyntaxNode | None]]] = {}
-        for node in walk(self.root):
-            if node.type == "assignment_expression" or (
-                    node.type == "augmented_assignment_expression" and self.logical_assignment(node)):
+        for node in descendants(self.root, _ASSIGNMENTS):
+            if node.type == "assignment_expression" or self.logical_assignment(node):
                 key = self._base_key(field(node, "left")) if field(node, "left") is not None else None
                 if key is not None:
                     table.setdefault(key, []).append((node, enclosing(node, FUNCTION_TYPES)))
@@ -425,7 +391,7 @@ class TsFile(FileAnalysis):
     @cached_property
     def _passed_callbacks(self) -> list[SyntaxNode]:
         """Identifiers passed as call arguments (`setInterval(check, ms)`), for `_deferred`."""
-        return [n for n in walk(self.root) if n.type == "identifier" and n.parent is not None and n.parent.type == "arguments"]
+        return [n for n in descendants(self.root, "identifier") if n.parent is not None and n.parent.type == "arguments"]
 
     @cached_property
     def exported_names(self) -> frozenset[str]:
@@ -455,7 +421,7 @@ class TsFile(FileAnalysis):
     def field_values(self) -> dict[str, str]:
         """Class field initialiser texts by field name, for expanding `this.uploadDir` in paths."""
         return {node_text(field(node, "name")): node_text(field(node, "value"))
-                for node in walk(self.root) if node.type == "public_field_definition"}
+                for node in descendants(self.root, "public_field_definition")}
 
     def only_called_at_load(self, fn: SyntaxNode) -> bool:
         """Writes in a helper that is only ever called while the module loads (registration) are initialisation.
@@ -480,11 +446,10 @@ class TsFile(FileAnalysis):
     @cached_property
     def calls_by_name(self) -> dict[str, list[SyntaxNode]]:
         calls: dict[str, list[SyntaxNode]] = {}
-        for node in walk(self.root):
-            if node.type == "call_expression":
-                callee = field(node, "function")
-                if callee is not None and callee.type == "identifier":
-                    calls.setdefault(node_text(callee), []).append(node)
+        for node in descendants(self.root, "call_expression"):
+            callee = field(node, "function")
+            if callee is not None and callee.type == "identifier":
+                calls.setdefault(node_text(callee), []).append(node)
         return calls
 
     def _passed_as_value(self, name: str) -> bool:
@@ -493,8 +458,8 @@ class TsFile(FileAnalysis):
 
     @cached_property
     def _values_passed(self) -> frozenset[str]:
-        return frozenset(node_text(node) for node in walk(self.root)
-                         if node.type == "identifier" and node.parent is not None
+        return frozenset(node_text(node) for node in descendants(self.root, "identifier")
+                         if node.parent is not None
                          and node.parent.type in ("arguments", "pair", "array", "shorthand_property_identifier"))
 
     def _shadowed(self, fn: SyntaxNode, name: str) -> bool:
@@ -518,12 +483,11 @@ class TsFile(FileAnalysis):
                 if container_of(value) is not None:
                     found.append((node_text(field(member, "name") or field(member, "property")), member, self.is_static(member)))
             elif member.type == "method_definition" and node_text(field(member, "name")) == "constructor":
-                for node in walk(field(member, "body")):
-                    if node.type == "assignment_expression":
-                        left = field(node, "left")
-                        if left is not None and left.type == "member_expression" and node_text(field(left, "object")) == "this":
-                            if container_of(unwrap(field(node, "right"))) is not None:
-                                found.append((node_text(field(left, "property")), node, False))
+                for node in descendants(field(member, "body"), "assignment_expression"):
+                    left = field(node, "left")
+                    if left is not None and left.type == "member_expression" and node_text(field(left, "object")) == "this":
+                        if container_of(unwrap(field(node, "right"))) is not None:
+                            found.append((node_text(field(left, "property")), node, False))
         return found
 
     def stateful_fields(self, cls: SyntaxNode) -> tuple[str, ...]:

@@ -9,12 +9,11 @@ from ..model import WriteSite
 from ..syntax import (
     FUNCTION_TYPES,
     SyntaxNode,
-    ancestors,
+    descendants,
     enclosing,
     field,
     named_children,
     node_text,
-    walk,
 )
 from .common import split_words, write_tags, writes_through_client
 from .index import ClassInfo, FileIndex
@@ -32,10 +31,14 @@ from .ts_syntax import (
     unwrap,
 )
 
+_INDEXED_HERE = CLASS_TYPES | {"new_expression", "call_expression", "pair"}
+_TYPE_NAMES = frozenset({"identifier", "type_identifier"})
+_CLOSURES = frozenset({"arrow_function", "function_expression", "method_definition"})
+
 
 def file_index(ts: TsFile) -> FileIndex:
     index = FileIndex()
-    for node in walk(ts.root):
+    for node in descendants(ts.root, _INDEXED_HERE):
         if node.type in CLASS_TYPES:
             name = ts.class_name(node)
             if not name:
@@ -69,9 +72,8 @@ def file_index(ts: TsFile) -> FileIndex:
                     and ts.class_name(ts.class_of(node)) != node_text(obj):  # the class's own calls are followed in it
                 index.static_calls.append((node_text(obj), node_text(field(callee, "property")), _call_context(ts, node)))
         elif node.type == "pair" and node_text(field(node, "key")) in ("providers", "useClass", "controllers"):
-            for ident in walk(field(node, "value")):
-                if ident.type == "identifier":
-                    index.instantiations.append((node_text(ident), "provider"))
+            for ident in descendants(field(node, "value"), "identifier"):
+                index.instantiations.append((node_text(ident), "provider"))
     for key, events in ts.events.items():
         if key[0] == "field":
             for _line, op, fn in events:
@@ -104,7 +106,7 @@ def _file_writer_name(ts: TsFile, call: SyntaxNode) -> str:
     if fn is None or not args:
         return ""
     params = {p for p in param_names(fn) if p}
-    words = {node_text(n) for n in walk(args[0]) if n.type == "identifier"}
+    words = {node_text(n) for n in descendants(args[0], "identifier")}
     return function_name(fn) if params & words else ""
 
 
@@ -177,11 +179,10 @@ def _instance_context(ts: TsFile, new: SyntaxNode) -> str:
     return context
 
 
-def state_facts(ts: TsFile, target: SyntaxNode, name_node: SyntaxNode | None,
-                value: SyntaxNode | None) -> tuple[dict[str, Any], list[WriteSite]]:
-    """Facts for a named value: a module variable, class field or constructor assignment."""
+def state_scope(ts: TsFile, target: SyntaxNode, name_node: SyntaxNode | None, value: SyntaxNode | None) -> str:
+    """Where a named value lives (module, export, static, instance, app-state, closure or function): the
+    first fact of a state candidate, and the cheapest, so candidates whose rule wants another scope stop here."""
     name = node_text(name_node)
-    cls = ts.class_of(target)
     fn = enclosing(target, FUNCTION_TYPES)
     if target.type in ("public_field_definition", "field_definition"):
         scope = "static" if ts.is_static(target) else "instance"
@@ -200,6 +201,16 @@ def state_facts(ts: TsFile, target: SyntaxNode, name_node: SyntaxNode | None,
         scope = "closure" if _closure_lives_long(ts, fn, name) else "function"
     else:
         scope = "module"
+    return scope
+
+
+def state_facts(ts: TsFile, target: SyntaxNode, name_node: SyntaxNode | None,
+                value: SyntaxNode | None, scope: str | None = None) -> tuple[dict[str, Any], list[WriteSite]]:
+    """Facts for a named value: a module variable, class field or constructor assignment."""
+    name = node_text(name_node)
+    cls = ts.class_of(target)
+    fn = enclosing(target, FUNCTION_TYPES)
+    scope = scope or state_scope(ts, target, name_node, value)
     class_name = ts.class_name(cls) if scope != "module" else None
     if scope == "export":
         keys = [("exports", name)]
@@ -215,7 +226,7 @@ def state_facts(ts: TsFile, target: SyntaxNode, name_node: SyntaxNode | None,
         keys = [("this", cls.id if cls else 0, name)]
     writes = ts.writes(keys, scope, name) if scope != "function" else []
     if scope == "closure":
-        writes = [w for w in _closure_writes(ts, fn, name)]
+        writes = ts.closure_writes(fn, name)
     declaration = target.parent if target.type == "variable_declarator" else None
     facts: dict[str, Any] = {
         "scope": scope,
@@ -320,7 +331,7 @@ def _client_constructed(ts: TsFile, value: SyntaxNode) -> str:
     if ctor == "this":
         cls = ts.class_of(value)
         heritage = next((c for c in cls.children if c.type == "class_heritage"), None) if cls is not None else None
-        names = [node_text(n) for n in walk(heritage) if n.type in ("identifier", "type_identifier")] if heritage else []
+        names = [node_text(n) for n in descendants(heritage, _TYPE_NAMES)] if heritage else []
     for name in names:
         ref = ts.client_ref(name)
         if ref:
@@ -354,8 +365,8 @@ def _type_words(target: SyntaxNode, value: SyntaxNode | None) -> set[str]:
     """Words of the element type: `Map<string, PatternStats>` says more than a field called `patterns`."""
     words: set[str] = set()
     for node in (field(unwrap(value), "type_arguments") if value is not None else None, field(target, "type")):
-        for part in walk(node) if node is not None else []:
-            if part.type == "type_identifier" and node_text(part) not in ("Record", "Map", "Set", "Array", "Partial"):
+        for part in descendants(node, "type_identifier") if node is not None else []:
+            if node_text(part) not in ("Record", "Map", "Set", "Array", "Partial"):
                 words |= split_words(node_text(part))
     return words
 
@@ -381,7 +392,7 @@ def _closure_lives_long(ts: TsFile, fn: SyntaxNode, name: str) -> bool:
     factory = function_name(fn) or ("<plugin>" if _registered_plugin(ts, fn) else "")
     if not factory or set(param_names(fn)) & HANDLER_PARAMS:
         return False
-    if not any(True for _ in _closure_writes(ts, fn, name)):
+    if not ts.closure_writes(fn, name):
         return False
     if not (_returns_closure(fn) or _handed_out(fn, name) or _written_by_listener(ts, fn, name)):
         return False
@@ -397,11 +408,10 @@ def _returns_closure(fn: SyntaxNode) -> bool:
     body = field(fn, "body")
     if body is not None and body.type in ("arrow_function", "function_expression"):
         return True
-    for node in walk(body) if body is not None else []:
-        if node.type == "return_statement" and enclosing(node, FUNCTION_TYPES) == fn:
+    for node in descendants(body, "return_statement") if body is not None else []:
+        if enclosing(node, FUNCTION_TYPES) == fn:
             value = node.named_children[0] if node.named_children else None
-            if value is not None and any(n.type in ("arrow_function", "function_expression", "method_definition")
-                                         for n in walk(value)):
+            if value is not None and descendants(value, _CLOSURES):
                 return True
     return False
 
@@ -428,8 +438,8 @@ def _written_by_listener(ts: TsFile, fn: SyntaxNode, name: str) -> bool:
 
 def _handed_out(fn: SyntaxNode, name: str) -> bool:
     """Is the collection handed to the framework (`fastify.decorate('x', x)`, `app.set('x', x)`)?"""
-    for node in walk(field(fn, "body")):
-        if node.type == "call_expression" and node_text(field(node, "function")).rsplit(".", 1)[-1] in (
+    for node in descendants(field(fn, "body"), "call_expression"):
+        if node_text(field(node, "function")).rsplit(".", 1)[-1] in (
                 "decorate", "decorateRequest", "set", "provide", "expose"):
             if any(node_text(a) == name for a in named_children(field(node, "arguments"))):
                 return True
@@ -445,15 +455,6 @@ def _registered_plugin(ts: TsFile, fn: SyntaxNode) -> bool:
     return call is not None and enclosing(call, FUNCTION_TYPES) is None
 
 
-
-
-def _closure_writes(ts: TsFile, fn: SyntaxNode, name: str):
-    """Writes to `name` from functions nested inside `fn` (the closures that outlive the call)."""
-    for line, op, event_fn in ts.events.get(("name", name), []):
-        if op in ("read", "rebind") or event_fn is None or event_fn == fn:
-            continue
-        if fn in ancestors(event_fn) and not ts.declared_locally(event_fn, name):
-            yield WriteSite(line, op)
 
 
 def _owner_facts(ts: TsFile, cls: SyntaxNode | None) -> dict[str, Any]:
@@ -473,7 +474,7 @@ def singleton_facts(ts: TsFile, target: SyntaxNode, class_name: str | None) -> t
     """Facts for a singleton: its class, and whether that class holds state written at runtime."""
     cls = ts.class_of(target)
     if cls is None and class_name:
-        cls = next((n for n in walk(ts.root) if n.type in CLASS_TYPES and ts.class_name(n) == class_name), None)
+        cls = next((n for n in descendants(ts.root, CLASS_TYPES) if ts.class_name(n) == class_name), None)
     own_class = cls is not None or (class_name in ts.imports and ts.imports[class_name].startswith("."))
     name = class_name or ts.class_name(cls)
     instance_field = ts.static_instance_field(cls) if cls is not None else None
@@ -504,9 +505,8 @@ def singleton_facts(ts: TsFile, target: SyntaxNode, class_name: str | None) -> t
 
 
 def _export_symbol(target: SyntaxNode, class_name: str | None) -> str:
-    for node in walk(target):
-        if node.type == "variable_declarator":
-            return node_text(field(node, "name"))
+    for node in descendants(target, "variable_declarator"):
+        return node_text(field(node, "name"))
     return f"default export ({class_name})" if class_name else "default export"
 
 
