@@ -289,13 +289,7 @@ def global_facts(py: PyFile, target: SyntaxNode, name_node: SyntaxNode | None) -
     duplicate = False
     if target.type == "global_statement":
         # Reported at the module assignment when there is one, else at the first `global` naming it.
-        assigned = any(stmt.type == "expression_statement" and stmt.named_children
-                       and stmt.named_children[0].type == "assignment"
-                       and node_text(field(stmt.named_children[0], "left")) == name
-                       for stmt in py.root.named_children)
-        first = next((n for n in descendants(py.root, "global_statement")
-                      if name in {node_text(c) for c in n.named_children}), None)
-        duplicate = assigned or first != target
+        duplicate = name in py.module_assigned or py.first_global.get(name) != target
     return {
         "scope": "module", "name": name, "symbol": name, "words": split_words(name),
         "class_name": None, "container": container_of(value),
