@@ -239,10 +239,10 @@ def _build_match(rule: Rule, captures, parsed: ParsedFile, analysis, module) -> 
         scope = module.state_scope(analysis, target, name, value)
         if not may_hold(rule.where, {"scope": scope}):  # scope is SETTLED_IN_FILE
             return None  # the rule wants state of another scope: its other facts would be computed for nothing
-        facts, writes = module.state_facts(analysis, target, name, value, scope)
+        facts, writes = _state_facts(module, analysis, target, name, value, scope)
     elif subject == "global":
         facts, writes = (module.global_facts(analysis, target, name) if hasattr(module, "global_facts")
-                         else module.state_facts(analysis, target, name, value))
+                         else _state_facts(module, analysis, target, name, value))
     elif subject == "singleton":
         cls = _first(captures, "class")
         facts, writes = module.singleton_facts(analysis, target, node_text(cls) if cls is not None else None)
@@ -260,6 +260,16 @@ def _build_match(rule: Rule, captures, parsed: ParsedFile, analysis, module) -> 
         symbol=facts.get("symbol") or None, snippet=_snippet(parsed, location.line, location.end_line),
         facts=facts, write_sites=tuple(writes),
     )
+
+
+def _state_facts(module, analysis, target, name, value, scope: str | None = None):
+    """A named value's facts, computed once per file however many rules capture it (a module-level
+    `let cache = new Map()` is a candidate of ts.module-collection and of ts.mutable-global)."""
+    known = analysis.__dict__.setdefault("_state_facts", {})
+    key = (target.id, name.id if name is not None else None, value.id if value is not None else None)
+    if key not in known:
+        known[key] = module.state_facts(analysis, target, name, value, scope)
+    return known[key]
 
 
 def composition_holds(rule: Rule, target, grammar: str) -> bool:
