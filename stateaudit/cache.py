@@ -2,7 +2,8 @@
 
 An entry is one file's FileResult (its matches with their local facts and its share of the service index),
 stored under a key made of the file's content hash, its path, language and test flag, and a context
-digest: the tool version and its own source, the grammar versions, every rule file, and the settings
+digest: the tool version and its own source, the grammar versions, every rule file and vocabulary file
+(`vocabulary/*.yaml` of every rule folder, the team's too), and the settings
 that change a per-file result (the file budget). Anything that can
 change a per-file result changes the key, so an entry is never stale, only unused. The join across a
 service's files and the classification read only these records and are recomputed on every scan, so a
@@ -169,6 +170,9 @@ def context_digest(ruleset: RuleSet, settings: str = "") -> str:
         digest.update(rule_id.encode() + b"\0")
     for path in _rule_files(ruleset.rules[r].path for r in ruleset.rules):
         digest.update(str(path).encode() + b"\0" + _bytes(path) + b"\0")
+    # The vocabulary read, also from a team folder that holds no rule of its own (only `vocabulary/`).
+    for path in ruleset.vocabulary.sources:
+        digest.update(b"vocabulary\0" + str(path).encode() + b"\0" + _bytes(path) + b"\0")
     return digest.hexdigest()
 
 
