@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import re
 
+from ..vocabulary import current as vocabulary
+
 _CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
-_PURPOSES = (
-    ("upload", re.compile(r"upload|multer|thumb|receipt|attachment|avatar|media|images?\b|documents?\b|files?\b|storage|bucket|assets?", re.I)),
-    ("log", re.compile(r"\blogs?\b|\.log\b|logDir|log_dir|LOG_|audit", re.I)),
-    ("tmp", re.compile(r"\btmp\b|temp|tmpdir|scratch|mkdtemp", re.I)),
-    ("data", re.compile(r"\bdata\b|\.json\b|\.db\b|\.sqlite|state|snapshot|store|cache|renders?|exports?|reports?", re.I)),
-)
 
 
 def split_words(name: str | None) -> set[str]:
@@ -32,8 +28,9 @@ def split_words(name: str | None) -> set[str]:
 
 
 def purpose_of_path(text: str) -> str:
-    """What a written path is for: upload, log, tmp, data or other (first that applies)."""
-    for purpose, pattern in _PURPOSES:
+    """What a written path is for: upload, log, tmp, data or other (the first purpose of the vocabulary's
+    `paths.purposes` with a pattern found in the text)."""
+    for purpose, pattern in vocabulary().group_matchers("paths.purposes"):
         if pattern.search(text or ""):
             return purpose
     return "other"
@@ -61,6 +58,3 @@ _CLIENT_WRITE = re.compile(r"INSERT|UPDATE|DELETE|\.(set|setex|hset|sadd|zadd|lp
 def writes_through_client(body_text: str) -> bool:
     """Does a class body write through a store client (Redis commands, SQL writes, ORM saves)?"""
     return bool(_CLIENT_CALL.search(body_text)) and bool(_CLIENT_WRITE.search(body_text))
-
-# Field names that hold a client or handle set lazily (`this.client ??= new Redis()`): a connection, not state.
-CLIENT_HANDLE = re.compile(r"(client|pool|conn|connection|session|engine|redis|db|channel|socket|lock|logger)$", re.I)

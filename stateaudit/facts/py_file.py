@@ -16,7 +16,7 @@ from ..syntax import (
     node_text,
     walk,
 )
-from .common import CLIENT_HANDLE
+from ..vocabulary import current as vocabulary
 from .references import FileAnalysis
 
 FUNCTIONS = frozenset({"function_definition", "lambda"})
@@ -29,28 +29,7 @@ _CONTAINERS = {"dict": "dict", "list": "list", "set": "set", "deque": "deque", "
                "WeakKeyDictionary": "dict", "ChainMap": "dict", "SortedDict": "dict", "SortedList": "list"}
 _LITERALS = {"dictionary": "dict", "list": "list", "set": "set", "dictionary_comprehension": "dict",
              "list_comprehension": "list", "set_comprehension": "set"}
-CLIENT_MODULES = {
-    "redis": ("redis", "aioredis", "redis.asyncio", "walrus", "rq"),
-    "queue": ("celery", "dramatiq", "arq", "rq", "kombu"),
-    "database": ("sqlalchemy", "psycopg", "psycopg2", "asyncpg", "django.db", "pymongo", "motor", "databases",
-                 "sqlmodel", "tortoise", "peewee", "mongoengine", "pymysql", "aiomysql", "aiopg", "beanie", "odmantic"),
-}
-_CLIENT_ATTR = [
-    ("redis", re.compile(r"redis", re.I)),
-    ("database", re.compile(r"^(db|database|pool|engine|session_factory|sessionmaker|conn|connection|collection|mongo\w*|pg\w*)$", re.I)),
-]
-STARTUP_FN = re.compile(r"^(startup|on_startup|lifespan|create_app|make_app|main|ready|init_app|setup\w*|configure\w*|"
-                         r"bootstrap|start\w*|run)$")
-_ROUTE_DECORATOR = re.compile(r"\.(get|post|put|patch|delete|route|api_route|websocket)\(|api_view|login_required|"
-                              r"csrf_exempt|require_http_methods|action\(|\.task\b|shared_task")
-HANDLER_PARAMS = frozenset({"request", "req", "self_request"})
-APP_PARAMS = frozenset({"app", "application", "flask_app", "fastapi_app"})
 _APP_ATTRIBUTE = re.compile(r"^(app|application|current_app|self\.app)\.(state\.)?\w+$")
-
-
-THIRD_PARTY_HINTS = frozenset({"fastapi", "flask", "django", "starlette", "celery", "logging", "redis", "sqlalchemy",
-                                "pydantic", "httpx", "requests", "boto3", "apscheduler", "concurrent", "asyncio",
-                                "threading", "collections", "typing", "prometheus_client", "structlog"})
 
 
 class PyFile(FileAnalysis):
@@ -87,8 +66,9 @@ class PyFile(FileAnalysis):
     @cached_property
     def client_names(self) -> dict[str, str]:
         names: dict[str, str] = {}
+        client_modules = vocabulary().groups("clients.python.modules")
         for local, module in self.imports.items():
-            for kind, modules in CLIENT_MODULES.items():
+            for kind, modules in client_modules.items():
                 if any(module == m or module.startswith(m + ".") for m in modules):
                     names.setdefault(local, kind)
         return names
@@ -120,6 +100,7 @@ class PyFile(FileAnalysis):
 
     def _clients_in(self, node: SyntaxNode) -> frozenset[str]:
         kinds: set[str] = set()
+        self_attributes = vocabulary().group_matchers("clients.python.self_attributes")
         for child in walk(node):
             if child.type == "identifier":
                 kind = self.client_names.get(node_text(child))
@@ -128,7 +109,7 @@ class PyFile(FileAnalysis):
             elif child.type == "attribute":
                 obj, attr = field(child, "object"), node_text(field(child, "attribute"))
                 if node_text(obj) in ("self", "cls"):
-                    for kind, pattern in _CLIENT_ATTR:
+                    for kind, pattern in self_attributes:
                         if pattern.search(attr):
                             kinds.add(kind)
                             break
@@ -337,6 +318,7 @@ class PyFile(FileAnalysis):
     def stateful_fields(self, cls: SyntaxNode) -> tuple[str, ...]:
         """Attributes written after __init__: collections mutated, or values rebound (lazy clients aside)."""
         names = []
+        handles = vocabulary().matcher("clients.handle_names")
         instances = module_instances(self, self.class_name(cls))
         for name, _node in self.instance_collections(cls):
             keys = [("self", cls.id, name)] + [("attr", var, name) for var in instances]
@@ -346,7 +328,7 @@ class PyFile(FileAnalysis):
             if len(key) != 3:
                 continue
             kind, cls_id, name = key
-            if kind == "self" and cls_id == cls.id and name not in names and not CLIENT_HANDLE.search(name):
+            if kind == "self" and cls_id == cls.id and name not in names and not handles.search(name):
                 if any(w.op == "rebind" for w in self.writes([("self", cls.id, name)], "instance", name)):
                     names.append(name)
         for name, _node in self.class_collections(cls):
@@ -401,15 +383,21 @@ def instantiation_context(py: PyFile, node: SyntaxNode) -> str:
     fn = enclosing(node, FUNCTIONS)
     if fn is None:
         return "module"
+    words = vocabulary()
+    startup_hook = words.matcher("contexts.python.startup_decorators")
+    startup_fn = words.matcher("contexts.python.startup_functions")
+    route = words.matcher("contexts.python.handler_decorators")
+    app_params = words.names("contexts.python.app_parameters")
+    handler_params = words.names("contexts.python.handler_parameters")
     current: SyntaxNode | None = fn
     while current is not None:
         name = node_text(field(current, "name"))
         decorators = " ".join(py.decorators(current))
         params = {node_text(p).split(":")[0].strip() for p in named_children(field(current, "parameters"))}
-        if "on_event" in decorators or STARTUP_FN.match(name or "") or (
-                params & APP_PARAMS and not _ROUTE_DECORATOR.search(decorators)):
+        if startup_hook.search(decorators) or startup_fn.match(name or "") or (
+                params & app_params and not route.search(decorators)):
             return "startup"  # a hook, or set-up code handed the application (`init_events(app)`, `mount_spa(app)`)
-        if params & HANDLER_PARAMS or _ROUTE_DECORATOR.search(decorators):
+        if params & handler_params or route.search(decorators):
             return "handler"
         current = enclosing(current, FUNCTIONS)
     return "function"

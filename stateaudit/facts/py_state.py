@@ -14,14 +14,13 @@ from ..syntax import (
     node_text,
     walk,
 )
+from ..vocabulary import current as vocabulary
 from .common import split_words, write_tags, writes_through_client
 from .index import ClassInfo, FileIndex
 from .py_cache import module_path, resolve_module
 from .py_connections import connection_kind, has_client_manager
 from .py_file import (
-    CLIENT_MODULES,
     FUNCTIONS,
-    THIRD_PARTY_HINTS,
     PyFile,
     container_of,
     instantiation_context,
@@ -220,8 +219,10 @@ def _own_instance(py: PyFile, value: SyntaxNode | None) -> bool:
     module = py.imports.get(name)
     if module is None:
         return any(py.class_name(c) == name for c in py.classes())
-    return module.startswith(".") or (module.split(".")[0] not in THIRD_PARTY_HINTS and name not in py.client_names
-                                      and not any(module.startswith(m) for ms in CLIENT_MODULES.values() for m in ms))
+    words = vocabulary()
+    return module.startswith(".") or (
+        module.split(".")[0] not in words.names("clients.python.libraries") and name not in py.client_names
+        and not any(module.startswith(m) for ms in words.groups("clients.python.modules").values() for m in ms))
 
 
 _FACTORY_PARAMS = frozenset({"get_response", "app", "application", "call_next", "wsgi_app", "next_handler"})
@@ -373,7 +374,8 @@ def singleton_facts(py: PyFile, target: SyntaxNode, class_name: str | None) -> t
         cls = next((c for c in py.classes() if py.class_name(c) == class_name), None)
     name = class_name or py.class_name(cls) or ""
     module = py.imports.get(name, "")
-    own_class = cls is not None or module.startswith(".") or (module != "" and module.split(".")[0] not in THIRD_PARTY_HINTS and "." in module)
+    libraries = vocabulary().names("clients.python.libraries")
+    own_class = cls is not None or module.startswith(".") or (module != "" and module.split(".")[0] not in libraries and "." in module)
     stateful = py.stateful_fields(cls) if cls is not None else ()
     left = field(target, "left")
     if target.type == "decorator":

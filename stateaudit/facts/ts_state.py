@@ -16,14 +16,13 @@ from ..syntax import (
     node_text,
     walk,
 )
+from ..vocabulary import current as vocabulary
 from .common import split_words, write_tags, writes_through_client
 from .index import ClassInfo, FileIndex
 from .ts_calls import held_by, is_fs_call, stored_later
 from .ts_file import TsFile, instantiation_context
 from .ts_syntax import (
     CLASS_TYPES,
-    HANDLER_PARAMS,
-    LONG_LIVED_DECORATORS,
     container_of,
     decorator_name,
     function_name,
@@ -35,6 +34,7 @@ from .ts_syntax import (
 
 def file_index(ts: TsFile) -> FileIndex:
     index = FileIndex()
+    long_lived = vocabulary().names("contexts.typescript.long_lived_decorators")
     for node in walk(ts.root):
         if node.type in CLASS_TYPES:
             name = ts.class_name(node)
@@ -44,7 +44,7 @@ def file_index(ts: TsFile) -> FileIndex:
             index.classes.append(ClassInfo(
                 name=name, file=ts.parsed.rel, decorators=decorators,
                 request_scoped=ts.request_scoped(node),
-                long_lived_decorator=any(d in LONG_LIVED_DECORATORS for d in decorators),
+                long_lived_decorator=any(d in long_lived for d in decorators),
                 has_static_instance=ts.static_instance_field(node) is not None,
                 stateful_fields=ts.stateful_fields(node),
                 clients=ts.clients_in(node),
@@ -379,7 +379,7 @@ def _refs_beside(ts: TsFile, keys: list[tuple], cls: SyntaxNode | None) -> froze
 def _closure_lives_long(ts: TsFile, fn: SyntaxNode, name: str) -> bool:
     """A local of a factory called once at start-up, captured by a closure it hands out (middleware, handlers)."""
     factory = function_name(fn) or ("<plugin>" if _registered_plugin(ts, fn) else "")
-    if not factory or set(param_names(fn)) & HANDLER_PARAMS:
+    if not factory or set(param_names(fn)) & vocabulary().names("contexts.typescript.handler_parameters"):
         return False
     if not any(True for _ in _closure_writes(ts, fn, name)):
         return False
