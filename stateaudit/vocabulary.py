@@ -88,6 +88,9 @@ SCHEMA: dict[str, dict[str, Any]] = {
     "vendored": {key: Names() for key in ("folders", "python_manifests", "javascript_manifests")},
     "clients": {
         "handle_names": Patterns(ignore_case=True),
+        "call_methods": Names(),
+        "write_methods": Names(),
+        "sql_writes": Patterns(),
         "python": {
             "modules": Groups(Names()),
             "self_attributes": Groups(Patterns(ignore_case=True)),
@@ -117,6 +120,9 @@ SCHEMA: dict[str, dict[str, Any]] = {
     },
     "paths": {
         "purposes": Groups(Patterns(ignore_case=True)),
+    },
+    "writes": {
+        "stored": Groups(Patterns()),
     },
     "categories": {
         "sources": Order(("name", "class", "type")),

@@ -183,8 +183,8 @@ def state_facts(py: PyFile, target: SyntaxNode, name_node: SyntaxNode | None,
         "class_words": frozenset(split_words(class_name)) if class_name else frozenset(),
         "lifetime_local": "process" if scope in ("module", "class", "app-state") else "unknown",
         "in_startup": fn is not None and instantiation_context(py, target) == "startup",
-        "stored": write_tags([py.parsed.line_text(w.line) for w in writes]),
-        "increments": "increment" in write_tags([py.parsed.line_text(w.line) for w in writes]),
+        "stored": write_tags(py.parsed, [w.line for w in writes]),
+        "increments": "increment" in write_tags(py.parsed, [w.line for w in writes]),
         "own_class": _own_instance(py, value),
         "has_instance_pattern": scope == "class" and name in ("_instance", "__instance", "_instances")
                                 and cls is not None and py.has_singleton_instance(cls),
@@ -290,8 +290,8 @@ def global_facts(py: PyFile, target: SyntaxNode, name_node: SyntaxNode | None) -
         "owner_kind": "module", "clients": py.clients_in(py.root), "class_words": frozenset(),
         "lifetime_local": "process", "duplicate": duplicate,
         "rebound_at_startup": bool(writes) and _rebound_only_at_startup(py, name),
-        "stored": write_tags([py.parsed.line_text(w.line) for w in writes]),
-        "increments": "increment" in write_tags([py.parsed.line_text(w.line) for w in writes]),
+        "stored": write_tags(py.parsed, [w.line for w in writes]),
+        "increments": "increment" in write_tags(py.parsed, [w.line for w in writes]),
     }, writes
 
 
@@ -422,6 +422,6 @@ def class_facts(py: PyFile, cls: SyntaxNode) -> tuple[dict[str, Any], list[Write
         "name": name, "class_name": name, "symbol": name, "scope": "class", "owner_kind": "class",
         "words": split_words(name), "class_words": frozenset(split_words(name)),
         "clients": py.clients_in(cls), "stateful_fields": stateful, "stateful": bool(stateful),
-        "client_writes": writes_through_client(node_text(field(cls, "body"))),
+        "client_writes": writes_through_client(field(cls, "body")),
         "lifetime_local": "unknown",
     }, []

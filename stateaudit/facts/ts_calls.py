@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from ..model import WriteSite
@@ -15,7 +14,7 @@ from ..syntax import (
     node_text,
     walk,
 )
-from .common import purpose_of_path, split_words
+from .common import called_names, purpose_of_path, split_words
 from .ts_file import TsFile, instantiation_context
 from .ts_syntax import (
     FS_MODULES,
@@ -36,6 +35,7 @@ def call_facts(ts: TsFile, call: SyntaxNode) -> tuple[dict[str, Any], list[Write
     callback_text = node_text(first) if first is not None else ""
     path_text = _resolve_path_text(ts, first)
     class_name = ts.class_name(cls)
+    options = option_keys(field(call, "arguments"))
     facts: dict[str, Any] = {
         "callee": callee,
         "callee_name": callee.rsplit(".", 1)[-1],
@@ -54,7 +54,7 @@ def call_facts(ts: TsFile, call: SyntaxNode) -> tuple[dict[str, Any], list[Write
         "in_promise_executor": _in_promise_executor(call),
         "clears_itself": _clears_itself(call, first, holder),
         "stopped_at_once": _stopped_at_once(fn, holder, call),
-        "schedule_store": _schedule_store(callee, node_text(field(call, "arguments"))),
+        "schedule_store": _schedule_store(callee, options),
         "callback_io": _does_io(ts, first, cls),
         "in_function": fn is not None,
         "memory_limiter": callee in ("RateLimiterMemory", "RateLimiter", "TokenBucket", "Bottleneck")
@@ -64,12 +64,10 @@ def call_facts(ts: TsFile, call: SyntaxNode) -> tuple[dict[str, Any], list[Write
         # The path says what a file is for; failing that, the class and method that write it.
         "path_purpose": _purpose(path_text + " " + node_text(field(call, "arguments")), f"{class_name or ''} {method}"),
         "deleted_in_same_function": _deletes_in(ts, fn),
-        "writes_in_same_function": fn is not None and bool(re.search(
-            r"\b(writeFile|writeFileSync|appendFile|appendFileSync|createWriteStream|copyFile|rename)\s*\(",
-            node_text(field(fn, "body")))),
-        "multer_memory": "memoryStorage" in node_text(field(call, "arguments")),
-        "has_store_option": bool(re.search(r"\bstore\s*:", node_text(field(call, "arguments")))),
-        "has_dest_option": bool(re.search(r"\bdest\s*:", node_text(field(call, "arguments")))),
+        "writes_in_same_function": fn is not None and bool(called_names(field(fn, "body")) & _CONTENT_WRITERS),
+        "multer_memory": _names_in(field(call, "arguments"), "memoryStorage"),
+        "has_store_option": "store" in options,
+        "has_dest_option": "dest" in options,
         "owner_kind": "class" if cls is not None else "module",
         "clients": ts.clients_in(cls) if cls is not None else ts.clients_in(ts.root),
         "lifetime_local": "unknown" if cls is not None else "process",
@@ -261,12 +259,12 @@ def _stopped_at_once(fn: SyntaxNode | None, holder: str, call: SyntaxNode) -> bo
     return False
 
 
-def _schedule_store(callee: str, args_text: str) -> str:
+def _schedule_store(callee: str, options: frozenset[str]) -> str:
     """Where a scheduler keeps its schedule: Agenda in its database, BullMQ repeatable jobs in Redis."""
     name = callee.rsplit(".", 1)[-1]
     if name == "every" and "agenda" in callee.lower():
         return "database"
-    if name in ("add", "upsertJobScheduler") and re.search(r"\brepeat\s*:", args_text) or name == "upsertJobScheduler":
+    if name in ("add", "upsertJobScheduler") and "repeat" in options or name == "upsertJobScheduler":
         return "redis"
     return ""
 
@@ -292,10 +290,30 @@ def _does_io(ts: TsFile, callback: SyntaxNode | None, cls: SyntaxNode | None) ->
 
 
 def _deletes_in(ts: TsFile, fn: SyntaxNode | None) -> bool:
-    if fn is None:
-        return False
-    text = node_text(field(fn, "body"))
-    return bool(re.search(r"\b(unlink|unlinkSync|rm|rmSync|rmdir|remove|removeSync)\s*\(", text))
+    """Does the function also remove files (`fs.unlink(...)`, `rm(...)`)? Its calls say so, not its comments."""
+    return fn is not None and bool(called_names(field(fn, "body")) & _REMOVERS)
+
+
+# Calls that write file contents, and calls that remove files, by their last name.
+_CONTENT_WRITERS = frozenset({"writeFile", "writeFileSync", "appendFile", "appendFileSync", "createWriteStream",
+                              "copyFile", "rename"})
+_REMOVERS = frozenset({"unlink", "unlinkSync", "rm", "rmSync", "rmdir", "remove", "removeSync"})
+
+
+def option_keys(arguments: SyntaxNode | None) -> frozenset[str]:
+    """Keys of the object literals among a call's arguments, at any depth: `({ store, ttl: 60 })` -> ttl.
+
+    Only `key: value` pairs count, as in the options a library reads; a string that says `store:` does not."""
+    if arguments is None:
+        return frozenset()
+    return frozenset(node_text(field(pair, "key")) for pair in walk(arguments)
+                     if pair.type == "pair" and getattr(field(pair, "key"), "type", "") == "property_identifier")
+
+
+def _names_in(node: SyntaxNode | None, name: str) -> bool:
+    """Is `name` used as an identifier or property in the subtree (`multer.memoryStorage()`), not in a string?"""
+    return node is not None and any(n.type in ("identifier", "property_identifier") and node_text(n) == name
+                                    for n in walk(node))
 
 
 def _purpose(path_text: str, owner_text: str) -> str:

@@ -236,7 +236,7 @@ def state_facts(ts: TsFile, target: SyntaxNode, name_node: SyntaxNode | None,
     facts.update(_owner_facts(ts, cls if scope != "module" else None))
     facts.update(_rebind_facts(ts, keys, scope))
     facts["writer_methods"] = writer_methods(ts, cls, ts.write_functions(keys, scope, name)) if scope == "static" else frozenset()
-    tags = write_tags([ts.parsed.line_text(w.line) for w in writes])
+    tags = write_tags(ts.parsed, [w.line for w in writes])
     facts["stored"] = tags
     facts["increments"] = "increment" in tags
     refs = _refs_beside(ts, keys, cls if scope != "module" else None)
@@ -513,8 +513,7 @@ def _export_symbol(target: SyntaxNode, class_name: str | None) -> str:
 def class_facts(ts: TsFile, cls: SyntaxNode) -> tuple[dict[str, Any], list[WriteSite]]:
     """Facts for a class that may keep its state only in a shared store."""
     name = ts.class_name(cls) or ""
-    body_text = node_text(field(cls, "body"))
-    client_writes = writes_through_client(body_text)
+    client_writes = writes_through_client(field(cls, "body"))
     return {
         "name": name,
         "class_name": name,
