@@ -109,6 +109,10 @@ SCHEMA: dict[str, dict[str, Any]] = {
             "app_parameters": Names(),
             "handler_parameters": Names(),
             "handler_decorators": Patterns(),
+            "long_lived_bases": Names(),
+            "factory_parameters": Names(),
+            "framework_entry_points": Names(glob=True),
+            "registration_functions": Patterns(),
         },
         "typescript": {
             "startup_functions": Names(glob=True),
@@ -116,6 +120,16 @@ SCHEMA: dict[str, dict[str, Any]] = {
             "handler_parameters": Names(),
             "handler_decorators": Names(),
             "long_lived_decorators": Names(),
+            "deferring_calls": Names(),
+        },
+    },
+    "libraries": {
+        "python": {
+            "cache_modules": Names(),
+        },
+        "typescript": {
+            "fs_modules": Names(),
+            "memory_limiters": Groups(Names()),
         },
     },
     "paths": {

@@ -129,3 +129,22 @@ def test_every_shipped_vocabulary_key_is_documented():
     text = (Path(__file__).resolve().parent.parent / "docs" / "writing-rules.md").read_text(encoding="utf-8")
     for key in shipped().values:
         assert f"`{key}`" in text, f"{key} is not documented in docs/writing-rules.md"
+
+
+def test_a_team_memory_limiter_library_is_reported_like_the_shipped_ones(tmp_path, ruleset):
+    make(tmp_path / "svc", {
+        "package.json": '{"name": "login", "dependencies": {"@acme/throttle": "^1.0.0"}}',
+        "src/limits.ts": "import { Throttle } from '@acme/throttle';\n\n"
+                         "export const loginThrottle = new Throttle({ points: 20, duration: 60 });\n",
+    })
+
+    def rules_found(rules) -> set[tuple[str, str]]:
+        report = scan(tmp_path / "svc", Config(), rules, cache_dir=None).report
+        return {(f.rule_id, f.symbol) for f in report.findings}
+
+    assert ("ts.memory-rate-limiter", "loginThrottle") not in rules_found(ruleset)
+    team = tmp_path / "team"
+    (team / "vocabulary").mkdir(parents=True)
+    (team / "vocabulary" / "libraries.yaml").write_text(
+        'libraries:\n  typescript:\n    memory_limiters:\n      "@acme/throttle": [Throttle]\n', encoding="utf-8")
+    assert ("ts.memory-rate-limiter", "loginThrottle") in rules_found(load_rules([rules_dir(), team]))

@@ -17,9 +17,8 @@ import re
 from functools import cached_property
 
 from ..syntax import SyntaxNode, field, named_children, node_text, walk
+from ..vocabulary import current as vocabulary
 
-# Modules whose `*Cache` classes are cache objects (their decorators memoise into the object's backend).
-CACHE_LIBRARIES = ("flask_caching", "flask_cache", "cachelib", "aiocache", "django.core.cache")
 # functools decorators whose cache lives in the process.
 LRU_NAMES = frozenset({"lru_cache", "cache"})
 _REDIS_BACKEND = re.compile(r"redis|memcache|RedisCache|Memcached", re.I)
@@ -63,8 +62,9 @@ class PyCaches:
     @cached_property
     def library_classes(self) -> set[str]:
         """Cache classes: imported from a caching library, or a class of this file that extends one."""
+        libraries = vocabulary().names("libraries.python.cache_modules")
         names = {local for local, module in self.py.imports.items()
-                 if any(module == lib or module.startswith(lib + ".") for lib in CACHE_LIBRARIES)
+                 if any(module == lib or module.startswith(lib + ".") for lib in libraries)
                  and local.endswith("Cache")}
         for cls in self.py.classes():
             bases = {node_text(b).rsplit(".", 1)[-1] for b in named_children(field(cls, "superclasses"))}

@@ -362,13 +362,12 @@ def analyse(parsed: ParsedFile) -> PyFile:
     return PyFile(parsed)
 
 
-_LONG_LIVED_BASES = re.compile(r"\b(MiddlewareMixin|BaseHTTPMiddleware|AppConfig|Task|BaseCommand|Consumer|"
-                               r"AsyncWebsocketConsumer|WebsocketConsumer)\b")
 
 
 def long_lived_shape(cls: SyntaxNode) -> bool:
     """Classes a framework instantiates once per process: Django middleware (`get_response`), AppConfig, Celery Task."""
-    if _LONG_LIVED_BASES.search(node_text(field(cls, "superclasses"))):
+    bases = vocabulary().names("contexts.python.long_lived_bases")
+    if bases and re.search(r"\b(" + "|".join(map(re.escape, sorted(bases))) + r")\b", node_text(field(cls, "superclasses"))):
         return True
     for fn in named_children(field(cls, "body")):
         if fn.type == "function_definition" and node_text(field(fn, "name")) == "__init__":

@@ -225,7 +225,6 @@ def _own_instance(py: PyFile, value: SyntaxNode | None) -> bool:
         and not any(module.startswith(m) for ms in words.groups("clients.python.modules").values() for m in ms))
 
 
-_FACTORY_PARAMS = frozenset({"get_response", "app", "application", "call_next", "wsgi_app", "next_handler"})
 
 
 def _closure_lives_long(py: PyFile, fn: SyntaxNode, name: str) -> bool:
@@ -246,7 +245,7 @@ def _closure_lives_long(py: PyFile, fn: SyntaxNode, name: str) -> bool:
     if params & {"cls", "klass"}:
         return False  # a class decorator's instance cache is the singleton pattern, reported as py.singleton
     factory = node_text(field(fn, "name"))
-    return bool(params & _FACTORY_PARAMS) or py.only_called_at_import(fn) or any(
+    return bool(params & vocabulary().names("contexts.python.factory_parameters")) or py.only_called_at_import(fn) or any(
         enclosing(use, FUNCTIONS) is None for use in py._call_uses.get(factory, []))
 
 

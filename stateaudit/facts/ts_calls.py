@@ -14,10 +14,10 @@ from ..syntax import (
     node_text,
     walk,
 )
+from ..vocabulary import current as vocabulary
 from .common import called_names, purpose_of_path, split_words
 from .ts_file import TsFile, instantiation_context
 from .ts_syntax import (
-    FS_MODULES,
     WRAPPERS,
     function_name,
 )
@@ -57,8 +57,7 @@ def call_facts(ts: TsFile, call: SyntaxNode) -> tuple[dict[str, Any], list[Write
         "schedule_store": _schedule_store(callee, options),
         "callback_io": _does_io(ts, first, cls),
         "in_function": fn is not None,
-        "memory_limiter": callee in ("RateLimiterMemory", "RateLimiter", "TokenBucket", "Bottleneck")
-                          and ts.imports.get(callee, "") in ("rate-limiter-flexible", "limiter", "bottleneck"),
+        "memory_limiter": memory_limiter(ts, callee),
         "in_startup": fn is not None and instantiation_context(ts, call) == "startup",
         "target_path": path_text,
         # The path says what a file is for; failing that, the class and method that write it.
@@ -120,7 +119,7 @@ def decorator_facts(ts: TsFile, decorator: SyntaxNode) -> tuple[dict[str, Any], 
 def is_fs_call(ts: TsFile, callee: str) -> bool:
     parts = callee.split(".")
     if len(parts) == 1:
-        return ts.imports.get(parts[0], "") in FS_MODULES
+        return ts.imports.get(parts[0], "") in vocabulary().names("libraries.typescript.fs_modules")
     return parts[0] in ts.fs_names or parts[0] == "fs" or callee.startswith("fs.promises.")
 
 
@@ -257,6 +256,14 @@ def _stopped_at_once(fn: SyntaxNode | None, holder: str, call: SyntaxNode) -> bo
                 and node_text(field(node, "function")) in (f"{holder}.stop", f"{holder}.cancel", f"{holder}.destroy"):
             return True
     return False
+
+
+def memory_limiter(ts: TsFile, name: str) -> bool:
+    """Is `new name(...)` a library's in-memory rate limiter (`new RateLimiterMemory()`, limiter's `new RateLimiter()`)?
+
+    The libraries and their classes are `libraries.typescript.memory_limiters` of the vocabulary."""
+    limiters = vocabulary().groups("libraries.typescript.memory_limiters")
+    return name in limiters.get(ts.imports.get(name, ""), ())
 
 
 def _schedule_store(callee: str, options: frozenset[str]) -> str:

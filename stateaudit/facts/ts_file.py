@@ -21,7 +21,6 @@ from ..vocabulary import current as vocabulary
 from .references import FileAnalysis
 from .ts_syntax import (
     CLASS_TYPES,
-    FS_MODULES,
     MUTATING_HELPERS,
     MUTATORS,
     WRAPPERS,
@@ -33,9 +32,6 @@ from .ts_syntax import (
     unwrap,
 )
 
-# Calls that keep a callback to run it later: timers, schedulers, event listeners.
-DEFERRING_CALLS = frozenset({"setInterval", "setTimeout", "setImmediate", "on", "once", "addListener",
-                             "addEventListener", "subscribe", "schedule", "scheduleJob", "Cron", "CronJob", "every"})
 
 
 
@@ -169,7 +165,8 @@ class TsFile(FileAnalysis):
 
     @cached_property
     def fs_names(self) -> set[str]:
-        names = {local for local, source in self.imports.items() if source in FS_MODULES}
+        fs_modules = vocabulary().names("libraries.typescript.fs_modules")
+        names = {local for local, source in self.imports.items() if source in fs_modules}
         return names | {"fs", "fsp", "fsPromises"}
 
     # -- classes -------------------------------------------------------------
@@ -415,11 +412,12 @@ class TsFile(FileAnalysis):
     def _deferred(self, fn: SyntaxNode) -> bool:
         """Is `fn` handed to a timer, scheduler or listener (inline, or by its local name) to be run later?"""
         names = {function_name(fn)} - {""}
+        deferring = vocabulary().names("contexts.typescript.deferring_calls")
         for node in [fn] + [n for n in self._passed_callbacks if node_text(n) in names]:
             parent = node.parent
             if parent is not None and parent.type == "arguments" and parent.parent is not None:
                 callee = node_text(field(parent.parent, "function") or field(parent.parent, "constructor"))
-                if callee.rsplit(".", 1)[-1] in DEFERRING_CALLS:
+                if callee.rsplit(".", 1)[-1] in deferring:
                     return True
         return False
 

@@ -19,7 +19,7 @@ from ..syntax import (
 from ..vocabulary import current as vocabulary
 from .common import split_words, write_tags, writes_through_client
 from .index import ClassInfo, FileIndex
-from .ts_calls import held_by, is_fs_call, stored_later
+from .ts_calls import held_by, is_fs_call, memory_limiter, stored_later
 from .ts_file import TsFile, instantiation_context
 from .ts_syntax import (
     CLASS_TYPES,
@@ -108,14 +108,6 @@ def _file_writer_name(ts: TsFile, call: SyntaxNode) -> str:
     return function_name(fn) if params & words else ""
 
 
-# In-memory rate limiters of libraries: their counters live in this process.
-MEMORY_LIMITERS = {"rate-limiter-flexible": ("RateLimiterMemory",), "limiter": ("RateLimiter", "TokenBucket"),
-                   "bottleneck": ("Bottleneck",)}
-
-
-def memory_limiter(ts: TsFile, name: str) -> bool:
-    """Is `new name(...)` a library's in-memory rate limiter (`new RateLimiterMemory()`, limiter's `new RateLimiter()`)?"""
-    return name in MEMORY_LIMITERS.get(ts.imports.get(name, ""), ())
 
 
 def _call_context(ts: TsFile, call: SyntaxNode) -> str:

@@ -12,7 +12,6 @@ WRAPPERS = frozenset({"non_null_expression", "parenthesized_expression", "as_exp
 COLLECTION_CTORS = {"Map": "Map", "Set": "Set", "WeakMap": "WeakMap", "WeakSet": "WeakSet", "Array": "array"}
 MUTATING_HELPERS = frozenset({"Object.assign", "Reflect.set", "Reflect.deleteProperty", "Reflect.defineProperty",
                                "Object.defineProperty"})
-FS_MODULES = ("fs", "node:fs", "fs/promises", "node:fs/promises", "fs-extra", "graceful-fs")
 
 
 def unwrap(node: SyntaxNode | None) -> SyntaxNode | None:
