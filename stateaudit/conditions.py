@@ -83,6 +83,18 @@ def holds(condition: Mapping[str, Any] | None, facts: Mapping[str, Any]) -> bool
     return True
 
 
+def may_hold(condition: Mapping[str, Any] | None, known: Mapping[str, Any]) -> bool:
+    """Can `condition` still hold, given only the `known` facts? False when one of its top-level tests
+    on a known fact fails: the condition is a conjunction, so the whole of it fails whatever the rest is.
+
+    Stage 1 uses it to drop a candidate before computing its other facts; `known` must hold only facts that
+    no later stage changes (see model.SETTLED_IN_FILE).
+    """
+    if not condition:
+        return True
+    return all(_matches(known[key], expected) for key, expected in condition.items() if key in known)
+
+
 @lru_cache(maxsize=1024)
 def _regex(pattern: str) -> re.Pattern:
     return re.compile(pattern)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .conditions import may_hold
 from .config import MAX_FILE_BYTES
 from .facts import FileIndex, facts_module
 from .interrupt import reraise_if_interrupted
@@ -23,6 +24,7 @@ from .syntax import (
     pattern_at,
     pattern_below,
     prepare_queries,
+    release_index,
     run_queries,
     walk,
 )
@@ -112,6 +114,8 @@ def match_file(file: SourceFile, ruleset: RuleSet, include_browser: bool = False
     except Exception as err:  # noqa: BLE001 - our own bug: the rest of the repository is still scanned
         reraise_if_interrupted(err)
         return FileResult(internal_errors=[InternalError(file.rel, None, describe_exception(err))])
+    finally:
+        release_index()  # the file's tree goes with it
 
 
 def _match_file(file: SourceFile, ruleset: RuleSet, include_browser: bool, max_bytes: int,
@@ -209,7 +213,10 @@ def _build_match(rule: Rule, captures, parsed: ParsedFile, analysis, module) -> 
     value = _first(captures, "value")
     subject = rule.subject if rule.subject != "auto" else subject_of(rule.kind, target.type)
     if subject == "state":
-        facts, writes = module.state_facts(analysis, target, name, value)
+        scope = module.state_scope(analysis, target, name, value)
+        if not may_hold(rule.where, {"scope": scope}):  # scope is SETTLED_IN_FILE
+            return None  # the rule wants state of another scope: its other facts would be computed for nothing
+        facts, writes = module.state_facts(analysis, target, name, value, scope)
     elif subject == "global":
         facts, writes = (module.global_facts(analysis, target, name) if hasattr(module, "global_facts")
                          else module.state_facts(analysis, target, name, value))

@@ -81,6 +81,11 @@ class _Absent:
 
 ABSENT: Any = _Absent()
 
+# Facts a file settles alone: no service-wide step (scan._service_facts, classification) ever changes them,
+# so a candidate whose rule's `where:` fails on one of them is dropped in its file, before its other facts
+# are computed (tests/test_classification.py holds the join to this).
+SETTLED_IN_FILE = frozenset({"scope"})
+
 
 @dataclass(frozen=True, slots=True, eq=False)
 class Facts(Mapping[str, Any]):

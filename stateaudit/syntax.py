@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import signal
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -439,66 +439,140 @@ def line_of(node: Node) -> int:
     return node.start_point[0] + 1
 
 
-ROOT_TYPES = frozenset({"program", "module"})  # the root node types of the grammars (TS/JS, Python)
 
 
-class _TreeNodes:
-    """Every node of one tree in pre-order, with where each node's subtree ends in that order.
+# The node types fact extractors look up, for both grammar families; each grammar indexes those it has.
+INDEXED_TYPES = frozenset({
+    # TypeScript / JavaScript
+    "identifier", "type_identifier", "shorthand_property_identifier_pattern", "member_expression",
+    "import_specifier", "decorator", "variable_declarator", "assignment_expression",
+    "augmented_assignment_expression", "public_field_definition", "call_expression", "new_expression", "pair",
+    "return_statement", "arrow_function", "function_expression", "method_definition", "await_expression",
+    "class_declaration", "class", "abstract_class_declaration", "subscript_expression",
+    # Python
+    "attribute", "call", "assignment", "class_definition", "function_definition", "global_statement",
+    "import_statement", "import_from_statement", "while_statement",
+})
 
-    Fact extractors walk the whole tree and the same classes and functions again and again, per
-    candidate. The tree is listed once; walking any node of it is then a slice of that list.
+
+class NodeIndex:
+    """The nodes of the indexed types in one tree, found by one query run, in pre-order, by type.
+
+    Fact extractors ask for "the calls in this function" or "the classes of this file" per candidate.
+    Answering from this table costs a binary search per type instead of a Python walk of the subtree,
+    and building it costs one query run in C instead of listing every node in Python.
     """
 
-    __slots__ = ("root", "nodes", "ends", "position")
+    __slots__ = ("root", "nodes", "starts", "positions")
 
-    def __init__(self, root: Node) -> None:
-        self.root = root  # keeps the tree alive, so node ids in `position` stay unique
-        nodes: list[Node] = []
-        ends: list[int] = []
-        depths: list[int] = []
-        position: dict[int, int] = {}
-        open_: list[int] = []  # nodes whose subtree has not ended yet, outermost first
-        stack = [(root, 0)]
-        while stack:
-            node, depth = stack.pop()
-            here = len(nodes)
-            while open_ and depths[open_[-1]] >= depth:
-                ends[open_.pop()] = here
-            nodes.append(node)
-            ends.append(here + 1)
-            depths.append(depth)
-            position[node.id] = here
-            open_.append(here)
-            children = node.children
-            if children:
-                stack.extend((child, depth + 1) for child in reversed(children))
-        for index in open_:
-            ends[index] = len(nodes)
-        self.nodes, self.ends, self.position = nodes, ends, position
+    def __init__(self, root: Node, grammar: str) -> None:
+        self.root = root  # keeps the tree alive while its nodes are looked up
+        self.nodes: list[Node] = _preorder_sorted(QueryCursor(_index_query(grammar)).captures(root).get("node", []))
+        self.starts: dict[str, list[int]] = {}  # per type: start bytes, ascending (pre-order)
+        self.positions: dict[str, list[int]] = {}  # per type: positions in `nodes`
+        for position, node in enumerate(self.nodes):
+            kind = node.type
+            if kind not in self.starts:
+                self.starts[kind], self.positions[kind] = [], []
+            self.starts[kind].append(node.start_byte)
+            self.positions[kind].append(position)
 
-    def subtree(self, node: Node) -> list[Node] | None:
-        """The node and its descendants in pre-order, or None if the node is not of this tree."""
-        index = self.position.get(node.id)
-        if index is None or self.nodes[index] != node:
-            return None
-        return self.nodes[index:self.ends[index]]
+    def within(self, node: Node, types: frozenset[str]) -> list[Node]:
+        """`node` and its descendants whose type is in `types`, in pre-order."""
+        start, end = node.start_byte, node.end_byte
+        found: list[int] = []
+        for kind in types:
+            starts = self.starts.get(kind)
+            if not starts:
+                continue
+            positions = self.positions[kind]
+            i = bisect_left(starts, start)
+            while i < len(starts) and starts[i] <= end:
+                candidate = self.nodes[positions[i]]
+                if candidate.end_byte <= end and _inside(candidate, node, start, end):
+                    found.append(positions[i])
+                i += 1
+        if len(types) > 1:
+            found.sort()
+        return [self.nodes[p] for p in found]
 
 
-_LATEST: list[_TreeNodes | None] = [None]  # the tree of the file being analysed
+def _preorder_sorted(nodes: list[Node]) -> list[Node]:
+    """Nodes in the order a pre-order walk meets them: by start, the longer first, and for the same
+    span (`let x` declares `x` over the same bytes) the ancestor first."""
+    nodes = sorted(nodes, key=lambda n: (n.start_byte, -n.end_byte))
+    i = 0
+    while i < len(nodes) - 1:
+        j = i + 1
+        span = nodes[i].byte_range
+        while j < len(nodes) and nodes[j].byte_range == span:
+            j += 1
+        if j - i > 1:
+            nodes[i:j] = sorted(nodes[i:j], key=_depth)
+        i = j
+    return nodes
+
+
+def _depth(node: Node) -> int:
+    depth = 0
+    parent = node.parent
+    while parent is not None:
+        depth, parent = depth + 1, parent.parent
+    return depth
+
+
+def _inside(candidate: Node, node: Node, start: int, end: int) -> bool:
+    """Is a node lying within `node`'s bytes its descendant (or itself)? Only ties at the edges need a look up."""
+    if candidate.start_byte > start and candidate.end_byte < end:
+        return True  # strictly inside: siblings never overlap, so only a descendant lies there
+    return candidate == node or any(a == node for a in ancestors(candidate))
+
+
+@cache
+def _index_query(grammar: str) -> Query:
+    present = sorted(INDEXED_TYPES & node_types(grammar))
+    return new_query(LANGUAGES[grammar], "[" + " ".join(f"({kind})" for kind in present) + "] @node")
+
+
+_INDEX: list[NodeIndex | None] = [None]  # the index of the file being analysed
+
+
+def index_tree(parsed: ParsedFile) -> NodeIndex:
+    """Index the tree of the file about to be analysed; `descendants` answers from it until the next file."""
+    index = _INDEX[0] = NodeIndex(parsed.root, parsed.language)
+    return index
+
+
+def release_index() -> None:
+    """Drop the current file's index (and with it, its tree)."""
+    _INDEX[0] = None
+
+
+def descendants(node: Node, types: frozenset[str] | str) -> list[Node]:
+    """`node` and the nodes below it whose type is one of `types`, in pre-order: `walk` filtered by type.
+
+    Every type must be indexed (INDEXED_TYPES): asking for another is our bug, and raises.
+    """
+    kinds = frozenset((types,)) if isinstance(types, str) else frozenset(types)
+    unknown = kinds - INDEXED_TYPES
+    if unknown:
+        raise ValueError(f"node types not indexed: {sorted(unknown)}")
+    index = _INDEX[0]
+    if index is not None and _root_of(node) == index.root:
+        return index.within(node, kinds)
+    return [n for n in _preorder(node) if n.type in kinds]
+
+
+def _root_of(node: Node) -> Node:
+    while True:
+        parent = node.parent
+        if parent is None:
+            return node
+        node = parent
 
 
 def walk(node: Node) -> Iterator[Node]:
-    """Pre-order traversal with an explicit stack: generated files nest thousands deep.
-
-    Walking a whole tree lists its nodes once (see _TreeNodes); walks inside that tree are then slices.
-    """
-    latest = _LATEST[0]
-    if node.type in ROOT_TYPES and (latest is None or latest.root != node):
-        latest = _LATEST[0] = _TreeNodes(node)
-    if latest is not None:
-        nodes = latest.subtree(node)
-        if nodes is not None:
-            return iter(nodes)
+    """Pre-order traversal with an explicit stack: generated files nest thousands deep."""
     return _preorder(node)
 
 
@@ -538,3 +612,19 @@ def named_children(node: Node | None) -> list[Node]:
 
 def is_error_node(node: Node) -> bool:
     return node.type == "ERROR" or node.is_missing
+
+
+@cache
+def _types_query(grammar: str, types: frozenset[str]) -> Query | None:
+    present = sorted(types & node_types(grammar))
+    return new_query(LANGUAGES[grammar], "[" + " ".join(f"({kind})" for kind in present) + "] @node") if present else None
+
+
+def nodes_of_types(node: Node | None, grammar: str, types: frozenset[str]) -> list[Node]:
+    """The nodes of `types` in `node`'s subtree (itself included), found by one query run in C, by position.
+
+    For types the per-file index does not hold (comments, strings), asked for a few subtrees per file."""
+    query = _types_query(grammar, types) if node is not None else None
+    if query is None:
+        return []
+    return sorted(QueryCursor(query).captures(node).get("node", []), key=lambda n: (n.start_byte, -n.end_byte))

@@ -248,3 +248,29 @@ def test_fingerprint_survives_a_line_move_but_not_a_change_of_the_code(tmp_path,
     make(tmp_path, {"src/app.ts": LIMITER.replace("new Map<string, number>()", "new Map<string, number[]>()")})
     changed = findings(tmp_path, ruleset)[("src/app.ts", 5)]
     assert changed.symbol == "sessionAttempts" and changed.fingerprint != before
+
+
+def test_the_join_never_changes_what_a_file_settles(ruleset):
+    """Stage 1 drops candidates on SETTLED_IN_FILE facts before the join: that is sound only while no
+    service-wide step changes them. Checked on every match of the aiponge services and the rule fixtures."""
+    from stateaudit.facts import ServiceIndex
+    from stateaudit.model import SETTLED_IN_FILE
+    from stateaudit.scan import _service_facts
+
+    checked = 0
+    for root in (FIXTURES / "aiponge", FIXTURES / "rules"):
+        config = Config(include_tests=True)
+        files = list(discover_files(root, config).files)
+        services = detect_services(root, files)
+        results = {f.rel: match_file(f, ruleset) for f in files}
+        indexes: dict[str, ServiceIndex] = {}
+        for file in files:
+            indexes.setdefault(services.owner_of(file.rel).path, ServiceIndex()).add(results[file.rel].index)
+        for file in files:
+            service = services.owner_of(file.rel)
+            for match in results[file.rel].matches:
+                joined = _service_facts(match, service, indexes[service.path], file.is_test)
+                for name in SETTLED_IN_FILE:
+                    assert joined.get(name) == match.facts.get(name), (file.rel, match.rule_id, name)
+                checked += "scope" in match.facts
+    assert checked > 500

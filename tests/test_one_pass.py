@@ -1,8 +1,19 @@
-"""One pass per file: the listed tree and the joined queries give exactly what separate walks and queries give."""
+"""One pass per file: the node index and the joined queries give exactly what separate walks and queries give."""
 
 from __future__ import annotations
 
-from stateaudit.syntax import _preorder, compile_query, parse_source, run_queries, run_query, walk
+import pytest
+
+from stateaudit.syntax import (
+    INDEXED_TYPES,
+    _preorder,
+    compile_query,
+    descendants,
+    index_tree,
+    parse_source,
+    run_queries,
+    run_query,
+)
 
 from .conftest import FIXTURES
 
@@ -19,32 +30,66 @@ def _sources():
     yield from ((p, "python") for p in sorted(FIXTURES.rglob("*.py"))[:40])
 
 
-def test_walking_any_node_of_a_listed_tree_is_a_plain_preorder_walk():
+def _filtered_walk(node, types):
+    return [n for n in _preorder(node) if n.type in types and n.is_named]
+
+
+TYPE_SETS = (
+    frozenset({"identifier"}),
+    frozenset({"call_expression", "assignment_expression", "call", "assignment"}),
+    frozenset({"identifier", "member_expression", "attribute"}),
+    frozenset({"variable_declarator", "identifier", "class", "class_declaration", "class_definition"}),
+)
+
+
+def test_nodes_looked_up_by_type_are_those_a_filtered_preorder_walk_meets():
+    """One query run per file lists the indexed nodes; any subtree's nodes of some types are then a lookup."""
     checked = 0
     for path, language in [*_sources(), (None, "typescript")]:
         parsed = parse_source(BROKEN if path is None else path.read_bytes(), language)
-        everything = list(walk(parsed.root))
-        assert everything == list(_preorder(parsed.root))
+        index = index_tree(parsed)
+        assert index.nodes == _filtered_walk(parsed.root, INDEXED_TYPES)
+        everything = list(_preorder(parsed.root))
         for node in everything[:: max(1, len(everything) // 50)]:
-            assert list(walk(node)) == list(_preorder(node))
-            checked += 1
-    assert checked > 1000
+            for types in TYPE_SETS:
+                assert descendants(node, types) == _filtered_walk(node, types), (path, node.type)
+                checked += 1
+    assert checked > 4000
 
 
-def test_broken_files_with_missing_nodes_are_walked_exactly():
+def test_same_span_nodes_come_ancestor_first():
+    """`let x` declares `x` over the very same bytes: the declarator comes first, as in a walk."""
+    parsed = parse_source(b"let x;\nfunction f() { let y; return y }\n", "typescript")
+    index_tree(parsed)
+    found = descendants(parsed.root, frozenset({"variable_declarator", "identifier"}))
+    assert [(n.type, n.text) for n in found] == [
+        ("variable_declarator", b"x"), ("identifier", b"x"), ("identifier", b"f"),
+        ("variable_declarator", b"y"), ("identifier", b"y"), ("identifier", b"y")]
+
+
+def test_broken_files_with_missing_nodes_are_looked_up_exactly():
     parsed = parse_source(BROKEN, "typescript", recover=False)  # keep the ERROR and MISSING nodes
-    nodes = list(walk(parsed.root))
+    index_tree(parsed)
+    nodes = list(_preorder(parsed.root))
     assert any(n.is_missing for n in nodes) and any(n.type == "ERROR" for n in nodes)
     for node in nodes:
-        assert list(walk(node)) == list(_preorder(node))
+        for types in TYPE_SETS:
+            assert descendants(node, types) == _filtered_walk(node, types)
 
 
-def test_walking_a_node_of_an_older_tree_still_works():
-    first = parse_source(b"const a = new Map();\n", "typescript")
-    declaration = list(walk(first.root))[1]
-    later = parse_source(b"let b = 1;\n", "typescript")
-    assert list(walk(later.root))  # the tree listed whole is now another one
-    assert [n.type for n in walk(declaration)] == [n.type for n in _preorder(declaration)]
+def test_nodes_of_a_tree_not_indexed_are_walked():
+    first = parse_source(b"const a = new Map(); a.set(1, 2);\n", "typescript")
+    declaration = first.root.named_children[0]
+    index_tree(parse_source(b"let b = 1;\n", "typescript"))  # another file is now the indexed one
+    assert descendants(declaration, "identifier") == _filtered_walk(declaration, {"identifier"})
+    assert [n.text for n in descendants(first.root, "identifier")] == [b"a", b"Map", b"a"]
+
+
+def test_asking_for_a_type_that_is_not_indexed_is_our_bug():
+    parsed = parse_source(b"x = 1\n", "python")
+    index_tree(parsed)
+    with pytest.raises(ValueError, match="not indexed"):
+        descendants(parsed.root, "expression_statement")
 
 
 def test_queries_run_together_give_each_query_its_own_matches_in_order(ruleset):

@@ -36,7 +36,7 @@ def test_a_code_line_keeps_code_and_blanks_prose():
 def _class_body(source: bytes, language: str):
     parsed = parse_source(source, language)
     cls = next(n for n in walk(parsed.root) if n.type in ("class_declaration", "class_definition"))
-    return field(cls, "body")
+    return field(cls, "body"), language
 
 
 @pytest.mark.parametrize("source, language, writes", [
@@ -50,7 +50,7 @@ def _class_body(source: bytes, language: str):
     (b"class A:\n    def f(self):\n        # then self.db.commit()\n        self.db.query(T)\n", "python", False),
 ])
 def test_client_writes_come_from_calls_and_sql_strings(source, language, writes):
-    assert writes_through_client(_class_body(source, language)) is writes
+    assert writes_through_client(*_class_body(source, language)) is writes
 
 
 @pytest.mark.parametrize("source, keys", [

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from ..syntax import ParsedFile, SyntaxNode, field, named_children, node_text, walk
+from ..syntax import ParsedFile, SyntaxNode, ancestors, descendants, field, node_text, nodes_of_types
 from ..vocabulary import current as vocabulary
 
 _CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
@@ -71,12 +71,11 @@ _SPANS: list = [None, None]  # (parsed file, row -> byte spans of prose) of the 
 def _prose_spans(parsed: ParsedFile) -> dict[int, list[tuple[int, int]]]:
     if _SPANS[0] is not parsed:
         spans: dict[int, list[tuple[int, int]]] = {}
-        for node in walk(parsed.root):
-            if node.type in _PROSE:
-                (first, start), (last, end) = node.start_point, node.end_point
-                for row in range(first, last + 1):
-                    spans.setdefault(row, []).append((start if row == first else 0,
-                                                      end if row == last else len(parsed.lines[row])))
+        for node in nodes_of_types(parsed.root, parsed.language, _PROSE):
+            (first, start), (last, end) = node.start_point, node.end_point
+            for row in range(first, min(last, len(parsed.lines) - 1) + 1):
+                spans.setdefault(row, []).append((start if row == first else 0,
+                                                  end if row == last else len(parsed.lines[row])))
         _SPANS[:] = [parsed, spans]
     return _SPANS[1]
 
@@ -85,17 +84,16 @@ def called_names(node: SyntaxNode | None, members_only: bool = False) -> set[str
     """The last names of the callees of the calls in a subtree: `this.redis.hset(...)` -> hset, `unlink(p)` ->
     unlink. With `members_only`, only methods called on an object count (not `unlink(p)`)."""
     names = set()
-    for call in walk(node) if node is not None else ():
-        if call.type in _CALL_TYPES:
-            callee = field(call, "function")
-            if callee is not None and callee.type in _MEMBER_TYPES:
-                names.add(node_text(field(callee, _MEMBER_TYPES[callee.type])))
-            elif callee is not None and callee.type == "identifier" and not members_only:
-                names.add(node_text(callee))
+    for call in descendants(node, _CALL_TYPES) if node is not None else ():
+        callee = field(call, "function")
+        if callee is not None and callee.type in _MEMBER_TYPES:
+            names.add(node_text(field(callee, _MEMBER_TYPES[callee.type])))
+        elif callee is not None and callee.type == "identifier" and not members_only:
+            names.add(node_text(callee))
     return names
 
 
-def writes_through_client(body: SyntaxNode | None) -> bool:
+def writes_through_client(body: SyntaxNode | None, grammar: str) -> bool:
     """Does a class body write through a store client (Redis commands, SQL writes, ORM saves)?
 
     Judged from its calls (`clients.call_methods`, `clients.write_methods` of the vocabulary) and its
@@ -107,12 +105,6 @@ def writes_through_client(body: SyntaxNode | None) -> bool:
     if called & words.names("clients.write_methods"):
         return True
     sql = words.matcher("clients.sql_writes")
-    docstrings: set[int] = set()
-    for node in walk(body):  # pre-order: a statement comes before the string it holds
-        if node.type == "expression_statement":
-            inner = named_children(node)
-            if len(inner) == 1 and inner[0].type in _STRINGS:
-                docstrings.add(inner[0].id)  # a docstring or directive is prose, not a query
-        elif node.type in _STRINGS and node.id not in docstrings and sql.search(node_text(node)):
-            return True
-    return False
+    # A string that is a statement of its own is a docstring or a directive: prose, not a query.
+    return any(sql.search(node_text(string)) and getattr(next(ancestors(string), None), "type", "") != "expression_statement"
+               for string in nodes_of_types(body, grammar, _STRINGS))

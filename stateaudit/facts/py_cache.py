@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from functools import cached_property
 
-from ..syntax import SyntaxNode, field, named_children, node_text, walk
+from ..syntax import SyntaxNode, descendants, field, named_children, node_text
 from ..vocabulary import current as vocabulary
 
 # functools decorators whose cache lives in the process.
@@ -109,7 +109,7 @@ class PyCaches:
             fn = field(stmt, "definition") if stmt.type == "decorated_definition" else stmt
             if fn is None or fn.type != "function_definition":
                 continue
-            if any(self.is_lru(node) for node in walk(field(fn, "body"))):
+            if any(self.is_lru(node) for node in descendants(field(fn, "body"), ("call", "decorator"))):
                 wrappers.add(node_text(field(fn, "name")))
         return wrappers
 

@@ -9,11 +9,11 @@ from ..model import WriteSite
 from ..syntax import (
     SyntaxNode,
     ancestors,
+    descendants,
     enclosing,
     field,
     named_children,
     node_text,
-    walk,
 )
 from .common import purpose_of_path, split_words
 from .py_file import (
@@ -25,7 +25,7 @@ from .py_file import (
 
 
 def _loops(node: SyntaxNode | None) -> bool:
-    return node is not None and any(n.type == "while_statement" for n in walk(node))
+    return node is not None and bool(descendants(node, "while_statement"))
 
 
 def _parks(node: SyntaxNode | None) -> bool:
@@ -195,12 +195,12 @@ def _resolve_path_text(py: PyFile, arg: SyntaxNode | None) -> str:
     """The path argument's text, with the names it uses expanded (locals, then module constants, two levels)."""
     if arg is None:
         return ""
-    names = {node_text(n) for n in walk(arg) if n.type == "identifier"}
+    names = {node_text(n) for n in descendants(arg, "identifier")}
     extra = [py.module_values[name] for name in names if name in py.module_values]
     fn = enclosing(arg, FUNCTIONS)
     if fn is not None:
-        for node in walk(fn):
-            if node.type == "assignment" and node_text(field(node, "left")) in names:
+        for node in descendants(fn, "assignment"):
+            if node_text(field(node, "left")) in names:
                 extra.append(node_text(field(node, "right")))
     # One more level: `out = join(ROOT, x)` names ROOT.
     second = [py.module_values[word] for text in extra for word in set(re.findall(r"\w+", text))
@@ -219,8 +219,8 @@ def _looks_like_path(py: PyFile, receiver: str, fn: SyntaxNode | None) -> bool:
         return True
     scopes = [fn] if fn is not None else []
     for scope in [*scopes, py.root]:
-        for node in walk(scope):
-            if node.type == "assignment" and node_text(field(node, "left")) == receiver:
+        for node in descendants(scope, "assignment"):
+            if node_text(field(node, "left")) == receiver:
                 if _PATHISH.search(node_text(field(node, "right"))):
                     return True
     return False

@@ -9,7 +9,7 @@ replica would open again. Stateless module instances (settings, loggers, HTTP cl
 
 from __future__ import annotations
 
-from ..syntax import SyntaxNode, field, named_children, node_text, walk
+from ..syntax import SyntaxNode, descendants, field, named_children, node_text
 
 # (module prefix, constructor or factory) -> what the object owns.
 _OWNERS = {
@@ -49,11 +49,9 @@ def connection_kind(py, value: SyntaxNode | None) -> str:
     helper = py.functions_by_name.get(node_text(field(value, "function")))
     if helper is None:
         return ""
-    for node in walk(field(helper, "body")):
-        if node.type == "call":
-            found = _library_kind(py, node)
-            if found == "database":
-                return found
+    for node in descendants(field(helper, "body"), "call"):
+        if _library_kind(py, node) == "database":
+            return "database"
     return ""
 
 

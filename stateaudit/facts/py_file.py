@@ -10,11 +10,11 @@ from ..syntax import (
     ParsedFile,
     SyntaxNode,
     ancestors,
+    descendants,
     enclosing,
     field,
     named_children,
     node_text,
-    walk,
 )
 from ..vocabulary import current as vocabulary
 from .references import FileAnalysis
@@ -32,16 +32,21 @@ _LITERALS = {"dictionary": "dict", "list": "list", "set": "set", "dictionary_com
 _APP_ATTRIBUTE = re.compile(r"^(app|application|current_app|self\.app)\.(state\.)?\w+$")
 
 
+_IMPORT_STATEMENTS = frozenset({"import_statement", "import_from_statement"})
+_CALLS_AND_DECORATORS = frozenset({"call", "decorator"})
+
+
 class PyFile(FileAnalysis):
     """Per-file analysis, computed once and shared by every candidate in the file."""
 
     function_types = FUNCTIONS
+    reference_types = frozenset({"identifier", "attribute"})
 
     @cached_property
     def imports(self) -> dict[str, str]:
         """Local name -> module, for `import x`, `import x as y` and `from m import n`."""
         table: dict[str, str] = {}
-        for node in walk(self.root):
+        for node in descendants(self.root, _IMPORT_STATEMENTS):
             if node.type == "import_statement":
                 for child in node.named_children:
                     if child.type == "aliased_import":
@@ -76,9 +81,8 @@ class PyFile(FileAnalysis):
     @cached_property
     def functions_by_name(self) -> dict[str, SyntaxNode]:
         functions: dict[str, SyntaxNode] = {}
-        for node in walk(self.root):
-            if node.type == "function_definition":
-                functions.setdefault(node_text(field(node, "name")), node)
+        for node in descendants(self.root, "function_definition"):
+            functions.setdefault(node_text(field(node, "name")), node)
         return functions
 
     @cached_property
@@ -101,7 +105,7 @@ class PyFile(FileAnalysis):
     def _clients_in(self, node: SyntaxNode) -> frozenset[str]:
         kinds: set[str] = set()
         self_attributes = vocabulary().group_matchers("clients.python.self_attributes")
-        for child in walk(node):
+        for child in descendants(node, self.reference_types):
             if child.type == "identifier":
                 kind = self.client_names.get(node_text(child))
                 if kind:
@@ -196,8 +200,8 @@ class PyFile(FileAnalysis):
             bound: set[str] = set()
             declared: set[str] = set()
             params = field(fn, "parameters")
-            for p in walk(params) if params is not None else []:
-                if p.type == "identifier" and p.parent is not None and p.parent.type in (
+            for p in descendants(params, "identifier") if params is not None else []:
+                if p.parent is not None and p.parent.type in (
                         "parameters", "default_parameter", "typed_parameter", "typed_default_parameter",
                         "list_splat_pattern", "dictionary_splat_pattern", "lambda_parameters"):
                     bound.add(node_text(p))
@@ -213,11 +217,11 @@ class PyFile(FileAnalysis):
                 elif node.type in ("assignment", "augmented_assignment", "for_statement", "for_in_clause"):
                     left = field(node, "left")
                     if left is not None and left.type in ("identifier", "pattern_list", "tuple_pattern"):
-                        bound.update(node_text(i) for i in walk(left) if i.type == "identifier")
+                        bound.update(node_text(i) for i in descendants(left, "identifier"))
                 elif node.type in ("with_item", "as_pattern"):
                     alias = field(node, "alias")
                     if alias is not None:
-                        bound.update(node_text(i) for i in walk(alias) if i.type == "identifier")
+                        bound.update(node_text(i) for i in descendants(alias, "identifier"))
                 stack.extend(node.named_children)
             self._locals[fn.id] = (bound - declared, declared)
         return self._locals[fn.id]
@@ -259,7 +263,7 @@ class PyFile(FileAnalysis):
     def _call_uses(self) -> dict[str, list[SyntaxNode]]:
         """Function name -> nodes that call it or apply it as a decorator."""
         uses: dict[str, list[SyntaxNode]] = {}
-        for node in walk(self.root):
+        for node in descendants(self.root, _CALLS_AND_DECORATORS):
             target = None
             if node.type == "call":
                 target = field(node, "function")
@@ -275,7 +279,7 @@ class PyFile(FileAnalysis):
 
     # -- classes ----------------------------------------------------------------
     def classes(self) -> list[SyntaxNode]:
-        return [n for n in walk(self.root) if n.type == "class_definition"]
+        return descendants(self.root, "class_definition")
 
     @staticmethod
     def class_name(cls: SyntaxNode | None) -> str | None:
@@ -291,15 +295,14 @@ class PyFile(FileAnalysis):
     def instance_collections(self, cls: SyntaxNode) -> list[tuple[str, SyntaxNode]]:
         """Collections each instance gets: set in __init__/__post_init__/__new__, or dataclass default factories."""
         found = []
-        for fn in walk(field(cls, "body")):
-            name = node_text(field(fn, "name")) if fn.type == "function_definition" else ""
+        for fn in descendants(field(cls, "body"), "function_definition"):
+            name = node_text(field(fn, "name"))
             if name in ("__init__", "__post_init__", "__new__"):
-                for node in walk(field(fn, "body")):
-                    if node.type == "assignment":
-                        left = field(node, "left")
-                        owner = node_text(field(left, "object")) if left is not None and left.type == "attribute" else ""
-                        if (owner == "self" or (name == "__new__" and owner not in ("", "cls"))) and container_of(field(node, "right")):
-                            found.append((node_text(field(left, "attribute")), node))
+                for node in descendants(field(fn, "body"), "assignment"):
+                    left = field(node, "left")
+                    owner = node_text(field(left, "object")) if left is not None and left.type == "attribute" else ""
+                    if (owner == "self" or (name == "__new__" and owner not in ("", "cls"))) and container_of(field(node, "right")):
+                        found.append((node_text(field(left, "attribute")), node))
         for name, assign in self.class_collections(cls):
             if is_default_factory(field(assign, "right")):
                 found.append((name, assign))

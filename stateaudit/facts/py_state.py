@@ -8,11 +8,11 @@ from ..model import WriteSite
 from ..syntax import (
     SyntaxNode,
     ancestors,
+    descendants,
     enclosing,
     field,
     named_children,
     node_text,
-    walk,
 )
 from ..vocabulary import current as vocabulary
 from .common import split_words, write_tags, writes_through_client
@@ -42,14 +42,13 @@ def file_index(py: PyFile) -> FileIndex:
             has_static_instance=py.has_singleton_instance(cls) or "Singleton" in node_text(field(cls, "superclasses")),
             stateful_fields=py.stateful_fields(cls), clients=py.clients_in(cls),
         ))
-    for node in walk(py.root):
-        if node.type == "call":
-            callee = field(node, "function")
-            if callee is not None and callee.type == "identifier" and node_text(callee)[:1].isupper():
-                index.instantiations.append((node_text(callee), instantiation_context(py, node)))
+    for node in descendants(py.root, "call"):
+        callee = field(node, "function")
+        if callee is not None and callee.type == "identifier" and node_text(callee)[:1].isupper():
+            index.instantiations.append((node_text(callee), instantiation_context(py, node)))
     index.name_refs, index.calls = _uses(py)
-    index.dispatched = frozenset(node_text(field(fn, "name")) for fn in walk(py.root) if fn.type == "function_definition"
-                                 and any(d.split("(")[0] not in ("staticmethod", "classmethod", "property")
+    index.dispatched = frozenset(node_text(field(fn, "name")) for fn in descendants(py.root, "function_definition")
+                                 if any(d.split("(")[0] not in ("staticmethod", "classmethod", "property")
                                          for d in py.decorators(fn)))
     index.module = module_path(py.parsed.rel)
     index.cache_objects = dict(py.caches.objects)
@@ -69,6 +68,7 @@ def _outer_function(fn: SyntaxNode) -> SyntaxNode:
 
 
 _IMPORTS = frozenset({"import_statement", "import_from_statement"})
+_USES = frozenset({"identifier", "call", "decorator"})
 
 
 def _uses(py: PyFile) -> tuple[dict[str, int], list[tuple[str, str, str]]]:
@@ -76,7 +76,7 @@ def _uses(py: PyFile) -> tuple[dict[str, int], list[tuple[str, str, str]]]:
     refs: dict[str, int] = {}
     calls: list[tuple[str, str, str]] = []
     contexts: dict[int, str] = {}
-    for node in walk(py.root):
+    for node in descendants(py.root, _USES):
         if node.type == "identifier":
             parent = node.parent
             if parent is not None and parent.type in ("function_definition", "class_definition") \
@@ -121,13 +121,26 @@ def _writer_functions(py: PyFile, keys: list[tuple], writes: list[WriteSite]) ->
     return tuple(sorted(found))
 
 
-def state_facts(py: PyFile, target: SyntaxNode, name_node: SyntaxNode | None,
-                value: SyntaxNode | None) -> tuple[dict[str, Any], list[WriteSite]]:
-    """Facts for a module variable, class attribute, `self.x` set in __init__, or `app.state.x`."""
+def state_scope(py: PyFile, target: SyntaxNode, name_node: SyntaxNode | None, value: SyntaxNode | None) -> str:
+    """Where a named value lives (module, class, instance, app-state, closure or function): the first fact of
+    a state candidate, and the cheapest, so candidates whose rule wants another scope stop here."""
+    return _scope_and_name(py, target, name_node, value)[0]
+
+
+def _scope_and_name(py: PyFile, target: SyntaxNode, name_node: SyntaxNode | None,
+                    value: SyntaxNode | None) -> tuple[str, str]:
+    known = py.__dict__.setdefault("_scopes", {})
+    if target.id not in known:
+        known[target.id] = _find_scope_and_name(py, target, name_node, value)
+    return known[target.id]
+
+
+def _find_scope_and_name(py: PyFile, target: SyntaxNode, name_node: SyntaxNode | None,
+                         value: SyntaxNode | None) -> tuple[str, str]:
     left = field(target, "left")
     left_text = node_text(left)
     fn = enclosing(target, FUNCTIONS)
-    cls, class_name = owner_of(py, target)
+    cls = owner_of(py, target)[0]
     owner_var = node_text(field(left, "object")) if left is not None and left.type == "attribute" else ""
     fname = node_text(field(fn, "name")) if fn is not None else ""
     if left_text.startswith(("app.state.", "application.state.")) or ".extensions[" in left_text:
@@ -148,9 +161,19 @@ def state_facts(py: PyFile, target: SyntaxNode, name_node: SyntaxNode | None,
         scope, name = "class", node_text(name_node)
     else:
         scope, name = "module", node_text(name_node)
-        class_name = None
+    return scope, name
+
+
+def state_facts(py: PyFile, target: SyntaxNode, name_node: SyntaxNode | None,
+                value: SyntaxNode | None, scope: str | None = None) -> tuple[dict[str, Any], list[WriteSite]]:
+    """Facts for a module variable, class attribute, `self.x` set in __init__, or `app.state.x`
+    (`scope`, when given, is what state_scope said: it is worked out once per candidate either way)."""
+    left_text = node_text(field(target, "left"))
+    fn = enclosing(target, FUNCTIONS)
+    cls, class_name = owner_of(py, target)
+    scope, name = _scope_and_name(py, target, name_node, value)
     if scope == "module":
-        keys = [("name", name)]
+        class_name, keys = None, [("name", name)]
     elif scope == "class":
         shadowed = any(n == name for n, _ in py.instance_collections(cls)) or _assigned_in_init(cls, name)
         keys = [("cls", cls.id, name), ("attr", class_name or "", name)] + ([] if shadowed else [("self", cls.id, name)])
@@ -231,8 +254,8 @@ def _closure_lives_long(py: PyFile, fn: SyntaxNode, name: str) -> bool:
     """A local of a factory that returns a closure writing it: middleware factories, decorators applied at import."""
     if fn.type != "function_definition" or not any(True for _ in _closure_writes(py, fn, name)):
         return False
-    returned = {node_text(n.named_children[0]) for n in walk(field(fn, "body"))
-                if n.type == "return_statement" and n.named_children and enclosing(n, FUNCTIONS) == fn}
+    returned = {node_text(n.named_children[0]) for n in descendants(field(fn, "body"), "return_statement")
+                if n.named_children and enclosing(n, FUNCTIONS) == fn}
     inner = set()
     for node in named_children(field(fn, "body")):
         if node.type == "decorated_definition":
@@ -259,10 +282,10 @@ def _closure_writes(py: PyFile, fn: SyntaxNode, name: str):
 
 
 def _assigned_in_init(cls: SyntaxNode, name: str) -> bool:
-    for fn in walk(field(cls, "body")):
-        if fn.type == "function_definition" and node_text(field(fn, "name")) == "__init__":
-            for node in walk(field(fn, "body")):
-                if node.type == "assignment" and node_text(field(node, "left")) == f"self.{name}":
+    for fn in descendants(field(cls, "body"), "function_definition"):
+        if node_text(field(fn, "name")) == "__init__":
+            for node in descendants(field(fn, "body"), "assignment"):
+                if node_text(field(node, "left")) == f"self.{name}":
                     return True
     return False
 
@@ -279,8 +302,8 @@ def global_facts(py: PyFile, target: SyntaxNode, name_node: SyntaxNode | None) -
                        and stmt.named_children[0].type == "assignment"
                        and node_text(field(stmt.named_children[0], "left")) == name
                        for stmt in py.root.named_children)
-        first = next((n for n in walk(py.root) if n.type == "global_statement"
-                      and name in {node_text(c) for c in n.named_children}), None)
+        first = next((n for n in descendants(py.root, "global_statement")
+                      if name in {node_text(c) for c in n.named_children}), None)
         duplicate = assigned or first != target
     return {
         "scope": "module", "name": name, "symbol": name, "words": split_words(name),
@@ -363,7 +386,7 @@ def _contextvar_shared_default(py: PyFile, target: SyntaxNode, value: SyntaxNode
     if default is None or not (container_of(default) or (default.type == "call" and _own_instance(py, default))):
         return False
     name = node_text(field(target, "left"))
-    return not any(node.type == "attribute" and node_text(node) == f"{name}.set" for node in walk(py.root))
+    return not any(node_text(node) == f"{name}.set" for node in descendants(py.root, "attribute"))
 
 
 def singleton_facts(py: PyFile, target: SyntaxNode, class_name: str | None) -> tuple[dict[str, Any], list[WriteSite]]:
@@ -421,6 +444,6 @@ def class_facts(py: PyFile, cls: SyntaxNode) -> tuple[dict[str, Any], list[Write
         "name": name, "class_name": name, "symbol": name, "scope": "class", "owner_kind": "class",
         "words": split_words(name), "class_words": frozenset(split_words(name)),
         "clients": py.clients_in(cls), "stateful_fields": stateful, "stateful": bool(stateful),
-        "client_writes": writes_through_client(field(cls, "body")),
+        "client_writes": writes_through_client(field(cls, "body"), py.parsed.language),
         "lifetime_local": "unknown",
     }, []

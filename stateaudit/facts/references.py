@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import cached_property
 
-from ..syntax import ParsedFile, SyntaxNode, ancestors, enclosing, line_of, walk
+from ..syntax import ParsedFile, SyntaxNode, ancestors, descendants, enclosing, index_tree, line_of
 
 Event = tuple[int, str, "SyntaxNode | None"]  # (line, op, enclosing function); op "read" for non-writes
 
@@ -13,10 +13,12 @@ class FileAnalysis:
     """Computed once per file and shared by its candidates; subclasses say what a reference is and does."""
 
     function_types: frozenset[str]
+    reference_types: frozenset[str]  # the node types that can name a piece of state
 
     def __init__(self, parsed: ParsedFile):
         self.parsed = parsed
         self.root: SyntaxNode = parsed.root
+        index_tree(parsed)  # the fact helpers' lookups of nodes by type answer from it
 
     def _base_key(self, node: SyntaxNode) -> tuple | None:
         """The state a node names (`("name", x)`, `("this", class_id, x)`...), or None."""
@@ -31,7 +33,7 @@ class FileAnalysis:
         """Reference key -> events, with writes through simple aliases (`const s = this.sessions`) credited."""
         table: dict[tuple, list[Event]] = {}
         aliases: list[tuple[SyntaxNode | None, str, tuple]] = []
-        for node in walk(self.root):
+        for node in descendants(self.root, self.reference_types):
             key = self._base_key(node)
             if key is None:
                 continue

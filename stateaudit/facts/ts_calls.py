@@ -8,11 +8,11 @@ from ..model import WriteSite
 from ..syntax import (
     FUNCTION_TYPES,
     SyntaxNode,
+    descendants,
     enclosing,
     field,
     named_children,
     node_text,
-    walk,
 )
 from ..vocabulary import current as vocabulary
 from .common import called_names, purpose_of_path, split_words
@@ -112,7 +112,7 @@ def _call_symbol(class_name: str | None, method: str, holder: str, callee: str) 
 
 def decorator_facts(ts: TsFile, decorator: SyntaxNode) -> tuple[dict[str, Any], list[WriteSite]]:
     """A method decorator such as @Cron(...): facts of its call, named after the decorated method."""
-    call = next((n for n in walk(decorator) if n.type == "call_expression"), decorator)
+    call = next(iter(descendants(decorator, "call_expression")), decorator)
     return call_facts(ts, call)
 
 
@@ -123,12 +123,17 @@ def is_fs_call(ts: TsFile, callee: str) -> bool:
     return parts[0] in ts.fs_names or parts[0] == "fs" or callee.startswith("fs.promises.")
 
 
+_PATH_PARTS = frozenset({"identifier", "member_expression"})
+_STORES = frozenset({"assignment_expression", "call_expression"})
+_IO_SIGNS = frozenset({"await_expression", "call_expression"})
+
+
 def _resolve_path_text(ts: TsFile, arg: SyntaxNode | None) -> str:
     """The path argument's text, with the module constants and class fields it names expanded once."""
     if arg is None:
         return ""
     extra = []
-    for node in walk(arg):
+    for node in descendants(arg, _PATH_PARTS):
         if node.type == "identifier" and node_text(node) in ts.module_values:
             extra.append(ts.module_values[node_text(node)])
         elif node.type == "member_expression" and node_text(field(node, "property")) in ts.field_values:
@@ -150,8 +155,8 @@ def _rearms(ts: TsFile, call: SyntaxNode, fn: SyntaxNode | None, callback: Synta
     for name in names:
         if node_text(callback) in (name, f"this.{name}", f"this.{name}.bind(this)"):
             return True
-        for node in walk(callback):
-            if node.type == "call_expression" and node_text(field(node, "function")) in (name, f"this.{name}"):
+        for node in descendants(callback, "call_expression"):
+            if node_text(field(node, "function")) in (name, f"this.{name}"):
                 return True
     return False
 
@@ -208,7 +213,7 @@ def _base_identifier(node: SyntaxNode) -> str:
 def stored_later(ts: TsFile, fn: SyntaxNode, name: str) -> bool:
     """Is the local `name` put into a field or a collection that outlives `fn` (`this.cache[k] = name`,
     `registry.set(k, name)`), rather than into another local?"""
-    for node in walk(field(fn, "body")):
+    for node in descendants(field(fn, "body"), _STORES):
         target = None
         if node.type == "assignment_expression" and node_text(field(node, "right")) == name:
             left = field(node, "left")
@@ -240,8 +245,8 @@ def _clears_itself(call: SyntaxNode, callback: SyntaxNode | None, holder: str) -
     """A poll whose own callback clears its handle (`const t = setInterval(() => { if (ready) clearInterval(t) })`)."""
     if callback is None or not holder:
         return False
-    for node in walk(callback):
-        if node.type == "call_expression" and node_text(field(node, "function")) in ("clearInterval", "clearTimeout"):
+    for node in descendants(callback, "call_expression"):
+        if node_text(field(node, "function")) in ("clearInterval", "clearTimeout"):
             if any(node_text(a) == holder for a in named_children(field(node, "arguments"))):
                 return True
     return False
@@ -251,8 +256,8 @@ def _stopped_at_once(fn: SyntaxNode | None, holder: str, call: SyntaxNode) -> bo
     """A job made only to be stopped in the same function body (`const job = new Cron(expr); job.stop()`): a check."""
     if fn is None or not holder:
         return False
-    for node in walk(field(fn, "body")):
-        if node.type == "call_expression" and enclosing(node, FUNCTION_TYPES) == fn \
+    for node in descendants(field(fn, "body"), "call_expression"):
+        if enclosing(node, FUNCTION_TYPES) == fn \
                 and node_text(field(node, "function")) in (f"{holder}.stop", f"{holder}.cancel", f"{holder}.destroy"):
             return True
     return False
@@ -284,7 +289,7 @@ def _does_io(ts: TsFile, callback: SyntaxNode | None, cls: SyntaxNode | None) ->
     for member in named_children(field(cls, "body")) if cls is not None else []:
         if member.type == "method_definition" and any(c.type == "async" for c in member.children):
             async_methods.add(node_text(field(member, "name")))
-    for node in walk(callback):
+    for node in descendants(callback, _IO_SIGNS):
         if node.type == "await_expression":
             return True
         if node.type == "call_expression":
@@ -313,14 +318,16 @@ def option_keys(arguments: SyntaxNode | None) -> frozenset[str]:
     Only `key: value` pairs count, as in the options a library reads; a string that says `store:` does not."""
     if arguments is None:
         return frozenset()
-    return frozenset(node_text(field(pair, "key")) for pair in walk(arguments)
-                     if pair.type == "pair" and getattr(field(pair, "key"), "type", "") == "property_identifier")
+    return frozenset(node_text(field(pair, "key")) for pair in descendants(arguments, "pair")
+                     if getattr(field(pair, "key"), "type", "") == "property_identifier")
 
 
 def _names_in(node: SyntaxNode | None, name: str) -> bool:
     """Is `name` used as an identifier or property in the subtree (`multer.memoryStorage()`), not in a string?"""
-    return node is not None and any(n.type in ("identifier", "property_identifier") and node_text(n) == name
-                                    for n in walk(node))
+    if node is None:
+        return False
+    return any(node_text(n) == name for n in descendants(node, "identifier")) or any(
+        node_text(field(n, "property")) == name for n in descendants(node, "member_expression"))
 
 
 def _purpose(path_text: str, owner_text: str) -> str:

@@ -11,11 +11,11 @@ from ..syntax import (
     ParsedFile,
     SyntaxNode,
     ancestors,
+    descendants,
     enclosing,
     field,
     named_children,
     node_text,
-    walk,
 )
 from ..vocabulary import current as vocabulary
 from .references import FileAnalysis
@@ -34,11 +34,18 @@ from .ts_syntax import (
 
 
 
+_IMPORTED_NAMES = frozenset({"identifier", "import_specifier"})
+_BOUND_NAMES = frozenset({"identifier", "shorthand_property_identifier_pattern"})
+_ASSIGNMENTS = frozenset({"assignment_expression", "augmented_assignment_expression"})
+_CLIENT_REF_TYPES = frozenset({"identifier", "type_identifier", "member_expression", "decorator"})
+_CLIENT_PROP_TYPES = frozenset({"identifier", "type_identifier", "decorator"})
+
 
 class TsFile(FileAnalysis):
     """Per-file analysis, computed once and shared by every candidate in the file."""
 
     function_types = FUNCTION_TYPES
+    reference_types = frozenset({"identifier", "member_expression"})
 
     # -- imports and clients -------------------------------------------------
     @cached_property
@@ -48,7 +55,7 @@ class TsFile(FileAnalysis):
         for node in self.root.named_children:
             if node.type == "import_statement":
                 source = node_text(field(node, "source")).strip("'\"`")
-                for child in walk(node):
+                for child in descendants(node, _IMPORTED_NAMES):
                     if child.type == "identifier" and child.parent is not None and child.parent.type != "import_specifier":
                         table[node_text(child)] = source
                     elif child.type == "import_specifier":
@@ -61,9 +68,8 @@ class TsFile(FileAnalysis):
                         args = named_children(field(value, "arguments"))
                         source = node_text(args[0]).strip("'\"`") if args else ""
                         name = field(decl, "name")
-                        for ident in walk(name) if name is not None else []:
-                            if ident.type in ("identifier", "shorthand_property_identifier_pattern"):
-                                table[node_text(ident)] = source
+                        for ident in descendants(name, _BOUND_NAMES) if name is not None else []:
+                            table[node_text(ident)] = source
         return table
 
     @cached_property
@@ -105,7 +111,7 @@ class TsFile(FileAnalysis):
         local_names = words.group_matchers("clients.typescript.local_names")
         client_decorators = words.labels("clients.typescript.decorators")
         props = self.client_props(self.class_of(node) if node.type not in CLASS_TYPES else node)
-        for child in walk(node):
+        for child in descendants(node, _CLIENT_REF_TYPES):
             if child.type in ("identifier", "type_identifier"):
                 ref = self.client_ref(node_text(child))
                 if ref:
@@ -150,7 +156,7 @@ class TsFile(FileAnalysis):
                     if pattern is not None:
                         members.append((node_text(pattern), param))
         for name, node in members:
-            for part in walk(node):
+            for part in descendants(node, _CLIENT_PROP_TYPES):
                 ref = None
                 if part.type in ("identifier", "type_identifier") and part != field(node, "name"):
                     ref = self.client_ref(node_text(part))
@@ -176,7 +182,7 @@ class TsFile(FileAnalysis):
     @cached_property
     def class_names(self) -> frozenset[str]:
         """Names of the classes declared in this file."""
-        return frozenset(filter(None, (self.class_name(n) for n in walk(self.root) if n.type in CLASS_TYPES)))
+        return frozenset(filter(None, (self.class_name(n) for n in descendants(self.root, CLASS_TYPES))))
 
     @staticmethod
     def class_name(cls: SyntaxNode | None) -> str | None:
@@ -252,8 +258,8 @@ class TsFile(FileAnalysis):
     def singleton_aliases(self) -> dict[str, str]:
         """Names bound to a class's process-wide instance: `const server = AppServer.getInstance()` -> AppServer."""
         aliases = {}
-        for node in walk(self.root):
-            if node.type == "variable_declarator" and field(node, "name") is not None and field(node, "name").type == "identifier":
+        for node in descendants(self.root, "variable_declarator"):
+            if field(node, "name") is not None and field(node, "name").type == "identifier":
                 held = self._singleton_behind(field(node, "value"), follow_aliases=False)
                 if held:
                     aliases[node_text(field(node, "name"))] = held
@@ -337,7 +343,7 @@ class TsFile(FileAnalysis):
                     continue
                 if node.type == "variable_declarator":
                     target = field(node, "name")
-                    names.update(node_text(i) for i in walk(target) if i.type in ("identifier", "shorthand_property_identifier_pattern"))
+                    names.update(node_text(i) for i in descendants(target, _BOUND_NAMES))
                 stack.extend(node.named_children)
             cache[fn.id] = names
         return name in cache[fn.id]
@@ -374,9 +380,8 @@ class TsFile(FileAnalysis):
     def rebinds(self) -> dict[tuple, list[tuple[SyntaxNode, SyntaxNode | None]]]:
         """Reference key -> (assignment, enclosing function) for every `x = value` that rebinds it."""
         table: dict[tuple, list[tuple[SyntaxNode, SyntaxNode | None]]] = {}
-        for node in walk(self.root):
-            if node.type == "assignment_expression" or (
-                    node.type == "augmented_assignment_expression" and self.logical_assignment(node)):
+        for node in descendants(self.root, _ASSIGNMENTS):
+            if node.type == "assignment_expression" or self.logical_assignment(node):
                 key = self._base_key(field(node, "left")) if field(node, "left") is not None else None
                 if key is not None:
                     table.setdefault(key, []).append((node, enclosing(node, FUNCTION_TYPES)))
@@ -424,7 +429,7 @@ class TsFile(FileAnalysis):
     @cached_property
     def _passed_callbacks(self) -> list[SyntaxNode]:
         """Identifiers passed as call arguments (`setInterval(check, ms)`), for `_deferred`."""
-        return [n for n in walk(self.root) if n.type == "identifier" and n.parent is not None and n.parent.type == "arguments"]
+        return [n for n in descendants(self.root, "identifier") if n.parent is not None and n.parent.type == "arguments"]
 
     @cached_property
     def exported_names(self) -> frozenset[str]:
@@ -454,7 +459,7 @@ class TsFile(FileAnalysis):
     def field_values(self) -> dict[str, str]:
         """Class field initialiser texts by field name, for expanding `this.uploadDir` in paths."""
         return {node_text(field(node, "name")): node_text(field(node, "value"))
-                for node in walk(self.root) if node.type == "public_field_definition"}
+                for node in descendants(self.root, "public_field_definition")}
 
     def only_called_at_load(self, fn: SyntaxNode) -> bool:
         """Writes in a helper that is only ever called while the module loads (registration) are initialisation.
@@ -479,11 +484,10 @@ class TsFile(FileAnalysis):
     @cached_property
     def calls_by_name(self) -> dict[str, list[SyntaxNode]]:
         calls: dict[str, list[SyntaxNode]] = {}
-        for node in walk(self.root):
-            if node.type == "call_expression":
-                callee = field(node, "function")
-                if callee is not None and callee.type == "identifier":
-                    calls.setdefault(node_text(callee), []).append(node)
+        for node in descendants(self.root, "call_expression"):
+            callee = field(node, "function")
+            if callee is not None and callee.type == "identifier":
+                calls.setdefault(node_text(callee), []).append(node)
         return calls
 
     def _passed_as_value(self, name: str) -> bool:
@@ -492,8 +496,8 @@ class TsFile(FileAnalysis):
 
     @cached_property
     def _values_passed(self) -> frozenset[str]:
-        return frozenset(node_text(node) for node in walk(self.root)
-                         if node.type == "identifier" and node.parent is not None
+        return frozenset(node_text(node) for node in descendants(self.root, "identifier")
+                         if node.parent is not None
                          and node.parent.type in ("arguments", "pair", "array", "shorthand_property_identifier"))
 
     def _shadowed(self, fn: SyntaxNode, name: str) -> bool:
@@ -517,12 +521,11 @@ class TsFile(FileAnalysis):
                 if container_of(value) is not None:
                     found.append((node_text(field(member, "name") or field(member, "property")), member, self.is_static(member)))
             elif member.type == "method_definition" and node_text(field(member, "name")) == "constructor":
-                for node in walk(field(member, "body")):
-                    if node.type == "assignment_expression":
-                        left = field(node, "left")
-                        if left is not None and left.type == "member_expression" and node_text(field(left, "object")) == "this":
-                            if container_of(unwrap(field(node, "right"))) is not None:
-                                found.append((node_text(field(left, "property")), node, False))
+                for node in descendants(field(member, "body"), "assignment_expression"):
+                    left = field(node, "left")
+                    if left is not None and left.type == "member_expression" and node_text(field(left, "object")) == "this":
+                        if container_of(unwrap(field(node, "right"))) is not None:
+                            found.append((node_text(field(left, "property")), node, False))
         return found
 
     def stateful_fields(self, cls: SyntaxNode) -> tuple[str, ...]:

@@ -10,11 +10,11 @@ from ..syntax import (
     FUNCTION_TYPES,
     SyntaxNode,
     ancestors,
+    descendants,
     enclosing,
     field,
     named_children,
     node_text,
-    walk,
 )
 from ..vocabulary import current as vocabulary
 from .common import split_words, write_tags, writes_through_client
@@ -31,11 +31,15 @@ from .ts_syntax import (
     unwrap,
 )
 
+_INDEXED_HERE = CLASS_TYPES | {"new_expression", "call_expression", "pair"}
+_TYPE_NAMES = frozenset({"identifier", "type_identifier"})
+_CLOSURES = frozenset({"arrow_function", "function_expression", "method_definition"})
+
 
 def file_index(ts: TsFile) -> FileIndex:
     index = FileIndex()
     long_lived = vocabulary().names("contexts.typescript.long_lived_decorators")
-    for node in walk(ts.root):
+    for node in descendants(ts.root, _INDEXED_HERE):
         if node.type in CLASS_TYPES:
             name = ts.class_name(node)
             if not name:
@@ -69,9 +73,8 @@ def file_index(ts: TsFile) -> FileIndex:
                     and ts.class_name(ts.class_of(node)) != node_text(obj):  # the class's own calls are followed in it
                 index.static_calls.append((node_text(obj), node_text(field(callee, "property")), _call_context(ts, node)))
         elif node.type == "pair" and node_text(field(node, "key")) in ("providers", "useClass", "controllers"):
-            for ident in walk(field(node, "value")):
-                if ident.type == "identifier":
-                    index.instantiations.append((node_text(ident), "provider"))
+            for ident in descendants(field(node, "value"), "identifier"):
+                index.instantiations.append((node_text(ident), "provider"))
     for key, events in ts.events.items():
         if key[0] == "field":
             for _line, op, fn in events:
@@ -104,7 +107,7 @@ def _file_writer_name(ts: TsFile, call: SyntaxNode) -> str:
     if fn is None or not args:
         return ""
     params = {p for p in param_names(fn) if p}
-    words = {node_text(n) for n in walk(args[0]) if n.type == "identifier"}
+    words = {node_text(n) for n in descendants(args[0], "identifier")}
     return function_name(fn) if params & words else ""
 
 
@@ -169,11 +172,10 @@ def _instance_context(ts: TsFile, new: SyntaxNode) -> str:
     return context
 
 
-def state_facts(ts: TsFile, target: SyntaxNode, name_node: SyntaxNode | None,
-                value: SyntaxNode | None) -> tuple[dict[str, Any], list[WriteSite]]:
-    """Facts for a named value: a module variable, class field or constructor assignment."""
+def state_scope(ts: TsFile, target: SyntaxNode, name_node: SyntaxNode | None, value: SyntaxNode | None) -> str:
+    """Where a named value lives (module, export, static, instance, app-state, closure or function): the
+    first fact of a state candidate, and the cheapest, so candidates whose rule wants another scope stop here."""
     name = node_text(name_node)
-    cls = ts.class_of(target)
     fn = enclosing(target, FUNCTION_TYPES)
     if target.type in ("public_field_definition", "field_definition"):
         scope = "static" if ts.is_static(target) else "instance"
@@ -192,6 +194,16 @@ def state_facts(ts: TsFile, target: SyntaxNode, name_node: SyntaxNode | None,
         scope = "closure" if _closure_lives_long(ts, fn, name) else "function"
     else:
         scope = "module"
+    return scope
+
+
+def state_facts(ts: TsFile, target: SyntaxNode, name_node: SyntaxNode | None,
+                value: SyntaxNode | None, scope: str | None = None) -> tuple[dict[str, Any], list[WriteSite]]:
+    """Facts for a named value: a module variable, class field or constructor assignment."""
+    name = node_text(name_node)
+    cls = ts.class_of(target)
+    fn = enclosing(target, FUNCTION_TYPES)
+    scope = scope or state_scope(ts, target, name_node, value)
     class_name = ts.class_name(cls) if scope != "module" else None
     if scope == "export":
         keys = [("exports", name)]
@@ -312,7 +324,7 @@ def _client_constructed(ts: TsFile, value: SyntaxNode) -> str:
     if ctor == "this":
         cls = ts.class_of(value)
         heritage = next((c for c in cls.children if c.type == "class_heritage"), None) if cls is not None else None
-        names = [node_text(n) for n in walk(heritage) if n.type in ("identifier", "type_identifier")] if heritage else []
+        names = [node_text(n) for n in descendants(heritage, _TYPE_NAMES)] if heritage else []
     for name in names:
         ref = ts.client_ref(name)
         if ref:
@@ -346,8 +358,8 @@ def _type_words(target: SyntaxNode, value: SyntaxNode | None) -> set[str]:
     """Words of the element type: `Map<string, PatternStats>` says more than a field called `patterns`."""
     words: set[str] = set()
     for node in (field(unwrap(value), "type_arguments") if value is not None else None, field(target, "type")):
-        for part in walk(node) if node is not None else []:
-            if part.type == "type_identifier" and node_text(part) not in ("Record", "Map", "Set", "Array", "Partial"):
+        for part in descendants(node, "type_identifier") if node is not None else []:
+            if node_text(part) not in ("Record", "Map", "Set", "Array", "Partial"):
                 words |= split_words(node_text(part))
     return words
 
@@ -389,11 +401,10 @@ def _returns_closure(fn: SyntaxNode) -> bool:
     body = field(fn, "body")
     if body is not None and body.type in ("arrow_function", "function_expression"):
         return True
-    for node in walk(body) if body is not None else []:
-        if node.type == "return_statement" and enclosing(node, FUNCTION_TYPES) == fn:
+    for node in descendants(body, "return_statement") if body is not None else []:
+        if enclosing(node, FUNCTION_TYPES) == fn:
             value = node.named_children[0] if node.named_children else None
-            if value is not None and any(n.type in ("arrow_function", "function_expression", "method_definition")
-                                         for n in walk(value)):
+            if value is not None and descendants(value, _CLOSURES):
                 return True
     return False
 
@@ -420,8 +431,8 @@ def _written_by_listener(ts: TsFile, fn: SyntaxNode, name: str) -> bool:
 
 def _handed_out(fn: SyntaxNode, name: str) -> bool:
     """Is the collection handed to the framework (`fastify.decorate('x', x)`, `app.set('x', x)`)?"""
-    for node in walk(field(fn, "body")):
-        if node.type == "call_expression" and node_text(field(node, "function")).rsplit(".", 1)[-1] in (
+    for node in descendants(field(fn, "body"), "call_expression"):
+        if node_text(field(node, "function")).rsplit(".", 1)[-1] in (
                 "decorate", "decorateRequest", "set", "provide", "expose"):
             if any(node_text(a) == name for a in named_children(field(node, "arguments"))):
                 return True
@@ -465,7 +476,7 @@ def singleton_facts(ts: TsFile, target: SyntaxNode, class_name: str | None) -> t
     """Facts for a singleton: its class, and whether that class holds state written at runtime."""
     cls = ts.class_of(target)
     if cls is None and class_name:
-        cls = next((n for n in walk(ts.root) if n.type in CLASS_TYPES and ts.class_name(n) == class_name), None)
+        cls = next((n for n in descendants(ts.root, CLASS_TYPES) if ts.class_name(n) == class_name), None)
     own_class = cls is not None or (class_name in ts.imports and ts.imports[class_name].startswith("."))
     name = class_name or ts.class_name(cls)
     instance_field = ts.static_instance_field(cls) if cls is not None else None
@@ -496,16 +507,15 @@ def singleton_facts(ts: TsFile, target: SyntaxNode, class_name: str | None) -> t
 
 
 def _export_symbol(target: SyntaxNode, class_name: str | None) -> str:
-    for node in walk(target):
-        if node.type == "variable_declarator":
-            return node_text(field(node, "name"))
+    for node in descendants(target, "variable_declarator"):
+        return node_text(field(node, "name"))
     return f"default export ({class_name})" if class_name else "default export"
 
 
 def class_facts(ts: TsFile, cls: SyntaxNode) -> tuple[dict[str, Any], list[WriteSite]]:
     """Facts for a class that may keep its state only in a shared store."""
     name = ts.class_name(cls) or ""
-    client_writes = writes_through_client(field(cls, "body"))
+    client_writes = writes_through_client(field(cls, "body"), ts.parsed.language)
     return {
         "name": name,
         "class_name": name,
