@@ -90,7 +90,7 @@ SCHEMA: dict[str, dict[str, Any]] = {
         "handle_names": Patterns(ignore_case=True),
         "call_methods": Names(),
         "write_methods": Names(),
-        "sql_writes": Patterns(),
+        "write_strings": Patterns(),
         "python": {
             "modules": Groups(Names()),
             "self_attributes": Groups(Patterns(ignore_case=True)),

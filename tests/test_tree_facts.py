@@ -45,6 +45,11 @@ def _class_body(source: bytes, language: str):
      True),  # a string that says INSERT is SQL text as far as the tree can tell
     (b"class A { get(k) { return this.pool.query('INSERT INTO t VALUES ($1)', [k]); } }", "typescript", True),
     (b"class A { put(k, v) { this.redis.set(k, v); } }", "typescript", True),
+    # A Redis script that writes (Lua in a string) is a write; one that only reads is not.
+    (b"class L { init() { this.redis.defineCommand('lock', { lua: `redis.call('SET', KEYS[1], ARGV[1], 'NX')` }); }\n"
+     b"  clear(p) { p.del('k'); } }", "typescript", True),
+    (b"class L { init() { this.redis.defineCommand('peek', { lua: `return redis.call('GET', KEYS[1])` }); }\n"
+     b"  clear(p) { p.del('k'); } }", "typescript", False),
     (b'class A:\n    """INSERT rows elsewhere."""\n    def f(self):\n        self.db.execute(q)\n', "python", False),
     (b"class A:\n    def f(self):\n        self.db.execute(text('DELETE FROM t'))\n", "python", True),
     (b"class A:\n    def f(self):\n        # then self.db.commit()\n        self.db.query(T)\n", "python", False),
@@ -63,3 +68,14 @@ def test_option_keys_are_the_pairs_of_the_argument_objects(source, keys):
     parsed = parse_source(source, "typescript")
     call = next(n for n in walk(parsed.root) if n.type == "call_expression")
     assert option_keys(field(call, "arguments")) == keys
+
+
+def test_commonjs_exports_come_from_assignments_not_comments_or_strings():
+    from stateaudit.facts.ts_file import TsFile
+
+    parsed = parse_source(b"// module.exports = { ghost }\n"
+                          b"const note = 'exports.fake = 1';\n"
+                          b"exports.real = 1;\n"
+                          b"module.exports.other = 2;\n"
+                          b"module.exports = { cache, store: makeStore() };\n", "javascript")
+    assert TsFile(parsed).exported_names == {"real", "other", "cache", "store", "makeStore"}

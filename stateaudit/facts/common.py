@@ -97,14 +97,14 @@ def writes_through_client(body: SyntaxNode | None, grammar: str) -> bool:
     """Does a class body write through a store client (Redis commands, SQL writes, ORM saves)?
 
     Judged from its calls (`clients.call_methods`, `clients.write_methods` of the vocabulary) and its
-    string literals (`clients.sql_writes`), never from comments or docstrings."""
+    string literals (`clients.write_strings`), never from comments or docstrings."""
     words = vocabulary()
     called = called_names(body, members_only=True)
     if not called & words.names("clients.call_methods"):
         return False
     if called & words.names("clients.write_methods"):
         return True
-    sql = words.matcher("clients.sql_writes")
+    sql = words.matcher("clients.write_strings")
     # A string that is a statement of its own is a docstring or a directive: prose, not a query.
     return any(sql.search(node_text(string)) and getattr(next(ancestors(string), None), "type", "") != "expression_statement"
                for string in nodes_of_types(body, grammar, _STRINGS))

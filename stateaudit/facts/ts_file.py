@@ -16,6 +16,7 @@ from ..syntax import (
     field,
     named_children,
     node_text,
+    nodes_of_types,
 )
 from ..vocabulary import current as vocabulary
 from .references import FileAnalysis
@@ -39,6 +40,10 @@ _BOUND_NAMES = frozenset({"identifier", "shorthand_property_identifier_pattern"}
 _ASSIGNMENTS = frozenset({"assignment_expression", "augmented_assignment_expression"})
 _CLIENT_REF_TYPES = frozenset({"identifier", "type_identifier", "member_expression", "decorator"})
 _CLIENT_PROP_TYPES = frozenset({"identifier", "type_identifier", "decorator"})
+
+
+# What `module.exports = { a, b: c }` names: its identifiers and keys.
+_EXPORTED_NAME_TYPES = frozenset({"identifier", "shorthand_property_identifier", "property_identifier"})
 
 
 class TsFile(FileAnalysis):
@@ -433,11 +438,21 @@ class TsFile(FileAnalysis):
 
     @cached_property
     def exported_names(self) -> frozenset[str]:
-        """Names in `module.exports = ...` and `exports.name = ...` (CommonJS)."""
-        text = self.parsed.source.decode("utf-8", "replace")
-        names = set(re.findall(r"\bexports\.(\w+)\s*=", text))
-        for statement in re.findall(r"module\.exports\s*=([^;\n]*)", text):
-            names.update(re.findall(r"\w+", statement))
+        """Names in `module.exports = ...` and `exports.name = ...` (CommonJS), from the assignments in the tree
+        (a comment or string that says `module.exports = x` exports nothing). For `module.exports = ...`, the
+        names on the line where the value starts: `module.exports = { cache, store: makeStore() }`."""
+        names: set[str] = set()
+        for assignment in descendants(self.root, "assignment_expression"):
+            left, right = field(assignment, "left"), field(assignment, "right")
+            if left is None or right is None or left.type != "member_expression":
+                continue
+            target, owner = node_text(left), node_text(field(left, "object"))
+            if target == "module.exports":
+                row = right.start_point[0]
+                names.update(node_text(n) for n in nodes_of_types(right, self.parsed.language, _EXPORTED_NAME_TYPES)
+                             if n.start_point[0] == row)
+            elif owner in ("exports", "module.exports"):
+                names.add(node_text(field(left, "property")))
         return frozenset(names)
 
     def commonjs_exported(self, name: str) -> bool:
