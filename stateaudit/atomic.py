@@ -4,12 +4,16 @@ os.replace is atomic on POSIX and Windows when both names are on the same file s
 the target's own folder guarantees. So a reader (a CI step, a browser, the next run reading its cache or
 baseline) sees the old file or the new one, never half of one; an interrupted or failing run leaves the
 existing file as it was and no temp file behind.
+
+A target that exists and is not a regular file (`-o /dev/null`, `-o /dev/stdout`, a named pipe) is written
+in place: renaming over it would replace the device with a file, for every program on the machine.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -22,6 +26,10 @@ def write_atomic(path: Path, content: str | bytes, encoding: str = "utf-8", dura
     """
     path = Path(path)
     data = content.encode(encoding) if isinstance(content, str) else content
+    if _special(path):
+        with path.open("wb") as handle:
+            handle.write(data)
+        return
     fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -36,6 +44,14 @@ def write_atomic(path: Path, content: str | bytes, encoding: str = "utf-8", dura
         with contextlib.suppress(OSError):
             os.unlink(temp)
         raise
+
+
+def _special(path: Path) -> bool:
+    """An existing target that is not a regular file or a link to one: a device or a pipe."""
+    try:
+        return not stat.S_ISREG(path.stat().st_mode) and not path.is_dir()
+    except OSError:
+        return False
 
 
 def _mode_for(path: Path) -> int:

@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import stat
+import threading
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -40,6 +41,23 @@ def test_write_atomic_gives_a_new_file_the_usual_permissions_not_mkstemps_0600(t
     finally:
         os.umask(old)
     assert stat.S_IMODE((tmp_path / "fresh.md").stat().st_mode) == 0o644
+
+
+def test_a_report_written_to_a_pipe_or_device_keeps_it_a_pipe(tmp_path):
+    # `-o /dev/null` once replaced the machine's /dev/null with a regular file: a rename over a device
+    # swaps the device for a file. A named pipe stands in for the device here.
+    pipe = tmp_path / "report.json"
+    os.mkfifo(pipe)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(pipe.read_bytes()), daemon=True)
+    reader.start()
+    runner = CliRunner()
+    result = runner.invoke(main, ["scan", str(FIXTURES / "aiponge"), "--no-cache", "--fail-on", "none", "-o", str(pipe)])
+    reader.join(timeout=30)
+    assert result.exit_code == 0, result.output
+    assert stat.S_ISFIFO(pipe.stat().st_mode)
+    assert json.loads(received[0])["findings"]
+    assert os.listdir(tmp_path) == ["report.json"], "no temp file left behind"
 
 
 def test_a_failed_write_leaves_the_old_target_and_no_temp_file(tmp_path):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from functools import cached_property
 
-from ..model import WriteSite
 from ..syntax import (
     ParsedFile,
     SyntaxNode,
@@ -17,7 +16,7 @@ from ..syntax import (
     node_text,
 )
 from ..vocabulary import current as vocabulary
-from .references import FileAnalysis
+from .references import FileAnalysis, WriteShapes
 
 FUNCTIONS = frozenset({"function_definition", "lambda"})
 MUTATORS = frozenset({"append", "extend", "insert", "update", "setdefault", "pop", "popitem", "clear", "add",
@@ -41,6 +40,14 @@ class PyFile(FileAnalysis):
 
     function_types = FUNCTIONS
     reference_types = frozenset({"identifier", "attribute"})
+    write_shapes = WriteShapes(
+        wrappers=frozenset({"parenthesized_expression"}), member="attribute", member_object="object",
+        member_name="attribute", call="call", call_function="function", arguments="argument_list",
+        subscript="subscript", subscript_object="value",
+        assignments=frozenset({"assignment", "augmented_assignment"}), mutators=MUTATORS,
+        entry_getters=(".get", ".setdefault"), unpacking=frozenset({"pattern_list", "tuple_pattern"}),
+        unpacking_owners=frozenset({"assignment", "for_statement"}), delete_statements=frozenset({"delete_statement"}),
+        delete_lists=frozenset({"expression_list"}), alias_assignment="assignment", alias_through_members=False)
 
     @cached_property
     def imports(self) -> dict[str, str]:
@@ -151,45 +158,6 @@ class PyFile(FileAnalysis):
             return ("attr", owner, attr)
         return None
 
-    def _operation(self, base: SyntaxNode) -> tuple[str, str | None]:
-        current, depth, via_attribute = base, 0, False
-        while True:
-            parent = current.parent
-            if parent is None:
-                return "read", None
-            if parent.type == "parenthesized_expression":
-                current = parent
-                continue
-            if parent.type == "attribute" and field(parent, "object") == current:
-                grand = parent.parent
-                if grand is not None and grand.type == "call" and field(grand, "function") == parent:
-                    method = node_text(field(parent, "attribute"))
-                    return (method if method in MUTATORS else "read"), None
-                current, depth, via_attribute = parent, depth + 1, True
-                continue
-            if parent.type == "subscript" and field(parent, "value") == current:
-                current, depth = parent, depth + 1
-                continue
-            if parent.type == "assignment" and field(parent, "left") == current:
-                return ("assign" if depth else "rebind"), None
-            if parent.type == "augmented_assignment" and field(parent, "left") == current:
-                return ("assign" if depth else "rebind"), None
-            if parent.type in ("pattern_list", "tuple_pattern") and parent.parent is not None and \
-                    parent.parent.type in ("assignment", "for_statement") and field(parent.parent, "left") == parent:
-                return ("assign" if depth else "rebind"), None
-            if parent.type == "delete_statement" and depth:
-                return "delete", None
-            if parent.type == "expression_list" and parent.parent is not None and parent.parent.type == "delete_statement" and depth:
-                return "delete", None
-            if parent.type == "call" and depth == 1 and node_text(current).endswith((".get", ".setdefault")):
-                current = parent  # `store.get(k)` hands out an entry: an alias of part of the state
-                continue
-            if parent.type == "assignment" and field(parent, "right") == current and not via_attribute:
-                left = field(parent, "left")
-                if left is not None and left.type == "identifier":
-                    return "read", node_text(left)
-            return "read", None
-
     @cached_property
     def _locals(self) -> dict[int, tuple[set[str], set[str]]]:
         return {}
@@ -226,24 +194,17 @@ class PyFile(FileAnalysis):
             self._locals[fn.id] = (bound - declared, declared)
         return self._locals[fn.id]
 
-    def writes(self, keys: list[tuple], scope: str, name: str) -> list[WriteSite]:
-        sites = []
-        for key in keys:
-            for line, op, fn in self.events.get(key, []):
-                if op == "read" or fn is None:
-                    continue
-                if scope == "module":
-                    bound, declared = self.locals_of(fn)
-                    if op == "rebind" and name not in declared:
-                        continue
-                    if name in bound:
-                        continue
-                if scope == "instance" and node_text(field(fn, "name")) in ("__init__", "__post_init__", "__new__"):
-                    continue
-                if self.only_called_at_import(fn):
-                    continue
-                sites.append(WriteSite(line, op))
-        return sorted(set(sites), key=lambda s: (s.line, s.op))
+    def local_in(self, fn: SyntaxNode, name: str, op: str) -> bool:
+        """`fn` binds the name itself, or rebinds it without declaring it `global`: a local, not the module's."""
+        bound, declared = self.locals_of(fn)
+        return (op == "rebind" and name not in declared) or name in bound
+
+    def initialises(self, fn: SyntaxNode, scope: str) -> bool:
+        """Attributes set in __init__/__post_init__/__new__ are initialised, not written after start-up."""
+        return scope == "instance" and node_text(field(fn, "name")) in ("__init__", "__post_init__", "__new__")
+
+    def runs_at_load(self, fn: SyntaxNode, scope: str) -> bool:
+        return self.only_called_at_import(fn)
 
     def only_called_at_import(self, fn: SyntaxNode) -> bool:
         """Writes in a registration helper that is only called at import (or used as a decorator) happen at import."""

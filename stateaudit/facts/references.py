@@ -2,11 +2,96 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cached_property
 
-from ..syntax import ParsedFile, SyntaxNode, ancestors, descendants, enclosing, index_tree, line_of
+from ..model import WriteSite
+from ..syntax import ParsedFile, SyntaxNode, ancestors, descendants, enclosing, field, index_tree, line_of, node_text
 
 Event = tuple[int, str, "SyntaxNode | None"]  # (line, op, enclosing function); op "read" for non-writes
+
+
+@dataclass(frozen=True)
+class WriteShapes:
+    """How one grammar spells the expressions that change what a reference names: the per-language
+    vocabulary of the one `operation` both languages share."""
+
+    wrappers: frozenset[str]  # climbed through as if absent: `(x)`, `x!`, `x as T`
+    member: str  # `x.y`
+    member_object: str
+    member_name: str
+    call: str
+    call_function: str
+    arguments: str
+    subscript: str  # `x[k]`
+    subscript_object: str
+    assignments: frozenset[str]  # `x = v`, `x += v` (their `left` field is the target)
+    mutators: frozenset[str]  # methods that change the collection they are called on
+    entry_getters: tuple[str, ...]  # `store.get(k)` hands out an entry: writing it writes the store
+    updates: frozenset[str] = frozenset()  # `x++`
+    unpacking: frozenset[str] = frozenset()  # `a, b = ...` targets
+    unpacking_owners: frozenset[str] = frozenset()  # the statements whose `left` such a target is
+    delete_operator: str = ""  # the unary expression type of `delete x[k]`
+    delete_statements: frozenset[str] = frozenset()  # `del x[k]`
+    delete_lists: frozenset[str] = frozenset()  # `del a[k], b[k]`: the list inside a delete statement
+    mutating_helpers: frozenset[str] = frozenset()  # `Object.assign(x, ...)`: functions that change their first argument
+    alias_declarator: str = ""  # `const s = this.sessions`: a declarator (name, value) makes an alias
+    alias_assignment: str = ""  # `s = self.sessions`: an assignment (left, right) makes an alias
+    alias_through_members: bool = True  # `const t = x.y` aliases x (part of it), not only `const t = x`
+
+
+def operation(shapes: WriteShapes, base: SyntaxNode) -> tuple[str, str | None]:
+    """What the expression rooted at `base` does to it: a write op, 'rebind', 'read', or an alias made."""
+    current, depth, via_member = base, 0, False
+    while True:
+        parent = current.parent
+        if parent is None:
+            return "read", None
+        kind = parent.type
+        if kind in shapes.wrappers:
+            current = parent
+            continue
+        if kind == shapes.member and field(parent, shapes.member_object) == current:
+            grand = parent.parent
+            if grand is not None and grand.type == shapes.call and field(grand, shapes.call_function) == parent:
+                method = node_text(field(parent, shapes.member_name))
+                return (method if method in shapes.mutators else "read"), None
+            current, depth, via_member = parent, depth + 1, True
+            continue
+        if kind == shapes.subscript and field(parent, shapes.subscript_object) == current:
+            current, depth = parent, depth + 1
+            continue
+        if kind in shapes.assignments and field(parent, "left") == current:
+            return ("assign" if depth else "rebind"), None
+        if kind in shapes.updates:
+            return ("update" if depth else "rebind"), None
+        if kind in shapes.unpacking and parent.parent is not None and parent.parent.type in shapes.unpacking_owners \
+                and field(parent.parent, "left") == parent:
+            return ("assign" if depth else "rebind"), None
+        if depth and (kind in shapes.delete_statements or kind == shapes.delete_operator
+                      and node_text(parent).startswith("delete")
+                      or kind in shapes.delete_lists and parent.parent is not None
+                      and parent.parent.type in shapes.delete_statements):
+            return "delete", None
+        if kind == shapes.arguments and depth == 0:
+            call = parent.parent
+            callee = node_text(field(call, shapes.call_function)) if call is not None else ""
+            if callee in shapes.mutating_helpers and parent.named_children and parent.named_children[0] == current:
+                return "assign", None
+            return "read", None
+        if kind == shapes.call and depth == 1 and node_text(current).endswith(shapes.entry_getters):
+            current = parent
+            continue
+        if kind == shapes.alias_declarator and field(parent, "value") == current:
+            name = field(parent, "name")
+            if name is not None and name.type == "identifier":
+                return "read", node_text(name)
+        if kind == shapes.alias_assignment and field(parent, "right") == current \
+                and (shapes.alias_through_members or not via_member):
+            left = field(parent, "left")
+            if left is not None and left.type == "identifier":
+                return "read", node_text(left)
+        return "read", None
 
 
 class FileAnalysis:
@@ -24,9 +109,38 @@ class FileAnalysis:
         """The state a node names (`("name", x)`, `("this", class_id, x)`...), or None."""
         raise NotImplementedError
 
+    write_shapes: WriteShapes
+
     def _operation(self, node: SyntaxNode) -> tuple[str, str | None]:
         """What the expression rooted at the node does to it (write op, 'rebind' or 'read'), and any alias made."""
+        return operation(self.write_shapes, node)
+
+    def local_in(self, fn: SyntaxNode, name: str, op: str) -> bool:
+        """Does `fn` (or a function around it) bind `name` itself, so that its `op` is not on the module's?"""
         raise NotImplementedError
+
+    def initialises(self, fn: SyntaxNode, scope: str) -> bool:
+        """Is `fn` where state of this scope is initialised (a constructor for fields)?"""
+        raise NotImplementedError
+
+    def runs_at_load(self, fn: SyntaxNode, scope: str) -> bool:
+        """Does `fn` run only while the module loads (a registration helper called at import)?"""
+        raise NotImplementedError
+
+    def writes(self, keys: list[tuple], scope: str, name: str) -> list[WriteSite]:
+        """Writes after start-up to the state these keys name: in a function, not where the state is
+        initialised, not shadowed by a local of the same name, not in code that runs only at load."""
+        sites = set()
+        for key in keys:
+            for line, op, fn in self.events.get(key, []):
+                if op == "read" or fn is None:
+                    continue
+                if scope == "module" and self.local_in(fn, name, op):
+                    continue
+                if self.initialises(fn, scope) or self.runs_at_load(fn, scope):
+                    continue
+                sites.add(WriteSite(line, op))
+        return sorted(sites, key=lambda s: (s.line, s.op))
 
     @cached_property
     def events(self) -> dict[tuple, list[Event]]:

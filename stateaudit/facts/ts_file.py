@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from functools import cached_property
 
-from ..model import WriteSite
 from ..syntax import (
     FUNCTION_TYPES,
     ParsedFile,
@@ -19,7 +18,7 @@ from ..syntax import (
     nodes_of_types,
 )
 from ..vocabulary import current as vocabulary
-from .references import FileAnalysis
+from .references import FileAnalysis, WriteShapes
 from .ts_syntax import (
     CLASS_TYPES,
     MUTATING_HELPERS,
@@ -51,6 +50,13 @@ class TsFile(FileAnalysis):
 
     function_types = FUNCTION_TYPES
     reference_types = frozenset({"identifier", "member_expression"})
+    write_shapes = WriteShapes(
+        wrappers=WRAPPERS, member="member_expression", member_object="object", member_name="property",
+        call="call_expression", call_function="function", arguments="arguments",
+        subscript="subscript_expression", subscript_object="object",
+        assignments=frozenset({"assignment_expression", "augmented_assignment_expression"}),
+        mutators=MUTATORS, entry_getters=(".get", ".at"), updates=frozenset({"update_expression"}),
+        delete_operator="unary_expression", mutating_helpers=MUTATING_HELPERS, alias_declarator="variable_declarator")
 
     # -- imports and clients -------------------------------------------------
     @cached_property
@@ -288,47 +294,6 @@ class TsFile(FileAnalysis):
         obj = field(node, "object")
         return node_text(obj) if obj is not None and obj.type == "identifier" and node_text(obj)[:1].isupper() else ""
 
-    def _operation(self, base: SyntaxNode) -> tuple[str, str | None]:
-        """What the expression rooted at `base` does to it: a write op, 'rebind', 'read', or an alias."""
-        current, depth = base, 0
-        while True:
-            parent = current.parent
-            if parent is None:
-                return "read", None
-            if parent.type in WRAPPERS:
-                current = parent
-                continue
-            if parent.type == "member_expression" and field(parent, "object") == current:
-                grand = parent.parent
-                if grand is not None and grand.type == "call_expression" and field(grand, "function") == parent:
-                    method = node_text(field(parent, "property"))
-                    return (method if method in MUTATORS else "read"), None
-                current, depth = parent, depth + 1
-                continue
-            if parent.type == "subscript_expression" and field(parent, "object") == current:
-                current, depth = parent, depth + 1
-                continue
-            if parent.type in ("assignment_expression", "augmented_assignment_expression") and field(parent, "left") == current:
-                return ("assign" if depth else "rebind"), None
-            if parent.type == "update_expression":
-                return ("update" if depth else "rebind"), None
-            if parent.type == "unary_expression" and node_text(parent).startswith("delete") and depth:
-                return "delete", None
-            if parent.type == "arguments" and depth == 0:
-                call = parent.parent
-                callee = node_text(field(call, "function")) if call is not None else ""
-                if callee in MUTATING_HELPERS and parent.named_children and parent.named_children[0] == current:
-                    return "assign", None
-                return "read", None
-            if parent.type == "call_expression" and depth == 1 and node_text(current).endswith((".get", ".at")):
-                current = parent  # `store.get(k)` hands out an entry: an alias of part of the state
-                continue
-            if parent.type == "variable_declarator" and field(parent, "value") == current:
-                name = field(parent, "name")
-                if name is not None and name.type == "identifier":
-                    return "read", node_text(name)
-            return "read", None
-
     @cached_property
     def _local_names(self) -> dict[int, set[str]]:
         return {}
@@ -363,23 +328,16 @@ class TsFile(FileAnalysis):
                     found.append(fn)
         return found
 
-    def writes(self, keys: list[tuple], scope: str, name: str) -> list[WriteSite]:
-        """Writes after start-up: module state written inside a function, fields outside the constructor."""
-        sites = []
-        for key in keys:
-            for line, op, fn in self.events.get(key, []):
-                if op == "read" or fn is None:
-                    continue
-                if scope == "module" and op != "rebind" and self._shadowed(fn, name):
-                    continue
-                if scope == "module" and op == "rebind" and self._shadowed(fn, name):
-                    continue
-                if scope in ("instance", "static") and self._in_constructor(fn):
-                    continue
-                if scope in ("module", "static") and self.only_called_at_load(fn):
-                    continue
-                sites.append(WriteSite(line, op))
-        return sorted(set(sites), key=lambda s: (s.line, s.op))
+    def local_in(self, fn: SyntaxNode, name: str, op: str) -> bool:
+        """A parameter or local of `fn` or a function around it shadows the module name."""
+        return self._shadowed(fn, name)
+
+    def initialises(self, fn: SyntaxNode, scope: str) -> bool:
+        """Fields written in the constructor are initialised, not written after start-up."""
+        return scope in ("instance", "static") and self._in_constructor(fn)
+
+    def runs_at_load(self, fn: SyntaxNode, scope: str) -> bool:
+        return scope in ("module", "static") and self.only_called_at_load(fn)
 
     @cached_property
     def rebinds(self) -> dict[tuple, list[tuple[SyntaxNode, SyntaxNode | None]]]:
