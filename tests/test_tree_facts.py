@@ -79,3 +79,17 @@ def test_commonjs_exports_come_from_assignments_not_comments_or_strings():
                           b"module.exports.other = 2;\n"
                           b"module.exports = { cache, store: makeStore() };\n", "javascript")
     assert TsFile(parsed).exported_names == {"real", "other", "cache", "store", "makeStore"}
+
+
+def test_a_python_singleton_is_read_from_names_not_its_docstring():
+    from stateaudit.facts.py_file import PyFile
+
+    parsed = parse_source(b'class Docs:\n    """Keeps _instance; see __new__."""\n    def get(self):\n        return 1\n\n'
+                          b"class Kept:\n    _instance = None\n\n    def __new__(cls):\n"
+                          b"        if cls._instance is None:\n            cls._instance = super().__new__(cls)\n"
+                          b"        return cls._instance\n\n"
+                          b"class Named:\n    def __new__(cls):\n        if not hasattr(cls, '_instance'):\n"
+                          b"            cls.one = super().__new__(cls)\n        return cls.one\n", "python")
+    py = PyFile(parsed)
+    assert {py.class_name(c): py.has_singleton_instance(c) for c in py.classes()} == {
+        "Docs": False, "Kept": True, "Named": True}

@@ -24,8 +24,8 @@ LRU_NAMES = frozenset({"lru_cache", "cache"})
 _REDIS_BACKEND = re.compile(r"redis|memcache|RedisCache|Memcached", re.I)
 _LOCAL_BACKEND = re.compile(r"simple|filesystem|FileSystemCache|SimpleCache|SimpleMemoryCache|[\"']null[\"']", re.I)
 # Reaching a network or a database from a memoised body means the cached value is remote data, not a constant.
-_REMOTE_IO = re.compile(r"\b(requests|httpx|aiohttp|urllib\w*|urlopen|boto3|socket|redis|session|db|cursor|client|"
-                        r"execute|query|fetch\w*|subprocess)\b", re.I)
+_REMOTE_IO = re.compile(r"(requests|httpx|aiohttp|urllib\w*|urlopen|boto3|socket|redis|session|db|cursor|client|"
+                        r"execute|query|fetch\w*|subprocess)", re.I)
 
 
 def module_path(rel: str) -> str:
@@ -139,4 +139,5 @@ class PyCaches:
         name = node_text(field(fn, "name"))
         if f"{name}.cache_clear" in self.py.parsed.source.decode("utf-8", "replace"):
             return False
-        return not _REMOTE_IO.search(node_text(field(fn, "body")))
+        # The names the body uses, not the words of its docstring or comments.
+        return not any(_REMOTE_IO.fullmatch(node_text(n)) for n in descendants(field(fn, "body"), "identifier"))

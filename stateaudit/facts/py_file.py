@@ -14,6 +14,7 @@ from ..syntax import (
     field,
     named_children,
     node_text,
+    nodes_of_types,
 )
 from ..vocabulary import current as vocabulary
 from .references import FileAnalysis, WriteShapes
@@ -32,6 +33,8 @@ _APP_ATTRIBUTE = re.compile(r"^(app|application|current_app|self\.app)\.(state\.
 
 
 _IMPORT_STATEMENTS = frozenset({"import_statement", "import_from_statement"})
+_INSTANCE_ATTRIBUTES = frozenset({"_instance", "__instance", "_instances", "__instances"})
+_STRING_TYPES = frozenset({"string"})
 _CALLS_AND_DECORATORS = frozenset({"call", "decorator"})
 
 
@@ -302,9 +305,18 @@ class PyFile(FileAnalysis):
         return tuple(names)
 
     def has_singleton_instance(self, cls: SyntaxNode) -> bool:
-        body = node_text(field(cls, "body"))
-        return bool(re.search(r"\b_?_instances?\b", body)) and any(
-            marker in body for marker in ("__new__", "__call__", "def instance", "get_instance"))
+        """The class keeps its one instance (`_instance`, a metaclass's `_instances`) and hands it out from
+        `__new__`, `__call__`, `instance()` or `get_instance`: read from the names in its body (and strings
+        that name the attribute, `hasattr(cls, "_instance")`), not from its docstring or comments."""
+        body = field(cls, "body")
+        if body is None:
+            return False
+        names = {node_text(n) for n in descendants(body, "identifier")}
+        named = names | {node_text(s).strip("'\"") for s in nodes_of_types(body, "python", _STRING_TYPES)}
+        if not named & _INSTANCE_ATTRIBUTES:
+            return False
+        defined = {node_text(field(f, "name")) for f in descendants(body, "function_definition")}
+        return bool(names & {"__new__", "__call__", "get_instance"}) or "instance" in defined
 
 
 def container_of(value: SyntaxNode | None) -> str | None:
