@@ -8,20 +8,26 @@ with a changed file is joined again from its files' records, cached or fresh, so
 
 from __future__ import annotations
 
+import io
+import pickle
+import tempfile
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass, fields, replace
+from typing import BinaryIO
 
 from .cache import ResultCache
 from .config import Config
-from .facts import FileIndex
-from .match import FileResult
-from .model import Finding, InternalError, Reviewed, SourceFile
-from .pool import FileWork, Progress, gc_paused, match_with_cache
+from .facts import FileIndex, ServiceIndex
+from .match import FileResult, PackedResult
+from .model import Finding, InternalError, Match, Reviewed, SourceFile
+from .pool import FileWork, Progress, gc_paused, packed_records
 from .ruleset import RuleSet
 from .services import ServiceMap
 
-Classifier = Callable[[list[SourceFile], dict[str, FileResult], ServiceMap, RuleSet, Config, list[InternalError]],
-                      tuple[list[Finding], list[Reviewed]]]
+# scan.classify_service: (files, index, matches_of, broken, services, ruleset, config, internal)
+Classifier = Callable[[list[SourceFile], ServiceIndex, Callable[[str], list[Match]], set[str], ServiceMap, RuleSet,
+                       Config, list[InternalError]], tuple[list[Finding], list[Reviewed]]]
 
 
 @dataclass(frozen=True)
@@ -45,8 +51,12 @@ class Collected:
 
 
 def collect(files: list[SourceFile], services: ServiceMap, work: FileWork, config: Config, jobs: int,
-            classify_all: Classifier, progress: Progress | None = None) -> Collected:
-    """Records and classification for every file, from the cache where nothing changed."""
+            classify_service: Classifier, progress: Progress | None = None) -> Collected:
+    """Records and classification for every file, from the cache where nothing changed.
+
+    Services to join are joined one by one, each as soon as its last file's record arrives; until then
+    their files' matches wait on disk (MatchSpill), and of each record only what the report needs stays.
+    """
     cache = work.cache
     keys = {f.rel: cache.key_of(f) for f in files} if cache is not None else {}
     by_service: dict[str, list[SourceFile]] = {}
@@ -63,22 +73,109 @@ def collect(files: list[SourceFile], services: ServiceMap, work: FileWork, confi
                     kept[path] = entry
                     if progress is not None:
                         progress(len(members))
-    todo = [f for f in files if services.owner_of(f.rel).path not in kept]  # in file order
-    matched = match_with_cache(todo, work, jobs, progress, keys=keys)
-    internal: list[InternalError] = []
-    findings, reviewed = classify_all(todo, matched.results, services, work.ruleset, config, internal)
-    results = dict(matched.results)
-    file_internal = [e for r in matched.results.values() for e in r.internal_errors]
+    todo = {path: members for path, members in by_service.items() if path not in kept}
+    joins = ServiceJoiner(todo, services, work.ruleset, config, classify_service)
+    parsed: list[str] = []
+    with MatchSpill() as spill:
+        records = packed_records([f for members in todo.values() for f in members], work, jobs, progress, keys=keys)
+        with closing(records):
+            for rel, record, fresh in records:
+                if fresh:
+                    parsed.append(rel)
+                path = joins.add(rel, record, spill)
+                if path is not None and cache is not None and join_keys.get(path):
+                    cache.put_join(join_keys[path], joins.done[path])
+    results = dict(joins.records)
+    findings = [f for join in joins.done.values() for f in join.findings]
+    reviewed = [r for join in joins.done.values() for r in join.reviewed]
+    internal = [e for join in joins.done.values() for e in join.internal]
     for join in kept.values():
         results.update(join.files)
         findings.extend(join.findings)
         reviewed.extend(join.reviewed)
         internal.extend(join.internal)
-        file_internal.extend(e for r in join.files.values() for e in r.internal_errors)
-    rejoined = sorted(path for path in by_service if path not in kept)
-    if cache is not None:
-        _store_joins(cache, services, rejoined, by_service, join_keys, matched.results, findings, reviewed, internal)
-    return Collected(results, findings, reviewed, file_internal + internal, matched.parsed, tuple(rejoined))
+    file_internal = [e for r in results.values() for e in r.internal_errors]
+    return Collected(results, findings, reviewed, file_internal + internal, tuple(sorted(parsed)), tuple(sorted(todo)))
+
+
+class ServiceJoiner:
+    """Joins each service as soon as the records of all its files are in.
+
+    Of a record it keeps the slim part (errors, lines, suppressions: what the report needs), merges its
+    index into its service's index and writes its matches to the spill; a joined service's index is let go.
+    So what stays in memory is one index per service not yet joined, a slim record per file, and the findings.
+    """
+
+    def __init__(self, todo: dict[str, list[SourceFile]], services: ServiceMap, ruleset: RuleSet, config: Config,
+                 classify_service: Classifier) -> None:
+        self.members = todo
+        self.waiting = {path: len(members) for path, members in todo.items()}
+        self.indexes: dict[str, ServiceIndex] = {}
+        self.records: dict[str, FileResult] = {}  # slim: no matches, no index
+        self.done: dict[str, ServiceJoin] = {}
+        self._services, self._ruleset, self._config, self._classify = services, ruleset, config, classify_service
+
+    def add(self, rel: str, packed: PackedResult, spill: MatchSpill) -> str | None:
+        """Take one file's record; the service's path when this was its last file (it is then joined)."""
+        path = self._services.owner_of(rel).path
+        self.indexes.setdefault(path, ServiceIndex()).add(packed.record.index, rel)
+        self.records[rel] = replace(packed.record, index=FileIndex())
+        spill.put(rel, packed.matches)
+        self.waiting[path] -= 1
+        if self.waiting[path]:
+            return None
+        self._join(path, spill)
+        return path
+
+    def _join(self, path: str, spill: MatchSpill) -> None:
+        members = self.members[path]
+        index = self.indexes.pop(path, ServiceIndex())
+        broken = {f.rel for f in members if self.records[f.rel].has_syntax_errors}
+        internal: list[InternalError] = []
+        findings, reviewed = self._classify(members, index, spill.take, broken, self._services, self._ruleset,
+                                            self._config, internal)
+        self.done[path] = ServiceJoin(tuple(findings), tuple(reviewed), tuple(internal),
+                                      {f.rel: self.records[f.rel] for f in members})
+
+
+class MatchSpill:
+    """The matches of files whose service is not joined yet, in an anonymous temporary file.
+
+    A file's pickled matches are appended as its record arrives and read back, once, when its service is
+    joined, so the scan's memory does not grow with the number of matches (most of which the rules'
+    `where` drop). Without a usable temporary folder they stay in memory and the scan goes on.
+    """
+
+    def __init__(self) -> None:
+        self._where: dict[str, tuple[int, int]] = {}
+        try:
+            self._file: BinaryIO = tempfile.TemporaryFile(prefix="stateaudit-matches-")
+        except OSError:
+            self._file = io.BytesIO()
+        self._end = 0
+
+    def __enter__(self) -> MatchSpill:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._file.close()
+
+    def put(self, rel: str, blob: bytes) -> None:
+        self._file.seek(self._end)
+        self._file.write(blob)
+        self._where[rel] = (self._end, len(blob))
+        self._end += len(blob)
+
+    @property
+    def waiting(self) -> int:
+        """How many files' matches are on disk, not taken yet."""
+        return len(self._where)
+
+    def take(self, rel: str) -> list[Match]:
+        """The file's matches, forgotten here once handed out."""
+        offset, size = self._where.pop(rel)
+        self._file.seek(offset)
+        return pickle.loads(self._file.read(size))
 
 
 def _join_key(cache: ResultCache, services: ServiceMap, path: str, members: list[SourceFile],
@@ -112,23 +209,4 @@ def stable_repr(record: object) -> str:
         f"{f.name}={text(getattr(record, f.name))}" for f in fields(record)) + ")"
 
 
-def _store_joins(cache: ResultCache, services: ServiceMap, rejoined: list[str], by_service: dict[str, list[SourceFile]],
-                 join_keys: dict[str, str], results: dict[str, FileResult], findings: list[Finding],
-                 reviewed: list[Reviewed], internal: list[InternalError]) -> None:
-    def owner(rel: str) -> str:
-        return services.owner_of(rel).path
-
-    for path in rejoined:
-        key = join_keys.get(path)
-        if not key:
-            continue
-        members = {f.rel for f in by_service[path]}
-        cache.put_join(key, ServiceJoin(
-            findings=tuple(f for f in findings if owner(f.location.path) == path),
-            reviewed=tuple(r for r in reviewed if owner(r.location.path) == path),
-            internal=tuple(e for e in internal if owner(e.path) == path),
-            files={rel: replace(results[rel], matches=[], index=FileIndex()) for rel in members},
-        ))
-
-
-__all__ = ["Collected", "ServiceJoin", "collect"]
+__all__ = ["Collected", "MatchSpill", "ServiceJoin", "ServiceJoiner", "collect"]
