@@ -3,7 +3,8 @@
 An entry is one file's PackedResult (its record with its share of the service index, and its matches with
 their local facts, pickled apart so that loading an entry does not unpickle them),
 stored under a key made of the file's content hash, its path, language and test flag, and a context
-digest: the tool version and its own source, the grammar versions, every rule file, and the settings
+digest: the tool version and its own source, the grammar versions, every rule file and vocabulary file
+(`vocabulary/*.yaml` of every rule folder, the team's too), and the settings
 that change a per-file result (the file budget). Anything that can
 change a per-file result changes the key, so an entry is never stale, only unused. The join across a
 service's files and the classification read only these records and are recomputed on every scan, so a
@@ -170,6 +171,9 @@ def context_digest(ruleset: RuleSet, settings: str = "") -> str:
         digest.update(rule_id.encode() + b"\0")
     for path in _rule_files(ruleset.rules[r].path for r in ruleset.rules):
         digest.update(str(path).encode() + b"\0" + _bytes(path) + b"\0")
+    # The vocabulary read, also from a team folder that holds no rule of its own (only `vocabulary/`).
+    for path in ruleset.vocabulary.sources:
+        digest.update(b"vocabulary\0" + str(path).encode() + b"\0" + _bytes(path) + b"\0")
     return digest.hexdigest()
 
 

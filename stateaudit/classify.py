@@ -13,11 +13,8 @@ from .config import Config
 from .facts.common import split_words
 from .model import Finding, Match, Reviewed, Risk, Service
 from .ruleset import Rule, RuleSet
+from .vocabulary import Vocabulary
 
-# Names that say how state is kept, not what it is for: the owning class's name tells more.
-GENERIC_CATEGORIES = frozenset({"cache", "other"})
-# Classes that are themselves a data structure: their fields are its internals.
-CONTAINER_CLASS_WORDS = frozenset({"cache", "caches", "lru", "memo"})
 DEFAULT_PRIORITY = {Risk.CRITICAL: "P1", Risk.HIGH: "P2", Risk.MEDIUM: "P3", Risk.LOW: "P3"}
 CONTAINER_LABELS = {"Map": "Map", "Set": "Set", "WeakMap": "WeakMap", "WeakSet": "WeakSet", "array": "array",
                     "object": "object", "collection": "collection", "dict": "dict", "list": "list", "set": "set", "deque": "deque",
@@ -75,32 +72,36 @@ def _first_row(rows, facts) -> Mapping[str, Any] | None:
     return next((row for row in rows if holds(row.get("when"), facts)), None)
 
 
-def _category_row(rows, facts: Mapping[str, Any]) -> Mapping[str, Any] | None:
-    """What the state is for: its own name decides first, then its owner's name, then its element type.
+def _category_row(rows, facts: Mapping[str, Any], vocabulary: Vocabulary) -> Mapping[str, Any] | None:
+    """What the state is for: the words of its own name, its owner's name and its element type, asked in
+    the order the vocabulary's `categories` section gives (by default the name decides first).
 
     A generic answer (cache, other) from an earlier source gives way to a specific one from a later.
     """
     if facts.get("kind") == "timer" or not (facts.get("class_words") or facts.get("type_words")):
         return _first_row(rows, facts)
     own = split_words(facts.get("name") or "")
-    sources = [own, facts.get("class_words"), facts.get("type_words")]
-    if "by" in own or CONTAINER_CLASS_WORDS & set(facts.get("class_words") or ()):
+    words_of = {"name": own, "class": facts.get("class_words"), "type": facts.get("type_words")}
+    order = vocabulary.order("categories.sources")
+    if own & vocabulary.names("categories.owner_first_name_words") or \
+            vocabulary.names("categories.owner_first_class_words") & set(facts.get("class_words") or ()):
         # `byUser` is a secondary index of the owner's records; the fields of an `LRUCache` are the cache.
-        sources = [facts.get("class_words"), facts.get("type_words"), own]
+        order = vocabulary.order("categories.owner_first_sources")
+    generic = vocabulary.names("categories.generic")
     first = None
-    for words in sources:
+    for words in (words_of[source] for source in order):
         if not words:
             continue
         row = _first_row(rows, dict(facts, words=frozenset(words)))
-        if row is not None and row.get("category") not in GENERIC_CATEGORIES:
+        if row is not None and row.get("category") not in generic:
             return row
         first = first or row
     return first
 
 
-def _with_category(facts: Mapping[str, Any], rule: Rule, rows) -> dict[str, Any]:
+def _with_category(facts: Mapping[str, Any], rule: Rule, rows, vocabulary: Vocabulary) -> dict[str, Any]:
     """Stage 1 of classification: what the state is for (the `categories` table; the rule's own category wins)."""
-    row = _category_row(rows, facts) or {}
+    row = _category_row(rows, facts, vocabulary) or {}
     category = rule.category or row.get("category", "other")
     label = row.get("label", "")
     return {**facts, "category": category, "category_label": label,
@@ -121,7 +122,8 @@ def classify(match: Match, facts: Mapping[str, Any], rule: Rule, ruleset: RuleSe
     then confidence, whose reason may name the final risk. `facts` is left as it is."""
     tables = ruleset.tables
     reasons: list[str] = []
-    facts, storage_reason = _with_storage(_with_category(facts, rule, tables["categories"]), tables["storage"])
+    categorised = _with_category(facts, rule, tables["categories"], ruleset.vocabulary)
+    facts, storage_reason = _with_storage(categorised, tables["storage"])
     if storage_reason:
         reasons.append(storage_reason)
     chosen = _assess(list(rule.assess) + list(tables["assessment"]), facts)

@@ -30,6 +30,7 @@ from .syntax import (
     run_queries,
     walk,
 )
+from .vocabulary import install as install_vocabulary
 
 
 @dataclass
@@ -143,6 +144,7 @@ def match_file(file: SourceFile, ruleset: RuleSet, include_browser: bool = False
 
 def _match_file(file: SourceFile, ruleset: RuleSet, include_browser: bool, max_bytes: int,
                 data: bytes | None) -> FileResult:
+    install_vocabulary(ruleset.vocabulary)
     text = read_source(file, max_bytes, data)
     if text.data is None:
         return FileResult(error=text.skipped)

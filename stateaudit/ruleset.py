@@ -14,7 +14,7 @@ import yaml
 
 from .conditions import DERIVED_NAMES, FACT_NAMES, ConditionError, validate
 from .model import CONFIDENCES, KINDS, PRIORITIES, Risk
-from .source_roles import SourceRoles, VocabularyError, load_source_roles
+from .source_roles import SourceRoles, source_roles_of
 from .syntax import (
     LANGUAGES,
     QUERY_LANGUAGE,
@@ -22,6 +22,7 @@ from .syntax import (
     compile_query,
     node_types,
 )
+from .vocabulary import Vocabulary, VocabularyError, load_vocabulary, shipped
 
 RULE_LANGUAGES = ("typescript", "javascript", "python")
 SUBJECTS = ("auto", "state", "singleton", "call", "class", "decorator", "global")
@@ -94,13 +95,14 @@ class RuleSet:
     tables: Mapping[str, tuple[Mapping[str, Any], ...]]
     disabled: frozenset[str] = frozenset()  # ids of valid rules left out (`enabled: false` or config `disable`)
     roles: SourceRoles = field(default_factory=SourceRoles)  # which files are browser or vendored code
+    vocabulary: Vocabulary = field(default_factory=shipped)  # the word lists the fact modules apply
 
     def for_grammar(self, grammar: str) -> list[Rule]:
         return [r for r in self.rules.values() if grammar in r.queries]
 
     def without(self, disabled: frozenset[str]) -> RuleSet:
         return RuleSet({k: v for k, v in self.rules.items() if k not in disabled}, self.tables,
-                       self.disabled | (frozenset(disabled) & frozenset(self.rules)), self.roles)
+                       self.disabled | (frozenset(disabled) & frozenset(self.rules)), self.roles, self.vocabulary)
 
 
 def _line_of(node: yaml.Node | None, key: str | None = None) -> int:
@@ -424,10 +426,11 @@ def load_rules(dirs: list[Path]) -> RuleSet:
                 # A team's own folder comes later on the command line but must win: its rows go first.
                 tables[table] = rows + tables[table] if folder != dirs[0] else tables[table] + rows
     try:
-        roles = load_source_roles(dirs)
+        vocabulary = load_vocabulary(dirs)
     except VocabularyError as err:
         raise RuleError(str(err)) from None
-    return RuleSet(rules, {k: tuple(v) for k, v in tables.items()}, frozenset(seen) - frozenset(rules), roles)
+    return RuleSet(rules, {k: tuple(v) for k, v in tables.items()}, frozenset(seen) - frozenset(rules),
+                   source_roles_of(vocabulary), vocabulary)
 
 
 def _id_line(path: Path) -> int:

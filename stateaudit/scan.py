@@ -27,6 +27,7 @@ from .pool import FileWork, Progress
 from .ruleset import RuleSet
 from .services import ServiceMap, detect_services
 from .suppressions import apply_suppressions, policy_for, with_builtin_rules, without_builtin_rules
+from .vocabulary import install as install_vocabulary
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ def scan(root: Path, config: Config, ruleset: RuleSet, paths: list[Path] | None 
     started = time.perf_counter()
     per_file_rules = without_builtin_rules(ruleset).without(config.disable)  # what per-file results depend on
     ruleset = with_builtin_rules(ruleset).without(config.disable)
+    install_vocabulary(ruleset.vocabulary)  # the join and the classification read it too
     discovery = discover_files(root, config, paths, ruleset.roles)
     files = list(discovery.files)
     if on_files is not None:

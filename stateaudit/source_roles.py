@@ -16,11 +16,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from .syntax import ParsedFile, browser_global_uses
-
-_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+from .vocabulary import Vocabulary, VocabularyError, load_vocabulary
 
 BROWSER = "browser"
 VENDORED = "vendored"
@@ -28,17 +25,6 @@ EXCLUDED_REASONS = {
     BROWSER: "browser code (front-end assets, theme bundles, pages using window)",
     VENDORED: "vendored third-party code",
 }
-
-_LISTS = {
-    BROWSER: ("folders", "languages", "manifest_fields", "front_end_packages", "server_packages", "globals",
-              "document_members"),
-    VENDORED: ("folders", "python_manifests", "javascript_manifests"),
-}
-
-
-class VocabularyError(ValueError):
-    """A vocabulary file that cannot be used; the message starts with `path:line`."""
-
 
 @dataclass(frozen=True)
 class SourceRoles:
@@ -131,78 +117,24 @@ def _nearest_manifest(root: Path, folders: tuple[str, ...]) -> Mapping[str, Any]
 
 def load_source_roles(dirs: Iterable[Path]) -> SourceRoles:
     """Merge every `vocabulary/*.yaml` of the rule folders; later folders add to the lists."""
-    merged: dict[str, set[str]] = {f"{section}.{key}": set() for section, keys in _LISTS.items() for key in keys}
-    for folder in dirs:
-        vocab = folder / "vocabulary"
-        for path in sorted(vocab.glob("*.y*ml")) if vocab.is_dir() else []:
-            for name, values in _read_lists(path).items():
-                merged[name].update(values)
+    return source_roles_of(load_vocabulary(dirs))
+
+
+def source_roles_of(vocabulary: Vocabulary) -> SourceRoles:
+    """The browser and vendored markers of a merged vocabulary."""
     return SourceRoles(
-        browser_folders=frozenset(merged["browser.folders"]),
-        browser_languages=frozenset(merged["browser.languages"]),
-        manifest_fields=frozenset(merged["browser.manifest_fields"]),
-        front_end_packages=frozenset(merged["browser.front_end_packages"]),
-        server_packages=frozenset(merged["browser.server_packages"]),
-        browser_globals=frozenset(merged["browser.globals"]),
-        document_members=frozenset(merged["browser.document_members"]),
-        vendored_folders=frozenset(merged["vendored.folders"]),
-        python_manifests=frozenset(merged["vendored.python_manifests"]),
-        javascript_manifests=frozenset(merged["vendored.javascript_manifests"]),
+        browser_folders=vocabulary.names("browser.folders"),
+        browser_languages=vocabulary.names("browser.languages"),
+        manifest_fields=vocabulary.names("browser.manifest_fields"),
+        front_end_packages=vocabulary.names("browser.front_end_packages"),
+        server_packages=vocabulary.names("browser.server_packages"),
+        browser_globals=vocabulary.names("browser.globals"),
+        document_members=vocabulary.names("browser.document_members"),
+        vendored_folders=vocabulary.names("vendored.folders"),
+        python_manifests=vocabulary.names("vendored.python_manifests"),
+        javascript_manifests=vocabulary.names("vendored.javascript_manifests"),
     )
 
 
-def _read_lists(path: Path) -> dict[str, list[str]]:
-    """`section.key -> [names]` from one vocabulary file, checked against the known sections and keys."""
-    try:
-        loader = _SafeLoader(path.read_text(encoding="utf-8"))
-        try:  # one parse: the node gives the lines, the same node the data
-            node = loader.get_single_node()
-            data = loader.construct_document(node) if node is not None else None
-        finally:
-            loader.dispose()
-    except (OSError, UnicodeDecodeError) as err:
-        raise VocabularyError(f"{path}:1: cannot read ({err})") from None
-    except yaml.YAMLError as err:
-        line = err.problem_mark.line + 1 if getattr(err, "problem_mark", None) else 1
-        raise VocabularyError(f"{path}:{line}: invalid YAML ({getattr(err, 'problem', err)})") from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise VocabularyError(f"{path}:1: a vocabulary file maps sections ({', '.join(_LISTS)}) to lists")
-    out: dict[str, list[str]] = {}
-    for section, body in data.items():
-        where = _line(node, section)
-        if section not in _LISTS:
-            raise VocabularyError(f"{path}:{where}: unknown section '{section}' (known: {', '.join(_LISTS)})")
-        if not isinstance(body, dict):
-            raise VocabularyError(f"{path}:{where}: '{section}' must map keys to lists of names")
-        section_node = _value(node, section)
-        for key, values in body.items():
-            at = _line(section_node, key)
-            if key not in _LISTS[section]:
-                raise VocabularyError(f"{path}:{at}: unknown key '{section}.{key}' "
-                                      f"(known: {', '.join(_LISTS[section])})")
-            if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
-                raise VocabularyError(f"{path}:{at}: '{section}.{key}' must be a list of names")
-            out[f"{section}.{key}"] = values
-    return out
-
-
-def _line(node: yaml.Node | None, key: str) -> int:
-    """The 1-based line of `key` in a YAML mapping node (1 when it cannot be found)."""
-    if isinstance(node, yaml.MappingNode):
-        for key_node, _value in node.value:
-            if key_node.value == key:
-                return key_node.start_mark.line + 1
-    return 1
-
-
-def _value(node: yaml.Node | None, key: str) -> yaml.Node | None:
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value in node.value:
-            if key_node.value == key:
-                return value
-    return None
-
-
-__all__ = ["BROWSER", "EXCLUDED_REASONS", "SourceRoles", "VENDORED", "VocabularyError", "load_source_roles"]
+__all__ = ["BROWSER", "EXCLUDED_REASONS", "SourceRoles", "VENDORED", "VocabularyError", "load_source_roles",
+           "source_roles_of"]

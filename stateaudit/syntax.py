@@ -641,3 +641,19 @@ def named_children(node: Node | None) -> list[Node]:
 
 def is_error_node(node: Node) -> bool:
     return node.type == "ERROR" or node.is_missing
+
+
+@cache
+def _types_query(grammar: str, types: frozenset[str]) -> Query | None:
+    present = sorted(types & node_types(grammar))
+    return new_query(LANGUAGES[grammar], "[" + " ".join(f"({kind})" for kind in present) + "] @node") if present else None
+
+
+def nodes_of_types(node: Node | None, grammar: str, types: frozenset[str]) -> list[Node]:
+    """The nodes of `types` in `node`'s subtree (itself included), found by one query run in C, by position.
+
+    For types the per-file index does not hold (comments, strings), asked for a few subtrees per file."""
+    query = _types_query(grammar, types) if node is not None else None
+    if query is None:
+        return []
+    return sorted(QueryCursor(query).captures(node).get("node", []), key=lambda n: (n.start_byte, -n.end_byte))

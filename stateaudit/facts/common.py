@@ -1,16 +1,14 @@
-"""Language-neutral fact helpers: words in names, what a file path is for."""
+"""Language-neutral fact helpers: words in names, what a file path is for, what writes store."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+
+from ..syntax import ParsedFile, SyntaxNode, ancestors, descendants, field, node_text, nodes_of_types
+from ..vocabulary import current as vocabulary
 
 _CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
-_PURPOSES = (
-    ("upload", re.compile(r"upload|multer|thumb|receipt|attachment|avatar|media|images?\b|documents?\b|files?\b|storage|bucket|assets?", re.I)),
-    ("log", re.compile(r"\blogs?\b|\.log\b|logDir|log_dir|LOG_|audit", re.I)),
-    ("tmp", re.compile(r"\btmp\b|temp|tmpdir|scratch|mkdtemp", re.I)),
-    ("data", re.compile(r"\bdata\b|\.json\b|\.db\b|\.sqlite|state|snapshot|store|cache|renders?|exports?|reports?", re.I)),
-)
 
 
 def split_words(name: str | None) -> set[str]:
@@ -32,35 +30,81 @@ def split_words(name: str | None) -> set[str]:
 
 
 def purpose_of_path(text: str) -> str:
-    """What a written path is for: upload, log, tmp, data or other (first that applies)."""
-    for purpose, pattern in _PURPOSES:
+    """What a written path is for: upload, log, tmp, data or other (the first purpose of the vocabulary's
+    `paths.purposes` with a pattern found in the text)."""
+    for purpose, pattern in vocabulary().group_matchers("paths.purposes"):
         if pattern.search(text or ""):
             return purpose
     return "other"
 
 
-_TAGS = (
-    ("increment", re.compile(r"\+\+|\+=\s*\d|\+\s*1\b|\bcount\w*\s*[+:]|\bincr\w*\(")),
-    ("handle", re.compile(r"\b(controller|AbortController|abort\w*|promise|Promise|worker|child|socket|ws|stream|timer|timeout|interval)\b")),
-    ("callback", re.compile(r"\b(resolve|reject|callback|waiter|waiters)\s*[,:})]")),
-    ("timer-handle", re.compile(r"=\s*(setInterval|setTimeout|setImmediate)\(|=\s*threading\.Timer\(")),
-)
+# Text that is not code: a comment or a string's words cannot make a write look like one.
+_PROSE = frozenset({"comment", "string_fragment", "string_content", "regex_pattern"})
+_STRINGS = frozenset({"string", "template_string"})
+_CALL_TYPES = frozenset({"call_expression", "call"})
+_MEMBER_TYPES = {"member_expression": "property", "attribute": "attribute"}
 
 
-def write_tags(lines: list[str]) -> frozenset[str]:
-    """What the writes put into the state: counters, live handles, callbacks, timer handles."""
-    return frozenset(tag for tag, pattern in _TAGS if any(pattern.search(line) for line in lines))
+def write_tags(parsed: ParsedFile, lines: Iterable[int]) -> frozenset[str]:
+    """What the writes on these lines put into the state: counters, live handles, callbacks, timer handles.
+
+    The vocabulary's `writes.stored` patterns are searched in each line's code, with comments and the
+    contents of strings and regular expressions blanked, so `// the worker` or `'promise'` tag nothing."""
+    code = [code_line(parsed, line) for line in lines]
+    return frozenset(tag for tag, pattern in vocabulary().group_matchers("writes.stored")
+                     if any(pattern.search(text) for text in code))
 
 
-_CLIENT_CALL = re.compile(r"\.(set|setex|hset|hmset|sadd|zadd|lpush|rpush|incr|expire|delete|del|create|createMany|update|"
-                          r"upsert|insert|save|query|execute|add|commit|bulk_create|get_or_create)\s*\(")
-_CLIENT_WRITE = re.compile(r"INSERT|UPDATE|DELETE|\.(set|setex|hset|sadd|zadd|lpush|rpush|incr|create|upsert|insert|save|"
-                           r"bulk_create|get_or_create|commit)\s*\(")
+def code_line(parsed: ParsedFile, line: int) -> str:
+    """Source line `line` (1-based), stripped, with comments and string and regex contents blanked."""
+    if not 1 <= line <= len(parsed.lines):
+        return ""
+    raw = bytearray(parsed.lines[line - 1])
+    for start, end in _prose_spans(parsed).get(line - 1, ()):
+        raw[start:end] = b" " * (len(raw[start:end]))
+    return raw.decode("utf-8", "replace").strip()
 
 
-def writes_through_client(body_text: str) -> bool:
-    """Does a class body write through a store client (Redis commands, SQL writes, ORM saves)?"""
-    return bool(_CLIENT_CALL.search(body_text)) and bool(_CLIENT_WRITE.search(body_text))
+_SPANS: list = [None, None]  # (parsed file, row -> byte spans of prose) of the file being analysed
 
-# Field names that hold a client or handle set lazily (`this.client ??= new Redis()`): a connection, not state.
-CLIENT_HANDLE = re.compile(r"(client|pool|conn|connection|session|engine|redis|db|channel|socket|lock|logger)$", re.I)
+
+def _prose_spans(parsed: ParsedFile) -> dict[int, list[tuple[int, int]]]:
+    if _SPANS[0] is not parsed:
+        spans: dict[int, list[tuple[int, int]]] = {}
+        for node in nodes_of_types(parsed.root, parsed.language, _PROSE):
+            (first, start), (last, end) = node.start_point, node.end_point
+            for row in range(first, min(last, len(parsed.lines) - 1) + 1):
+                spans.setdefault(row, []).append((start if row == first else 0,
+                                                  end if row == last else len(parsed.lines[row])))
+        _SPANS[:] = [parsed, spans]
+    return _SPANS[1]
+
+
+def called_names(node: SyntaxNode | None, members_only: bool = False) -> set[str]:
+    """The last names of the callees of the calls in a subtree: `this.redis.hset(...)` -> hset, `unlink(p)` ->
+    unlink. With `members_only`, only methods called on an object count (not `unlink(p)`)."""
+    names = set()
+    for call in descendants(node, _CALL_TYPES) if node is not None else ():
+        callee = field(call, "function")
+        if callee is not None and callee.type in _MEMBER_TYPES:
+            names.add(node_text(field(callee, _MEMBER_TYPES[callee.type])))
+        elif callee is not None and callee.type == "identifier" and not members_only:
+            names.add(node_text(callee))
+    return names
+
+
+def writes_through_client(body: SyntaxNode | None, grammar: str) -> bool:
+    """Does a class body write through a store client (Redis commands, SQL writes, ORM saves)?
+
+    Judged from its calls (`clients.call_methods`, `clients.write_methods` of the vocabulary) and its
+    string literals (`clients.write_strings`), never from comments or docstrings."""
+    words = vocabulary()
+    called = called_names(body, members_only=True)
+    if not called & words.names("clients.call_methods"):
+        return False
+    if called & words.names("clients.write_methods"):
+        return True
+    sql = words.matcher("clients.write_strings")
+    # A string that is a statement of its own is a docstring or a directive: prose, not a query.
+    return any(sql.search(node_text(string)) and getattr(next(ancestors(string), None), "type", "") != "expression_statement"
+               for string in nodes_of_types(body, grammar, _STRINGS))

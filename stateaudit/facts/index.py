@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
-import re
 from bisect import insort
 from collections import Counter
 from dataclasses import dataclass, field
+
+from ..vocabulary import current as vocabulary
 
 # Where an instantiation happens, strongest evidence of process lifetime first.
 PROCESS_CONTEXTS = frozenset({"module", "startup", "provider", "singleton", "app-state", "registry"})
 
 
-# Methods a framework calls by name (views, viewsets, middleware, handlers): never only at boot.
-FRAMEWORK_ENTRY_POINTS = frozenset({
-    "get", "post", "put", "patch", "delete", "head", "options", "dispatch", "handle", "run", "execute", "call",
-    "process_request", "process_response", "process_view", "process_exception", "receive", "connect",
-    "disconnect", "create", "update", "destroy", "list", "retrieve", "perform_create", "perform_update",
-    "perform_destroy", "save", "clean", "form_valid", "main",
-})
-
-
-REGISTRATION_NAME = re.compile(r"^_?(register|unregister|deregister|remove|add|install|uninstall|load)_\w+$")
 
 
 @dataclass
@@ -133,7 +124,8 @@ class ServiceIndex:
         service uses a registration-shaped name (`register_*`, `remove_*`: a plugin API, or dead code). Names a framework calls by
         convention (`get`, `dispatch`, `on_*`, dunders) and names used as values (callbacks) are never boot-only.
         """
-        if name.startswith("__") or name in FRAMEWORK_ENTRY_POINTS or name.startswith(("on_", "handle_", "do_")) \
+        words = vocabulary()
+        if name.startswith("__") or words.matcher("contexts.python.framework_entry_points").match(name) \
                 or name in self.dispatched:
             return False
         calls = self.calls_to.get(name, [])
@@ -141,7 +133,7 @@ class ServiceIndex:
         if uses == 0:
             # Unused in the service: a registration API that plugins call while they load, or dead code.
             # Only registration-shaped names count; anything else may be an API the service's users call.
-            return bool(REGISTRATION_NAME.match(name))
+            return bool(words.matcher("contexts.python.registration_functions").search(name))
         if uses > len(calls):
             return False
         for context, caller in calls:

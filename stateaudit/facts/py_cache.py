@@ -17,16 +17,15 @@ import re
 from functools import cached_property
 
 from ..syntax import SyntaxNode, descendants, field, named_children, node_text
+from ..vocabulary import current as vocabulary
 
-# Modules whose `*Cache` classes are cache objects (their decorators memoise into the object's backend).
-CACHE_LIBRARIES = ("flask_caching", "flask_cache", "cachelib", "aiocache", "django.core.cache")
 # functools decorators whose cache lives in the process.
 LRU_NAMES = frozenset({"lru_cache", "cache"})
 _REDIS_BACKEND = re.compile(r"redis|memcache|RedisCache|Memcached", re.I)
 _LOCAL_BACKEND = re.compile(r"simple|filesystem|FileSystemCache|SimpleCache|SimpleMemoryCache|[\"']null[\"']", re.I)
 # Reaching a network or a database from a memoised body means the cached value is remote data, not a constant.
-_REMOTE_IO = re.compile(r"\b(requests|httpx|aiohttp|urllib\w*|urlopen|boto3|socket|redis|session|db|cursor|client|"
-                        r"execute|query|fetch\w*|subprocess)\b", re.I)
+_REMOTE_IO = re.compile(r"(requests|httpx|aiohttp|urllib\w*|urlopen|boto3|socket|redis|session|db|cursor|client|"
+                        r"execute|query|fetch\w*|subprocess)", re.I)
 
 
 def module_path(rel: str) -> str:
@@ -63,8 +62,9 @@ class PyCaches:
     @cached_property
     def library_classes(self) -> set[str]:
         """Cache classes: imported from a caching library, or a class of this file that extends one."""
+        libraries = vocabulary().names("libraries.python.cache_modules")
         names = {local for local, module in self.py.imports.items()
-                 if any(module == lib or module.startswith(lib + ".") for lib in CACHE_LIBRARIES)
+                 if any(module == lib or module.startswith(lib + ".") for lib in libraries)
                  and local.endswith("Cache")}
         for cls in self.py.classes():
             bases = {node_text(b).rsplit(".", 1)[-1] for b in named_children(field(cls, "superclasses"))}
@@ -139,4 +139,5 @@ class PyCaches:
         name = node_text(field(fn, "name"))
         if f"{name}.cache_clear" in self.py.parsed.source.decode("utf-8", "replace"):
             return False
-        return not _REMOTE_IO.search(node_text(field(fn, "body")))
+        # The names the body uses, not the words of its docstring or comments.
+        return not any(_REMOTE_IO.fullmatch(node_text(n)) for n in descendants(field(fn, "body"), "identifier"))

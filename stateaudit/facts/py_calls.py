@@ -104,7 +104,8 @@ def call_facts(py: PyFile, call: SyntaxNode) -> tuple[dict[str, Any], list[Write
         "handle_kept": _handle_kept(call, fn_text),
         "in_startup": context in ("startup", "module") or "lifespan" in " ".join(py.decorators(fn) if fn is not None else []),
         "in_handler": context == "handler",
-        "joined": bool(re.search(r"\.join\(\)", fn_text)),
+        "joined": any(callee.endswith(".join") and not named_children(field(c, "arguments"))
+                      for callee, c in _calls_in(fn)),
         "awaited": bool(re.search(r"await\s+(asyncio\.)?(gather|wait|wait_for)\(|await\s+\w+\s*$", fn_text, re.M)),
         "write_mode": bool(_MODE.match(raw_mode)) and (bool(re.search(r"[wax]", raw_mode)) and not raw_mode.startswith("r")
                                                       or "+" in raw_mode),
@@ -120,16 +121,16 @@ def call_facts(py: PyFile, call: SyntaxNode) -> tuple[dict[str, Any], list[Write
         else purpose_of_path(f"{class_name or ''} {method}"),
         "writes_in_same_function": bool(re.search(
             r"open\([^)]*['\"][wax]b?\+?['\"]|\.write_(text|bytes)\(|\.save\(|shutil\.(copy|move)", fn_text)),
-        "deleted_in_same_function": bool(re.search(r"\b(os\.remove|os\.unlink|\.unlink\(|shutil\.rmtree|TemporaryDirectory|NamedTemporaryFile)", fn_text)),
+        "deleted_in_same_function": _removes_files(fn),
         "callee_is_project": _project_callee(py, callee),
         "default_if_missing": _default_if_missing(py, call, fn),
         # (An atomic write renames its temp file into place: that file is kept.)
         "scratch_path": bool(_SCRATCH.search(path_text)) and "gettempdir" not in path_text
-        and not re.search(r"delete\s*=\s*False", path_text) and not _RENAMES.search(fn_text),
+        and not re.search(r"delete\s*=\s*False", path_text) and not _renames(fn),
         "first_arg_path": bool(positional) and bool(_PATHISH.search(_resolve_path_text(py, positional[0]))),
         "in_cli": _in_cli(py, call),
         "persistent_temp": node_text(keywords.get("delete")) == "False",
-        "detached": _detached(call, fn_text),
+        "detached": _detached(call, fn),
         "owner_kind": "class" if cls is not None else "module",
         "clients": py.clients_in(cls) if cls is not None else py.clients_in(py.root),
         "lifetime_local": "unknown" if cls is not None else "process",
@@ -141,7 +142,10 @@ def call_facts(py: PyFile, call: SyntaxNode) -> tuple[dict[str, Any], list[Write
 # owner removes (a TemporaryDirectory, a request-scoped temp context), unlike the system temp dir itself.
 _SCRATCH = re.compile(r"(?<![/\w])(self\.)?_*(temp|tmp)[a-z_]*\b(?!\s*\()", re.I)
 _COPIES = frozenset({"copy", "copyfile", "copy2", "copytree", "move", "copyfileobj"})
-_RENAMES = re.compile(r"\b(os\.replace|os\.rename|shutil\.move)\(|\.rename\(")
+# Calls that remove files, or move a file into place, by callee (`os.remove`) or method name (`.unlink()`).
+_REMOVERS = frozenset({"os.remove", "os.unlink", "shutil.rmtree"})
+_RENAMERS = frozenset({"os.replace", "os.rename", "shutil.move"})
+_TEMP_CONTEXTS = frozenset({"TemporaryDirectory", "NamedTemporaryFile"})
 _MODE = re.compile(r"^[rwxabtU+]{1,4}(:\w*)?$")  # a file mode literal: "wb", "a+", tarfile's "w:gz"
 _MISSING_CHECK = re.compile(r"^\s*not\b.*\b(exists|isfile|is_file|isdir|is_dir)\(", re.S)
 _SCAFFOLD_FN = re.compile(r"^(init|ensure|bootstrap|scaffold|create_default|install_default|setup|prepare)\w*$")
@@ -182,13 +186,34 @@ def _in_cli(py: PyFile, call: SyntaxNode) -> bool:
                for d in py.decorators(node))
 
 
-def _detached(call: SyntaxNode, fn_text: str) -> bool:
+def _detached(call: SyntaxNode, fn: SyntaxNode | None) -> bool:
     """A subprocess started and left running: its handle is neither waited for nor used to communicate."""
     parent = call.parent
     if parent is not None and parent.type == "assignment":
         handle = node_text(field(parent, "left"))
-        return not re.search(rf"\b{re.escape(handle)}\.(wait|communicate|poll|kill|terminate)\(", fn_text)
+        waits = {f"{handle}.{verb}" for verb in ("wait", "communicate", "poll", "kill", "terminate")}
+        return not any(callee in waits for callee, _ in _calls_in(fn))
     return parent is not None and parent.type == "expression_statement"
+
+
+def _calls_in(fn: SyntaxNode | None) -> list[tuple[str, SyntaxNode]]:
+    """(callee text, call) for the calls in a function (the file's module code when `fn` is None: no calls)."""
+    return [(node_text(field(c, "function")), c) for c in descendants(fn, "call")] if fn is not None else []
+
+
+def _removes_files(fn: SyntaxNode | None) -> bool:
+    """The function removes files (`os.remove`, `shutil.rmtree`, `path.unlink()`) or uses a temporary file or
+    directory that is removed for it; read from its calls and names, not from its comments or strings."""
+    if fn is None:
+        return False
+    if any(callee in _REMOVERS or callee.endswith(".unlink") for callee, _ in _calls_in(fn)):
+        return True
+    return any(node_text(n) in _TEMP_CONTEXTS for n in descendants(fn, "identifier"))
+
+
+def _renames(fn: SyntaxNode | None) -> bool:
+    """The function moves a file into place (`os.replace`, `path.rename(...)`): an atomic write keeps its file."""
+    return any(callee in _RENAMERS or callee.endswith(".rename") for callee, _ in _calls_in(fn))
 
 
 def _resolve_path_text(py: PyFile, arg: SyntaxNode | None) -> str:

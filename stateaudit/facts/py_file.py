@@ -14,8 +14,9 @@ from ..syntax import (
     field,
     named_children,
     node_text,
+    nodes_of_types,
 )
-from .common import CLIENT_HANDLE
+from ..vocabulary import current as vocabulary
 from .references import FileAnalysis, WriteShapes
 
 FUNCTIONS = frozenset({"function_definition", "lambda"})
@@ -28,30 +29,12 @@ _CONTAINERS = {"dict": "dict", "list": "list", "set": "set", "deque": "deque", "
                "WeakKeyDictionary": "dict", "ChainMap": "dict", "SortedDict": "dict", "SortedList": "list"}
 _LITERALS = {"dictionary": "dict", "list": "list", "set": "set", "dictionary_comprehension": "dict",
              "list_comprehension": "list", "set_comprehension": "set"}
-CLIENT_MODULES = {
-    "redis": ("redis", "aioredis", "redis.asyncio", "walrus", "rq"),
-    "queue": ("celery", "dramatiq", "arq", "rq", "kombu"),
-    "database": ("sqlalchemy", "psycopg", "psycopg2", "asyncpg", "django.db", "pymongo", "motor", "databases",
-                 "sqlmodel", "tortoise", "peewee", "mongoengine", "pymysql", "aiomysql", "aiopg", "beanie", "odmantic"),
-}
-_CLIENT_ATTR = [
-    ("redis", re.compile(r"redis", re.I)),
-    ("database", re.compile(r"^(db|database|pool|engine|session_factory|sessionmaker|conn|connection|collection|mongo\w*|pg\w*)$", re.I)),
-]
-STARTUP_FN = re.compile(r"^(startup|on_startup|lifespan|create_app|make_app|main|ready|init_app|setup\w*|configure\w*|"
-                         r"bootstrap|start\w*|run)$")
-_ROUTE_DECORATOR = re.compile(r"\.(get|post|put|patch|delete|route|api_route|websocket)\(|api_view|login_required|"
-                              r"csrf_exempt|require_http_methods|action\(|\.task\b|shared_task")
-HANDLER_PARAMS = frozenset({"request", "req", "self_request"})
-APP_PARAMS = frozenset({"app", "application", "flask_app", "fastapi_app"})
 _APP_ATTRIBUTE = re.compile(r"^(app|application|current_app|self\.app)\.(state\.)?\w+$")
 
 
-THIRD_PARTY_HINTS = frozenset({"fastapi", "flask", "django", "starlette", "celery", "logging", "redis", "sqlalchemy",
-                                "pydantic", "httpx", "requests", "boto3", "apscheduler", "concurrent", "asyncio",
-                                "threading", "collections", "typing", "prometheus_client", "structlog"})
-
 _IMPORT_STATEMENTS = frozenset({"import_statement", "import_from_statement"})
+_INSTANCE_ATTRIBUTES = frozenset({"_instance", "__instance", "_instances", "__instances"})
+_STRING_TYPES = frozenset({"string"})
 _CALLS_AND_DECORATORS = frozenset({"call", "decorator"})
 
 
@@ -98,8 +81,9 @@ class PyFile(FileAnalysis):
     @cached_property
     def client_names(self) -> dict[str, str]:
         names: dict[str, str] = {}
+        client_modules = vocabulary().groups("clients.python.modules")
         for local, module in self.imports.items():
-            for kind, modules in CLIENT_MODULES.items():
+            for kind, modules in client_modules.items():
                 if any(module == m or module.startswith(m + ".") for m in modules):
                     names.setdefault(local, kind)
         return names
@@ -130,6 +114,7 @@ class PyFile(FileAnalysis):
 
     def _clients_in(self, node: SyntaxNode) -> frozenset[str]:
         kinds: set[str] = set()
+        self_attributes = vocabulary().group_matchers("clients.python.self_attributes")
         for child in descendants(node, self.reference_types):
             if child.type == "identifier":
                 kind = self.client_names.get(node_text(child))
@@ -138,7 +123,7 @@ class PyFile(FileAnalysis):
             elif child.type == "attribute":
                 obj, attr = field(child, "object"), node_text(field(child, "attribute"))
                 if node_text(obj) in ("self", "cls"):
-                    for kind, pattern in _CLIENT_ATTR:
+                    for kind, pattern in self_attributes:
                         if pattern.search(attr):
                             kinds.add(kind)
                             break
@@ -319,6 +304,7 @@ class PyFile(FileAnalysis):
     def stateful_fields(self, cls: SyntaxNode) -> tuple[str, ...]:
         """Attributes written after __init__: collections mutated, or values rebound (lazy clients aside)."""
         names = []
+        handles = vocabulary().matcher("clients.handle_names")
         instances = module_instances(self, self.class_name(cls))
         for name, _node in self.instance_collections(cls):
             keys = [("self", cls.id, name)] + [("attr", var, name) for var in instances]
@@ -328,7 +314,7 @@ class PyFile(FileAnalysis):
             if len(key) != 3:
                 continue
             kind, cls_id, name = key
-            if kind == "self" and cls_id == cls.id and name not in names and not CLIENT_HANDLE.search(name):
+            if kind == "self" and cls_id == cls.id and name not in names and not handles.search(name):
                 if any(w.op == "rebind" for w in self.writes([("self", cls.id, name)], "instance", name)):
                     names.append(name)
         for name, _node in self.class_collections(cls):
@@ -338,9 +324,18 @@ class PyFile(FileAnalysis):
         return tuple(names)
 
     def has_singleton_instance(self, cls: SyntaxNode) -> bool:
-        body = node_text(field(cls, "body"))
-        return bool(re.search(r"\b_?_instances?\b", body)) and any(
-            marker in body for marker in ("__new__", "__call__", "def instance", "get_instance"))
+        """The class keeps its one instance (`_instance`, a metaclass's `_instances`) and hands it out from
+        `__new__`, `__call__`, `instance()` or `get_instance`: read from the names in its body (and strings
+        that name the attribute, `hasattr(cls, "_instance")`), not from its docstring or comments."""
+        body = field(cls, "body")
+        if body is None:
+            return False
+        names = {node_text(n) for n in descendants(body, "identifier")}
+        named = names | {node_text(s).strip("'\"") for s in nodes_of_types(body, "python", _STRING_TYPES)}
+        if not named & _INSTANCE_ATTRIBUTES:
+            return False
+        defined = {node_text(field(f, "name")) for f in descendants(body, "function_definition")}
+        return bool(names & {"__new__", "__call__", "get_instance"}) or "instance" in defined
 
 
 def container_of(value: SyntaxNode | None) -> str | None:
@@ -362,13 +357,12 @@ def analyse(parsed: ParsedFile) -> PyFile:
     return PyFile(parsed)
 
 
-_LONG_LIVED_BASES = re.compile(r"\b(MiddlewareMixin|BaseHTTPMiddleware|AppConfig|Task|BaseCommand|Consumer|"
-                               r"AsyncWebsocketConsumer|WebsocketConsumer)\b")
 
 
 def long_lived_shape(cls: SyntaxNode) -> bool:
     """Classes a framework instantiates once per process: Django middleware (`get_response`), AppConfig, Celery Task."""
-    if _LONG_LIVED_BASES.search(node_text(field(cls, "superclasses"))):
+    bases = vocabulary().names("contexts.python.long_lived_bases")
+    if bases and re.search(r"\b(" + "|".join(map(re.escape, sorted(bases))) + r")\b", node_text(field(cls, "superclasses"))):
         return True
     for fn in named_children(field(cls, "body")):
         if fn.type == "function_definition" and node_text(field(fn, "name")) == "__init__":
@@ -383,15 +377,21 @@ def instantiation_context(py: PyFile, node: SyntaxNode) -> str:
     fn = enclosing(node, FUNCTIONS)
     if fn is None:
         return "module"
+    words = vocabulary()
+    startup_hook = words.matcher("contexts.python.startup_decorators")
+    startup_fn = words.matcher("contexts.python.startup_functions")
+    route = words.matcher("contexts.python.handler_decorators")
+    app_params = words.names("contexts.python.app_parameters")
+    handler_params = words.names("contexts.python.handler_parameters")
     current: SyntaxNode | None = fn
     while current is not None:
         name = node_text(field(current, "name"))
         decorators = " ".join(py.decorators(current))
         params = {node_text(p).split(":")[0].strip() for p in named_children(field(current, "parameters"))}
-        if "on_event" in decorators or STARTUP_FN.match(name or "") or (
-                params & APP_PARAMS and not _ROUTE_DECORATOR.search(decorators)):
+        if startup_hook.search(decorators) or startup_fn.match(name or "") or (
+                params & app_params and not route.search(decorators)):
             return "startup"  # a hook, or set-up code handed the application (`init_events(app)`, `mount_spa(app)`)
-        if params & HANDLER_PARAMS or _ROUTE_DECORATOR.search(decorators):
+        if params & handler_params or route.search(decorators):
             return "handler"
         current = enclosing(current, FUNCTIONS)
     return "function"

@@ -14,14 +14,13 @@ from ..syntax import (
     named_children,
     node_text,
 )
+from ..vocabulary import current as vocabulary
 from .common import split_words, write_tags, writes_through_client
 from .index import ClassInfo, FileIndex
 from .py_cache import module_path, resolve_module
 from .py_connections import connection_kind, has_client_manager
 from .py_file import (
-    CLIENT_MODULES,
     FUNCTIONS,
-    THIRD_PARTY_HINTS,
     PyFile,
     container_of,
     instantiation_context,
@@ -207,8 +206,8 @@ def state_facts(py: PyFile, target: SyntaxNode, name_node: SyntaxNode | None,
         "class_words": frozenset(split_words(class_name)) if class_name else frozenset(),
         "lifetime_local": "process" if scope in ("module", "class", "app-state") else "unknown",
         "in_startup": fn is not None and instantiation_context(py, target) == "startup",
-        "stored": write_tags([py.parsed.line_text(w.line) for w in writes]),
-        "increments": "increment" in write_tags([py.parsed.line_text(w.line) for w in writes]),
+        "stored": write_tags(py.parsed, [w.line for w in writes]),
+        "increments": "increment" in write_tags(py.parsed, [w.line for w in writes]),
         "own_class": _own_instance(py, value),
         "has_instance_pattern": scope == "class" and name in ("_instance", "__instance", "_instances")
                                 and cls is not None and py.has_singleton_instance(cls),
@@ -243,11 +242,12 @@ def _own_instance(py: PyFile, value: SyntaxNode | None) -> bool:
     module = py.imports.get(name)
     if module is None:
         return any(py.class_name(c) == name for c in py.classes())
-    return module.startswith(".") or (module.split(".")[0] not in THIRD_PARTY_HINTS and name not in py.client_names
-                                      and not any(module.startswith(m) for ms in CLIENT_MODULES.values() for m in ms))
+    words = vocabulary()
+    return module.startswith(".") or (
+        module.split(".")[0] not in words.names("clients.python.libraries") and name not in py.client_names
+        and not any(module.startswith(m) for ms in words.groups("clients.python.modules").values() for m in ms))
 
 
-_FACTORY_PARAMS = frozenset({"get_response", "app", "application", "call_next", "wsgi_app", "next_handler"})
 
 
 def _closure_lives_long(py: PyFile, fn: SyntaxNode, name: str) -> bool:
@@ -268,7 +268,7 @@ def _closure_lives_long(py: PyFile, fn: SyntaxNode, name: str) -> bool:
     if params & {"cls", "klass"}:
         return False  # a class decorator's instance cache is the singleton pattern, reported as py.singleton
     factory = node_text(field(fn, "name"))
-    return bool(params & _FACTORY_PARAMS) or py.only_called_at_import(fn) or any(
+    return bool(params & vocabulary().names("contexts.python.factory_parameters")) or py.only_called_at_import(fn) or any(
         enclosing(use, FUNCTIONS) is None for use in py._call_uses.get(factory, []))
 
 
@@ -297,8 +297,8 @@ def global_facts(py: PyFile, target: SyntaxNode, name_node: SyntaxNode | None) -
         "owner_kind": "module", "clients": py.clients_in(py.root), "class_words": frozenset(),
         "lifetime_local": "process", "duplicate": duplicate,
         "rebound_at_startup": bool(writes) and _rebound_only_at_startup(py, name),
-        "stored": write_tags([py.parsed.line_text(w.line) for w in writes]),
-        "increments": "increment" in write_tags([py.parsed.line_text(w.line) for w in writes]),
+        "stored": write_tags(py.parsed, [w.line for w in writes]),
+        "increments": "increment" in write_tags(py.parsed, [w.line for w in writes]),
     }, writes
 
 
@@ -381,7 +381,8 @@ def singleton_facts(py: PyFile, target: SyntaxNode, class_name: str | None) -> t
         cls = next((c for c in py.classes() if py.class_name(c) == class_name), None)
     name = class_name or py.class_name(cls) or ""
     module = py.imports.get(name, "")
-    own_class = cls is not None or module.startswith(".") or (module != "" and module.split(".")[0] not in THIRD_PARTY_HINTS and "." in module)
+    libraries = vocabulary().names("clients.python.libraries")
+    own_class = cls is not None or module.startswith(".") or (module != "" and module.split(".")[0] not in libraries and "." in module)
     stateful = py.stateful_fields(cls) if cls is not None else ()
     left = field(target, "left")
     if target.type == "decorator":
@@ -428,6 +429,6 @@ def class_facts(py: PyFile, cls: SyntaxNode) -> tuple[dict[str, Any], list[Write
         "name": name, "class_name": name, "symbol": name, "scope": "class", "owner_kind": "class",
         "words": split_words(name), "class_words": frozenset(split_words(name)),
         "clients": py.clients_in(cls), "stateful_fields": stateful, "stateful": bool(stateful),
-        "client_writes": writes_through_client(node_text(field(cls, "body"))),
+        "client_writes": writes_through_client(field(cls, "body"), py.parsed.language),
         "lifetime_local": "unknown",
     }, []

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from ..model import WriteSite
@@ -15,10 +14,10 @@ from ..syntax import (
     named_children,
     node_text,
 )
-from .common import purpose_of_path, split_words
+from ..vocabulary import current as vocabulary
+from .common import called_names, purpose_of_path, split_words
 from .ts_file import TsFile, instantiation_context
 from .ts_syntax import (
-    FS_MODULES,
     WRAPPERS,
     function_name,
 )
@@ -36,6 +35,7 @@ def call_facts(ts: TsFile, call: SyntaxNode) -> tuple[dict[str, Any], list[Write
     callback_text = node_text(first) if first is not None else ""
     path_text = _resolve_path_text(ts, first)
     class_name = ts.class_name(cls)
+    options = option_keys(field(call, "arguments"))
     facts: dict[str, Any] = {
         "callee": callee,
         "callee_name": callee.rsplit(".", 1)[-1],
@@ -54,22 +54,19 @@ def call_facts(ts: TsFile, call: SyntaxNode) -> tuple[dict[str, Any], list[Write
         "in_promise_executor": _in_promise_executor(call),
         "clears_itself": _clears_itself(call, first, holder),
         "stopped_at_once": _stopped_at_once(fn, holder, call),
-        "schedule_store": _schedule_store(callee, node_text(field(call, "arguments"))),
+        "schedule_store": _schedule_store(callee, options),
         "callback_io": _does_io(ts, first, cls),
         "in_function": fn is not None,
-        "memory_limiter": callee in ("RateLimiterMemory", "RateLimiter", "TokenBucket", "Bottleneck")
-                          and ts.imports.get(callee, "") in ("rate-limiter-flexible", "limiter", "bottleneck"),
+        "memory_limiter": memory_limiter(ts, callee),
         "in_startup": fn is not None and instantiation_context(ts, call) == "startup",
         "target_path": path_text,
         # The path says what a file is for; failing that, the class and method that write it.
         "path_purpose": _purpose(path_text + " " + node_text(field(call, "arguments")), f"{class_name or ''} {method}"),
         "deleted_in_same_function": _deletes_in(ts, fn),
-        "writes_in_same_function": fn is not None and bool(re.search(
-            r"\b(writeFile|writeFileSync|appendFile|appendFileSync|createWriteStream|copyFile|rename)\s*\(",
-            node_text(field(fn, "body")))),
-        "multer_memory": "memoryStorage" in node_text(field(call, "arguments")),
-        "has_store_option": bool(re.search(r"\bstore\s*:", node_text(field(call, "arguments")))),
-        "has_dest_option": bool(re.search(r"\bdest\s*:", node_text(field(call, "arguments")))),
+        "writes_in_same_function": fn is not None and bool(called_names(field(fn, "body")) & _CONTENT_WRITERS),
+        "multer_memory": _names_in(field(call, "arguments"), "memoryStorage"),
+        "has_store_option": "store" in options,
+        "has_dest_option": "dest" in options,
         "owner_kind": "class" if cls is not None else "module",
         "clients": ts.clients_in(cls) if cls is not None else ts.clients_in(ts.root),
         "lifetime_local": "unknown" if cls is not None else "process",
@@ -122,7 +119,7 @@ def decorator_facts(ts: TsFile, decorator: SyntaxNode) -> tuple[dict[str, Any], 
 def is_fs_call(ts: TsFile, callee: str) -> bool:
     parts = callee.split(".")
     if len(parts) == 1:
-        return ts.imports.get(parts[0], "") in FS_MODULES
+        return ts.imports.get(parts[0], "") in vocabulary().names("libraries.typescript.fs_modules")
     return parts[0] in ts.fs_names or parts[0] == "fs" or callee.startswith("fs.promises.")
 
 
@@ -266,12 +263,20 @@ def _stopped_at_once(fn: SyntaxNode | None, holder: str, call: SyntaxNode) -> bo
     return False
 
 
-def _schedule_store(callee: str, args_text: str) -> str:
+def memory_limiter(ts: TsFile, name: str) -> bool:
+    """Is `new name(...)` a library's in-memory rate limiter (`new RateLimiterMemory()`, limiter's `new RateLimiter()`)?
+
+    The libraries and their classes are `libraries.typescript.memory_limiters` of the vocabulary."""
+    limiters = vocabulary().groups("libraries.typescript.memory_limiters")
+    return name in limiters.get(ts.imports.get(name, ""), ())
+
+
+def _schedule_store(callee: str, options: frozenset[str]) -> str:
     """Where a scheduler keeps its schedule: Agenda in its database, BullMQ repeatable jobs in Redis."""
     name = callee.rsplit(".", 1)[-1]
     if name == "every" and "agenda" in callee.lower():
         return "database"
-    if name in ("add", "upsertJobScheduler") and re.search(r"\brepeat\s*:", args_text) or name == "upsertJobScheduler":
+    if name in ("add", "upsertJobScheduler") and "repeat" in options or name == "upsertJobScheduler":
         return "redis"
     return ""
 
@@ -297,10 +302,32 @@ def _does_io(ts: TsFile, callback: SyntaxNode | None, cls: SyntaxNode | None) ->
 
 
 def _deletes_in(ts: TsFile, fn: SyntaxNode | None) -> bool:
-    if fn is None:
+    """Does the function also remove files (`fs.unlink(...)`, `rm(...)`)? Its calls say so, not its comments."""
+    return fn is not None and bool(called_names(field(fn, "body")) & _REMOVERS)
+
+
+# Calls that write file contents, and calls that remove files, by their last name.
+_CONTENT_WRITERS = frozenset({"writeFile", "writeFileSync", "appendFile", "appendFileSync", "createWriteStream",
+                              "copyFile", "rename"})
+_REMOVERS = frozenset({"unlink", "unlinkSync", "rm", "rmSync", "rmdir", "remove", "removeSync"})
+
+
+def option_keys(arguments: SyntaxNode | None) -> frozenset[str]:
+    """Keys of the object literals among a call's arguments, at any depth: `({ store, ttl: 60 })` -> ttl.
+
+    Only `key: value` pairs count, as in the options a library reads; a string that says `store:` does not."""
+    if arguments is None:
+        return frozenset()
+    return frozenset(node_text(field(pair, "key")) for pair in descendants(arguments, "pair")
+                     if getattr(field(pair, "key"), "type", "") == "property_identifier")
+
+
+def _names_in(node: SyntaxNode | None, name: str) -> bool:
+    """Is `name` used as an identifier or property in the subtree (`multer.memoryStorage()`), not in a string?"""
+    if node is None:
         return False
-    text = node_text(field(fn, "body"))
-    return bool(re.search(r"\b(unlink|unlinkSync|rm|rmSync|rmdir|remove|removeSync)\s*\(", text))
+    return any(node_text(n) == name for n in descendants(node, "identifier")) or any(
+        node_text(field(n, "property")) == name for n in descendants(node, "member_expression"))
 
 
 def _purpose(path_text: str, owner_text: str) -> str:

@@ -15,20 +15,14 @@ from ..syntax import (
     field,
     named_children,
     node_text,
+    nodes_of_types,
 )
-from .common import CLIENT_HANDLE
+from ..vocabulary import current as vocabulary
 from .references import FileAnalysis, WriteShapes
 from .ts_syntax import (
     CLASS_TYPES,
-    CLIENT_DECORATORS,
-    CLIENT_MODULES,
-    CLIENT_NAME_PATTERNS,
-    FS_MODULES,
-    HANDLER_PARAMS,
-    HTTP_DECORATORS,
     MUTATING_HELPERS,
     MUTATORS,
-    STARTUP_FN,
     WRAPPERS,
     container_of,
     declared_name,
@@ -38,19 +32,17 @@ from .ts_syntax import (
     unwrap,
 )
 
-# Calls that keep a callback to run it later: timers, schedulers, event listeners.
-DEFERRING_CALLS = frozenset({"setInterval", "setTimeout", "setImmediate", "on", "once", "addListener",
-                             "addEventListener", "subscribe", "schedule", "scheduleJob", "Cron", "CronJob", "every"})
 
-# Connecting at boot and closing at exit rebind fields too, but only as the process starts or ends.
-LIFECYCLE_FN = re.compile(r"^(connect\w*|disconnect|close|shutdown|stop|destroy|dispose|teardown|onModuleDestroy|"
-                          r"beforeApplicationShutdown|onApplicationShutdown)$")
 
 _IMPORTED_NAMES = frozenset({"identifier", "import_specifier"})
 _BOUND_NAMES = frozenset({"identifier", "shorthand_property_identifier_pattern"})
 _ASSIGNMENTS = frozenset({"assignment_expression", "augmented_assignment_expression"})
 _CLIENT_REF_TYPES = frozenset({"identifier", "type_identifier", "member_expression", "decorator"})
 _CLIENT_PROP_TYPES = frozenset({"identifier", "type_identifier", "decorator"})
+
+
+# What `module.exports = { a, b: c }` names: its identifiers and keys.
+_EXPORTED_NAME_TYPES = frozenset({"identifier", "shorthand_property_identifier", "property_identifier"})
 
 
 class TsFile(FileAnalysis):
@@ -95,12 +87,15 @@ class TsFile(FileAnalysis):
     def client_names(self) -> dict[str, str]:
         """Imported names that are Redis, queue or database clients -> client kind."""
         names: dict[str, str] = {}
+        words = vocabulary()
+        client_modules = words.groups("clients.typescript.modules")
+        local_names = words.group_matchers("clients.typescript.local_names")
         for local, source in self.imports.items():
-            for kind, modules in CLIENT_MODULES.items():
+            for kind, modules in client_modules.items():
                 if source in modules or any(source.startswith(m + "/") for m in modules):
                     names[local] = kind
             if source.startswith(".") and local not in names:
-                for kind, pattern in CLIENT_NAME_PATTERNS:
+                for kind, pattern in local_names:
                     if pattern.search(local):
                         names[local] = kind
                         break
@@ -123,6 +118,9 @@ class TsFile(FileAnalysis):
 
     def _client_refs(self, node: SyntaxNode) -> frozenset[tuple[str, str, bool]]:
         refs: set[tuple[str, str, bool]] = set()
+        words = vocabulary()
+        local_names = words.group_matchers("clients.typescript.local_names")
+        client_decorators = words.labels("clients.typescript.decorators")
         props = self.client_props(self.class_of(node) if node.type not in CLASS_TYPES else node)
         for child in descendants(node, _CLIENT_REF_TYPES):
             if child.type in ("identifier", "type_identifier"):
@@ -134,12 +132,12 @@ class TsFile(FileAnalysis):
                 if prop in props:
                     refs.add(props[prop])
                     continue
-                for kind, pattern in CLIENT_NAME_PATTERNS:
+                for kind, pattern in local_names:
                     if prop != "queue" and pattern.search(prop):
                         refs.add((kind, prop, False))
                         break
             elif child.type == "decorator":
-                kind = CLIENT_DECORATORS.get(decorator_name(child))
+                kind = client_decorators.get(decorator_name(child))
                 if kind:
                     refs.add((kind, decorator_name(child), False))
         return frozenset(refs)
@@ -158,6 +156,7 @@ class TsFile(FileAnalysis):
         if cls.id in cache:
             return cache[cls.id]
         props: dict[str, tuple[str, str, bool]] = {}
+        client_decorators = vocabulary().labels("clients.typescript.decorators")
         members = []
         for member in named_children(field(cls, "body")):
             if member.type in ("public_field_definition", "field_definition"):
@@ -173,7 +172,7 @@ class TsFile(FileAnalysis):
                 if part.type in ("identifier", "type_identifier") and part != field(node, "name"):
                     ref = self.client_ref(node_text(part))
                 elif part.type == "decorator":
-                    kind = CLIENT_DECORATORS.get(decorator_name(part))
+                    kind = client_decorators.get(decorator_name(part))
                     ref = (kind, decorator_name(part), False) if kind else None
                 if ref:
                     props[name] = ref
@@ -183,7 +182,8 @@ class TsFile(FileAnalysis):
 
     @cached_property
     def fs_names(self) -> set[str]:
-        names = {local for local, source in self.imports.items() if source in FS_MODULES}
+        fs_modules = vocabulary().names("libraries.typescript.fs_modules")
+        names = {local for local, source in self.imports.items() if source in fs_modules}
         return names | {"fs", "fsp", "fsPromises"}
 
     # -- classes -------------------------------------------------------------
@@ -367,12 +367,15 @@ class TsFile(FileAnalysis):
         """Does code in `fn` run after start-up: not a constructor, start-up or shutdown function, or load-time helper?"""
         if self._in_constructor(fn) or self.only_called_at_load(fn):
             return False
+        startup = vocabulary().matcher("contexts.typescript.startup_functions")
+        # Connecting at boot and closing at exit rebind fields too, but only as the process starts or ends.
+        lifecycle = vocabulary().matcher("contexts.typescript.lifecycle_functions")
         current: SyntaxNode | None = fn
         while current is not None:
             if self._deferred(current):
                 return True  # a timer or listener callback defined in start-up code runs later
             name = function_name(current) or ""
-            if STARTUP_FN.match(name) or LIFECYCLE_FN.match(name) or self._in_constructor(current):
+            if startup.match(name) or lifecycle.match(name) or self._in_constructor(current):
                 return False
             current = enclosing(current, FUNCTION_TYPES)
         return True
@@ -380,11 +383,12 @@ class TsFile(FileAnalysis):
     def _deferred(self, fn: SyntaxNode) -> bool:
         """Is `fn` handed to a timer, scheduler or listener (inline, or by its local name) to be run later?"""
         names = {function_name(fn)} - {""}
+        deferring = vocabulary().names("contexts.typescript.deferring_calls")
         for node in [fn] + [n for n in self._passed_callbacks if node_text(n) in names]:
             parent = node.parent
             if parent is not None and parent.type == "arguments" and parent.parent is not None:
                 callee = node_text(field(parent.parent, "function") or field(parent.parent, "constructor"))
-                if callee.rsplit(".", 1)[-1] in DEFERRING_CALLS:
+                if callee.rsplit(".", 1)[-1] in deferring:
                     return True
         return False
 
@@ -395,11 +399,21 @@ class TsFile(FileAnalysis):
 
     @cached_property
     def exported_names(self) -> frozenset[str]:
-        """Names in `module.exports = ...` and `exports.name = ...` (CommonJS)."""
-        text = self.parsed.source.decode("utf-8", "replace")
-        names = set(re.findall(r"\bexports\.(\w+)\s*=", text))
-        for statement in re.findall(r"module\.exports\s*=([^;\n]*)", text):
-            names.update(re.findall(r"\w+", statement))
+        """Names in `module.exports = ...` and `exports.name = ...` (CommonJS), from the assignments in the tree
+        (a comment or string that says `module.exports = x` exports nothing). For `module.exports = ...`, the
+        names on the line where the value starts: `module.exports = { cache, store: makeStore() }`."""
+        names: set[str] = set()
+        for assignment in descendants(self.root, "assignment_expression"):
+            left, right = field(assignment, "left"), field(assignment, "right")
+            if left is None or right is None or left.type != "member_expression":
+                continue
+            target, owner = node_text(left), node_text(field(left, "object"))
+            if target == "module.exports":
+                row = right.start_point[0]
+                names.update(node_text(n) for n in nodes_of_types(right, self.parsed.language, _EXPORTED_NAME_TYPES)
+                             if n.start_point[0] == row)
+            elif owner in ("exports", "module.exports"):
+                names.add(node_text(field(left, "property")))
         return frozenset(names)
 
     def commonjs_exported(self, name: str) -> bool:
@@ -497,6 +511,7 @@ class TsFile(FileAnalysis):
         a class stateful in either language.
         """
         names = []
+        handles = vocabulary().matcher("clients.handle_names")
         for name, _decl, is_static in self.collection_fields(cls):
             keys = [("this", cls.id, name)] + ([("static", self.class_name(cls) or "", name)] if is_static else [])
             if self.writes(keys, "static" if is_static else "instance", name):
@@ -505,7 +520,7 @@ class TsFile(FileAnalysis):
             if len(key) != 3 or key[0] != "this" or key[1] != cls.id or key[2] in names:
                 continue
             name = key[2]
-            if CLIENT_HANDLE.search(name) or name in ("instance", "_instance", "INSTANCE"):
+            if handles.search(name) or name in ("instance", "_instance", "INSTANCE"):
                 continue
             if any(w.op == "rebind" for w in self.writes([key], "instance", name)):
                 names.append(name)
@@ -540,15 +555,19 @@ def instantiation_context(ts: TsFile, node: SyntaxNode) -> str:
     fn = enclosing(node, FUNCTION_TYPES)
     if fn is None:
         return "module"
+    words = vocabulary()
+    handler_decorators = words.names("contexts.typescript.handler_decorators")
+    handler_params = words.names("contexts.typescript.handler_parameters")
+    startup = words.matcher("contexts.typescript.startup_functions")
     current: SyntaxNode | None = fn
     while current is not None:
         name = function_name(current)
         if current.type == "method_definition" and (
-                set(ts.method_decorators(current)) & HTTP_DECORATORS):
+                set(ts.method_decorators(current)) & handler_decorators):
             return "handler"
-        if set(param_names(current)) & HANDLER_PARAMS:
+        if set(param_names(current)) & handler_params:
             return "handler"
-        if name == "constructor" or STARTUP_FN.match(name or ""):
+        if name == "constructor" or startup.match(name or ""):
             return "startup"
         current = enclosing(current, FUNCTION_TYPES)
     return "function"

@@ -15,14 +15,13 @@ from ..syntax import (
     named_children,
     node_text,
 )
+from ..vocabulary import current as vocabulary
 from .common import split_words, write_tags, writes_through_client
 from .index import ClassInfo, FileIndex
-from .ts_calls import held_by, is_fs_call, stored_later
+from .ts_calls import held_by, is_fs_call, memory_limiter, stored_later
 from .ts_file import TsFile, instantiation_context
 from .ts_syntax import (
     CLASS_TYPES,
-    HANDLER_PARAMS,
-    LONG_LIVED_DECORATORS,
     container_of,
     decorator_name,
     function_name,
@@ -38,6 +37,7 @@ _CLOSURES = frozenset({"arrow_function", "function_expression", "method_definiti
 
 def file_index(ts: TsFile) -> FileIndex:
     index = FileIndex()
+    long_lived = vocabulary().names("contexts.typescript.long_lived_decorators")
     for node in descendants(ts.root, _INDEXED_HERE):
         if node.type in CLASS_TYPES:
             name = ts.class_name(node)
@@ -47,7 +47,7 @@ def file_index(ts: TsFile) -> FileIndex:
             index.classes.append(ClassInfo(
                 name=name, file=ts.parsed.rel, decorators=decorators,
                 request_scoped=ts.request_scoped(node),
-                long_lived_decorator=any(d in LONG_LIVED_DECORATORS for d in decorators),
+                long_lived_decorator=any(d in long_lived for d in decorators),
                 has_static_instance=ts.static_instance_field(node) is not None,
                 stateful_fields=ts.stateful_fields(node),
                 clients=ts.clients_in(node),
@@ -110,14 +110,6 @@ def _file_writer_name(ts: TsFile, call: SyntaxNode) -> str:
     return function_name(fn) if params & words else ""
 
 
-# In-memory rate limiters of libraries: their counters live in this process.
-MEMORY_LIMITERS = {"rate-limiter-flexible": ("RateLimiterMemory",), "limiter": ("RateLimiter", "TokenBucket"),
-                   "bottleneck": ("Bottleneck",)}
-
-
-def memory_limiter(ts: TsFile, name: str) -> bool:
-    """Is `new name(...)` a library's in-memory rate limiter (`new RateLimiterMemory()`, limiter's `new RateLimiter()`)?"""
-    return name in MEMORY_LIMITERS.get(ts.imports.get(name, ""), ())
 
 
 def _call_context(ts: TsFile, call: SyntaxNode) -> str:
@@ -247,7 +239,7 @@ def state_facts(ts: TsFile, target: SyntaxNode, name_node: SyntaxNode | None,
     facts.update(_owner_facts(ts, cls if scope != "module" else None))
     facts.update(_rebind_facts(ts, keys, scope))
     facts["writer_methods"] = writer_methods(ts, cls, ts.write_functions(keys, scope, name)) if scope == "static" else frozenset()
-    tags = write_tags([ts.parsed.line_text(w.line) for w in writes])
+    tags = write_tags(ts.parsed, [w.line for w in writes])
     facts["stored"] = tags
     facts["increments"] = "increment" in tags
     refs = _refs_beside(ts, keys, cls if scope != "module" else None)
@@ -390,7 +382,7 @@ def _refs_beside(ts: TsFile, keys: list[tuple], cls: SyntaxNode | None) -> froze
 def _closure_lives_long(ts: TsFile, fn: SyntaxNode, name: str) -> bool:
     """A local of a factory called once at start-up, captured by a closure it hands out (middleware, handlers)."""
     factory = function_name(fn) or ("<plugin>" if _registered_plugin(ts, fn) else "")
-    if not factory or set(param_names(fn)) & HANDLER_PARAMS:
+    if not factory or set(param_names(fn)) & vocabulary().names("contexts.typescript.handler_parameters"):
         return False
     if not ts.closure_writes(fn, name):
         return False
@@ -513,8 +505,7 @@ def _export_symbol(target: SyntaxNode, class_name: str | None) -> str:
 def class_facts(ts: TsFile, cls: SyntaxNode) -> tuple[dict[str, Any], list[WriteSite]]:
     """Facts for a class that may keep its state only in a shared store."""
     name = ts.class_name(cls) or ""
-    body_text = node_text(field(cls, "body"))
-    client_writes = writes_through_client(body_text)
+    client_writes = writes_through_client(field(cls, "body"), ts.parsed.language)
     return {
         "name": name,
         "class_name": name,

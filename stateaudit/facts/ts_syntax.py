@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from ..syntax import SyntaxNode, field, node_text
 
 MUTATORS = frozenset({"set", "add", "delete", "clear", "push", "pop", "shift", "unshift", "splice",
@@ -12,33 +10,8 @@ CLASS_TYPES = frozenset({"class_declaration", "class", "abstract_class_declarati
 WRAPPERS = frozenset({"non_null_expression", "parenthesized_expression", "as_expression",
                        "satisfies_expression", "type_assertion"})
 COLLECTION_CTORS = {"Map": "Map", "Set": "Set", "WeakMap": "WeakMap", "WeakSet": "WeakSet", "Array": "array"}
-STARTUP_FN = re.compile(r"^(bootstrap|main|start\w*|run|createApp|buildApp|createServer|makeApp|init\w*|setup\w*|"
-                         r"configure\w*|register\w*|onModuleInit|onApplicationBootstrap|listen)$")
-HANDLER_PARAMS = frozenset({"req", "request", "res", "response", "ctx", "context", "event"})
-HTTP_DECORATORS = frozenset({"Get", "Post", "Put", "Patch", "Delete", "All", "Head", "Options",
-                              "MessagePattern", "EventPattern", "SubscribeMessage"})
-LONG_LIVED_DECORATORS = frozenset({"Injectable", "Controller", "Resolver", "WebSocketGateway", "Processor",
-                                     "Module", "Service", "Singleton"})
-CLIENT_MODULES = {
-    "redis": ("ioredis", "redis", "@redis/client", "@nestjs-modules/ioredis", "@liaoliaots/nestjs-redis",
-              "cache-manager-redis-store", "cache-manager-ioredis", "cache-manager-ioredis-yet", "redlock"),
-    "queue": ("bullmq", "bull", "@nestjs/bull", "@nestjs/bullmq", "bee-queue"),
-    "database": ("pg", "postgres", "mysql", "mysql2", "@prisma/client", "typeorm", "@nestjs/typeorm", "mongoose",
-                 "@nestjs/mongoose", "knex", "sequelize", "sequelize-typescript", "drizzle-orm", "mongodb",
-                 "@mikro-orm/core", "kysely", "objection", "@neondatabase/serverless"),
-}
-CLIENT_NAME_PATTERNS = [
-    ("redis", re.compile(r"redis|Redis")),
-    ("queue", re.compile(r"(^|[a-z])(Queue|queue)(Service|Client)?$|^Bull")),
-    ("database", re.compile(r"Prisma|prisma|Database|database|^db$|^Db|Pool$|^pool$|pgPool|Repository$|Repo$|"
-                            r"DataSource|Knex|knex|Mongo|Sequelize|Drizzle|drizzle|EntityManager|^sql$")),
-]
-CLIENT_DECORATORS = {"InjectRepository": "database", "InjectModel": "database", "InjectDataSource": "database",
-                      "InjectEntityManager": "database", "InjectRedis": "redis", "InjectQueue": "queue",
-                      "InjectConnection": "database"}
 MUTATING_HELPERS = frozenset({"Object.assign", "Reflect.set", "Reflect.deleteProperty", "Reflect.defineProperty",
                                "Object.defineProperty"})
-FS_MODULES = ("fs", "node:fs", "fs/promises", "node:fs/promises", "fs-extra", "graceful-fs")
 
 
 def unwrap(node: SyntaxNode | None) -> SyntaxNode | None:

@@ -1,0 +1,150 @@
+"""The policy word lists in rules/vocabulary/: a team's folder extends them, and a broken file stops the run.
+
+Real scans of small services on disk (fixtures/vocabulary/), through the command line where the user meets it.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from stateaudit.cache import context_digest
+from stateaudit.cli import main
+from stateaudit.config import Config
+from stateaudit.resources import rules_dir
+from stateaudit.ruleset import load_rules
+from stateaudit.scan import scan
+from stateaudit.vocabulary import load_vocabulary, shipped
+
+from .conftest import FIXTURES
+from .test_classification import CATEGORY_SOURCES
+from .test_discover import make
+
+SERVICE = FIXTURES / "vocabulary" / "acme-kv"
+TEAM = FIXTURES / "vocabulary" / "team-rules"
+
+
+def _classified(*args: str) -> dict[str, tuple[str, str, str]]:
+    """symbol -> (risk, storage, shared) of a JSON scan through the CLI."""
+    result = CliRunner().invoke(main, ["scan", str(SERVICE), "--format", "json", "--fail-on", "none", *args],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return {f["symbol"]: (f["risk"], f["storage"], f["shared"]) for f in json.loads(result.stdout)["findings"]}
+
+
+def test_a_team_client_library_makes_the_state_beside_it_partly_shared(tmp_path):
+    shipped_only = _classified("--no-cache")
+    assert shipped_only["PriceService.recent"][1:] == ("in-memory", "no")
+    with_team = _classified("--rules", str(TEAM), "--no-cache")
+    # acme-kv is a Redis-like store in the team's vocabulary: the Map beside it is a local layer over it.
+    assert with_team["PriceService.recent"][1:] == ("memory+redis", "partial")
+    # State with no client beside it is judged as before.
+    assert with_team["CartStore.carts"] == shipped_only["CartStore.carts"] == ("HIGH", "in-memory", "no")
+
+
+def test_editing_a_team_vocabulary_invalidates_cached_records(tmp_path):
+    team = tmp_path / "team"
+    shutil.copytree(TEAM, team)
+    clients = team / "vocabulary" / "clients.yaml"
+    clients.write_text("clients:\n  typescript:\n    modules:\n      redis: [other-kv]\n", encoding="utf-8")
+    cache = tmp_path / "cache"
+    before = _classified("--rules", str(team), "--cache-dir", str(cache))
+    assert before["PriceService.recent"][1] == "in-memory"
+    first_digest = context_digest(load_rules([rules_dir(), team]))
+    clients.write_text("clients:\n  typescript:\n    modules:\n      redis: [acme-kv]\n", encoding="utf-8")
+    # The folder holds no rule file of its own, only the vocabulary: its bytes still key the cache.
+    assert context_digest(load_rules([rules_dir(), team])) != first_digest
+    after = _classified("--rules", str(team), "--cache-dir", str(cache))
+    assert after["PriceService.recent"][1] == "memory+redis"
+
+
+def test_a_team_category_order_lets_the_owner_speak_first(tmp_path, ruleset):
+    make(tmp_path / "svc", {"src/registry.ts": CATEGORY_SOURCES.format(cls="CircuitBreakerRegistry",
+                                                                       field="sessions")})
+
+    def category(rules) -> str:
+        found = {(f.location.path, f.location.line): f
+                 for f in scan(tmp_path / "svc", Config(), rules, cache_dir=None).report.findings}
+        return found[("src/registry.ts", 5)].category
+
+    assert category(ruleset) == "session"  # shipped order: the state's own name first
+    team = tmp_path / "team"
+    (team / "vocabulary").mkdir(parents=True)
+    (team / "vocabulary" / "categories.yaml").write_text("categories:\n  sources: [class, name, type]\n",
+                                                         encoding="utf-8")
+    assert category(load_rules([rules_dir(), team])) == "circuit-breaker"
+
+
+def test_team_lists_extend_the_shipped_ones(tmp_path):
+    team = tmp_path / "team"
+    (team / "vocabulary").mkdir(parents=True)
+    (team / "vocabulary" / "ours.yaml").write_text(
+        "contexts:\n  typescript:\n    startup_functions: ['warmUp*']\n"
+        "paths:\n  purposes:\n    upload: [invoice]\n    model: ['\\.onnx$']\n", encoding="utf-8")
+    merged = load_vocabulary([rules_dir(), team])
+    startup = merged.matcher("contexts.typescript.startup_functions")
+    assert startup.match("warmUpCaches") and startup.match("bootstrap") and startup.match("setupRoutes")
+    assert not startup.match("prewarmUp") and not startup.match("handle")
+    purposes = merged.group_matchers("paths.purposes")
+    assert [name for name, _ in purposes] == ["upload", "log", "tmp", "data", "model"]
+    assert dict(purposes)["upload"].search("INVOICE_DIR") and dict(purposes)["upload"].search("avatars")
+    assert merged.names("clients.python.libraries") == shipped().names("clients.python.libraries")
+
+
+BROKEN = [
+    ("clients:\n  python:\n    modulez:\n      redis: [acme]\n", 3,
+     "unknown key 'clients.python.modulez'; did you mean 'clients.python.modules'?"),
+    ("contexts:\n  typescript:\n    startup_functions: warmUp\n", 3,
+     "'contexts.typescript.startup_functions' must be a list of names"),
+    ("paths:\n  purposes:\n    upload:\n      - invoice\n      - 'scan(s'\n", 5,
+     "'paths.purposes.upload': the pattern 'scan(s' does not compile"),
+    ("clients:\n  typescript:\n    decorators:\n      InjectKv: cache\n", 4,
+     "'clients.typescript.decorators.InjectKv' must be one of redis, queue, database, not 'cache'"),
+    ("categories:\n  sources: [name, owner]\n", 2, "'categories.sources' takes name, class, type, not 'owner'"),
+    ("clientz:\n  python: {}\n", 1, "unknown section 'clientz'; did you mean 'clients'?"),
+    ("clients:\n  python: [redis]\n", 2, "'clients.python' must be a mapping of modules, self_attributes"),
+    ("clients:\n  python:\n    modules: {redis: [a]\n", 4, "invalid YAML"),
+]
+
+
+@pytest.mark.parametrize("text, line, message", BROKEN, ids=[
+    "unknown-key", "wrong-type", "bad-pattern", "bad-label", "bad-order", "unknown-section", "not-a-mapping",
+    "not-yaml"])
+def test_a_broken_vocabulary_stops_the_scan_with_file_and_line(tmp_path, text, line, message):
+    team = tmp_path / "team"
+    (team / "vocabulary").mkdir(parents=True)
+    bad = team / "vocabulary" / "bad.yaml"
+    bad.write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(main, ["scan", str(SERVICE), "--rules", str(team), "--no-cache"])
+    assert result.exit_code == 2, result.output
+    assert f"{bad}:{line}: {message}" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_every_shipped_vocabulary_key_is_documented():
+    text = (Path(__file__).resolve().parent.parent / "docs" / "writing-rules.md").read_text(encoding="utf-8")
+    for key in shipped().values:
+        assert f"`{key}`" in text, f"{key} is not documented in docs/writing-rules.md"
+
+
+def test_a_team_memory_limiter_library_is_reported_like_the_shipped_ones(tmp_path, ruleset):
+    make(tmp_path / "svc", {
+        "package.json": '{"name": "login", "dependencies": {"@acme/throttle": "^1.0.0"}}',
+        "src/limits.ts": "import { Throttle } from '@acme/throttle';\n\n"
+                         "export const loginThrottle = new Throttle({ points: 20, duration: 60 });\n",
+    })
+
+    def rules_found(rules) -> set[tuple[str, str]]:
+        report = scan(tmp_path / "svc", Config(), rules, cache_dir=None).report
+        return {(f.rule_id, f.symbol) for f in report.findings}
+
+    assert ("ts.memory-rate-limiter", "loginThrottle") not in rules_found(ruleset)
+    team = tmp_path / "team"
+    (team / "vocabulary").mkdir(parents=True)
+    (team / "vocabulary" / "libraries.yaml").write_text(
+        'libraries:\n  typescript:\n    memory_limiters:\n      "@acme/throttle": [Throttle]\n', encoding="utf-8")
+    assert ("ts.memory-rate-limiter", "loginThrottle") in rules_found(load_rules([rules_dir(), team]))
