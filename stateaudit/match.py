@@ -20,6 +20,7 @@ from .syntax import (
     QUERY_LANGUAGE,
     ParsedFile,
     ancestors,
+    children_of,
     node_text,
     parse_source,
     pattern_at,
@@ -293,7 +294,7 @@ def composition_holds(rule: Rule, target, grammar: str) -> bool:
         return False
     if "has" in tests:
         has = tests["has"]
-        below = (n for child in target.children for n in walk(child))
+        below = (n for child in children_of(target) for n in walk(child))
         if not (any(n.type in has.types for n in below) or any(pattern_below(q, target) for q in has.patterns)):
             return False
     return True

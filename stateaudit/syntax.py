@@ -435,6 +435,11 @@ def to_location(node: Node, path: str, lines: list[bytes]) -> Location:
     return Location(path, r0 + 1, col(r0, c0), r1 + 1, col(r1, c1))
 
 
+def points_of(node: Node) -> tuple[tuple[int, int], tuple[int, int]]:
+    """(row, byte column) of the node's start and end, 0-based as tree-sitter gives them."""
+    return tuple(node.start_point), tuple(node.end_point)
+
+
 def line_of(node: Node) -> int:
     return node.start_point[0] + 1
 
@@ -637,6 +642,28 @@ def field(node: Node | None, name: str) -> Node | None:
 
 def named_children(node: Node | None) -> list[Node]:
     return [] if node is None else list(node.named_children)
+
+
+def children_of(node: Node) -> list[Node]:
+    """Every child, anonymous tokens (`static`, `async`, `=`) included."""
+    return node.children
+
+
+def parent_of(node: Node) -> Node | None:
+    return node.parent
+
+
+def prev_sibling_of(node: Node) -> Node | None:
+    return node.prev_sibling
+
+
+def next_named_sibling_of(node: Node) -> Node | None:
+    return node.next_named_sibling
+
+
+def is_named(node: Node) -> bool:
+    """A named node (`identifier`), not an anonymous token (`static`, `(`)."""
+    return node.is_named
 
 
 def is_error_node(node: Node) -> bool:

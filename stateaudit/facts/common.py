@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from ..syntax import ParsedFile, SyntaxNode, ancestors, descendants, field, node_text, nodes_of_types
+from ..syntax import ParsedFile, SyntaxNode, ancestors, descendants, field, node_text, nodes_of_types, points_of
 from ..vocabulary import current as vocabulary
 
 _CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
@@ -72,7 +72,7 @@ def _prose_spans(parsed: ParsedFile) -> dict[int, list[tuple[int, int]]]:
     if _SPANS[0] is not parsed:
         spans: dict[int, list[tuple[int, int]]] = {}
         for node in nodes_of_types(parsed.root, parsed.language, _PROSE):
-            (first, start), (last, end) = node.start_point, node.end_point
+            (first, start), (last, end) = points_of(node)
             for row in range(first, min(last, len(parsed.lines) - 1) + 1):
                 spans.setdefault(row, []).append((start if row == first else 0,
                                                   end if row == last else len(parsed.lines[row])))

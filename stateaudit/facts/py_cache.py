@@ -76,10 +76,10 @@ class PyCaches:
     def objects(self) -> dict[str, str]:
         """Module-level cache objects -> backend: `redis`, `local`, or `config` (follows the app config)."""
         found: dict[str, str] = {}
-        for stmt in self.py.root.named_children:
-            if stmt.type != "expression_statement" or not stmt.named_children:
+        for stmt in named_children(self.py.root):
+            if stmt.type != "expression_statement" or not named_children(stmt):
                 continue
-            assign = stmt.named_children[0]
+            assign = named_children(stmt)[0]
             if assign.type != "assignment":
                 continue
             left, right = field(assign, "left"), field(assign, "right")
@@ -105,7 +105,7 @@ class PyCaches:
     def lru_wrappers(self) -> set[str]:
         """Module functions whose body applies functools' lru_cache: decorators that give each function a cache."""
         wrappers = set()
-        for stmt in self.py.root.named_children:
+        for stmt in named_children(self.py.root):
             fn = field(stmt, "definition") if stmt.type == "decorated_definition" else stmt
             if fn is None or fn.type != "function_definition":
                 continue
@@ -118,8 +118,8 @@ class PyCaches:
         target = None
         if node.type == "call":
             target = field(node, "function")
-        elif node.type == "decorator" and node.named_children:
-            target = node.named_children[0]
+        elif node.type == "decorator" and named_children(node):
+            target = named_children(node)[0]
             if target.type == "call":
                 target = field(target, "function")
         if target is None or target.type not in ("identifier", "attribute"):

@@ -14,6 +14,7 @@ from ..syntax import (
     field,
     named_children,
     node_text,
+    parent_of,
 )
 from .common import purpose_of_path, split_words
 from .py_file import (
@@ -36,7 +37,7 @@ def _parks(node: SyntaxNode | None) -> bool:
 def _handle_kept(call: SyntaxNode, fn_text: str) -> bool:
     """The task's handle is kept: stored on an object or in a container, passed on, or cancelled later (so it
     runs until shutdown rather than finishing within the function)."""
-    parent = call.parent
+    parent = parent_of(call)
     if parent is None or parent.type != "assignment" or field(parent, "right") != call:
         return False
     handle = node_text(field(parent, "left"))
@@ -188,7 +189,7 @@ def _in_cli(py: PyFile, call: SyntaxNode) -> bool:
 
 def _detached(call: SyntaxNode, fn: SyntaxNode | None) -> bool:
     """A subprocess started and left running: its handle is neither waited for nor used to communicate."""
-    parent = call.parent
+    parent = parent_of(call)
     if parent is not None and parent.type == "assignment":
         handle = node_text(field(parent, "left"))
         waits = {f"{handle}.{verb}" for verb in ("wait", "communicate", "poll", "kill", "terminate")}

@@ -15,6 +15,7 @@ from ..syntax import (
     named_children,
     node_text,
     nodes_of_types,
+    parent_of,
 )
 from ..vocabulary import current as vocabulary
 from .references import FileAnalysis, WriteShapes
@@ -58,14 +59,14 @@ class PyFile(FileAnalysis):
         table: dict[str, str] = {}
         for node in descendants(self.root, _IMPORT_STATEMENTS):
             if node.type == "import_statement":
-                for child in node.named_children:
+                for child in named_children(node):
                     if child.type == "aliased_import":
                         table[node_text(field(child, "alias"))] = node_text(field(child, "name"))
                     else:
                         table[node_text(child).split(".")[0]] = node_text(child)
             elif node.type == "import_from_statement":
                 module = node_text(field(node, "module_name"))
-                for child in node.named_children[1:]:
+                for child in named_children(node)[1:]:
                     if child.type == "aliased_import":
                         table[node_text(field(child, "alias"))] = module
                     elif child.type == "dotted_name":
@@ -99,9 +100,9 @@ class PyFile(FileAnalysis):
     def module_values(self) -> dict[str, str]:
         """Module-level `NAME = value` texts, for expanding names in paths."""
         values = {}
-        for stmt in self.root.named_children:
-            if stmt.type == "expression_statement" and stmt.named_children and stmt.named_children[0].type == "assignment":
-                assign = stmt.named_children[0]
+        for stmt in named_children(self.root):
+            if stmt.type == "expression_statement" and named_children(stmt) and named_children(stmt)[0].type == "assignment":
+                assign = named_children(stmt)[0]
                 values[node_text(field(assign, "left"))] = node_text(field(assign, "right"))
         return values
 
@@ -135,7 +136,7 @@ class PyFile(FileAnalysis):
 
     def _base_key(self, node: SyntaxNode) -> tuple | None:
         if node.type == "identifier":
-            parent = node.parent
+            parent = parent_of(node)
             if parent is None:
                 return None
             if parent.type == "attribute" and field(parent, "attribute") == node:
@@ -164,16 +165,16 @@ class PyFile(FileAnalysis):
     @cached_property
     def module_assigned(self) -> frozenset[str]:
         """Left-hand texts of the module's top-level `x = ...` statements: one pass, looked up per candidate."""
-        return frozenset(node_text(field(stmt.named_children[0], "left")) for stmt in self.root.named_children
-                         if stmt.type == "expression_statement" and stmt.named_children
-                         and stmt.named_children[0].type == "assignment")
+        return frozenset(node_text(field(named_children(stmt)[0], "left")) for stmt in named_children(self.root)
+                         if stmt.type == "expression_statement" and named_children(stmt)
+                         and named_children(stmt)[0].type == "assignment")
 
     @cached_property
     def first_global(self) -> dict[str, SyntaxNode]:
         """Name -> the first `global` statement naming it, in source order: built once, looked up per candidate."""
         table: dict[str, SyntaxNode] = {}
         for node in descendants(self.root, "global_statement"):
-            for child in node.named_children:
+            for child in named_children(node):
                 table.setdefault(node_text(child), node)
         return table
 
@@ -188,7 +189,7 @@ class PyFile(FileAnalysis):
             declared: set[str] = set()
             params = field(fn, "parameters")
             for p in descendants(params, "identifier") if params is not None else []:
-                if p.parent is not None and p.parent.type in (
+                if parent_of(p) is not None and parent_of(p).type in (
                         "parameters", "default_parameter", "typed_parameter", "typed_default_parameter",
                         "list_splat_pattern", "dictionary_splat_pattern", "lambda_parameters"):
                     bound.add(node_text(p))
@@ -200,7 +201,7 @@ class PyFile(FileAnalysis):
                         bound.add(node_text(field(node, "name")))
                     continue
                 if node.type in ("global_statement", "nonlocal_statement"):
-                    declared.update(node_text(c) for c in node.named_children)
+                    declared.update(node_text(c) for c in named_children(node))
                 elif node.type in ("assignment", "augmented_assignment", "for_statement", "for_in_clause"):
                     left = field(node, "left")
                     if left is not None and left.type in ("identifier", "pattern_list", "tuple_pattern"):
@@ -209,7 +210,7 @@ class PyFile(FileAnalysis):
                     alias = field(node, "alias")
                     if alias is not None:
                         bound.update(node_text(i) for i in descendants(alias, "identifier"))
-                stack.extend(node.named_children)
+                stack.extend(named_children(node))
             self._locals[fn.id] = (bound - declared, declared)
         return self._locals[fn.id]
 
@@ -250,8 +251,8 @@ class PyFile(FileAnalysis):
             target = None
             if node.type == "call":
                 target = field(node, "function")
-            elif node.type == "decorator" and node.named_children:
-                target = node.named_children[0]
+            elif node.type == "decorator" and named_children(node):
+                target = named_children(node)[0]
             if target is None:
                 continue
             if target.type == "attribute":
@@ -270,10 +271,10 @@ class PyFile(FileAnalysis):
 
     @staticmethod
     def decorators(node: SyntaxNode) -> list[str]:
-        parent = node.parent
+        parent = parent_of(node)
         if parent is None or parent.type != "decorated_definition":
             return []
-        return [node_text(d)[1:].strip() for d in parent.named_children if d.type == "decorator"]
+        return [node_text(d)[1:].strip() for d in named_children(parent) if d.type == "decorator"]
 
     def instance_collections(self, cls: SyntaxNode) -> list[tuple[str, SyntaxNode]]:
         """Collections each instance gets: set in __init__/__post_init__/__new__, or dataclass default factories."""
@@ -294,8 +295,8 @@ class PyFile(FileAnalysis):
     def class_collections(self, cls: SyntaxNode) -> list[tuple[str, SyntaxNode]]:
         found = []
         for stmt in named_children(field(cls, "body")):
-            if stmt.type == "expression_statement" and stmt.named_children and stmt.named_children[0].type == "assignment":
-                assign = stmt.named_children[0]
+            if stmt.type == "expression_statement" and named_children(stmt) and named_children(stmt)[0].type == "assignment":
+                assign = named_children(stmt)[0]
                 left = field(assign, "left")
                 if left is not None and left.type == "identifier" and container_of(field(assign, "right")):
                     found.append((node_text(left), assign))
@@ -371,7 +372,7 @@ def long_lived_shape(cls: SyntaxNode) -> bool:
 
 
 def instantiation_context(py: PyFile, node: SyntaxNode) -> str:
-    parent = node.parent
+    parent = parent_of(node)
     if parent is not None and parent.type == "assignment" and _APP_ATTRIBUTE.match(node_text(field(parent, "left"))):
         return "app-state"  # `app.state.x = X()`, Flask `app.events = X()`: lives as long as the application
     fn = enclosing(node, FUNCTIONS)
@@ -405,9 +406,9 @@ def is_default_factory(value: SyntaxNode | None) -> bool:
 def module_instances(py: PyFile, class_name: str | None) -> list[str]:
     """Module-level variables holding an instance of the class (`FIRMWARE = FirmwareStats()`)."""
     names = []
-    for stmt in py.root.named_children:
-        if stmt.type == "expression_statement" and stmt.named_children and stmt.named_children[0].type == "assignment":
-            assign = stmt.named_children[0]
+    for stmt in named_children(py.root):
+        if stmt.type == "expression_statement" and named_children(stmt) and named_children(stmt)[0].type == "assignment":
+            assign = named_children(stmt)[0]
             right = field(assign, "right")
             if class_name and right is not None and right.type == "call" and node_text(field(right, "function")) == class_name:
                 names.append(node_text(field(assign, "left")))

@@ -13,6 +13,7 @@ from ..syntax import (
     field,
     named_children,
     node_text,
+    parent_of,
 )
 from ..vocabulary import current as vocabulary
 from .common import split_words, write_tags, writes_through_client
@@ -78,7 +79,7 @@ def _uses(py: PyFile) -> tuple[dict[str, int], list[tuple[str, str, str]]]:
     contexts: dict[int, str] = {}
     for node in descendants(py.root, _USES):
         if node.type == "identifier":
-            parent = node.parent
+            parent = parent_of(node)
             if parent is not None and parent.type in ("function_definition", "class_definition") \
                     and field(parent, "name") == node:
                 continue
@@ -88,7 +89,7 @@ def _uses(py: PyFile) -> tuple[dict[str, int], list[tuple[str, str, str]]]:
             text = node_text(node)
             refs[text] = refs.get(text, 0) + 1
         elif node.type in ("call", "decorator"):
-            target = field(node, "function") if node.type == "call" else (node.named_children or [None])[0]
+            target = field(node, "function") if node.type == "call" else (named_children(node) or [None])[0]
             if target is not None and target.type == "call" and node.type == "decorator":
                 continue  # `@register(...)`: the inner call is counted as a call
             if target is not None and target.type == "attribute":
@@ -254,8 +255,8 @@ def _closure_lives_long(py: PyFile, fn: SyntaxNode, name: str) -> bool:
     """A local of a factory that returns a closure writing it: middleware factories, decorators applied at import."""
     if fn.type != "function_definition" or not py.closure_writes(fn, name):
         return False
-    returned = {node_text(n.named_children[0]) for n in descendants(field(fn, "body"), "return_statement")
-                if n.named_children and enclosing(n, FUNCTIONS) == fn}
+    returned = {node_text(named_children(n)[0]) for n in descendants(field(fn, "body"), "return_statement")
+                if named_children(n) and enclosing(n, FUNCTIONS) == fn}
     inner = set()
     for node in named_children(field(fn, "body")):
         if node.type == "decorated_definition":
@@ -311,7 +312,7 @@ def _rebound_only_at_startup(py: PyFile, name: str) -> bool:
 
 def decorator_facts(py: PyFile, decorator: SyntaxNode) -> tuple[dict[str, Any], list[WriteSite]]:
     """Facts for a decorated function (caches, scheduled jobs, singleton decorators)."""
-    definition = decorator.parent
+    definition = parent_of(decorator)
     inner = next((c for c in named_children(definition) if c.type in ("function_definition", "class_definition")), None)
     name = node_text(field(inner, "name"))
     cls, class_name = owner_of(py, definition)
@@ -386,7 +387,7 @@ def singleton_facts(py: PyFile, target: SyntaxNode, class_name: str | None) -> t
     stateful = py.stateful_fields(cls) if cls is not None else ()
     left = field(target, "left")
     if target.type == "decorator":
-        decorated = next((c for c in named_children(target.parent) if c.type == "class_definition"), None)
+        decorated = next((c for c in named_children(parent_of(target)) if c.type == "class_definition"), None)
         name = py.class_name(decorated) or ""
         return {
             "scope": "module", "name": name, "class_name": name, "symbol": name, "decorator": "singleton",

@@ -15,7 +15,9 @@ from ..syntax import (
     index_tree,
     innermost_containers,
     line_of,
+    named_children,
     node_text,
+    parent_of,
 )
 
 Event = tuple[int, str, "SyntaxNode | None"]  # (line, op, enclosing function); op "read" for non-writes
@@ -54,7 +56,7 @@ def operation(shapes: WriteShapes, base: SyntaxNode) -> tuple[str, str | None]:
     """What the expression rooted at `base` does to it: a write op, 'rebind', 'read', or an alias made."""
     current, depth, via_member = base, 0, False
     while True:
-        parent = current.parent
+        parent = parent_of(current)
         if parent is None:
             return "read", None
         kind = parent.type
@@ -62,7 +64,7 @@ def operation(shapes: WriteShapes, base: SyntaxNode) -> tuple[str, str | None]:
             current = parent
             continue
         if kind == shapes.member and field(parent, shapes.member_object) == current:
-            grand = parent.parent
+            grand = parent_of(parent)
             if grand is not None and grand.type == shapes.call and field(grand, shapes.call_function) == parent:
                 method = node_text(field(parent, shapes.member_name))
                 return (method if method in shapes.mutators else "read"), None
@@ -75,18 +77,18 @@ def operation(shapes: WriteShapes, base: SyntaxNode) -> tuple[str, str | None]:
             return ("assign" if depth else "rebind"), None
         if kind in shapes.updates:
             return ("update" if depth else "rebind"), None
-        if kind in shapes.unpacking and parent.parent is not None and parent.parent.type in shapes.unpacking_owners \
-                and field(parent.parent, "left") == parent:
+        if kind in shapes.unpacking and parent_of(parent) is not None and parent_of(parent).type in shapes.unpacking_owners \
+                and field(parent_of(parent), "left") == parent:
             return ("assign" if depth else "rebind"), None
         if depth and (kind in shapes.delete_statements or kind == shapes.delete_operator
                       and node_text(parent).startswith("delete")
-                      or kind in shapes.delete_lists and parent.parent is not None
-                      and parent.parent.type in shapes.delete_statements):
+                      or kind in shapes.delete_lists and parent_of(parent) is not None
+                      and parent_of(parent).type in shapes.delete_statements):
             return "delete", None
         if kind == shapes.arguments and depth == 0:
-            call = parent.parent
+            call = parent_of(parent)
             callee = node_text(field(call, shapes.call_function)) if call is not None else ""
-            if callee in shapes.mutating_helpers and parent.named_children and parent.named_children[0] == current:
+            if callee in shapes.mutating_helpers and named_children(parent) and named_children(parent)[0] == current:
                 return "assign", None
             return "read", None
         if kind == shapes.call and depth == 1 and node_text(current).endswith(shapes.entry_getters):

@@ -8,11 +8,14 @@ from ..model import WriteSite
 from ..syntax import (
     FUNCTION_TYPES,
     SyntaxNode,
+    children_of,
     descendants,
     enclosing,
     field,
     named_children,
+    next_named_sibling_of,
     node_text,
+    parent_of,
 )
 from ..vocabulary import current as vocabulary
 from .common import called_names, purpose_of_path, split_words
@@ -77,9 +80,9 @@ def call_facts(ts: TsFile, call: SyntaxNode) -> tuple[dict[str, Any], list[Write
 def _decorated_method(node: SyntaxNode) -> str:
     """For a call inside a method decorator, the decorated method's name."""
     decorator = enclosing(node, frozenset({"decorator"}))
-    sibling = decorator.next_named_sibling if decorator is not None else None
+    sibling = next_named_sibling_of(decorator) if decorator is not None else None
     while sibling is not None and sibling.type == "decorator":
-        sibling = sibling.next_named_sibling
+        sibling = next_named_sibling_of(sibling)
     if sibling is not None and sibling.type == "method_definition":
         return node_text(field(sibling, "name"))
     return ""
@@ -87,9 +90,9 @@ def _decorated_method(node: SyntaxNode) -> str:
 
 def _assigned_to(node: SyntaxNode) -> str:
     """The variable or field a call's result is stored in, if any."""
-    parent = node.parent
+    parent = parent_of(node)
     while parent is not None and parent.type in WRAPPERS | {"await_expression"}:
-        parent = parent.parent
+        parent = parent_of(parent)
     if parent is None:
         return ""
     if parent.type == "variable_declarator":
@@ -171,10 +174,10 @@ def held_by(ts: TsFile, call: SyntaxNode, fn: SyntaxNode | None) -> str:
     'entry' (an object literal stored into a field or collection), 'module' (a module variable),
     'local' (a function local: it ends with the call unless handed on) or '' (not kept).
     """
-    parent = call.parent
+    parent = parent_of(call)
     child = call
     while parent is not None and parent.type in WRAPPERS | {"await_expression"}:
-        child, parent = parent, parent.parent
+        child, parent = parent, parent_of(parent)
     if parent is None:
         return ""
     if parent.type == "variable_declarator":
@@ -192,11 +195,11 @@ def held_by(ts: TsFile, call: SyntaxNode, fn: SyntaxNode | None) -> str:
             return "local" if fn is not None and base and ts.declared_locally(fn, base) else "collection"
         return ""
     if parent.type == "arguments":
-        outer = parent.parent
+        outer = parent_of(parent)
         method = node_text(field(field(outer, "function"), "property")) if outer is not None else ""
         return "collection" if method in ("set", "push", "add", "unshift") else ""
-    if parent.type == "pair" and parent.parent is not None and parent.parent.type == "object":
-        holder = parent.parent.parent
+    if parent.type == "pair" and parent_of(parent) is not None and parent_of(parent).type == "object":
+        holder = parent_of(parent_of(parent))
         if holder is not None and holder.type == "variable_declarator" and fn is not None:
             return "entry" if stored_later(ts, fn, node_text(field(holder, "name"))) else ""
         if holder is not None and holder.type == "assignment_expression":
@@ -233,9 +236,9 @@ def _in_promise_executor(call: SyntaxNode) -> bool:
     """Is the call inside a `new Promise((resolve, reject) => ...)` executor: work that ends when one call settles?"""
     current = enclosing(call, FUNCTION_TYPES)
     while current is not None:
-        parent = current.parent
-        if parent is not None and parent.type == "arguments" and parent.parent is not None \
-                and parent.parent.type == "new_expression" and node_text(field(parent.parent, "constructor")) == "Promise":
+        parent = parent_of(current)
+        if parent is not None and parent.type == "arguments" and parent_of(parent) is not None \
+                and parent_of(parent).type == "new_expression" and node_text(field(parent_of(parent), "constructor")) == "Promise":
             return True
         current = enclosing(current, FUNCTION_TYPES)
     return False
@@ -287,7 +290,7 @@ def _does_io(ts: TsFile, callback: SyntaxNode | None, cls: SyntaxNode | None) ->
         return False
     async_methods = set()
     for member in named_children(field(cls, "body")) if cls is not None else []:
-        if member.type == "method_definition" and any(c.type == "async" for c in member.children):
+        if member.type == "method_definition" and any(c.type == "async" for c in children_of(member)):
             async_methods.add(node_text(field(member, "name")))
     for node in descendants(callback, _IO_SIGNS):
         if node.type == "await_expression":

@@ -10,12 +10,17 @@ from ..syntax import (
     ParsedFile,
     SyntaxNode,
     ancestors,
+    children_of,
     descendants,
     enclosing,
     field,
+    is_named,
+    line_of,
     named_children,
     node_text,
     nodes_of_types,
+    parent_of,
+    prev_sibling_of,
 )
 from ..vocabulary import current as vocabulary
 from .references import FileAnalysis, WriteShapes
@@ -31,8 +36,6 @@ from .ts_syntax import (
     param_names,
     unwrap,
 )
-
-
 
 _IMPORTED_NAMES = frozenset({"identifier", "import_specifier"})
 _BOUND_NAMES = frozenset({"identifier", "shorthand_property_identifier_pattern"})
@@ -63,17 +66,17 @@ class TsFile(FileAnalysis):
     def imports(self) -> dict[str, str]:
         """Local name -> module source, for ES imports and `const x = require('m')`."""
         table: dict[str, str] = {}
-        for node in self.root.named_children:
+        for node in named_children(self.root):
             if node.type == "import_statement":
                 source = node_text(field(node, "source")).strip("'\"`")
                 for child in descendants(node, _IMPORTED_NAMES):
-                    if child.type == "identifier" and child.parent is not None and child.parent.type != "import_specifier":
+                    if child.type == "identifier" and parent_of(child) is not None and parent_of(child).type != "import_specifier":
                         table[node_text(child)] = source
                     elif child.type == "import_specifier":
                         alias = field(child, "alias") or field(child, "name")
                         table[node_text(alias)] = source
             elif node.type in ("lexical_declaration", "variable_declaration"):
-                for decl in node.named_children:
+                for decl in named_children(node):
                     value = unwrap(field(decl, "value"))
                     if value is not None and value.type == "call_expression" and node_text(field(value, "function")) == "require":
                         args = named_children(field(value, "arguments"))
@@ -201,10 +204,10 @@ class TsFile(FileAnalysis):
 
     @staticmethod
     def class_decorators(cls: SyntaxNode) -> list[SyntaxNode]:
-        found = [c for c in cls.children if c.type == "decorator"]
-        parent = cls.parent
+        found = [c for c in children_of(cls) if c.type == "decorator"]
+        parent = parent_of(cls)
         if parent is not None and parent.type == "export_statement":
-            found += [c for c in parent.children if c.type == "decorator"]
+            found += [c for c in children_of(parent) if c.type == "decorator"]
         return found
 
     def request_scoped(self, cls: SyntaxNode) -> bool:
@@ -222,22 +225,22 @@ class TsFile(FileAnalysis):
 
     @staticmethod
     def is_static(member: SyntaxNode) -> bool:
-        return any(c.type == "static" or node_text(c) == "static" for c in member.children if not c.is_named or c.type == "static")
+        return any(c.type == "static" or node_text(c) == "static" for c in children_of(member) if not is_named(c) or c.type == "static")
 
     def method_decorators(self, method: SyntaxNode) -> list[str]:
         names = []
-        sibling = method.prev_sibling
+        sibling = prev_sibling_of(method)
         while sibling is not None and sibling.type == "decorator":
             names.append(decorator_name(sibling))
-            sibling = sibling.prev_sibling
-        names += [decorator_name(c) for c in method.children if c.type == "decorator"]
+            sibling = prev_sibling_of(sibling)
+        names += [decorator_name(c) for c in children_of(method) if c.type == "decorator"]
         return names
 
     # -- references and writes --------------------------------------------------
 
     def _base_key(self, node: SyntaxNode) -> tuple | None:
         if node.type == "identifier":
-            parent = node.parent
+            parent = parent_of(node)
             if parent is not None and parent.type in ("member_expression",) and field(parent, "property") == node:
                 return None
             if parent is not None and parent.type in ("variable_declarator", "required_parameter", "optional_parameter",
@@ -279,8 +282,8 @@ class TsFile(FileAnalysis):
     def _singleton_behind(self, node: SyntaxNode | None, follow_aliases: bool = True) -> str:
         """The class whose singleton an expression is (`X.getInstance()`, `X.instance`, an alias of one), or ''."""
         node = unwrap(node)
-        while node is not None and node.type == "await_expression" and node.named_children:
-            node = unwrap(node.named_children[0])
+        while node is not None and node.type == "await_expression" and named_children(node):
+            node = unwrap(named_children(node)[0])
         if node is None:
             return ""
         if node.type == "identifier":
@@ -314,7 +317,7 @@ class TsFile(FileAnalysis):
                 if node.type == "variable_declarator":
                     target = field(node, "name")
                     names.update(node_text(i) for i in descendants(target, _BOUND_NAMES))
-                stack.extend(node.named_children)
+                stack.extend(named_children(node))
             cache[fn.id] = names
         return name in cache[fn.id]
 
@@ -356,7 +359,7 @@ class TsFile(FileAnalysis):
     @staticmethod
     def logical_assignment(node: SyntaxNode) -> bool:
         """`x ??= value` / `x ||= value`: assign only when empty."""
-        return node_text(node.child_by_field_name("operator")) in ("??=", "||=")
+        return node_text(field(node, "operator")) in ("??=", "||=")
 
     def runtime_rebinds(self, keys: list[tuple]) -> list[tuple[SyntaxNode, SyntaxNode]]:
         """Rebinds inside functions that run after start-up (not constructors, start-up functions or load-time helpers)."""
@@ -385,9 +388,9 @@ class TsFile(FileAnalysis):
         names = {function_name(fn)} - {""}
         deferring = vocabulary().names("contexts.typescript.deferring_calls")
         for node in [fn] + [n for n in self._passed_callbacks if node_text(n) in names]:
-            parent = node.parent
-            if parent is not None and parent.type == "arguments" and parent.parent is not None:
-                callee = node_text(field(parent.parent, "function") or field(parent.parent, "constructor"))
+            parent = parent_of(node)
+            if parent is not None and parent.type == "arguments" and parent_of(parent) is not None:
+                callee = node_text(field(parent_of(parent), "function") or field(parent_of(parent), "constructor"))
                 if callee.rsplit(".", 1)[-1] in deferring:
                     return True
         return False
@@ -395,7 +398,7 @@ class TsFile(FileAnalysis):
     @cached_property
     def _passed_callbacks(self) -> list[SyntaxNode]:
         """Identifiers passed as call arguments (`setInterval(check, ms)`), for `_deferred`."""
-        return [n for n in descendants(self.root, "identifier") if n.parent is not None and n.parent.type == "arguments"]
+        return [n for n in descendants(self.root, "identifier") if parent_of(n) is not None and parent_of(n).type == "arguments"]
 
     @cached_property
     def exported_names(self) -> frozenset[str]:
@@ -409,9 +412,9 @@ class TsFile(FileAnalysis):
                 continue
             target, owner = node_text(left), node_text(field(left, "object"))
             if target == "module.exports":
-                row = right.start_point[0]
+                row = line_of(right)
                 names.update(node_text(n) for n in nodes_of_types(right, self.parsed.language, _EXPORTED_NAME_TYPES)
-                             if n.start_point[0] == row)
+                             if line_of(n) == row)
             elif owner in ("exports", "module.exports"):
                 names.add(node_text(field(left, "property")))
         return frozenset(names)
@@ -424,10 +427,10 @@ class TsFile(FileAnalysis):
     def module_values(self) -> dict[str, str]:
         """Module-level `const/let/var name = value` texts, for expanding names in paths."""
         values = {}
-        for node in self.root.named_children:
+        for node in named_children(self.root):
             holder = field(node, "declaration") if node.type == "export_statement" else node
             if holder is not None and holder.type in ("lexical_declaration", "variable_declaration"):
-                for decl in holder.named_children:
+                for decl in named_children(holder):
                     values[node_text(field(decl, "name"))] = node_text(field(decl, "value"))
         return values
 
@@ -452,7 +455,7 @@ class TsFile(FileAnalysis):
                 outer = parent
         name = function_name(outer)
         if not name or outer.type == "method_definition" or self.commonjs_exported(name) or (
-                outer.parent is not None and outer.parent.type == "export_statement"):
+                parent_of(outer) is not None and parent_of(outer).type == "export_statement"):
             return False
         calls = self.calls_by_name.get(name, [])
         return bool(calls) and all(enclosing(c, FUNCTION_TYPES) is None for c in calls) and not self._passed_as_value(name)
@@ -473,8 +476,8 @@ class TsFile(FileAnalysis):
     @cached_property
     def _values_passed(self) -> frozenset[str]:
         return frozenset(node_text(node) for node in descendants(self.root, "identifier")
-                         if node.parent is not None
-                         and node.parent.type in ("arguments", "pair", "array", "shorthand_property_identifier"))
+                         if parent_of(node) is not None
+                         and parent_of(node).type in ("arguments", "pair", "array", "shorthand_property_identifier"))
 
     def _shadowed(self, fn: SyntaxNode, name: str) -> bool:
         current: SyntaxNode | None = fn
@@ -541,13 +544,13 @@ SYNCHRONOUS_CALLBACK_METHODS = frozenset({"forEach", "map", "flatMap", "filter",
 
 def synchronous_callback_of(fn: SyntaxNode) -> SyntaxNode | None:
     """The call that runs `fn` on the spot when `fn` is the callback of `xs.forEach(...)`, `Array.from(xs, fn)`..."""
-    parent = fn.parent
-    if parent is None or parent.type != "arguments" or parent.parent is None or parent.parent.type != "call_expression":
+    parent = parent_of(fn)
+    if parent is None or parent.type != "arguments" or parent_of(parent) is None or parent_of(parent).type != "call_expression":
         return None
-    callee = field(parent.parent, "function")
+    callee = field(parent_of(parent), "function")
     if callee is not None and callee.type == "member_expression" and \
             node_text(field(callee, "property")) in SYNCHRONOUS_CALLBACK_METHODS:
-        return parent.parent
+        return parent_of(parent)
     return None
 
 

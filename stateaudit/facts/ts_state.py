@@ -9,11 +9,13 @@ from ..model import WriteSite
 from ..syntax import (
     FUNCTION_TYPES,
     SyntaxNode,
+    children_of,
     descendants,
     enclosing,
     field,
     named_children,
     node_text,
+    parent_of,
 )
 from ..vocabulary import current as vocabulary
 from .common import split_words, write_tags, writes_through_client
@@ -162,9 +164,9 @@ def _instance_context(ts: TsFile, new: SyntaxNode) -> str:
     if held in ("collection", "module"):
         return "registry"
     if held == "local" and fn is not None:
-        parent = new.parent
+        parent = parent_of(new)
         while parent is not None and parent.type not in ("variable_declarator", "assignment_expression"):
-            parent = parent.parent
+            parent = parent_of(parent)
         name = node_text(field(parent, "name") or field(parent, "left")) if parent is not None else ""
         if name and stored_later(ts, fn, name):
             return "registry"
@@ -219,7 +221,7 @@ def state_facts(ts: TsFile, target: SyntaxNode, name_node: SyntaxNode | None,
     writes = ts.writes(keys, scope, name) if scope != "function" else []
     if scope == "closure":
         writes = ts.closure_writes(fn, name)
-    declaration = target.parent if target.type == "variable_declarator" else None
+    declaration = parent_of(target) if target.type == "variable_declarator" else None
     facts: dict[str, Any] = {
         "scope": scope,
         "name": name,
@@ -230,11 +232,11 @@ def state_facts(ts: TsFile, target: SyntaxNode, name_node: SyntaxNode | None,
         "value_class": node_text(field(unwrap(value), "constructor")) if unwrap(value) is not None and unwrap(value).type == "new_expression" else "",
         "type_words": frozenset(_type_words(target, value)),
         "frozen": is_frozen(value) or (declaration is not None and node_text(declaration).startswith("const") and name.isupper() and not writes),
-        "declared_with": node_text(declaration.children[0]) if declaration is not None and declaration.children else None,
+        "declared_with": node_text(children_of(declaration)[0]) if declaration is not None and children_of(declaration) else None,
         "writes": frozenset(w.op for w in writes),
         "written_after_init": any(w.op != "rebind" for w in writes),
         "rebound": any(w.op == "rebind" for w in writes),
-        "exported": target.parent is not None and target.parent.parent is not None and target.parent.parent.type == "export_statement",
+        "exported": parent_of(target) is not None and parent_of(parent_of(target)) is not None and parent_of(parent_of(target)).type == "export_statement",
     }
     facts.update(_owner_facts(ts, cls if scope != "module" else None))
     facts.update(_rebind_facts(ts, keys, scope))
@@ -284,8 +286,8 @@ _FACTORY_CALL = re.compile(r"^(create|connect|launch|open|make|build)([A-Z]\w*)?
 def value_kind(value: SyntaxNode) -> str:
     """What an assignment stores: instance, timer-handle, reset (null/undefined), literal or value."""
     value = unwrap(value)
-    while value.type == "await_expression" and value.named_children:
-        value = unwrap(value.named_children[0])
+    while value.type == "await_expression" and named_children(value):
+        value = unwrap(named_children(value)[0])
     if value.type == "new_expression":
         return "value" if node_text(field(value, "constructor")) in _VALUE_CLASSES else "instance"
     if value.type == "call_expression" and _FACTORY_CALL.match(node_text(field(value, "function")).rsplit(".", 1)[-1]):
@@ -304,11 +306,11 @@ def _guarded_by_absence(assignment: SyntaxNode, fn: SyntaxNode) -> bool:
     if assignment.type == "augmented_assignment_expression":
         return True  # only `??=` and `||=` are recorded as rebinds
     target = node_text(field(assignment, "left"))
-    parent = assignment.parent
+    parent = parent_of(assignment)
     while parent is not None and parent.type == "parenthesized_expression":
-        parent = parent.parent
+        parent = parent_of(parent)
     if parent is not None and parent.type == "binary_expression" and node_text(field(parent, "left")) == target \
-            and node_text(parent.child_by_field_name("operator")) in ("||", "??"):
+            and node_text(field(parent, "operator")) in ("||", "??"):
         return True
     escaped = re.escape(target)
     return bool(re.search(rf"!\s*{escaped}\b(?!\s*\.)|{escaped}\s*(==|===)\s*(null|undefined)\b|"
@@ -322,7 +324,7 @@ def _client_constructed(ts: TsFile, value: SyntaxNode) -> str:
     names = [ctor]
     if ctor == "this":
         cls = ts.class_of(value)
-        heritage = next((c for c in cls.children if c.type == "class_heritage"), None) if cls is not None else None
+        heritage = next((c for c in children_of(cls) if c.type == "class_heritage"), None) if cls is not None else None
         names = [node_text(n) for n in descendants(heritage, _TYPE_NAMES)] if heritage else []
     for name in names:
         ref = ts.client_ref(name)
@@ -388,7 +390,7 @@ def _closure_lives_long(ts: TsFile, fn: SyntaxNode, name: str) -> bool:
         return False
     if not (_returns_closure(fn) or _handed_out(fn, name) or _written_by_listener(ts, fn, name)):
         return False
-    exported = (fn.parent is not None and fn.parent.type == "export_statement") or ts.commonjs_exported(factory) \
+    exported = (parent_of(fn) is not None and parent_of(fn).type == "export_statement") or ts.commonjs_exported(factory) \
         or _registered_plugin(ts, fn)
     called_at_start = any(instantiation_context(ts, call) in ("module", "startup")
                           for call in ts.calls_by_name.get(factory, []))
@@ -402,7 +404,7 @@ def _returns_closure(fn: SyntaxNode) -> bool:
         return True
     for node in descendants(body, "return_statement") if body is not None else []:
         if enclosing(node, FUNCTION_TYPES) == fn:
-            value = node.named_children[0] if node.named_children else None
+            value = named_children(node)[0] if named_children(node) else None
             if value is not None and descendants(value, _CLOSURES):
                 return True
     return False
@@ -419,9 +421,9 @@ def _written_by_listener(ts: TsFile, fn: SyntaxNode, name: str) -> bool:
             continue
         current = event_fn
         while current is not None and current != fn:
-            parent = current.parent
-            if parent is not None and parent.type == "arguments" and parent.parent is not None:
-                callee = node_text(field(parent.parent, "function"))
+            parent = parent_of(current)
+            if parent is not None and parent.type == "arguments" and parent_of(parent) is not None:
+                callee = node_text(field(parent_of(parent), "function"))
                 if callee.rsplit(".", 1)[-1] in _REGISTRATIONS:
                     return True
             current = enclosing(current, FUNCTION_TYPES)
@@ -440,10 +442,10 @@ def _handed_out(fn: SyntaxNode, name: str) -> bool:
 
 def _registered_plugin(ts: TsFile, fn: SyntaxNode) -> bool:
     """A plugin function passed to a call at module level (`fp(async function (app) {...})`, `register(...)`)."""
-    parent = fn.parent
+    parent = parent_of(fn)
     if parent is None or parent.type != "arguments":
         return False
-    call = parent.parent
+    call = parent_of(parent)
     return call is not None and enclosing(call, FUNCTION_TYPES) is None
 
 

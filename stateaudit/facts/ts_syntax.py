@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..syntax import SyntaxNode, field, node_text
+from ..syntax import SyntaxNode, field, named_children, node_text, parent_of
 
 MUTATORS = frozenset({"set", "add", "delete", "clear", "push", "pop", "shift", "unshift", "splice",
                       "sort", "reverse", "fill", "copyWithin"})
@@ -15,13 +15,13 @@ MUTATING_HELPERS = frozenset({"Object.assign", "Reflect.set", "Reflect.deletePro
 
 
 def unwrap(node: SyntaxNode | None) -> SyntaxNode | None:
-    while node is not None and node.type in WRAPPERS and node.named_children:
-        node = node.named_children[0]
+    while node is not None and node.type in WRAPPERS and named_children(node):
+        node = named_children(node)[0]
     return node
 
 
 def decorator_name(decorator: SyntaxNode) -> str:
-    inner = decorator.named_children[0] if decorator.named_children else None
+    inner = named_children(decorator)[0] if named_children(decorator) else None
     if inner is not None and inner.type == "call_expression":
         inner = field(inner, "function")
     text = node_text(inner)
@@ -33,7 +33,7 @@ def declared_name(node: SyntaxNode) -> str:
     name = field(node, "name")
     if name is not None:
         return node_text(name)
-    parent = node.parent
+    parent = parent_of(node)
     if parent is not None and parent.type == "variable_declarator":
         return node_text(field(parent, "name"))
     return ""
@@ -43,7 +43,7 @@ def function_name(fn: SyntaxNode) -> str:
     name = declared_name(fn)
     if name:
         return name
-    parent = fn.parent
+    parent = parent_of(fn)
     if parent is not None and parent.type in ("pair", "public_field_definition", "field_definition"):
         return node_text(field(parent, "key") or field(parent, "name") or field(parent, "property"))
     if parent is not None and parent.type == "assignment_expression" and field(parent, "right") == fn:
@@ -60,7 +60,7 @@ def param_names(fn: SyntaxNode) -> list[str]:
     if params.type == "identifier":
         return [node_text(params)]
     names = []
-    for param in params.named_children:
+    for param in named_children(params):
         pattern = field(param, "pattern") or param
         names.append(node_text(pattern).split(":")[0].strip())
     return names
@@ -93,6 +93,6 @@ def is_frozen(value: SyntaxNode | None) -> bool:
         return True
     current = value
     while current is not None and current.type in WRAPPERS:
-        current = current.named_children[0] if current.named_children else None
+        current = named_children(current)[0] if named_children(current) else None
     return current is not None and current.type == "call_expression" and node_text(field(current, "function")) in (
         "Object.freeze", "deepFreeze", "freeze")
