@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pathspec
 
+from .cache import content_digest
 from .config import Config
 from .manifests import ManifestLookup
 from .model import SourceFile
@@ -34,6 +35,7 @@ class Discovery:
     skipped: tuple[tuple[str, str, str], ...]  # (path, one-line message, reason code) for what we could not take
     excluded: tuple[tuple[str, str], ...] = ()  # (path, role) for browser or vendored code left out by policy
     manifests: ManifestLookup | None = None  # which manifest files each folder holds, from the walk's listings
+    digests: dict[str, str] | None = None  # rel -> content hash (cache.content_digest) of the files found
 
 
 def is_test_path(rel: str) -> bool:
@@ -63,7 +65,7 @@ def discover_files(root: Path, config: Config, paths: list[Path] | None = None,
         _walk(start, root, picker, manifests)
     found = picker.found
     return Discovery(tuple(found[k] for k in sorted(found)), tuple(picker.skipped), tuple(sorted(picker.excluded)),
-                     manifests)
+                     manifests, picker.digests)
 
 
 def _rel(path: Path, root: Path) -> str:
@@ -83,6 +85,7 @@ class _Picker:
         self.skipped: list[tuple[str, str, str]] = []
         self.excluded: list[tuple[str, str]] = []
         self._roles: dict[tuple[str, str], str | None] = {}  # (folder, language) -> role by path
+        self.digests: dict[str, str] = {}  # rel -> content hash of the bytes read
 
     def _role(self, rel: str, language: str) -> str | None:
         """The file's role by its path: the same for every file of a folder and language, so asked once."""
@@ -91,42 +94,54 @@ class _Picker:
             self._roles[key] = self.roles.role_by_path(self.manifests, rel, language)
         return self._roles[key]
 
-    def consider(self, path: str, rel: str) -> None:
-        """`path` as the file system takes it, `rel` its POSIX path relative to the root."""
+    def wanted(self, rel: str) -> tuple[str, bool] | None:
+        """(language, is a test) when the checks by name alone (language, generated, excludes, tests) keep the
+        file, else None; cheap enough to run before the .gitignore patterns, which cost most of a walk."""
         name = rel.rpartition("/")[2]
         language = EXTENSIONS.get(os.path.splitext(name)[1].lower())
         if language is None or _GENERATED.search(name):
-            return
+            return None
         if self.excludes is not None and self.excludes.match_file(rel):
-            return
+            return None
         test = is_test_path(rel)
-        if test and not self.config.include_tests:
+        return None if test and not self.config.include_tests else (language, test)
+
+    def consider(self, path: str, rel: str, wanted: tuple[str, bool] | None = None) -> None:
+        """`path` as the file system takes it, `rel` its POSIX path relative to the root; `wanted`, what
+        `wanted(rel)` said if it was asked already."""
+        wanted = wanted or self.wanted(rel)
+        if wanted is None:
             return
+        language, test = wanted
         role = self._role(rel, language)
         if role is not None and not self.config.includes_role(role):
             self.excluded.append((rel, role))
             return
-        problem = _unreadable_reason(path, self.config.max_file_bytes)
+        problem, digest = _read_check(path, self.config.max_file_bytes)
         if problem:
             self.skipped.append((rel, *problem))
             return
         self.found[rel] = SourceFile(Path(path), rel, language, test)
+        self.digests[rel] = digest
 
 
-def _unreadable_reason(path: str, max_bytes: int) -> tuple[str, str] | None:
-    """(message, reason code) when a source file is not worth or not able to be parsed."""
+def _read_check(path: str, max_bytes: int) -> tuple[tuple[str, str] | None, str]:
+    """(message, reason code) when a source file is not worth or not able to be parsed, else None; and the
+    hash of its content (cache.content_digest), taken while the file is open anyway: the cache's look-up
+    then needs no second read."""
     try:
         size = os.stat(path).st_size
         if size > max_bytes:
-            return f"skipped: {size} bytes, over the {max_bytes}-byte limit (max_file_bytes)", "too-large"
+            return (f"skipped: {size} bytes, over the {max_bytes}-byte limit (max_file_bytes)", "too-large"), ""
         with open(path, "rb") as handle:
-            head = handle.read(4096)
+            data = handle.read(max_bytes + 1)
     except OSError as err:
-        return f"cannot read ({err.strerror})", "unreadable"
+        return (f"cannot read ({err.strerror})", "unreadable"), ""
+    head = data[:4096]
     first_line = head.split(b"\n", 1)[0]
     if len(first_line) >= _MINIFIED_LINE or (len(head) == 4096 and b"\n" not in head):
-        return "skipped: looks minified or generated", "minified"
-    return None
+        return ("skipped: looks minified or generated", "minified"), ""
+    return None, content_digest(data)
 
 
 # A .gitignore's folder (as a string ending in the separator) and its patterns.
@@ -149,7 +164,7 @@ def _walk(start: Path, root: Path, picker: _Picker, manifests: ManifestLookup) -
         ignores = ignores + _gitignore_of(folder, entries)
         prefix = "" if folder_rel == "." else folder_rel + "/"
         files: list[str] = []  # every file's name, for the manifest look-ups
-        kept: list[tuple[str, str]] = []  # (path, rel) of files not ignored
+        kept: list[tuple[str, str, tuple[str, bool]]] = []  # (path, rel, what wanted() said) of files kept
         for entry in entries:
             path = entry.path
             try:
@@ -169,11 +184,12 @@ def _walk(start: Path, root: Path, picker: _Picker, manifests: ManifestLookup) -
                 continue
             if is_dir:
                 stack.append((path, prefix + entry.name, ignores))
-            elif is_file and not _ignored(path, ignores, False):
-                kept.append((path, prefix + entry.name))
+            elif is_file and (wanted := picker.wanted(prefix + entry.name)) \
+                    and not _ignored(path, ignores, False):
+                kept.append((path, prefix + entry.name, wanted))
         manifests.note_listing(folder_rel, files)  # before the files, whose checks look here first
-        for path, rel in kept:
-            picker.consider(path, rel)
+        for path, rel, wanted in kept:
+            picker.consider(path, rel, wanted)
 
 
 def _note_symlink(path: Path, root: Path, skipped: list) -> None:
