@@ -238,6 +238,9 @@ def test_after_each_kind_of_change_a_cached_rescan_writes_the_cold_scans_report_
             (src / "cache" / "session-store.ts").read_text(encoding="utf-8").replace(
                 "this.sessions.delete(token);", "this.sessions.delete(token);\n    this.sessions.delete(`old:${token}`);"),
             encoding="utf-8"),
+        # a new file that adds nothing to the service index
+        lambda: (src / "format.ts").write_text(
+            "export function initials(name: string): string {\n  return name.slice(0, 1);\n}\n", encoding="utf-8"),
         # the instantiation moves into a function: session-store.ts's lifetime changes with no edit of its own
         lambda: (src / "sessions.ts").write_text(
             'import { SessionStore } from "./cache/session-store";\n\n'
@@ -248,6 +251,7 @@ def test_after_each_kind_of_change_a_cached_rescan_writes_the_cold_scans_report_
             "export const seen = new Map<string, number>();\n", encoding="utf-8"),
         lambda: (src / "legacy" / "session-store.ts").unlink(),
         lambda: (src / "registry.ts").unlink(),
+        lambda: (src / "format.ts").unlink(),
     ]
     for number, edit in enumerate(edits):
         edit()
@@ -270,6 +274,17 @@ def test_a_change_that_leaves_the_service_index_alone_needs_no_other_files_recor
     assert warm.report.findings == fresh.findings and warm.report.reviewed == fresh.reviewed
     assert warm.report.files_scanned == fresh.files_scanned and warm.report.lines_scanned == fresh.lines_scanned
     assert len(fresh.findings) + len(fresh.reviewed) > 3 and len({f.location.path for f in fresh.findings}) > 1
+    # A new file that adds nothing to the index, then an edit of another file: still one parse each.
+    (service / "src" / "format.ts").write_text(
+        "export function initials(name: string): string {\n  return name.split(' ').map((w) => w[0]).join('');\n}\n",
+        encoding="utf-8")
+    for entry in _entries(cache):
+        entry.unlink()
+    assert scan(service, Config(), ruleset, cache_dir=cache).parsed == ("src/format.ts",)
+    changed.path.write_text(changed.path.read_text(encoding="utf-8") + "// and another\n", encoding="utf-8")
+    again = scan(service, Config(), ruleset, cache_dir=cache)
+    assert again.parsed == (changed.rel,)
+    assert again.report.findings == scan(service, Config(), ruleset).report.findings
 
 
 def test_damaged_index_shares_mean_a_whole_join_again(tmp_path, ruleset):
