@@ -106,9 +106,11 @@ class _Picker:
         test = is_test_path(rel)
         return None if test and not self.config.include_tests else (language, test)
 
-    def consider(self, path: str, rel: str, wanted: tuple[str, bool] | None = None) -> None:
+    def consider(self, path: str, rel: str, wanted: tuple[str, bool] | None = None,
+                 folder: Path | None = None) -> None:
         """`path` as the file system takes it, `rel` its POSIX path relative to the root; `wanted`, what
-        `wanted(rel)` said if it was asked already."""
+        `wanted(rel)` said if it was asked already; `folder`, the file's folder as a Path when the caller has
+        it (a child of a known Path costs a fraction of parsing the whole path again)."""
         wanted = wanted or self.wanted(rel)
         if wanted is None:
             return
@@ -121,7 +123,8 @@ class _Picker:
         if problem:
             self.skipped.append((rel, *problem))
             return
-        self.found[rel] = SourceFile(Path(path), rel, language, test)
+        file_path = folder / rel.rpartition("/")[2] if folder is not None else Path(path)
+        self.found[rel] = SourceFile(file_path, rel, language, test)
         self.digests[rel] = digest
 
 
@@ -153,9 +156,10 @@ def _walk(start: Path, root: Path, picker: _Picker, manifests: ManifestLookup) -
 
     Each folder's listing also tells `manifests` which manifest files it holds.
     """
-    stack: list[tuple[str, str, _Ignores]] = [(str(start), _rel(start, root), _inherited_ignores(start, root))]
+    stack: list[tuple[Path, str, str, _Ignores]] = [
+        (start, str(start), _rel(start, root), _inherited_ignores(start, root))]
     while stack:
-        folder, folder_rel, ignores = stack.pop()
+        folder_path, folder, folder_rel, ignores = stack.pop()
         try:
             entries = sorted(os.scandir(folder), key=lambda e: e.name)
         except OSError as err:
@@ -183,13 +187,13 @@ def _walk(start: Path, root: Path, picker: _Picker, manifests: ManifestLookup) -
             if is_dir and (entry.name in SKIPPED_DIRS or _ignored(path, ignores, True)):
                 continue
             if is_dir:
-                stack.append((path, prefix + entry.name, ignores))
+                stack.append((folder_path / entry.name, path, prefix + entry.name, ignores))
             elif is_file and (wanted := picker.wanted(prefix + entry.name)) \
                     and not _ignored(path, ignores, False):
                 kept.append((path, prefix + entry.name, wanted))
         manifests.note_listing(folder_rel, files)  # before the files, whose checks look here first
         for path, rel, wanted in kept:
-            picker.consider(path, rel, wanted)
+            picker.consider(path, rel, wanted, folder_path)
 
 
 def _note_symlink(path: Path, root: Path, skipped: list) -> None:
