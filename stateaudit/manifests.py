@@ -40,16 +40,23 @@ class ManifestLookup:
         return known
 
     def nearest(self, folder: str, wanted: frozenset[str]) -> str | None:
-        """The nearest folder at or above `folder`, up to the root, holding any of `wanted`; None if none."""
-        key = (folder, wanted)
-        if key in self._nearest:
-            return self._nearest[key]
+        """The nearest folder at or above `folder`, up to the root, holding any of `wanted`; None if none.
+
+        Remembered for every folder on the way up, so the files of a tree's folders walk each folder once.
+        """
+        visited = []
         found = None
         for candidate in folders_up(folder):
+            key = (candidate, wanted)
+            if key in self._nearest:
+                found = self._nearest[key]
+                break
+            visited.append(key)
             if self.present(candidate) & wanted:
                 found = candidate
                 break
-        self._nearest[key] = found
+        for key in visited:
+            self._nearest[key] = found
         return found
 
     def package_json(self, folder: str) -> Mapping[str, Any] | None:
