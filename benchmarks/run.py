@@ -15,7 +15,7 @@ whole process tree (sampled from /proc every 20 ms). Absolute times on a shared 
 percent from one run to the next; compare the ratios, which are measured side by side.
 
     python benchmarks/run.py --corpus medusa=/tmp/bench-src/medusa --corpus saleor=/tmp/bench-src/saleor \\
-        --synthetic 200 --jobs 2 --rounds 3
+        --synthetic 50 --synthetic 200 --synthetic 1000 --synthetic-one-service 1000 --jobs 2 --rounds 1
 """
 
 from __future__ import annotations
@@ -226,6 +226,8 @@ def main() -> None:
                         help="A corpus to measure (repeatable); missing folders are reported and skipped.")
     parser.add_argument("--synthetic", action="append", type=int, default=[], metavar="KLOC",
                         help="Generate a synthetic TypeScript monorepo of about KLOC thousand lines (repeatable).")
+    parser.add_argument("--synthetic-one-service", action="append", type=int, default=[], metavar="KLOC",
+                        help="The same, with every file in one service (the most memory a join needs).")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--floor", type=Path, default=DEFAULT_FLOOR)
@@ -245,10 +247,10 @@ def main() -> None:
                 print(f"{name}: {folder} not found, skipped (see ../shared/bench/README.md)", file=sys.stderr)
                 continue
             corpora.append(load_corpus(name, Path(folder)))
-        for kloc in args.synthetic:
-            target = workdir / f"synthetic-{kloc}k"
-            generate(target, kloc)
-            corpora.append(load_corpus(f"synth-{kloc}k", target))
+        for kloc, one in [(k, False) for k in args.synthetic] + [(k, True) for k in args.synthetic_one_service]:
+            name = f"synth-{kloc}k" + ("-1svc" if one else "")
+            generate(workdir / name, kloc, one_service=one)
+            corpora.append(load_corpus(name, workdir / name))
         for number in range(args.rounds):
             print(f"round {number + 1}", file=sys.stderr)
             for corpus in corpora:  # interleaved: every corpus, every step, then the next round

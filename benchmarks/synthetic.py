@@ -4,9 +4,11 @@ Every service is a folder with a package.json and files of five shapes, written 
 a class holding a Map it writes (state), an Express router that appends to a module array (state),
 a module-level interval timer (state), a service that keeps its data in Redis (shared, not state),
 and plain helper modules (no state) that make up most of the lines, as in real code.
-Sizes scale by the number of services; content is deterministic for a given seed.
+Sizes scale by the number of services; content is deterministic for a given seed. With --one-service the
+same folders hold no package.json of their own and one at the top makes them a single service, the shape
+whose join needs the most memory (one service index for every file).
 
-    python benchmarks/synthetic.py OUT_DIR --kloc 200
+    python benchmarks/synthetic.py OUT_DIR --kloc 200 [--one-service]
 """
 
 from __future__ import annotations
@@ -148,10 +150,12 @@ SHAPES = (("cache", _cache_class), ("routes", _router), ("jobs", _timer), ("stor
           ("lib", _plain), ("lib", _plain), ("lib", _plain))
 
 
-def generate(target: Path, kloc: int, seed: int = 0) -> Planted:
-    """Write services into `target` until about `kloc` thousand lines exist."""
+def generate(target: Path, kloc: int, seed: int = 0, one_service: bool = False) -> Planted:
+    """Write services into `target` until about `kloc` thousand lines exist (as one service if `one_service`)."""
     rng = random.Random(seed)
     target.mkdir(parents=True, exist_ok=True)
+    if one_service:
+        _write_package(target, "@synthetic/monolith")
     lines = files = services = 0
     planted = {"ts.instance-collection": 0, "ts.module-collection": 0, "ts.interval-timer": 0,
                "ts.client-backed-store": 0}
@@ -159,9 +163,8 @@ def generate(target: Path, kloc: int, seed: int = 0) -> Planted:
         name = f"svc-{services:04d}"
         root = target / "packages" / name
         (root / "src").mkdir(parents=True, exist_ok=True)
-        package = {"name": f"@synthetic/{name}", "version": "1.0.0",
-                   "dependencies": {"express": "^4.19.0", "ioredis": "^5.4.0", "@nestjs/common": "^10.0.0"}}
-        (root / "package.json").write_text(json.dumps(package, indent=2) + "\n", encoding="utf-8")
+        if not one_service:
+            _write_package(root, f"@synthetic/{name}")
         for index, noun in enumerate(rng.sample(NOUNS, 7)):
             folder, template = SHAPES[index]
             text = template(rng, noun)
@@ -173,7 +176,13 @@ def generate(target: Path, kloc: int, seed: int = 0) -> Planted:
             for rule in PLANTED.get(folder, ()):
                 planted[rule] += 1
         services += 1
-    return Planted(services, files, lines, planted)
+    return Planted(1 if one_service else services, files, lines, planted)
+
+
+def _write_package(folder: Path, name: str) -> None:
+    package = {"name": name, "version": "1.0.0",
+               "dependencies": {"express": "^4.19.0", "ioredis": "^5.4.0", "@nestjs/common": "^10.0.0"}}
+    (folder / "package.json").write_text(json.dumps(package, indent=2) + "\n", encoding="utf-8")
 
 
 def main() -> None:
@@ -181,8 +190,9 @@ def main() -> None:
     parser.add_argument("target", type=Path)
     parser.add_argument("--kloc", type=int, default=50)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--one-service", action="store_true", help="One package.json at the top: one service.")
     args = parser.parse_args()
-    planted = generate(args.target, args.kloc, args.seed)
+    planted = generate(args.target, args.kloc, args.seed, args.one_service)
     print(json.dumps(planted.__dict__))
 
 

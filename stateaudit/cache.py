@@ -1,6 +1,7 @@
 """Per-file results kept between scans, so an unchanged file is read and hashed but never parsed again.
 
-An entry is one file's FileResult (its matches with their local facts and its share of the service index),
+An entry is one file's PackedResult (its record with its share of the service index, and its matches with
+their local facts, pickled apart so that loading an entry does not unpickle them),
 stored under a key made of the file's content hash, its path, language and test flag, and a context
 digest: the tool version and its own source, the grammar versions, every rule file, and the settings
 that change a per-file result (the file budget). Anything that can
@@ -24,7 +25,7 @@ from pathlib import Path
 from . import __version__
 from .atomic import write_atomic
 from .config import Config
-from .match import FileResult
+from .match import PackedResult
 from .model import SourceFile
 from .ruleset import RuleSet
 from .syntax import known_good_queries, trust_queries
@@ -86,12 +87,12 @@ class ResultCache:
     def _path(self, key: str) -> Path:
         return self.entries / key[:2] / f"{key}.pickle"
 
-    def get(self, key: str) -> FileResult | None:
+    def get(self, key: str) -> PackedResult | None:
         """The stored result, or None if missing, unreadable or corrupt (it will be rebuilt)."""
         result = _load(self._path(key))
-        return result if isinstance(result, FileResult) else None
+        return result if isinstance(result, PackedResult) else None
 
-    def put(self, key: str, result: FileResult) -> None:
+    def put(self, key: str, result: PackedResult) -> None:
         """Store atomically: a temporary file in the same folder, then os.replace. Failures only cost speed."""
         self._store(self._path(key), result)
 

@@ -11,26 +11,33 @@ file) and beside it every member's share of the service index. Once every file's
   cannot have changed: classification of a file reads nothing of the other files but that index. So only
   the changed files' candidates are classified, against the index of the whole service;
 - when the index changed, or an entry is missing or damaged, the service is joined again from all its
-  files' records, cached or fresh, so cross-file facts follow the change.
+  files' records, cached or fresh, so cross-file facts follow the change. Such services are joined one by
+  one as their records arrive (ServiceJoiner), their files' matches waiting on disk until then (MatchSpill).
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
+import pickle
+import tempfile
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass, fields, replace
+from typing import BinaryIO
 
 from .cache import ResultCache
 from .config import Config
 from .facts import FileIndex, ServiceIndex
-from .match import FileResult
-from .model import Finding, InternalError, Reviewed, SourceFile
-from .pool import FileWork, Progress, gc_paused, match_with_cache
+from .match import FileResult, PackedResult
+from .model import Finding, InternalError, Match, Reviewed, SourceFile
+from .pool import FileWork, Progress, gc_paused, packed_records
 from .ruleset import RuleSet
 from .services import ServiceMap
 
-Classifier = Callable[[list[SourceFile], dict[str, FileResult], ServiceMap, RuleSet, Config, list[InternalError]],
-                      tuple[list[Finding], list[Reviewed]]]
+# scan.classify_service: (files, index, matches_of, broken, services, ruleset, config, internal)
+Classifier = Callable[[list[SourceFile], ServiceIndex, Callable[[str], list[Match]], set[str], ServiceMap, RuleSet,
+                       Config, list[InternalError]], tuple[list[Finding], list[Reviewed]]]
 
 INDEXES = "indexes"  # the cache part holding each service's per-file index shares
 
@@ -66,21 +73,14 @@ class Collected:
     rejoined: tuple[str, ...]  # service paths whose join was computed (wholly or for changed files) in this scan
 
 
-@dataclass
-class _Plan:
-    """What one scan does with each service."""
-
-    kept: dict[str, ServiceJoin]  # unchanged: the stored join as it is
-    partial: dict[str, tuple[ServiceJoin, ServiceIndexes]]  # changed files whose index share did not change
-    full: list[str]  # joined again from every file's record
-
-
 def collect(files: list[SourceFile], services: ServiceMap, work: FileWork, config: Config, jobs: int,
-            classify_all: Classifier, progress: Progress | None = None,
+            classify_service: Classifier, progress: Progress | None = None,
             digests: dict[str, str] | None = None) -> Collected:
     """Records and classification for every file, from the cache where nothing changed.
 
-    `digests` are the files' content hashes where discovery took them; the others are read and hashed here.
+    Services to join whole are joined one by one, each as soon as its last file's record arrives; until
+    then their files' matches wait on disk (MatchSpill), and of each record only what the report needs
+    stays. `digests` are the files' content hashes where discovery took them; the others are read here.
     """
     cache = work.cache
     digests = digests or {}
@@ -93,48 +93,132 @@ def collect(files: list[SourceFile], services: ServiceMap, work: FileWork, confi
                     for path, members in by_service.items()} if cache is not None else {}
     stored = _stored_joins(cache, by_service, service_keys, keys, progress) if cache is not None else {}
     kept = {path: join for path, join in stored.items() if join.keys == _member_keys(by_service[path], keys)}
-
-    def changed(file: SourceFile) -> bool:
-        join = stored.get(services.owner_of(file.rel).path)
-        return join is None or join.keys.get(file.rel) != keys[file.rel]
-
-    todo = [f for f in files if changed(f)]  # in file order
-    matched = match_with_cache(todo, work, jobs, progress, keys=keys)
-    results = dict(matched.results)
-    plan = _plan(cache, by_service, service_keys, stored, kept, results)
-    fallback = [f for path in plan.full if path in stored for f in by_service[path] if f.rel not in results]
-    if fallback:  # services whose index changed: every file's record, from the cache where it is there
-        again = match_with_cache(fallback, work, jobs, progress, keys=keys)
-        results.update(again.results)
-        matched = replace(matched, parsed=tuple(sorted((*matched.parsed, *again.parsed))))
-    if progress is not None:
-        progress(sum(len(by_service[path]) - len(_changed(join, by_service[path], keys))
-                     for path, (join, _) in plan.partial.items()))
-
-    joined = [f for f in files if services.owner_of(f.rel).path not in kept]
-    internal: list[InternalError] = []
-    findings, reviewed = classify_all(joined, _with_kept_indexes(results, plan, by_service, keys),
-                                      services, work.ruleset, config, internal)
-    file_internal = [e for r in results.values() for e in r.internal_errors]
-    for path, (join, _) in plan.partial.items():
-        unchanged = {f.rel for f in by_service[path]} - set(_changed(join, by_service[path], keys))
-        findings.extend(f for f in join.findings if f.location.path in unchanged)
-        reviewed.extend(r for r in join.reviewed if r.location.path in unchanged)
-        internal.extend(e for e in join.internal if e.path in unchanged)
-        for rel in unchanged:
-            results[rel] = join.files[rel]
-            file_internal.extend(join.files[rel].internal_errors)
+    partly = _partly_changed(cache, by_service, service_keys, stored, kept, keys, work, jobs, progress,
+                             services, config, classify_service)
+    todo = {path: members for path, members in by_service.items() if path not in kept and path not in partly.done}
+    joins = ServiceJoiner(todo, services, work.ruleset, config, classify_service, keep_shares=cache is not None)
+    with MatchSpill() as spill:
+        for rel, record in partly.fallback.items():  # changed files of services whose index changed
+            _add(joins, rel, record, spill, cache, service_keys, keys)
+        rest = [f for members in todo.values() for f in members if f.rel not in partly.fallback]
+        records = packed_records(rest, work, jobs, progress, keys=keys)
+        with closing(records):
+            for rel, record, fresh in records:
+                if fresh:
+                    partly.parsed.append(rel)
+                _add(joins, rel, record, spill, cache, service_keys, keys)
+    done = {**joins.done, **partly.done}
+    results = dict(joins.records)
+    for join in partly.done.values():
+        results.update(join.files)
+    findings = [f for join in done.values() for f in join.findings]
+    reviewed = [r for join in done.values() for r in join.reviewed]
+    internal = [e for join in done.values() for e in join.internal]
     for join in kept.values():
         results.update(join.files)
         findings.extend(join.findings)
         reviewed.extend(join.reviewed)
         internal.extend(join.internal)
-        file_internal.extend(e for r in join.files.values() for e in r.internal_errors)
-    rejoined = sorted(path for path in by_service if path not in kept)
-    if cache is not None:
-        _store_joins(cache, services, rejoined, by_service, service_keys, keys, results, plan, findings, reviewed,
-                     internal)
-    return Collected(results, findings, reviewed, file_internal + internal, matched.parsed, tuple(rejoined))
+    file_internal = [e for r in results.values() for e in r.internal_errors]
+    return Collected(results, findings, reviewed, file_internal + internal, tuple(sorted(partly.parsed)),
+                     tuple(sorted(done)))
+
+
+def _add(joins: ServiceJoiner, rel: str, record: PackedResult, spill: MatchSpill, cache: ResultCache | None,
+         service_keys: dict[str, str | None], keys: dict[str, str | None]) -> None:
+    """One record into the joiner; a service it completes is stored with its index shares."""
+    path = joins.add(rel, record, spill)
+    if path is None or cache is None or not service_keys.get(path):
+        return
+    members = _member_keys(joins.members[path], keys)
+    shares = joins.shares.pop(path, None)
+    if any(k is None for k in members.values()) or shares is None:
+        return
+    digest = members_digest(members)
+    join = joins.done[path]
+    cache.put_join(service_keys[path], replace(join, keys=members, shares=digest))
+    cache.put_join(service_keys[path], ServiceIndexes(digest, shares), INDEXES)
+
+
+@dataclass
+class _Partly:
+    """Services with changed files whose index shares were as stored: joined here from the changed files."""
+
+    done: dict[str, ServiceJoin]
+    fallback: dict[str, PackedResult]  # changed files' records of services whose index changed
+    parsed: list[str]
+
+
+def _partly_changed(cache: ResultCache | None, by_service: dict[str, list[SourceFile]],
+                    service_keys: dict[str, str | None], stored: dict[str, ServiceJoin], kept: dict[str, ServiceJoin],
+                    keys: dict[str, str | None], work: FileWork, jobs: int, progress: Progress | None,
+                    services: ServiceMap, config: Config, classify_service: Classifier) -> _Partly:
+    """Parse the changed files of services with a stored join; where their index shares are as stored, classify
+    only their candidates, against the whole service's index, and keep the other files' findings."""
+    partly = _Partly({}, {}, [])
+    shares_of = {path: _load_indexes(cache, service_keys[path], join)
+                 for path, join in stored.items() if path not in kept}
+    shares_of = {path: shares for path, shares in shares_of.items() if shares is not None}
+    changed = {path: [f for f in by_service[path] if stored[path].keys.get(f.rel) != keys[f.rel]] for path in shares_of}
+    fresh: dict[str, PackedResult] = {}
+    records = packed_records([f for files in changed.values() for f in files], work, jobs, progress, keys=keys)
+    with closing(records):
+        for rel, record, parsed in records:
+            fresh[rel] = record
+            if parsed:
+                partly.parsed.append(rel)
+    for path, shares in shares_of.items():
+        members, join = by_service[path], stored[path]
+        new = {rel: fresh[rel].record.index for rel in (f.rel for f in changed[path])}
+        if not _same_index(shares.indexes, members, new):
+            partly.fallback.update((f.rel, fresh[f.rel]) for f in changed[path])
+            continue
+        partly.done[path] = _rejoin_changed(path, members, join, shares, changed[path], fresh, services, work.ruleset,
+                                            config, classify_service)
+        if progress is not None:
+            progress(len(members) - len(changed[path]))
+        if cache is not None and service_keys[path]:
+            _store_partial(cache, service_keys[path], partly.done[path], join, shares, members, new, keys)
+    return partly
+
+
+def _rejoin_changed(path: str, members: list[SourceFile], join: ServiceJoin, shares: ServiceIndexes,
+                    changed: list[SourceFile], fresh: dict[str, PackedResult], services: ServiceMap,
+                    ruleset: RuleSet, config: Config, classify_service: Classifier) -> ServiceJoin:
+    """The service's join with only `changed` files classified again, against the index of all its files."""
+    index = ServiceIndex()
+    names = {f.rel for f in changed}
+    for file in members:
+        index.add(fresh[file.rel].record.index if file.rel in names else shares.indexes[file.rel], file.rel)
+    records = {rel: fresh[rel].record for rel in names}
+    broken = {rel for rel, record in records.items() if record.has_syntax_errors}
+    internal: list[InternalError] = []
+    findings, reviewed = classify_service(changed, index, lambda rel: pickle.loads(fresh[rel].matches), broken,
+                                          services, ruleset, config, internal)
+    unchanged = {f.rel for f in members} - names
+    return ServiceJoin(
+        keys={}, shares="",  # set when stored
+        findings=tuple(f for f in join.findings if f.location.path in unchanged) + tuple(findings),
+        reviewed=tuple(r for r in join.reviewed if r.location.path in unchanged) + tuple(reviewed),
+        internal=tuple(e for e in join.internal if e.path in unchanged) + tuple(internal),
+        files={f.rel: join.files[f.rel] if f.rel in unchanged else replace(records[f.rel], index=FileIndex())
+               for f in members},
+    )
+
+
+def _store_partial(cache: ResultCache, key: str, join: ServiceJoin, before: ServiceJoin, shares: ServiceIndexes,
+                   members: list[SourceFile], new: dict[str, FileIndex], keys: dict[str, str | None]) -> None:
+    """Store a partly rejoined service. With the same files, each changed one's share equal to its stored one,
+    the stored shares still hold and are not written again."""
+    member_keys = _member_keys(members, keys)
+    if before.keys.keys() == member_keys.keys():
+        cache.put_join(key, replace(join, keys=member_keys, shares=before.shares))
+        return
+    digest = members_digest(member_keys)
+    all_shares = {f.rel: new[f.rel] if f.rel in new else shares.indexes[f.rel] for f in members}
+    cache.put_join(key, replace(join, keys=member_keys, shares=digest))
+    _share_values(all_shares)
+    cache.put_join(key, ServiceIndexes(digest, all_shares), INDEXES)
 
 
 def _stored_joins(cache: ResultCache, by_service: dict[str, list[SourceFile]], service_keys: dict[str, str | None],
@@ -155,22 +239,6 @@ def _stored_joins(cache: ResultCache, by_service: dict[str, list[SourceFile]], s
     return stored
 
 
-def _plan(cache: ResultCache | None, by_service: dict[str, list[SourceFile]], service_keys: dict[str, str | None],
-          stored: dict[str, ServiceJoin], kept: dict[str, ServiceJoin], results: dict[str, FileResult]) -> _Plan:
-    """Which changed services can keep their unchanged files' findings: those whose index did not change."""
-    plan = _Plan(kept, {}, [])
-    for path, members in by_service.items():
-        if path in kept:
-            continue
-        join = stored.get(path)
-        shares = _load_indexes(cache, service_keys[path], join) if join is not None else None
-        if join is None or shares is None or not _same_index(shares.indexes, members, results):
-            plan.full.append(path)
-        else:
-            plan.partial[path] = (join, shares)
-    return plan
-
-
 def _load_indexes(cache: ResultCache | None, key: str | None, join: ServiceJoin) -> ServiceIndexes | None:
     if cache is None or not key:
         return None
@@ -181,41 +249,24 @@ def _load_indexes(cache: ResultCache | None, key: str | None, join: ServiceJoin)
     return entry
 
 
-def _same_index(old: dict[str, FileIndex], members: list[SourceFile], results: dict[str, FileResult]) -> bool:
+def _same_index(old: dict[str, FileIndex], members: list[SourceFile], new: dict[str, FileIndex]) -> bool:
     """Is the service index built from the members now the one built from the stored shares?
 
     With the same files, it is when every changed file's share is equal to its stored one. With files added
     or removed, both indexes are built and compared. Equality of the index dataclasses covers everything
     classification reads of them.
     """
-    new = {f.rel: results[f.rel].index if f.rel in results else old.get(f.rel) for f in members}
-    if any(share is None for share in new.values()):
+    now = {f.rel: new[f.rel] if f.rel in new else old.get(f.rel) for f in members}
+    if any(share is None for share in now.values()):
         return False
-    if new.keys() == old.keys():
-        return all(old[rel] == results[rel].index for rel in new if rel in results)
+    if now.keys() == old.keys():
+        return all(old[rel] == share for rel, share in new.items())
     before, after = ServiceIndex(), ServiceIndex()
     for rel in sorted(old):
-        before.add(old[rel])
-    for rel in sorted(new):
-        after.add(new[rel])
+        before.add(old[rel], rel)
+    for rel in sorted(now):
+        after.add(now[rel], rel)
     return before == after
-
-
-def _with_kept_indexes(results: dict[str, FileResult], plan: _Plan, by_service: dict[str, list[SourceFile]],
-                       keys: dict[str, str | None]) -> dict[str, FileResult]:
-    """The records to classify: unchanged files of partly changed services stand in with their stored index
-    share and no candidates, so the changed files are judged against the whole service's index."""
-    records = dict(results)
-    for path, (join, shares) in plan.partial.items():
-        changed = set(_changed(join, by_service[path], keys))
-        for file in by_service[path]:
-            if file.rel not in changed:
-                records[file.rel] = FileResult(index=shares.indexes[file.rel])
-    return records
-
-
-def _changed(join: ServiceJoin, members: list[SourceFile], keys: dict[str, str | None]) -> list[str]:
-    return [f.rel for f in members if join.keys.get(f.rel) != keys[f.rel]]
 
 
 def _member_keys(members: list[SourceFile], keys: dict[str, str | None]) -> dict[str, str | None]:
@@ -254,51 +305,15 @@ def stable_repr(record: object) -> str:
         f"{f.name}={text(getattr(record, f.name))}" for f in fields(record)) + ")"
 
 
-def _store_joins(cache: ResultCache, services: ServiceMap, rejoined: list[str], by_service: dict[str, list[SourceFile]],
-                 service_keys: dict[str, str | None], keys: dict[str, str | None], results: dict[str, FileResult],
-                 plan: _Plan, findings: list[Finding], reviewed: list[Reviewed],
-                 internal: list[InternalError]) -> None:
-    """Each rejoined service's join and index shares (not when one of its files could not be read)."""
-    def owner(rel: str) -> str:
-        return services.owner_of(rel).path
+def _share_values(shares: dict[str, FileIndex], memo: dict | None = None) -> None:
+    """Make equal strings and tuples of the shares one object, so memory and the pickle hold each once.
 
-    for path in rejoined:
-        key = service_keys.get(path)
-        members = _member_keys(by_service[path], keys)
-        if not key or any(k is None for k in members.values()):
-            continue
-        partial = plan.partial.get(path)
-        if partial is not None and partial[0].keys.keys() == members.keys():
-            # Same files, and each changed one's share equal to its stored one: the stored shares still hold.
-            shares_id, shares = partial[0].shares, None
-        elif partial is not None:  # the unchanged files' records are slim: their shares are the stored ones
-            changed = set(_changed(partial[0], by_service[path], keys))
-            shares_id = members_digest(members)
-            shares = {rel: results[rel].index if rel in changed else partial[1].indexes[rel] for rel in members}
-        else:
-            shares_id, shares = members_digest(members), {rel: results[rel].index for rel in members}
-        cache.put_join(key, ServiceJoin(
-            keys=members,
-            shares=shares_id,
-            findings=tuple(f for f in findings if owner(f.location.path) == path),
-            reviewed=tuple(r for r in reviewed if owner(r.location.path) == path),
-            internal=tuple(e for e in internal if owner(e.path) == path),
-            files={rel: _slim(results[rel]) for rel in members},
-        ))
-        if shares is not None:
-            _share_values(shares)
-            cache.put_join(key, ServiceIndexes(shares_id, shares), INDEXES)
-
-
-def _share_values(shares: dict[str, FileIndex]) -> None:
-    """Make equal strings and tuples of the shares one object, so the pickle stores each once.
-
-    Files name the same identifiers and calls over and over: on saleor this halved the entry (15 to 6 MB)
-    and the time to load it. Values one or two levels down (a dict's keys and values, a list's tuples) are
-    shared; anything else is kept as it is. In place, one file at a time: the shares are this scan's own
-    records, about to be dropped, and a copy of them all would raise the peak memory of a cold scan.
+    Files name the same identifiers and calls over and over: on saleor this halved the stored entry (15 to
+    6 MB) and the time to load it. Values one or two levels down (a dict's keys and values, a list's tuples)
+    are shared; anything else is kept as it is. In place: the shares are this scan's own records. `memo`
+    carries the values seen so far, so shares made compact one at a time as they arrive share them too.
     """
-    memo: dict = {}
+    memo = {} if memo is None else memo
 
     def one(value):
         if isinstance(value, str):
@@ -320,8 +335,94 @@ def _share_values(shares: dict[str, FileIndex]) -> None:
             setattr(share, name, shared(getattr(share, name)))
 
 
-def _slim(record: FileResult) -> FileResult:
-    return replace(record, matches=[], index=FileIndex())
+class ServiceJoiner:
+    """Joins each service as soon as the records of all its files are in.
+
+    Of a record it keeps the slim part (errors, lines, suppressions: what the report needs), merges its
+    index into its service's index and writes its matches to the spill; a joined service's index is let go.
+    So what stays in memory is one index per service not yet joined, a slim record per file, and the findings;
+    with `keep_shares`, also each file's share of its service's index until the service is joined and its
+    shares stored (a later scan with changed files classifies only those against them).
+    """
+
+    def __init__(self, todo: dict[str, list[SourceFile]], services: ServiceMap, ruleset: RuleSet, config: Config,
+                 classify_service: Classifier, keep_shares: bool = False) -> None:
+        self.members = todo
+        self.waiting = {path: len(members) for path, members in todo.items()}
+        self.indexes: dict[str, ServiceIndex] = {}
+        self.shares: dict[str, dict[str, FileIndex]] = {}
+        self._memo: dict[str, dict] = {}  # per service, the values its shares share
+        self.records: dict[str, FileResult] = {}  # slim: no matches, no index
+        self.done: dict[str, ServiceJoin] = {}
+        self._keep_shares = keep_shares
+        self._services, self._ruleset, self._config, self._classify = services, ruleset, config, classify_service
+
+    def add(self, rel: str, packed: PackedResult, spill: MatchSpill) -> str | None:
+        """Take one file's record; the service's path when this was its last file (it is then joined)."""
+        path = self._services.owner_of(rel).path
+        if self._keep_shares:  # compact as it arrives: a large service's shares wait here until its join
+            _share_values({rel: packed.record.index}, self._memo.setdefault(path, {}))
+            self.shares.setdefault(path, {})[rel] = packed.record.index
+        self.indexes.setdefault(path, ServiceIndex()).add(packed.record.index, rel)
+        self.records[rel] = replace(packed.record, index=FileIndex())
+        spill.put(rel, packed.matches)
+        self.waiting[path] -= 1
+        if self.waiting[path]:
+            return None
+        self._join(path, spill)
+        return path
+
+    def _join(self, path: str, spill: MatchSpill) -> None:
+        members = self.members[path]
+        index = self.indexes.pop(path, ServiceIndex())
+        self._memo.pop(path, None)
+        broken = {f.rel for f in members if self.records[f.rel].has_syntax_errors}
+        internal: list[InternalError] = []
+        findings, reviewed = self._classify(members, index, spill.take, broken, self._services, self._ruleset,
+                                            self._config, internal)
+        self.done[path] = ServiceJoin({}, "", tuple(findings), tuple(reviewed), tuple(internal),
+                                      {f.rel: self.records[f.rel] for f in members})
 
 
-__all__ = ["Collected", "ServiceIndexes", "ServiceJoin", "collect", "members_digest", "stable_repr"]
+class MatchSpill:
+    """The matches of files whose service is not joined yet, in an anonymous temporary file.
+
+    A file's pickled matches are appended as its record arrives and read back, once, when its service is
+    joined, so the scan's memory does not grow with the number of matches (most of which the rules'
+    `where` drop). Without a usable temporary folder they stay in memory and the scan goes on.
+    """
+
+    def __init__(self) -> None:
+        self._where: dict[str, tuple[int, int]] = {}
+        try:
+            self._file: BinaryIO = tempfile.TemporaryFile(prefix="stateaudit-matches-")
+        except OSError:
+            self._file = io.BytesIO()
+        self._end = 0
+
+    def __enter__(self) -> MatchSpill:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._file.close()
+
+    def put(self, rel: str, blob: bytes) -> None:
+        self._file.seek(self._end)
+        self._file.write(blob)
+        self._where[rel] = (self._end, len(blob))
+        self._end += len(blob)
+
+    @property
+    def waiting(self) -> int:
+        """How many files' matches are on disk, not taken yet."""
+        return len(self._where)
+
+    def take(self, rel: str) -> list[Match]:
+        """The file's matches, forgotten here once handed out."""
+        offset, size = self._where.pop(rel)
+        self._file.seek(offset)
+        return pickle.loads(self._file.read(size))
+
+
+__all__ = ["Collected", "MatchSpill", "ServiceIndexes", "ServiceJoin", "ServiceJoiner", "collect", "members_digest",
+           "stable_repr"]

@@ -1,8 +1,9 @@
 """Stage 3 across processes: per-file matching on every core, files sent in batches.
 
-Only per-file work runs here (parse, queries, local facts); it yields a picklable FileResult per file.
-Classification needs the whole service, so it stays in the calling process. Results are keyed by the
-file's path, so what the caller does with them never depends on which worker finished first.
+Only per-file work runs here (parse, queries, local facts); it yields a picklable record per file, its
+matches already pickled (match.PackedResult). Classification needs the whole service, so it stays in the
+calling process. Records are handed out one by one as they arrive, keyed by the file's path, so what the
+caller does with them never depends on which worker finished first, and nothing here keeps them.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import gc
 import multiprocessing
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from .bounds import DEFAULT_FILE_BUDGET_S, BudgetExceeded, cpu_budget, generated_shape
 from .cache import ResultCache, content_digest
 from .interrupt import ignore_in_worker
-from .match import MAX_FILE_BYTES, FileResult, match_file, prepare, read_head
+from .match import MAX_FILE_BYTES, FileResult, PackedResult, match_file, pack, prepare, read_head, unpack
 from .model import ParseError, SourceFile
 from .ruleset import RuleSet
 
@@ -52,61 +53,65 @@ class FileWork:
     max_bytes: int = MAX_FILE_BYTES  # larger files are skipped as too-large, unread beyond this
 
 
-@dataclass(frozen=True)
-class Matched:
-    results: dict[str, FileResult]  # file path -> its record
-    parsed: tuple[str, ...]  # the files parsed in this scan (the others came from the cache), sorted
+def packed_records(files: list[SourceFile], work: FileWork, jobs: int, progress: Progress | None = None,
+                   min_pool_bytes: int = POOL_MIN_BYTES,
+                   keys: dict[str, str | None] | None = None) -> Iterator[tuple[str, PackedResult, bool]]:
+    """(path, record, parsed now?) for every file, one at a time as each is ready: first the records the
+    cache holds for unchanged content, then the others as workers finish them (and store them).
 
-
-def match_with_cache(files: list[SourceFile], work: FileWork, jobs: int, progress: Progress | None = None,
-                     min_pool_bytes: int = POOL_MIN_BYTES, keys: dict[str, str | None] | None = None) -> Matched:
-    """Records from the cache where a file's content is unchanged; the others matched (and stored).
-
-    `keys` are the files' cache keys when the caller has hashed them already.
+    Nothing is kept here once handed out, so the caller decides what stays in memory. `keys` are the
+    files' cache keys when the caller has hashed them already.
     """
     cache = work.cache
-    if cache is None:
-        results = match_files(files, work, jobs, progress, min_pool_bytes)
-        return Matched(results, tuple(sorted(results)))
-    found: dict[str, FileResult] = {}
     missing: list[SourceFile] = []
-    with gc_paused():
-        for file in files:
-            key = keys[file.rel] if keys is not None and file.rel in keys else cache.key_of(file)
+    for file in files:
+        key = None if cache is None else keys[file.rel] if keys is not None and file.rel in keys \
+            else cache.key_of(file)
+        with gc_paused():
             record = cache.get(key) if key is not None else None
-            if record is None:
-                missing.append(file)
-                continue
-            found[file.rel] = record
-            if progress is not None:
-                progress(1)
-    found.update(match_files(missing, work, jobs, progress, min_pool_bytes))
-    return Matched(found, tuple(sorted(f.rel for f in missing)))
+        if record is None:
+            missing.append(file)
+            continue
+        if progress is not None:
+            progress(1)
+        yield file.rel, record, False
+    for rel, record in _matched(missing, work, jobs, progress, min_pool_bytes):
+        yield rel, record, True
 
 
 def match_files(files: list[SourceFile], work: FileWork, jobs: int, progress: Progress | None = None,
                 min_pool_bytes: int = POOL_MIN_BYTES) -> dict[str, FileResult]:
-    """FileResult per file path; in one process for small scans or jobs=1, else in a pool of `jobs`."""
+    """FileResult per file path, matches included; in one process for small scans or jobs=1, else in a pool."""
+    return {rel: unpack(record) for rel, record in _matched(files, work, jobs, progress, min_pool_bytes)}
+
+
+def _matched(files: list[SourceFile], work: FileWork, jobs: int, progress: Progress | None,
+             min_pool_bytes: int) -> Iterator[tuple[str, PackedResult]]:
     sizes = [_size(f) for f in files]
     if jobs <= 1 or len(files) < max(POOL_MIN_FILES, 2 * jobs) or sum(sizes) < min_pool_bytes:
-        return _match_here(files, work, progress)
+        for file in files:
+            yield file.rel, packed_record(file, work)
+            if progress is not None:
+                progress(1)
+        return
     prepare(work.ruleset, (f.language for f in files))
-    results: dict[str, FileResult] = {}
     executor = ProcessPoolExecutor(max_workers=jobs, mp_context=_context(), initializer=_start_worker,
                                    initargs=(work,))
     try:
-        futures = [executor.submit(_match_batch, batch) for batch in batches_by_size(files, sizes, jobs)]
-        with gc_paused():  # results arrive as tens of thousands of small records
-            for future in as_completed(futures):
+        # as_completed lets go of each future once handed out, so no batch's records outlive their use.
+        for future in as_completed([executor.submit(_match_batch, b) for b in batches_by_size(files, sizes, jobs)]):
+            with gc_paused():  # a batch arrives as thousands of small objects
                 done = future.result()
-                results.update(done)
-                if progress is not None:
-                    progress(len(done))
-    except BaseException:  # Ctrl-C, SIGTERM, a broken pool: stop the workers now, not after their batches
+            del future
+            if progress is not None:
+                progress(len(done))
+            done.reverse()
+            while done:
+                yield done.pop()
+    except BaseException:  # Ctrl-C, SIGTERM, a broken pool, the caller gone: stop the workers now
         _stop_workers(executor)
         raise
     executor.shutdown()
-    return results
 
 
 def _stop_workers(executor: ProcessPoolExecutor) -> None:
@@ -134,15 +139,6 @@ def gc_paused():
     finally:
         if was_enabled:
             gc.enable()
-
-
-def _match_here(files: list[SourceFile], work: FileWork, progress: Progress | None) -> dict[str, FileResult]:
-    results: dict[str, FileResult] = {}
-    for file in files:
-        results[file.rel] = match_one(file, work)
-        if progress is not None:
-            progress(1)
-    return results
 
 
 def batches_by_size(files: list[SourceFile], sizes: list[int], jobs: int) -> list[list[SourceFile]]:
@@ -181,7 +177,12 @@ def _context():
 
 
 def match_one(file: SourceFile, work: FileWork) -> FileResult:
-    """Read a file once; skip it if it looks generated, else match it within its CPU budget.
+    """One file's record with its matches (see packed_record)."""
+    return unpack(packed_record(file, work))
+
+
+def packed_record(file: SourceFile, work: FileWork) -> PackedResult:
+    """Read a file once; skip it if it looks generated, else match it within its CPU budget; pack it.
 
     With a cache, the record is stored under the hash of the very bytes that were read, so a file
     changed during the scan can never leave a record under the wrong content.
@@ -189,12 +190,13 @@ def match_one(file: SourceFile, work: FileWork) -> FileResult:
     try:
         data = read_head(file, work.max_bytes + 1)
     except OSError:
-        return match_file(file, work.ruleset, work.include_browser, work.max_bytes)  # reports why it cannot be read
+        # match_file reports why it cannot be read
+        return pack(match_file(file, work.ruleset, work.include_browser, work.max_bytes))
     shape = generated_shape(data)
     if shape is not None:
-        result = FileResult(error=ParseError(file.rel, f"skipped: {shape}", "minified"))
+        result = pack(FileResult(error=ParseError(file.rel, f"skipped: {shape}", "minified")))
     else:
-        result = _within_budget(file, work, data)
+        result = pack(_within_budget(file, work, data))
     if work.cache is not None:
         work.cache.put(work.cache.key(file, content_digest(data)), result)
     return result
@@ -219,9 +221,10 @@ def _start_worker(work: FileWork) -> None:
     _WORKER["work"] = work
 
 
-def _match_batch(batch: list[SourceFile]) -> list[tuple[str, FileResult]]:
+def _match_batch(batch: list[SourceFile]) -> list[tuple[str, PackedResult]]:
     work = _WORKER["work"]
-    return [(file.rel, match_one(file, work)) for file in batch]
+    return [(file.rel, packed_record(file, work)) for file in batch]
 
 
-__all__ = ["FileWork", "Matched", "batches_by_size", "default_jobs", "match_files", "match_one", "match_with_cache"]
+__all__ = ["FileWork", "batches_by_size", "default_jobs", "match_files", "match_one", "packed_record",
+           "packed_records"]

@@ -58,7 +58,7 @@ def scan(root: Path, config: Config, ruleset: RuleSet, paths: list[Path] | None 
     services = detect_services(root, files, config.service_roots, discovery.manifests)
     cache, warnings = _open_cache(cache_dir, per_file_rules, config)
     work = FileWork(ruleset, cache, config.file_budget, config.include_browser, config.max_file_bytes)
-    collected = collect(files, services, work, config, jobs, classify_all, progress, discovery.digests)
+    collected = collect(files, services, work, config, jobs, classify_service, progress, discovery.digests)
     results = collected.results
     excluded = list(discovery.excluded) + [(rel, r.excluded) for rel, r in results.items() if r.excluded]
     internal, reviewed = collected.internal, collected.reviewed
@@ -101,15 +101,40 @@ def _display_root(root: Path) -> str:
 def classify_all(files: list[SourceFile], results: dict[str, FileResult], services: ServiceMap,
                  ruleset: RuleSet, config: Config,
                  internal: list[InternalError] | None = None) -> tuple[list[Finding], list[Reviewed]]:
-    """Pass 2: with every file's index in hand, resolve lifetimes, filter by `where`, classify.
+    """Pass 2 over records held whole in memory (matches included): every service of `files` joined.
 
-    Candidates the `reviewed` table finds stateless come back apart from the findings. An exception while
-    classifying one match is recorded in `internal` (file, rule) and the others go on. Findings in files
-    with syntax errors get one step lower confidence: their tree was partly guessed.
+    A scan does not hold them all: it joins each service as its records arrive (incremental.collect).
     """
     internal = [] if internal is None else internal
-    broken = {rel for rel, r in results.items() if r.has_syntax_errors}
-    findings, reviewed = _classify_matches(files, results, services, ruleset, config, internal)
+    members: dict[str, list[SourceFile]] = {}
+    for file in files:
+        members.setdefault(services.owner_of(file.rel).path, []).append(file)
+    findings: list[Finding] = []
+    reviewed: list[Reviewed] = []
+    for group in members.values():
+        index = ServiceIndex()
+        for file in group:
+            index.add(results[file.rel].index, file.rel)
+        broken = {f.rel for f in group if results[f.rel].has_syntax_errors}
+        found, stateless = classify_service(group, index, lambda rel: results[rel].matches, broken, services,
+                                            ruleset, config, internal)
+        findings += found
+        reviewed += stateless
+    return findings, reviewed
+
+
+def classify_service(files: list[SourceFile], index: ServiceIndex, matches_of: Callable[[str], list[Match]],
+                     broken: set[str], services: ServiceMap, ruleset: RuleSet, config: Config,
+                     internal: list[InternalError]) -> tuple[list[Finding], list[Reviewed]]:
+    """Pass 2 for one service: with its files' index in hand, resolve lifetimes, filter by `where`, classify.
+
+    `matches_of(path)` hands out one file's matches; it is asked once per file, in file order, and
+    nothing here keeps a match that did not become a finding. Candidates the `reviewed` table finds
+    stateless come back apart from the findings. An exception while classifying one match is recorded
+    in `internal` (file, rule) and the others go on. Findings in `broken` files (syntax errors) get one
+    step lower confidence: their tree was partly guessed.
+    """
+    findings, reviewed = _classify_matches(files, index, matches_of, services, ruleset, config, internal)
     return [_less_certain(f) if f.location.path in broken else f for f in findings], reviewed
 
 
@@ -118,24 +143,18 @@ def _less_certain(finding: Finding) -> Finding:
     return replace(finding, confidence=lower, reasons=(*finding.reasons, "the file has syntax errors"))
 
 
-def _classify_matches(files: list[SourceFile], results: dict[str, FileResult], services: ServiceMap,
-                      ruleset: RuleSet, config: Config,
+def _classify_matches(files: list[SourceFile], index: ServiceIndex, matches_of: Callable[[str], list[Match]],
+                      services: ServiceMap, ruleset: RuleSet, config: Config,
                       internal: list[InternalError]) -> tuple[list[Finding], list[Reviewed]]:
-    indexes: dict[str, ServiceIndex] = {}
-    for file in files:
-        owner = services.owner_of(file.rel)
-        indexes.setdefault(owner.path, ServiceIndex()).add(results[file.rel].index)
-    tests = {f.rel: f.is_test for f in files}
     findings: list[Finding] = []
     reviewed: list[Reviewed] = []
     deferred: list[tuple[Match, Mapping[str, Any]]] = []
     for file in files:
         service = services.owner_of(file.rel)
-        index = indexes[service.path]
-        for match in results[file.rel].matches:
+        for match in matches_of(file.rel):
             rule = ruleset.rules[match.rule_id]
             try:
-                facts = _service_facts(match, service, index, tests[file.rel])
+                facts = _service_facts(match, service, index, file.is_test)
                 if not holds(rule.where, facts):
                     continue
                 stateless = review(match, facts, ruleset, service)

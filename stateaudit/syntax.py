@@ -452,7 +452,7 @@ INDEXED_TYPES = frozenset({
     # Python
     "attribute", "call", "assignment", "class_definition", "function_definition", "global_statement",
     "import_statement", "import_from_statement", "while_statement",
-})
+}) | FUNCTION_TYPES
 
 
 class NodeIndex:
@@ -534,6 +534,11 @@ def _index_query(grammar: str) -> Query:
     return new_query(LANGUAGES[grammar], "[" + " ".join(f"({kind})" for kind in present) + "] @node")
 
 
+def prepare_index(grammar: str) -> None:
+    """Compile now the query that indexes this grammar's trees (before workers fork, so they share it)."""
+    _index_query(grammar)
+
+
 _INDEX: list[NodeIndex | None] = [None]  # the index of the file being analysed
 
 
@@ -561,6 +566,30 @@ def descendants(node: Node, types: frozenset[str] | str) -> list[Node]:
     if index is not None and _root_of(node) == index.root:
         return index.within(node, kinds)
     return [n for n in _preorder(node) if n.type in kinds]
+
+
+def innermost_containers(nodes: list[Node], containers: list[Node]) -> list[Node | None]:
+    """For each node, the innermost of `containers` that lies around it (its nearest ancestor among them).
+
+    Both lists are in pre-order (as `descendants` gives them): one sweep with a stack of open containers,
+    instead of climbing each node's ancestors (each step up is itself a walk down from the root in C).
+    """
+    found: list[Node | None] = []
+    stack: list[Node] = []
+    following = 0
+    for node in nodes:
+        start, end = node.start_byte, node.end_byte
+        while following < len(containers) and containers[following].start_byte <= start:
+            container = containers[following]
+            while stack and stack[-1].end_byte < container.start_byte:
+                stack.pop()
+            stack.append(container)
+            following += 1
+        while stack and stack[-1].end_byte < start:
+            stack.pop()
+        found.append(next((c for c in reversed(stack) if c.start_byte <= start and end <= c.end_byte and c != node),
+                          None))
+    return found
 
 
 def _root_of(node: Node) -> Node:

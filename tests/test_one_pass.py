@@ -5,11 +5,14 @@ from __future__ import annotations
 import pytest
 
 from stateaudit.syntax import (
+    FUNCTION_TYPES,
     INDEXED_TYPES,
     _preorder,
     compile_query,
     descendants,
+    enclosing,
     index_tree,
+    innermost_containers,
     parse_source,
     run_queries,
     run_query,
@@ -103,3 +106,17 @@ def test_queries_run_together_give_each_query_its_own_matches_in_order(ruleset):
     assert run_queries([], parsed.root) == []
     extra = compile_query("python", "(identifier) @target")
     assert run_queries([extra], parsed.root) == [run_query(extra, parsed.root)]
+
+
+def test_innermost_containers_are_the_nearest_enclosing_ancestors():
+    """The events table takes each reference's function from one sweep; it must be `enclosing` exactly."""
+    checked = 0
+    for path, language in [*_sources(), (None, "typescript")]:
+        parsed = parse_source(BROKEN if path is None else path.read_bytes(), language, recover=path is not None)
+        index_tree(parsed)
+        references = descendants(parsed.root, frozenset({"identifier", "member_expression", "attribute"}))
+        for containers in (FUNCTION_TYPES, frozenset({"class_declaration", "class", "class_definition"})):
+            found = innermost_containers(references, descendants(parsed.root, containers))
+            assert found == [enclosing(node, containers) for node in references], path
+            checked += len(references)
+    assert checked > 5000

@@ -31,3 +31,14 @@ def test_synthetic_monorepo_is_deterministic_and_scans_to_what_was_planted(tmp_p
     assert report.files_scanned == planted.files and report.lines_scanned == planted.lines
     assert dict(collections.Counter(f.rule_id for f in report.findings)) == planted.stateful
     assert len(report.services) == planted.services
+
+
+def test_synthetic_monorepo_as_one_service_holds_the_same_state(tmp_path, ruleset):
+    synthetic = _generator()
+    apart = synthetic.generate(tmp_path / "apart", kloc=3)
+    planted = synthetic.generate(tmp_path / "one", kloc=3, one_service=True)
+    assert planted.services == 1 and apart.services >= 3
+    assert (planted.files, planted.lines, planted.stateful) == (apart.files, apart.lines, apart.stateful)
+    report = scan(tmp_path / "one", Config(), ruleset).report
+    assert report.files_scanned == planted.files and len(report.services) == 1
+    assert dict(collections.Counter(f.rule_id for f in report.findings)) == planted.stateful

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from bisect import insort
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -64,18 +65,24 @@ class ServiceIndex:
     field_writes: dict[tuple[str, str], set[str]] = field(default_factory=dict)
     file_writers: set[str] = field(default_factory=set)
     limiter_classes: set[str] = field(default_factory=set)
-    modules: dict[str, list[FileIndex]] = field(default_factory=dict)  # last dotted part -> Python files
+    # last dotted part -> (path, the file's module facts) of Python files, by path
+    modules: dict[str, list[tuple[str, FileIndex]]] = field(default_factory=dict)
     name_refs: Counter = field(default_factory=Counter)
     calls_to: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     dispatched: set[str] = field(default_factory=set)
 
-    def add(self, file_index: FileIndex) -> None:
+    def add(self, file_index: FileIndex, path: str = "") -> None:
+        """Merge one file's share (`path`: the file's). Nothing keeps `file_index` itself, so a scan can let
+        each file's record go once it is added; the answers do not depend on the order files are added in."""
         self.name_refs.update(file_index.name_refs)
         self.dispatched.update(file_index.dispatched)
         for callee, context, caller in file_index.calls:
             self.calls_to.setdefault(callee, []).append((context, caller))
         if file_index.module:
-            self.modules.setdefault(file_index.module.rsplit(".", 1)[-1], []).append(file_index)
+            module = FileIndex(module=file_index.module, cache_objects=file_index.cache_objects,
+                               cache_wrappers=file_index.cache_wrappers)
+            insort(self.modules.setdefault(file_index.module.rsplit(".", 1)[-1], []), (path, module),
+                   key=lambda entry: entry[0])
         for info in file_index.classes:
             self.classes.setdefault(info.name, []).append(info)
         for name, context in file_index.instantiations:
@@ -111,8 +118,9 @@ class ServiceIndex:
         return min(candidates, key=lambda info: info.file) if candidates else None
 
     def module(self, dotted: str) -> FileIndex | None:
-        """The Python file imported as `dotted` (the scan root may sit above the package root)."""
-        for candidate in self.modules.get(dotted.rsplit(".", 1)[-1], []):
+        """The Python file imported as `dotted` (the scan root may sit above the package root); the first
+        by path when several fit."""
+        for _path, candidate in self.modules.get(dotted.rsplit(".", 1)[-1], []):
             if candidate.module == dotted or candidate.module.endswith("." + dotted):
                 return candidate
         return None

@@ -177,6 +177,22 @@ class PyFile(FileAnalysis):
         return None
 
     @cached_property
+    def module_assigned(self) -> frozenset[str]:
+        """Left-hand texts of the module's top-level `x = ...` statements: one pass, looked up per candidate."""
+        return frozenset(node_text(field(stmt.named_children[0], "left")) for stmt in self.root.named_children
+                         if stmt.type == "expression_statement" and stmt.named_children
+                         and stmt.named_children[0].type == "assignment")
+
+    @cached_property
+    def first_global(self) -> dict[str, SyntaxNode]:
+        """Name -> the first `global` statement naming it, in source order: built once, looked up per candidate."""
+        table: dict[str, SyntaxNode] = {}
+        for node in descendants(self.root, "global_statement"):
+            for child in node.named_children:
+                table.setdefault(node_text(child), node)
+        return table
+
+    @cached_property
     def _locals(self) -> dict[int, tuple[set[str], set[str]]]:
         return {}
 
@@ -216,6 +232,9 @@ class PyFile(FileAnalysis):
         """`fn` binds the name itself, or rebinds it without declaring it `global`: a local, not the module's."""
         bound, declared = self.locals_of(fn)
         return (op == "rebind" and name not in declared) or name in bound
+
+    def binds(self, fn: SyntaxNode, name: str) -> bool:
+        return name in self.locals_of(fn)[0]
 
     def initialises(self, fn: SyntaxNode, scope: str) -> bool:
         """Attributes set in __init__/__post_init__/__new__ are initialised, not written after start-up."""

@@ -188,7 +188,7 @@ def state_facts(py: PyFile, target: SyntaxNode, name_node: SyntaxNode | None,
         keys = []
     writes = py.writes(keys, scope if scope != "class" else "class", name) if keys else []
     if scope == "closure":
-        writes = list(_closure_writes(py, fn, name))
+        writes = py.closure_writes(fn, name)
     facts: dict[str, Any] = {
         "scope": scope,
         "name": name,
@@ -252,7 +252,7 @@ _FACTORY_PARAMS = frozenset({"get_response", "app", "application", "call_next", 
 
 def _closure_lives_long(py: PyFile, fn: SyntaxNode, name: str) -> bool:
     """A local of a factory that returns a closure writing it: middleware factories, decorators applied at import."""
-    if fn.type != "function_definition" or not any(True for _ in _closure_writes(py, fn, name)):
+    if fn.type != "function_definition" or not py.closure_writes(fn, name):
         return False
     returned = {node_text(n.named_children[0]) for n in descendants(field(fn, "body"), "return_statement")
                 if n.named_children and enclosing(n, FUNCTIONS) == fn}
@@ -272,15 +272,6 @@ def _closure_lives_long(py: PyFile, fn: SyntaxNode, name: str) -> bool:
         enclosing(use, FUNCTIONS) is None for use in py._call_uses.get(factory, []))
 
 
-def _closure_writes(py: PyFile, fn: SyntaxNode, name: str):
-    for line, op, event_fn in py.events.get(("name", name), []):
-        if op in ("read", "rebind") or event_fn is None or event_fn == fn or fn not in ancestors(event_fn):
-            continue
-        bound, declared = py.locals_of(event_fn)
-        if name not in bound:
-            yield WriteSite(line, op)
-
-
 def _assigned_in_init(cls: SyntaxNode, name: str) -> bool:
     for fn in descendants(field(cls, "body"), "function_definition"):
         if node_text(field(fn, "name")) == "__init__":
@@ -298,13 +289,7 @@ def global_facts(py: PyFile, target: SyntaxNode, name_node: SyntaxNode | None) -
     duplicate = False
     if target.type == "global_statement":
         # Reported at the module assignment when there is one, else at the first `global` naming it.
-        assigned = any(stmt.type == "expression_statement" and stmt.named_children
-                       and stmt.named_children[0].type == "assignment"
-                       and node_text(field(stmt.named_children[0], "left")) == name
-                       for stmt in py.root.named_children)
-        first = next((n for n in descendants(py.root, "global_statement")
-                      if name in {node_text(c) for c in n.named_children}), None)
-        duplicate = assigned or first != target
+        duplicate = name in py.module_assigned or py.first_global.get(name) != target
     return {
         "scope": "module", "name": name, "symbol": name, "words": split_words(name),
         "class_name": None, "container": container_of(value),

@@ -6,7 +6,17 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from ..model import WriteSite
-from ..syntax import ParsedFile, SyntaxNode, ancestors, descendants, enclosing, field, index_tree, line_of, node_text
+from ..syntax import (
+    ParsedFile,
+    SyntaxNode,
+    ancestors,
+    descendants,
+    field,
+    index_tree,
+    innermost_containers,
+    line_of,
+    node_text,
+)
 
 Event = tuple[int, str, "SyntaxNode | None"]  # (line, op, enclosing function); op "read" for non-writes
 
@@ -119,6 +129,17 @@ class FileAnalysis:
         """Does `fn` (or a function around it) bind `name` itself, so that its `op` is not on the module's?"""
         raise NotImplementedError
 
+    def binds(self, fn: SyntaxNode, name: str) -> bool:
+        """Is `name` a parameter or local of `fn` itself?"""
+        raise NotImplementedError
+
+    def closure_writes(self, fn: SyntaxNode, name: str) -> list[WriteSite]:
+        """Writes to a local of `fn` from the functions nested in it that do not bind the name themselves:
+        the closures that may outlive the call."""
+        return [WriteSite(line, op) for line, op, event_fn in self.events.get(("name", name), [])
+                if op not in ("read", "rebind") and event_fn is not None and event_fn != fn
+                and fn in ancestors(event_fn) and not self.binds(event_fn, name)]
+
     def initialises(self, fn: SyntaxNode, scope: str) -> bool:
         """Is `fn` where state of this scope is initialised (a constructor for fields)?"""
         raise NotImplementedError
@@ -147,12 +168,13 @@ class FileAnalysis:
         """Reference key -> events, with writes through simple aliases (`const s = this.sessions`) credited."""
         table: dict[tuple, list[Event]] = {}
         aliases: list[tuple[SyntaxNode | None, str, tuple]] = []
-        for node in descendants(self.root, self.reference_types):
+        references = descendants(self.root, self.reference_types)
+        functions = innermost_containers(references, descendants(self.root, self.function_types))
+        for node, fn in zip(references, functions, strict=True):
             key = self._base_key(node)
             if key is None:
                 continue
             op, alias = self._operation(node)
-            fn = enclosing(node, self.function_types)
             if alias is not None:
                 aliases.append((fn, alias, key))
             table.setdefault(key, []).append((line_of(node), op, fn))

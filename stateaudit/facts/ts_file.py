@@ -332,6 +332,9 @@ class TsFile(FileAnalysis):
         """A parameter or local of `fn` or a function around it shadows the module name."""
         return self._shadowed(fn, name)
 
+    def binds(self, fn: SyntaxNode, name: str) -> bool:
+        return self.declared_locally(fn, name)
+
     def initialises(self, fn: SyntaxNode, scope: str) -> bool:
         """Fields written in the constructor are initialised, not written after start-up."""
         return scope in ("instance", "static") and self._in_constructor(fn)

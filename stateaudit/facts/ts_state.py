@@ -9,7 +9,6 @@ from ..model import WriteSite
 from ..syntax import (
     FUNCTION_TYPES,
     SyntaxNode,
-    ancestors,
     descendants,
     enclosing,
     field,
@@ -227,7 +226,7 @@ def state_facts(ts: TsFile, target: SyntaxNode, name_node: SyntaxNode | None,
         keys = [("this", cls.id if cls else 0, name)]
     writes = ts.writes(keys, scope, name) if scope != "function" else []
     if scope == "closure":
-        writes = [w for w in _closure_writes(ts, fn, name)]
+        writes = ts.closure_writes(fn, name)
     declaration = target.parent if target.type == "variable_declarator" else None
     facts: dict[str, Any] = {
         "scope": scope,
@@ -393,7 +392,7 @@ def _closure_lives_long(ts: TsFile, fn: SyntaxNode, name: str) -> bool:
     factory = function_name(fn) or ("<plugin>" if _registered_plugin(ts, fn) else "")
     if not factory or set(param_names(fn)) & HANDLER_PARAMS:
         return False
-    if not any(True for _ in _closure_writes(ts, fn, name)):
+    if not ts.closure_writes(fn, name):
         return False
     if not (_returns_closure(fn) or _handed_out(fn, name) or _written_by_listener(ts, fn, name)):
         return False
@@ -456,15 +455,6 @@ def _registered_plugin(ts: TsFile, fn: SyntaxNode) -> bool:
     return call is not None and enclosing(call, FUNCTION_TYPES) is None
 
 
-
-
-def _closure_writes(ts: TsFile, fn: SyntaxNode, name: str):
-    """Writes to `name` from functions nested inside `fn` (the closures that outlive the call)."""
-    for line, op, event_fn in ts.events.get(("name", name), []):
-        if op in ("read", "rebind") or event_fn is None or event_fn == fn:
-            continue
-        if fn in ancestors(event_fn) and not ts.declared_locally(event_fn, name):
-            yield WriteSite(line, op)
 
 
 def _owner_facts(ts: TsFile, cls: SyntaxNode | None) -> dict[str, Any]:
