@@ -90,11 +90,28 @@ def tree_rss_mb(pid: int) -> float:
     return total_kb / 1024
 
 
+# Set by main(): where every measured process keeps Python's compiled bytecode.
+BYTECODE: dict[str, str] = {}
+
+
+def bytecode_env(env: dict[str, str] | None = None) -> dict[str, str]:
+    """`env` (default: ours) with Python's bytecode cache on, in the run's own folder.
+
+    An installed tool has its modules compiled (pip compiles them at install); with PYTHONDONTWRITEBYTECODE
+    set, as in some sandboxes and CI images, every run would compile stateaudit's sixty-odd modules again and
+    the start-up of a warm scan would be mostly that. The first (floor, cold) runs of a round compile them.
+    """
+    out = {k: v for k, v in (os.environ if env is None else env).items() if k != "PYTHONDONTWRITEBYTECODE"}
+    out.update(BYTECODE)
+    return out
+
+
 def run(command: list[str], env: dict[str, str] | None = None) -> Run:
     """Wall time of a whole process (start-up included) and the peak memory of its process tree."""
     peak = [0.0]
     started = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                               env=bytecode_env(env))
     done = threading.Event()
 
     def sample() -> None:
@@ -222,6 +239,7 @@ def main() -> None:
         raise SystemExit(f"{args.floor}: floor.py not found (../shared/bench/floor.py, or --floor)")
     with tempfile.TemporaryDirectory(prefix="stateaudit-bench-") as temp:
         workdir = Path(temp)
+        BYTECODE["PYTHONPYCACHEPREFIX"] = str(workdir / "bytecode")
         corpora = []
         for spec in args.corpus:
             name, _, folder = spec.partition("=")

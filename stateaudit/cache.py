@@ -98,18 +98,18 @@ class ResultCache:
         self._store(self._path(key), result)
 
     def join_key(self, parts: list[str]) -> str:
-        """The entry name of one service's join: this context and the given parts (config, files' keys)."""
+        """The entry name of one service's join: this context and the given parts (service, config)."""
         digest = hashlib.blake2b(self.context.encode() + b"\0", digest_size=20)
         for part in parts:
             digest.update(part.encode() + b"\0")
         return digest.hexdigest()
 
-    def get_join(self, key: str) -> object | None:
-        """A service's stored join (the caller checks its type), or None."""
-        return _load(self.entries / "joins" / key[:2] / f"{key}.pickle")
+    def get_join(self, key: str, part: str = "joins") -> object | None:
+        """A service's stored join, or another per-service `part` (the caller checks its type), or None."""
+        return _load(self.entries / part / key[:2] / f"{key}.pickle")
 
-    def put_join(self, key: str, join: object) -> None:
-        self._store(self.entries / "joins" / key[:2] / f"{key}.pickle", join)
+    def put_join(self, key: str, join: object, part: str = "joins") -> None:
+        self._store(self.entries / part / key[:2] / f"{key}.pickle", join)
 
     def _store(self, target: Path, value: object) -> None:
         try:

@@ -13,8 +13,6 @@ from typing import NoReturn
 
 import click
 from click.core import ParameterSource
-from rich.console import Console
-from rich.text import Text
 
 from . import __version__
 from .atomic import write_atomic
@@ -29,10 +27,6 @@ from .baseline import (
     write_json,
 )
 from .cache import CACHE_DIR_NAME, load_known_queries, save_known_queries
-from .catalogue import UnknownRule, find_rule, render_json, render_markdown, rules_table
-from .compare import ReportFileError, compare, read_report
-from .compare import print_table as print_comparison
-from .compare import render_markdown as compare_markdown
 from .config import (
     Config,
     ConfigError,
@@ -44,30 +38,17 @@ from .config import (
 )
 from .gate import ExitCode, gate
 from .gate import failing as gate_failures
-from .gitdiff import GitDiffError, changed_lines
 from .interrupt import interruptible
-from .merge import load_reports, merged_json
-from .merge import render_html as merge_html
-from .merge import render_markdown as merge_markdown
 from .pool import default_jobs
 from .progress import ScanProgress, progress_wanted
-from .report import FORMATTERS
-from .report import github as github_report
-from .report import summary as summary_report
-from .report.terminal import print_report
 from .resources import rules_dir, shipped_fixtures_dir
 from .ruleset import RuleError, RuleSet, load_rules
-from .ruletest import (
-    check_fixture,
-    fixture_paths,
-    rule_folders,
-    rules_under_test,
-    summary,
-)
 from .scan import ScanResult, scan
 from .suppressions import with_builtin_rules
-from .syntax import EXTENSIONS, parse_source, sexp
-from .templating import rule_markdown
+from .syntax import EXTENSIONS
+
+# Commands import what only they use (reports, rich tables, templates, git, merge) when they run: a scan
+# whose report is JSON should not pay for loading the HTML templating on every start-up.
 
 FORMAT_NAMES = {"table": "table", "html": "html", "json": "json", "markdown": "md", "md": "md", "sarif": "sarif",
                 "github": "github", "summary": "summary"}
@@ -193,15 +174,17 @@ def prepare(paths: tuple[Path, ...], options: dict, **overrides) -> Scanning:
 
 def _print_problems(result) -> None:
     """One stderr line per skipped or degraded file, internal error and warning; control characters escaped."""
-    err_console = Console(stderr=True)
     report = result.report
     lines = ([(f"{one_line(e.path)}: {e.message}", "dim") for e in report.errors]
              + [(f"{one_line(d.path)}: {d.message}", "dim") for d in report.degraded]
              + [(f"{one_line(e.path)}: internal error{f' in rule {e.rule}' if e.rule else ''}: {e.message}", "red")
                 for e in report.internal_errors]
              + [(one_line(w), "dim") for w in result.warnings])
+    color = False if "NO_COLOR" in os.environ or os.environ.get("TERM") == "dumb" else None  # None: if a terminal
     for text, style in lines:
-        err_console.print(Text(f"stateaudit: {text}", style=style), highlight=False, soft_wrap=True)
+        # click, not rich: these lines are printed on most scans, and rich costs start-up time to import.
+        click.secho(f"stateaudit: {text}", err=True, color=color, dim=style == "dim",
+                    fg="red" if style == "red" else None)
 
 
 def one_line(text: str) -> str:
@@ -275,6 +258,8 @@ def scan_command(paths, fmt, outputs, fail_on, fail_rules, show_suppressed, base
     if fail_on is not None:
         scanning = replace(scanning, config=replace(scanning.config, fail_on=gate_level))
     root, config, ruleset = scanning.root, scanning.config, scanning.ruleset
+    if fail_rules:
+        from .catalogue import UnknownRule, find_rule
     for rule_id in fail_rules:
         try:
             find_rule(ruleset, rule_id)
@@ -283,6 +268,8 @@ def scan_command(paths, fmt, outputs, fail_on, fail_rules, show_suppressed, base
     chosen = None if no_baseline else baseline_of(root, config, use_default=True)
     changed = None
     if diff_base:
+        from .gitdiff import GitDiffError, changed_lines
+
         try:
             changed = changed_lines(root, diff_base)
         except GitDiffError as err:
@@ -369,7 +356,15 @@ def outputs_for(fmt: str, outputs: tuple[str, ...], explicit: bool) -> list[tupl
 
 def write_output(fmt: str, output: Path | None, result: ScanResult, failing, show_suppressed: bool) -> None:
     """The report to stdout, or to `output` in one atomic step (an old report stays whole until replaced)."""
+    from .report import FORMATTERS
+
     report = result.report
+    if fmt in ("table", "summary", "github"):
+        from rich.console import Console
+
+        from .report import github as github_report
+        from .report import summary as summary_report
+        from .report.terminal import print_report
     if fmt == "table" and output is None:
         print_report(report, Console(), show_suppressed)
         return
@@ -399,6 +394,12 @@ def write_output(fmt: str, output: Path | None, result: ScanResult, failing, sho
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE.")
 def diff_command(old, new, fmt, output) -> None:
     """Compare two findings JSON reports: what appeared, disappeared and changed risk, by fingerprint."""
+    from rich.console import Console
+
+    from .compare import ReportFileError, compare, read_report
+    from .compare import print_table as print_comparison
+    from .compare import render_markdown as compare_markdown
+
     try:
         comparison = compare(read_report(old), read_report(new), old.name, new.name)
     except ReportFileError as err:
@@ -432,6 +433,11 @@ def merge_command(reports, outputs, title) -> None:
     Each REPORT is `scan --format json` output; NAME=REPORT names its repository (default: the report's
     scan root, else the file's name).
     """
+    from .compare import ReportFileError
+    from .merge import load_reports, merged_json
+    from .merge import render_html as merge_html
+    from .merge import render_markdown as merge_markdown
+
     try:
         loaded = load_reports(list(reports))
     except ReportFileError as err:
@@ -460,6 +466,10 @@ RULES_OPTION = click.option("--rules", "rule_dirs", multiple=True, type=click.Pa
 @interruptible
 def rules_command(fmt, rule_dirs) -> None:
     """List the rules: id, languages, kind, default risk and title."""
+    from rich.console import Console
+
+    from .catalogue import render_json, render_markdown, rules_table
+
     ruleset = load_ruleset(tuple(p.resolve() for p in rule_dirs))
     if fmt == "table":
         Console().print(rules_table(ruleset))
@@ -473,7 +483,11 @@ def rules_command(fmt, rule_dirs) -> None:
 @interruptible
 def explain_command(rule_id, rule_dirs) -> None:
     """Show what RULE_ID finds, why it matters and how to fix it."""
+    from rich.console import Console
     from rich.markdown import Markdown
+
+    from .catalogue import UnknownRule, find_rule
+    from .templating import rule_markdown
 
     ruleset = load_ruleset(tuple(p.resolve() for p in rule_dirs))
     try:
@@ -508,6 +522,8 @@ def test_rules_command(dirs, rule_dirs, quiet) -> None:
     with a service manifest (package.json, pyproject.toml ...), scanned whole; rule files found directly in them are loaded and are
     the rules under test, with those of --rules. Default: the shipped fixtures, in a source checkout.
     """
+    from .ruletest import check_fixture, fixture_paths, rule_folders, rules_under_test, summary
+
     if not dirs:
         default = shipped_fixtures_dir()
         if default is None:
@@ -539,6 +555,8 @@ def _display(path: Path) -> str:
 @interruptible
 def parse_command(file) -> None:
     """Print FILE's syntax tree as a tree-sitter S-expression, to help write rule queries."""
+    from .syntax import parse_source, sexp
+
     language = EXTENSIONS.get(file.suffix.lower())
     if language is None:
         fail(f"{file}: not a file stateaudit parses (use one of {', '.join(sorted(EXTENSIONS))})")

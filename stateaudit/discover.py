@@ -9,8 +9,11 @@ from pathlib import Path
 
 import pathspec
 
+from .cache import content_digest
 from .config import Config
+from .manifests import ManifestLookup
 from .model import SourceFile
+from .services import MANIFESTS
 from .source_roles import SourceRoles
 from .syntax import EXTENSIONS
 
@@ -31,6 +34,8 @@ class Discovery:
     files: tuple[SourceFile, ...]
     skipped: tuple[tuple[str, str, str], ...]  # (path, one-line message, reason code) for what we could not take
     excluded: tuple[tuple[str, str], ...] = ()  # (path, role) for browser or vendored code left out by policy
+    manifests: ManifestLookup | None = None  # which manifest files each folder holds, from the walk's listings
+    digests: dict[str, str] | None = None  # rel -> content hash (cache.content_digest) of the files found
 
 
 def is_test_path(rel: str) -> bool:
@@ -43,21 +48,24 @@ def discover_files(root: Path, config: Config, paths: list[Path] | None = None,
     """Source files under `paths` (default: root), sorted, honouring .gitignore and excludes.
 
     With `roles`, browser and vendored code is left out (and listed) unless the config includes it.
+    Paths are handled as strings: a Path object per folder entry cost more than the walk itself.
     """
     root = root.resolve()
-    picker = _Picker(root, config, roles or SourceRoles())
+    roles = roles or SourceRoles()
+    manifests = ManifestLookup(root, MANIFESTS + tuple(roles.manifest_names))
+    picker = _Picker(root, config, roles, manifests)
     for start in paths or [root]:
         start = start.resolve()
         if start.is_file():
-            picker.consider(start)
+            picker.consider(str(start), _rel(start, root))
             continue
         if not start.is_dir():
             picker.skipped.append((str(start), "no such file or directory", "not-found"))
             continue
-        for file in _walk(start, root, picker.skipped):
-            picker.consider(file)
+        _walk(start, root, picker, manifests)
     found = picker.found
-    return Discovery(tuple(found[k] for k in sorted(found)), tuple(picker.skipped), tuple(sorted(picker.excluded)))
+    return Discovery(tuple(found[k] for k in sorted(found)), tuple(picker.skipped), tuple(sorted(picker.excluded)),
+                     manifests, picker.digests)
 
 
 def _rel(path: Path, root: Path) -> str:
@@ -70,80 +78,122 @@ def _rel(path: Path, root: Path) -> str:
 class _Picker:
     """Decides, file by file, what discovery keeps, skips (cannot read) or excludes (by policy)."""
 
-    def __init__(self, root: Path, config: Config, roles: SourceRoles) -> None:
-        self.root, self.config, self.roles = root, config, roles
+    def __init__(self, root: Path, config: Config, roles: SourceRoles, manifests: ManifestLookup) -> None:
+        self.root, self.config, self.roles, self.manifests = root, config, roles, manifests
         self.excludes = pathspec.GitIgnoreSpec.from_lines(config.exclude) if config.exclude else None
         self.found: dict[str, SourceFile] = {}
         self.skipped: list[tuple[str, str, str]] = []
         self.excluded: list[tuple[str, str]] = []
+        self._roles: dict[tuple[str, str], str | None] = {}  # (folder, language) -> role by path
+        self.digests: dict[str, str] = {}  # rel -> content hash of the bytes read
 
-    def consider(self, path: Path) -> None:
-        language = EXTENSIONS.get(path.suffix.lower())
-        rel = _rel(path, self.root)
-        if language is None or _GENERATED.search(path.name):
-            return
+    def _role(self, rel: str, language: str) -> str | None:
+        """The file's role by its path: the same for every file of a folder and language, so asked once."""
+        key = (rel.rpartition("/")[0], language)
+        if key not in self._roles:
+            self._roles[key] = self.roles.role_by_path(self.manifests, rel, language)
+        return self._roles[key]
+
+    def wanted(self, rel: str) -> tuple[str, bool] | None:
+        """(language, is a test) when the checks by name alone (language, generated, excludes, tests) keep the
+        file, else None; cheap enough to run before the .gitignore patterns, which cost most of a walk."""
+        name = rel.rpartition("/")[2]
+        language = EXTENSIONS.get(os.path.splitext(name)[1].lower())
+        if language is None or _GENERATED.search(name):
+            return None
         if self.excludes is not None and self.excludes.match_file(rel):
-            return
+            return None
         test = is_test_path(rel)
-        if test and not self.config.include_tests:
+        return None if test and not self.config.include_tests else (language, test)
+
+    def consider(self, path: str, rel: str, wanted: tuple[str, bool] | None = None,
+                 folder: Path | None = None) -> None:
+        """`path` as the file system takes it, `rel` its POSIX path relative to the root; `wanted`, what
+        `wanted(rel)` said if it was asked already; `folder`, the file's folder as a Path when the caller has
+        it (a child of a known Path costs a fraction of parsing the whole path again)."""
+        wanted = wanted or self.wanted(rel)
+        if wanted is None:
             return
-        role = self.roles.role_by_path(self.root, rel, language)
+        language, test = wanted
+        role = self._role(rel, language)
         if role is not None and not self.config.includes_role(role):
             self.excluded.append((rel, role))
             return
-        problem = _unreadable_reason(path, self.config.max_file_bytes)
+        problem, digest = _read_check(path, self.config.max_file_bytes)
         if problem:
             self.skipped.append((rel, *problem))
             return
-        self.found[rel] = SourceFile(path, rel, language, test)
+        file_path = folder / rel.rpartition("/")[2] if folder is not None else Path(path)
+        self.found[rel] = SourceFile(file_path, rel, language, test)
+        self.digests[rel] = digest
 
 
-def _unreadable_reason(path: Path, max_bytes: int) -> tuple[str, str] | None:
-    """(message, reason code) when a source file is not worth or not able to be parsed."""
+def _read_check(path: str, max_bytes: int) -> tuple[tuple[str, str] | None, str]:
+    """(message, reason code) when a source file is not worth or not able to be parsed, else None; and the
+    hash of its content (cache.content_digest), taken while the file is open anyway: the cache's look-up
+    then needs no second read."""
     try:
-        size = path.stat().st_size
+        size = os.stat(path).st_size
         if size > max_bytes:
-            return f"skipped: {size} bytes, over the {max_bytes}-byte limit (max_file_bytes)", "too-large"
-        with path.open("rb") as handle:
-            head = handle.read(4096)
+            return (f"skipped: {size} bytes, over the {max_bytes}-byte limit (max_file_bytes)", "too-large"), ""
+        with open(path, "rb") as handle:
+            data = handle.read(max_bytes + 1)
     except OSError as err:
-        return f"cannot read ({err.strerror})", "unreadable"
+        return (f"cannot read ({err.strerror})", "unreadable"), ""
+    head = data[:4096]
     first_line = head.split(b"\n", 1)[0]
     if len(first_line) >= _MINIFIED_LINE or (len(head) == 4096 and b"\n" not in head):
-        return "skipped: looks minified or generated", "minified"
-    return None
+        return ("skipped: looks minified or generated", "minified"), ""
+    return None, content_digest(data)
 
 
-def _walk(start: Path, root: Path, skipped: list) -> list[Path]:
-    """Iterative walk; each folder's .gitignore applies below it, as in git."""
-    out: list[Path] = []
-    stack: list[tuple[Path, list[tuple[Path, pathspec.GitIgnoreSpec]]]] = [(start, _inherited_ignores(start, root))]
+# A .gitignore's folder (as a string ending in the separator) and its patterns.
+_Ignores = list[tuple[str, pathspec.GitIgnoreSpec]]
+
+
+def _walk(start: Path, root: Path, picker: _Picker, manifests: ManifestLookup) -> None:
+    """Iterative walk handing each file to `picker`; each folder's .gitignore applies below it, as in git.
+
+    Each folder's listing also tells `manifests` which manifest files it holds.
+    """
+    stack: list[tuple[Path, str, str, _Ignores]] = [
+        (start, str(start), _rel(start, root), _inherited_ignores(start, root))]
     while stack:
-        folder, ignores = stack.pop()
-        ignores = ignores + _gitignore_of(folder)
+        folder_path, folder, folder_rel, ignores = stack.pop()
         try:
             entries = sorted(os.scandir(folder), key=lambda e: e.name)
         except OSError as err:
-            skipped.append((_rel(folder, root), f"cannot read folder ({err.strerror})", "unreadable"))
+            picker.skipped.append((folder_rel, f"cannot read folder ({err.strerror})", "unreadable"))
             continue
+        ignores = ignores + _gitignore_of(folder, entries)
+        prefix = "" if folder_rel == "." else folder_rel + "/"
+        files: list[str] = []  # every file's name, for the manifest look-ups
+        kept: list[tuple[str, str, tuple[str, bool]]] = []  # (path, rel, what wanted() said) of files kept
         for entry in entries:
-            path = Path(entry.path)
+            path = entry.path
             try:
                 if entry.is_symlink():
+                    if entry.name in manifests.names and os.path.isfile(path):
+                        files.append(entry.name)  # a manifest may be a link, as Path.is_file() sees it
                     if entry.name not in SKIPPED_DIRS and not _ignored(path, ignores, False):
-                        _note_symlink(path, root, skipped)
+                        _note_symlink(Path(path), root, picker.skipped)
                     continue
                 is_dir = entry.is_dir(follow_symlinks=False)
                 is_file = entry.is_file(follow_symlinks=False)
             except OSError:
                 continue
+            if is_file:
+                files.append(entry.name)
             if is_dir and (entry.name in SKIPPED_DIRS or _ignored(path, ignores, True)):
                 continue
             if is_dir:
-                stack.append((path, ignores))
-            elif is_file and not _ignored(path, ignores, False):
-                out.append(path)
-    return out
+                stack.append((folder_path / entry.name, path, prefix + entry.name, ignores))
+            elif is_file and (wanted := picker.wanted(prefix + entry.name)) \
+                    and not _ignored(path, ignores, False):
+                kept.append((path, prefix + entry.name, wanted))
+        manifests.note_listing(folder_rel, files)  # before the files, whose checks look here first
+        for path, rel, wanted in kept:
+            picker.consider(path, rel, wanted, folder_path)
 
 
 def _note_symlink(path: Path, root: Path, skipped: list) -> None:
@@ -160,31 +210,37 @@ def _note_symlink(path: Path, root: Path, skipped: list) -> None:
         skipped.append((_rel(path, root), "symlink out of the scan root, not followed", "symlink"))
 
 
-def _gitignore_of(folder: Path) -> list[tuple[Path, pathspec.GitIgnoreSpec]]:
-    gitignore = folder / ".gitignore"
-    if not gitignore.is_file():
+def _gitignore_of(folder: str, entries: list[os.DirEntry] | None = None) -> _Ignores:
+    """The folder's .gitignore patterns; `entries`, the folder's listing when known, spares a stat."""
+    if entries is not None and not any(e.name == ".gitignore" for e in entries):
+        return []
+    gitignore = os.path.join(folder, ".gitignore")
+    if not os.path.isfile(gitignore):
         return []
     try:
-        lines = gitignore.read_text(encoding="utf-8", errors="replace").splitlines()
+        with open(gitignore, encoding="utf-8", errors="replace") as handle:
+            lines = handle.read().splitlines()
     except OSError:
         return []
-    return [(folder, pathspec.GitIgnoreSpec.from_lines(lines))]
+    return [(os.path.join(folder, ""), pathspec.GitIgnoreSpec.from_lines(lines))]
 
 
-def _inherited_ignores(start: Path, root: Path) -> list[tuple[Path, pathspec.GitIgnoreSpec]]:
+def _inherited_ignores(start: Path, root: Path) -> _Ignores:
     """.gitignore files of the folders between the scan root and a start path below it."""
     if start == root or root not in start.parents:
         return []
     chain = [p for p in reversed(start.parents) if p == root or root in p.parents]
-    return [spec for folder in chain for spec in _gitignore_of(folder)]
+    return [spec for folder in chain for spec in _gitignore_of(str(folder))]
 
 
-def _ignored(path: Path, ignores: list[tuple[Path, pathspec.GitIgnoreSpec]], is_dir: bool) -> bool:
+def _ignored(path: str, ignores: _Ignores, is_dir: bool) -> bool:
     """As git: the deepest .gitignore with a matching pattern decides, so `!pattern` can re-include."""
     verdict = False
     for base, spec in ignores:
-        rel = path.relative_to(base).as_posix() + ("/" if is_dir else "")
-        include = spec.check_file(rel).include
+        rel = path[len(base):]
+        if os.sep != "/":
+            rel = rel.replace(os.sep, "/")
+        include = spec.check_file(rel + "/" if is_dir else rel).include
         if include is not None:
             verdict = include
     return verdict

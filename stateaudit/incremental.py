@@ -1,13 +1,23 @@
 """Stages 3 and 4 with a cache: per-file records, and each service's join, recomputed only where files changed.
 
-A service's classification reads only the records of its own files, the config and the rules. So once
-every file's content hash is known, a service none of whose files changed (and whose config, rules and
-manifest did not) gets its findings from the cache, and its files' records are not even loaded. A service
-with a changed file is joined again from its files' records, cached or fresh, so cross-file facts stay right.
+A service's classification reads only the records of its own files, the config and the rules. The cache
+keeps, per service, its last join (findings, reviewed candidates and errors, with the key of every member
+file) and beside it every member's share of the service index. Once every file's content hash is known:
+
+- a service none of whose files changed gets its findings from its join, and its files' records are not
+  even loaded;
+- a service with changed files has only those parsed. When their share of the service index (classes,
+  instantiations, writes through singletons, calls...) is what it was, the unchanged files' findings
+  cannot have changed: classification of a file reads nothing of the other files but that index. So only
+  the changed files' candidates are classified, against the index of the whole service;
+- when the index changed, or an entry is missing or damaged, the service is joined again from all its
+  files' records, cached or fresh, so cross-file facts follow the change. Such services are joined one by
+  one as their records arrive (ServiceJoiner), their files' matches waiting on disk until then (MatchSpill).
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import pickle
 import tempfile
@@ -29,15 +39,28 @@ from .services import ServiceMap
 Classifier = Callable[[list[SourceFile], ServiceIndex, Callable[[str], list[Match]], set[str], ServiceMap, RuleSet,
                        Config, list[InternalError]], tuple[list[Finding], list[Reviewed]]]
 
+INDEXES = "indexes"  # the cache part holding each service's per-file index shares
+
 
 @dataclass(frozen=True)
 class ServiceJoin:
     """What a service's join produced, kept per service: its findings and what its files reported."""
 
+    keys: dict[str, str]  # member file -> its cache key, as joined
+    shares: str  # the `members` of the ServiceIndexes entry that goes with this join
     findings: tuple[Finding, ...]
     reviewed: tuple[Reviewed, ...]
     internal: tuple[InternalError, ...]  # errors of ours while classifying
     files: dict[str, FileResult]  # per file, its record without matches and index (errors, lines...)
+
+
+@dataclass(frozen=True)
+class ServiceIndexes:
+    """Each member's share of the service index, stored apart from the join: only a rescan with changed
+    files reads it. `members` ties it to the join it was written with."""
+
+    members: str  # members_digest of the keys of the join it was written with
+    indexes: dict[str, FileIndex]
 
 
 @dataclass(frozen=True)
@@ -47,55 +70,269 @@ class Collected:
     reviewed: list[Reviewed]
     internal: list[InternalError]  # from the files and from classification
     parsed: tuple[str, ...]  # files parsed in this scan
-    rejoined: tuple[str, ...]  # service paths whose join was computed in this scan
+    rejoined: tuple[str, ...]  # service paths whose join was computed (wholly or for changed files) in this scan
 
 
 def collect(files: list[SourceFile], services: ServiceMap, work: FileWork, config: Config, jobs: int,
-            classify_service: Classifier, progress: Progress | None = None) -> Collected:
+            classify_service: Classifier, progress: Progress | None = None,
+            digests: dict[str, str] | None = None) -> Collected:
     """Records and classification for every file, from the cache where nothing changed.
 
-    Services to join are joined one by one, each as soon as its last file's record arrives; until then
-    their files' matches wait on disk (MatchSpill), and of each record only what the report needs stays.
+    Services to join whole are joined one by one, each as soon as its last file's record arrives; until
+    then their files' matches wait on disk (MatchSpill), and of each record only what the report needs
+    stays. `digests` are the files' content hashes where discovery took them; the others are read here.
     """
     cache = work.cache
-    keys = {f.rel: cache.key_of(f) for f in files} if cache is not None else {}
+    digests = digests or {}
+    keys = {f.rel: cache.key(f, digests[f.rel]) if f.rel in digests else cache.key_of(f)
+            for f in files} if cache is not None else {}
     by_service: dict[str, list[SourceFile]] = {}
     for file in files:
         by_service.setdefault(services.owner_of(file.rel).path, []).append(file)
-    kept: dict[str, ServiceJoin] = {}
-    join_keys: dict[str, str] = {}
-    if cache is not None:
-        with gc_paused():
-            for path, members in by_service.items():
-                join_keys[path] = _join_key(cache, services, path, members, keys, config)
-                entry = cache.get_join(join_keys[path]) if join_keys[path] else None
-                if isinstance(entry, ServiceJoin):
-                    kept[path] = entry
-                    if progress is not None:
-                        progress(len(members))
-    todo = {path: members for path, members in by_service.items() if path not in kept}
-    joins = ServiceJoiner(todo, services, work.ruleset, config, classify_service)
-    parsed: list[str] = []
+    service_keys = {path: _service_key(cache, services, members[0].rel, config)
+                    for path, members in by_service.items()} if cache is not None else {}
+    stored = _stored_joins(cache, by_service, service_keys, keys, progress) if cache is not None else {}
+    kept = {path: join for path, join in stored.items() if join.keys == _member_keys(by_service[path], keys)}
+    partly = _partly_changed(cache, by_service, service_keys, stored, kept, keys, work, jobs, progress,
+                             services, config, classify_service)
+    todo = {path: members for path, members in by_service.items() if path not in kept and path not in partly.done}
+    joins = ServiceJoiner(todo, services, work.ruleset, config, classify_service, keep_shares=cache is not None)
     with MatchSpill() as spill:
-        records = packed_records([f for members in todo.values() for f in members], work, jobs, progress, keys=keys)
+        for rel, record in partly.fallback.items():  # changed files of services whose index changed
+            _add(joins, rel, record, spill, cache, service_keys, keys)
+        rest = [f for members in todo.values() for f in members if f.rel not in partly.fallback]
+        records = packed_records(rest, work, jobs, progress, keys=keys)
         with closing(records):
             for rel, record, fresh in records:
                 if fresh:
-                    parsed.append(rel)
-                path = joins.add(rel, record, spill)
-                if path is not None and cache is not None and join_keys.get(path):
-                    cache.put_join(join_keys[path], joins.done[path])
+                    partly.parsed.append(rel)
+                _add(joins, rel, record, spill, cache, service_keys, keys)
+    done = {**joins.done, **partly.done}
     results = dict(joins.records)
-    findings = [f for join in joins.done.values() for f in join.findings]
-    reviewed = [r for join in joins.done.values() for r in join.reviewed]
-    internal = [e for join in joins.done.values() for e in join.internal]
+    for join in partly.done.values():
+        results.update(join.files)
+    findings = [f for join in done.values() for f in join.findings]
+    reviewed = [r for join in done.values() for r in join.reviewed]
+    internal = [e for join in done.values() for e in join.internal]
     for join in kept.values():
         results.update(join.files)
         findings.extend(join.findings)
         reviewed.extend(join.reviewed)
         internal.extend(join.internal)
     file_internal = [e for r in results.values() for e in r.internal_errors]
-    return Collected(results, findings, reviewed, file_internal + internal, tuple(sorted(parsed)), tuple(sorted(todo)))
+    return Collected(results, findings, reviewed, file_internal + internal, tuple(sorted(partly.parsed)),
+                     tuple(sorted(done)))
+
+
+def _add(joins: ServiceJoiner, rel: str, record: PackedResult, spill: MatchSpill, cache: ResultCache | None,
+         service_keys: dict[str, str | None], keys: dict[str, str | None]) -> None:
+    """One record into the joiner; a service it completes is stored with its index shares."""
+    path = joins.add(rel, record, spill)
+    if path is None or cache is None or not service_keys.get(path):
+        return
+    members = _member_keys(joins.members[path], keys)
+    shares = joins.shares.pop(path, None)
+    if any(k is None for k in members.values()) or shares is None:
+        return
+    digest = members_digest(members)
+    join = joins.done[path]
+    cache.put_join(service_keys[path], replace(join, keys=members, shares=digest))
+    cache.put_join(service_keys[path], ServiceIndexes(digest, shares), INDEXES)
+
+
+@dataclass
+class _Partly:
+    """Services with changed files whose index shares were as stored: joined here from the changed files."""
+
+    done: dict[str, ServiceJoin]
+    fallback: dict[str, PackedResult]  # changed files' records of services whose index changed
+    parsed: list[str]
+
+
+def _partly_changed(cache: ResultCache | None, by_service: dict[str, list[SourceFile]],
+                    service_keys: dict[str, str | None], stored: dict[str, ServiceJoin], kept: dict[str, ServiceJoin],
+                    keys: dict[str, str | None], work: FileWork, jobs: int, progress: Progress | None,
+                    services: ServiceMap, config: Config, classify_service: Classifier) -> _Partly:
+    """Parse the changed files of services with a stored join; where their index shares are as stored, classify
+    only their candidates, against the whole service's index, and keep the other files' findings."""
+    partly = _Partly({}, {}, [])
+    shares_of = {path: _load_indexes(cache, service_keys[path], join)
+                 for path, join in stored.items() if path not in kept}
+    shares_of = {path: shares for path, shares in shares_of.items() if shares is not None}
+    changed = {path: [f for f in by_service[path] if stored[path].keys.get(f.rel) != keys[f.rel]] for path in shares_of}
+    fresh: dict[str, PackedResult] = {}
+    records = packed_records([f for files in changed.values() for f in files], work, jobs, progress, keys=keys)
+    with closing(records):
+        for rel, record, parsed in records:
+            fresh[rel] = record
+            if parsed:
+                partly.parsed.append(rel)
+    for path, shares in shares_of.items():
+        members, join = by_service[path], stored[path]
+        new = {rel: fresh[rel].record.index for rel in (f.rel for f in changed[path])}
+        if not _same_index(shares.indexes, members, new):
+            partly.fallback.update((f.rel, fresh[f.rel]) for f in changed[path])
+            continue
+        partly.done[path] = _rejoin_changed(path, members, join, shares, changed[path], fresh, services, work.ruleset,
+                                            config, classify_service)
+        if progress is not None:
+            progress(len(members) - len(changed[path]))
+        if cache is not None and service_keys[path]:
+            _store_partial(cache, service_keys[path], partly.done[path], join, shares, members, new, keys)
+    return partly
+
+
+def _rejoin_changed(path: str, members: list[SourceFile], join: ServiceJoin, shares: ServiceIndexes,
+                    changed: list[SourceFile], fresh: dict[str, PackedResult], services: ServiceMap,
+                    ruleset: RuleSet, config: Config, classify_service: Classifier) -> ServiceJoin:
+    """The service's join with only `changed` files classified again, against the index of all its files."""
+    index = ServiceIndex()
+    names = {f.rel for f in changed}
+    for file in members:
+        index.add(fresh[file.rel].record.index if file.rel in names else shares.indexes[file.rel], file.rel)
+    records = {rel: fresh[rel].record for rel in names}
+    broken = {rel for rel, record in records.items() if record.has_syntax_errors}
+    internal: list[InternalError] = []
+    findings, reviewed = classify_service(changed, index, lambda rel: pickle.loads(fresh[rel].matches), broken,
+                                          services, ruleset, config, internal)
+    unchanged = {f.rel for f in members} - names
+    return ServiceJoin(
+        keys={}, shares="",  # set when stored
+        findings=tuple(f for f in join.findings if f.location.path in unchanged) + tuple(findings),
+        reviewed=tuple(r for r in join.reviewed if r.location.path in unchanged) + tuple(reviewed),
+        internal=tuple(e for e in join.internal if e.path in unchanged) + tuple(internal),
+        files={f.rel: join.files[f.rel] if f.rel in unchanged else replace(records[f.rel], index=FileIndex())
+               for f in members},
+    )
+
+
+def _store_partial(cache: ResultCache, key: str, join: ServiceJoin, before: ServiceJoin, shares: ServiceIndexes,
+                   members: list[SourceFile], new: dict[str, FileIndex], keys: dict[str, str | None]) -> None:
+    """Store a partly rejoined service. With the same files, each changed one's share equal to its stored one,
+    the stored shares still hold and are not written again."""
+    member_keys = _member_keys(members, keys)
+    if before.keys.keys() == member_keys.keys():
+        cache.put_join(key, replace(join, keys=member_keys, shares=before.shares))
+        return
+    digest = members_digest(member_keys)
+    all_shares = {f.rel: new[f.rel] if f.rel in new else shares.indexes[f.rel] for f in members}
+    cache.put_join(key, replace(join, keys=member_keys, shares=digest))
+    _share_values(all_shares)
+    cache.put_join(key, ServiceIndexes(digest, all_shares), INDEXES)
+
+
+def _stored_joins(cache: ResultCache, by_service: dict[str, list[SourceFile]], service_keys: dict[str, str | None],
+                  keys: dict[str, str | None], progress: Progress | None) -> dict[str, ServiceJoin]:
+    """Each service's last join, where there is one and none of its files is unreadable."""
+    stored: dict[str, ServiceJoin] = {}
+    with gc_paused():
+        for path, members in by_service.items():
+            key = service_keys[path]
+            if not key or any(keys[f.rel] is None for f in members):
+                continue
+            entry = cache.get_join(key)
+            if isinstance(entry, ServiceJoin) and isinstance(entry.keys, dict) and isinstance(entry.files, dict) \
+                    and entry.files.keys() == entry.keys.keys():
+                stored[path] = entry
+                if progress is not None and entry.keys == _member_keys(members, keys):
+                    progress(len(members))
+    return stored
+
+
+def _load_indexes(cache: ResultCache | None, key: str | None, join: ServiceJoin) -> ServiceIndexes | None:
+    if cache is None or not key:
+        return None
+    with gc_paused():
+        entry = cache.get_join(key, INDEXES)
+    if not isinstance(entry, ServiceIndexes) or entry.members != join.shares:
+        return None
+    return entry
+
+
+def _same_index(old: dict[str, FileIndex], members: list[SourceFile], new: dict[str, FileIndex]) -> bool:
+    """Is the service index built from the members now the one built from the stored shares?
+
+    With the same files, it is when every changed file's share is equal to its stored one. With files added
+    or removed, both indexes are built and compared. Equality of the index dataclasses covers everything
+    classification reads of them.
+    """
+    now = {f.rel: new[f.rel] if f.rel in new else old.get(f.rel) for f in members}
+    if any(share is None for share in now.values()):
+        return False
+    if now.keys() == old.keys():
+        return all(old[rel] == share for rel, share in new.items())
+    before, after = ServiceIndex(), ServiceIndex()
+    for rel in sorted(old):
+        before.add(old[rel], rel)
+    for rel in sorted(now):
+        after.add(now[rel], rel)
+    return before == after
+
+
+def _member_keys(members: list[SourceFile], keys: dict[str, str | None]) -> dict[str, str | None]:
+    return {f.rel: keys[f.rel] for f in members}
+
+
+def members_digest(keys: dict[str, str]) -> str:
+    """One digest of a join's member files and their keys."""
+    digest = hashlib.blake2b(digest_size=16)
+    for rel in sorted(keys):
+        digest.update(f"{rel}\0{keys[rel]}\0".encode())
+    return digest.hexdigest()
+
+
+def _service_key(cache: ResultCache, services: ServiceMap, member: str, config: Config) -> str:
+    """The entry name of a service's join: its manifest facts and the config (its files are in the entry)."""
+    return cache.join_key([stable_repr(services.owner_of(member)), stable_repr(config)])
+
+
+def stable_repr(record: object) -> str:
+    """A dataclass's fields as text that is the same in every process: sets are sorted.
+
+    repr() of a frozenset of strings changes from one process to the next (hash randomisation), which
+    would make every key miss in the next scan.
+    """
+    def text(value: object) -> str:
+        if isinstance(value, (set, frozenset)):
+            return "{" + ", ".join(sorted(text(v) for v in value)) + "}"
+        if isinstance(value, dict):
+            return "{" + ", ".join(sorted(f"{text(k)}: {text(v)}" for k, v in value.items())) + "}"
+        if isinstance(value, (list, tuple)):
+            return "[" + ", ".join(text(v) for v in value) + "]"
+        return repr(value)
+
+    return type(record).__name__ + "(" + ", ".join(
+        f"{f.name}={text(getattr(record, f.name))}" for f in fields(record)) + ")"
+
+
+def _share_values(shares: dict[str, FileIndex], memo: dict | None = None) -> None:
+    """Make equal strings and tuples of the shares one object, so memory and the pickle hold each once.
+
+    Files name the same identifiers and calls over and over: on saleor this halved the stored entry (15 to
+    6 MB) and the time to load it. Values one or two levels down (a dict's keys and values, a list's tuples)
+    are shared; anything else is kept as it is. In place: the shares are this scan's own records. `memo`
+    carries the values seen so far, so shares made compact one at a time as they arrive share them too.
+    """
+    memo = {} if memo is None else memo
+
+    def one(value):
+        if isinstance(value, str):
+            return memo.setdefault(value, value)
+        if isinstance(value, tuple) and all(isinstance(v, str) for v in value):
+            value = tuple(memo.setdefault(v, v) for v in value)
+            return memo.setdefault(value, value)
+        return value
+
+    def shared(value):
+        if type(value) is dict:
+            return {one(k): one(v) for k, v in value.items()}
+        if type(value) in (list, set, frozenset):
+            return type(value)(one(v) for v in value)
+        return one(value)
+
+    for share in shares.values():
+        for name in [f.name for f in fields(share)]:
+            setattr(share, name, shared(getattr(share, name)))
 
 
 class ServiceJoiner:
@@ -103,21 +340,29 @@ class ServiceJoiner:
 
     Of a record it keeps the slim part (errors, lines, suppressions: what the report needs), merges its
     index into its service's index and writes its matches to the spill; a joined service's index is let go.
-    So what stays in memory is one index per service not yet joined, a slim record per file, and the findings.
+    So what stays in memory is one index per service not yet joined, a slim record per file, and the findings;
+    with `keep_shares`, also each file's share of its service's index until the service is joined and its
+    shares stored (a later scan with changed files classifies only those against them).
     """
 
     def __init__(self, todo: dict[str, list[SourceFile]], services: ServiceMap, ruleset: RuleSet, config: Config,
-                 classify_service: Classifier) -> None:
+                 classify_service: Classifier, keep_shares: bool = False) -> None:
         self.members = todo
         self.waiting = {path: len(members) for path, members in todo.items()}
         self.indexes: dict[str, ServiceIndex] = {}
+        self.shares: dict[str, dict[str, FileIndex]] = {}
+        self._memo: dict[str, dict] = {}  # per service, the values its shares share
         self.records: dict[str, FileResult] = {}  # slim: no matches, no index
         self.done: dict[str, ServiceJoin] = {}
+        self._keep_shares = keep_shares
         self._services, self._ruleset, self._config, self._classify = services, ruleset, config, classify_service
 
     def add(self, rel: str, packed: PackedResult, spill: MatchSpill) -> str | None:
         """Take one file's record; the service's path when this was its last file (it is then joined)."""
         path = self._services.owner_of(rel).path
+        if self._keep_shares:  # compact as it arrives: a large service's shares wait here until its join
+            _share_values({rel: packed.record.index}, self._memo.setdefault(path, {}))
+            self.shares.setdefault(path, {})[rel] = packed.record.index
         self.indexes.setdefault(path, ServiceIndex()).add(packed.record.index, rel)
         self.records[rel] = replace(packed.record, index=FileIndex())
         spill.put(rel, packed.matches)
@@ -130,11 +375,12 @@ class ServiceJoiner:
     def _join(self, path: str, spill: MatchSpill) -> None:
         members = self.members[path]
         index = self.indexes.pop(path, ServiceIndex())
+        self._memo.pop(path, None)
         broken = {f.rel for f in members if self.records[f.rel].has_syntax_errors}
         internal: list[InternalError] = []
         findings, reviewed = self._classify(members, index, spill.take, broken, self._services, self._ruleset,
                                             self._config, internal)
-        self.done[path] = ServiceJoin(tuple(findings), tuple(reviewed), tuple(internal),
+        self.done[path] = ServiceJoin({}, "", tuple(findings), tuple(reviewed), tuple(internal),
                                       {f.rel: self.records[f.rel] for f in members})
 
 
@@ -178,35 +424,5 @@ class MatchSpill:
         return pickle.loads(self._file.read(size))
 
 
-def _join_key(cache: ResultCache, services: ServiceMap, path: str, members: list[SourceFile],
-              keys: dict[str, str | None], config: Config) -> str | None:
-    """The service's manifest facts, the config, and every member file's key; None if a file is unreadable."""
-    member_keys = [keys.get(f.rel) for f in members]
-    if any(k is None for k in member_keys):
-        return None
-    service = services.owner_of(members[0].rel)
-    parts = [stable_repr(service), stable_repr(config),
-             *(f"{f.rel}={k}" for f, k in zip(members, member_keys, strict=True))]
-    return cache.join_key(parts)
-
-
-def stable_repr(record: object) -> str:
-    """A dataclass's fields as text that is the same in every process: sets are sorted.
-
-    repr() of a frozenset of strings changes from one process to the next (hash randomisation), which
-    would make every key miss in the next scan.
-    """
-    def text(value: object) -> str:
-        if isinstance(value, (set, frozenset)):
-            return "{" + ", ".join(sorted(text(v) for v in value)) + "}"
-        if isinstance(value, dict):
-            return "{" + ", ".join(sorted(f"{text(k)}: {text(v)}" for k, v in value.items())) + "}"
-        if isinstance(value, (list, tuple)):
-            return "[" + ", ".join(text(v) for v in value) + "]"
-        return repr(value)
-
-    return type(record).__name__ + "(" + ", ".join(
-        f"{f.name}={text(getattr(record, f.name))}" for f in fields(record)) + ")"
-
-
-__all__ = ["Collected", "MatchSpill", "ServiceJoin", "ServiceJoiner", "collect"]
+__all__ = ["Collected", "MatchSpill", "ServiceIndexes", "ServiceJoin", "ServiceJoiner", "collect", "members_digest",
+           "stable_repr"]

@@ -10,10 +10,10 @@ from __future__ import annotations
 import os
 import sys
 import time
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 DELAY_S = 1.0  # scans shorter than this never show a bar
 REDRAW_S = 0.1
@@ -69,6 +69,9 @@ class ScanProgress:
             self._drawn_at = now
 
     def _show(self) -> None:
+        from rich.console import Console  # only when a bar is drawn: rich costs start-up time
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
         console = Console(file=self.stream, stderr=self.stream is sys.stderr)
         self._bar = Progress(TextColumn("scanning"), BarColumn(), MofNCompleteColumn(), TextColumn("files"),
                              TimeElapsedColumn(), console=console, transient=True, auto_refresh=False)

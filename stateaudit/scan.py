@@ -57,10 +57,10 @@ def scan(root: Path, config: Config, ruleset: RuleSet, paths: list[Path] | None 
     files = list(discovery.files)
     if on_files is not None:
         on_files(len(files))
-    services = detect_services(root, files, config.service_roots)
+    services = detect_services(root, files, config.service_roots, discovery.manifests)
     cache, warnings = _open_cache(cache_dir, per_file_rules, config)
     work = FileWork(ruleset, cache, config.file_budget, config.include_browser, config.max_file_bytes)
-    collected = collect(files, services, work, config, jobs, classify_service, progress)
+    collected = collect(files, services, work, config, jobs, classify_service, progress, discovery.digests)
     results = collected.results
     excluded = list(discovery.excluded) + [(rel, r.excluded) for rel, r in results.items() if r.excluded]
     internal, reviewed = collected.internal, collected.reviewed

@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from .manifests import ManifestLookup, folder_of, folders_up
 from .model import Service, SourceFile
 
 try:
@@ -27,33 +28,36 @@ class ServiceMap:
 
     def owner_of(self, rel: str) -> Service:
         """The service whose folder is the nearest ancestor of `rel` (remembered per folder)."""
-        folder_of = rel.rpartition("/")[0] or "."
-        owner = self._by_folder.get(folder_of)
+        folder = folder_of(rel)
+        owner = self._by_folder.get(folder)
         if owner is None:
-            owner = self._by_folder[folder_of] = self._nearest(rel)
+            owner = self._by_folder[folder] = self._nearest(folder)
         return owner
 
-    def _nearest(self, rel: str) -> Service:
-        parent = PurePosixPath(rel).parent
-        for folder in [parent, *parent.parents]:
-            key = folder.as_posix()
+    def _nearest(self, folder: str) -> Service:
+        for key in _folders_up(folder):
             if key in self._by_path:
                 return self._by_path[key]
         return self._by_path["."]
 
 
-def detect_services(root: Path, files: list[SourceFile], extra_roots: tuple[Path, ...] = ()) -> ServiceMap:
+def detect_services(root: Path, files: list[SourceFile], extra_roots: tuple[Path, ...] = (),
+                    manifests: ManifestLookup | None = None) -> ServiceMap:
+    """The services of `files`: their nearest folders with a manifest, and the root.
+
+    `manifests` (discovery's) says which folders hold a manifest without asking the file system again.
+    """
     root = root.resolve()
+    manifests = manifests or ManifestLookup(root, MANIFESTS)
+    names = frozenset(MANIFESTS)
     folders = {"."}
     checked: set[str] = set()  # a folder looked at once had its ancestors looked at too
     for file in files:
-        parent = PurePosixPath(file.rel).parent
-        for folder in [parent, *parent.parents]:
-            key = folder.as_posix()
+        for key in _folders_up(folder_of(file.rel)):
             if key in folders or key in checked:
                 break
             checked.add(key)
-            if _manifest(root / key):
+            if manifests.present(key) & names:
                 folders.add(key)
     for extra in extra_roots:
         try:
@@ -73,6 +77,15 @@ def detect_services(root: Path, files: list[SourceFile], extra_roots: tuple[Path
     used = {k: s for k, s in by_path.items() if s.languages or k == "."}
     ordered = tuple(sorted(used.values(), key=lambda s: (s.name, s.path)))
     return ServiceMap(ordered, by_path)
+
+
+def _folders_up(folder: str) -> list[str]:
+    """As `PurePosixPath(folder)` and its parents: plain string work for relative paths, which is all of them
+    but a file given outside the scan root."""
+    if folder.startswith("/"):
+        path = PurePosixPath(folder)
+        return [p.as_posix() for p in [path, *path.parents]]
+    return folders_up(folder)
 
 
 def _manifest(folder: Path) -> str | None:

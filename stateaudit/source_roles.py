@@ -9,15 +9,16 @@ discovery, before a file is read; the content check runs on the parsed tree.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from .manifests import ManifestLookup, folder_of
 from .syntax import ParsedFile, browser_global_uses
 from .vocabulary import Vocabulary, VocabularyError, load_vocabulary
+
+_PACKAGE_JSON = frozenset({"package.json"})
 
 BROWSER = "browser"
 VENDORED = "vendored"
@@ -41,19 +42,29 @@ class SourceRoles:
     python_manifests: frozenset[str] = frozenset()
     javascript_manifests: frozenset[str] = frozenset()
 
-    def role_by_path(self, root: Path, rel: str, language: str) -> str | None:
-        """BROWSER or VENDORED when the file's folders or its package say so, else None."""
-        folders = rel.split("/")[:-1]
-        if any(part in self.vendored_folders for part in folders) or self._foreign(root, tuple(folders), language):
+    def role_by_path(self, manifests: ManifestLookup, rel: str, language: str) -> str | None:
+        """BROWSER or VENDORED when the file's folders or its package say so, else None.
+
+        `manifests` knows which manifest files each folder holds (discovery's own listings).
+        """
+        folder = folder_of(rel)
+        parts = folder.split("/")
+        if any(part in self.vendored_folders for part in parts) or self._foreign(manifests, folder, language):
             return VENDORED
         if language not in self.browser_languages:
             return None
-        if any(part in self.browser_folders for part in folders):
+        if any(part in self.browser_folders for part in parts):
             return BROWSER
-        manifest = _nearest_manifest(root, tuple(folders))
+        nearest = manifests.nearest(folder, _PACKAGE_JSON)
+        manifest = manifests.package_json(nearest) if nearest is not None else None
         if manifest is not None and self._is_browser_package(manifest):
             return BROWSER
         return None
+
+    @property
+    def manifest_names(self) -> frozenset[str]:
+        """Every manifest file name the path checks look for."""
+        return self.python_manifests | self.javascript_manifests | _PACKAGE_JSON
 
     def role_by_content(self, parsed: ParsedFile) -> str | None:
         """BROWSER for a script that uses browser globals and never checks `typeof window`."""
@@ -63,7 +74,7 @@ class SourceRoles:
             return BROWSER
         return None
 
-    def _foreign(self, root: Path, folders: tuple[str, ...], language: str) -> bool:
+    def _foreign(self, manifests: ManifestLookup, folder: str, language: str) -> bool:
         """A Python file whose nearest folder with a manifest declares JavaScript and no Python.
 
         Only this direction: a pyproject.toml often sits in a JavaScript repository just to configure
@@ -71,7 +82,9 @@ class SourceRoles:
         """
         if language != "python":
             return False
-        present = _nearest_manifests(root, folders, self.python_manifests | self.javascript_manifests)
+        names = self.python_manifests | self.javascript_manifests
+        nearest = manifests.nearest(folder, names)
+        present = manifests.present(nearest) & names if nearest is not None else frozenset()
         return bool(present & self.javascript_manifests) and not present & self.python_manifests
 
     def _is_browser_package(self, manifest: Mapping[str, Any]) -> bool:
@@ -83,36 +96,6 @@ class SourceRoles:
             if isinstance(value, Mapping):
                 deps.update(str(k) for k in value)
         return bool(deps & self.front_end_packages) and not deps & self.server_packages
-
-
-def _folders_up(root: Path, folders: tuple[str, ...]) -> Iterator[Path]:
-    """A file's folder, then each folder above it, up to and including the scan root."""
-    for depth in range(len(folders), -1, -1):
-        yield root.joinpath(*folders[:depth])
-
-
-@lru_cache(maxsize=4096)
-def _nearest_manifests(root: Path, folders: tuple[str, ...], names: frozenset[str]) -> frozenset[str]:
-    """The manifest files (of `names`) in the nearest folder above a file, up to the scan root, that has any."""
-    for folder in _folders_up(root, folders):
-        present = frozenset(name for name in names if (folder / name).is_file())
-        if present:
-            return present
-    return frozenset()
-
-
-@lru_cache(maxsize=4096)
-def _nearest_manifest(root: Path, folders: tuple[str, ...]) -> Mapping[str, Any] | None:
-    """The package.json closest above a file, up to the scan root; None when there is none."""
-    for folder in _folders_up(root, folders):
-        candidate = folder / "package.json"
-        if candidate.is_file():
-            try:
-                data = json.loads(candidate.read_text(encoding="utf-8", errors="replace") or "{}")
-            except (OSError, ValueError):
-                return None
-            return data if isinstance(data, dict) else None
-    return None
 
 
 def load_source_roles(dirs: Iterable[Path]) -> SourceRoles:

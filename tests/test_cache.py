@@ -31,7 +31,8 @@ def _copy(source: Path, tmp_path: Path) -> Path:
 
 def _entries(cache: Path) -> list[Path]:
     """The per-file records (the list of queries known to compile sits beside them)."""
-    return sorted(p for p in (cache / "v1").rglob("*.pickle") if p.is_file() and "joins" not in p.parts)
+    return sorted(p for p in (cache / "v1").rglob("*.pickle")
+                  if p.is_file() and "joins" not in p.parts and "indexes" not in p.parts)
 
 
 def test_unchanged_rescan_parses_nothing_and_finds_the_same(tmp_path, ruleset):
@@ -213,3 +214,87 @@ def test_service_join_keys_are_the_same_in_every_process(tmp_path):
         done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, env=env, check=True)
         outputs.add(done.stdout)
     assert len(outputs) == 1 and "'bullmq', 'express'" in outputs.pop()
+
+
+def _json_report(service: Path, *options: str) -> str:
+    """`scan --format json` of `service` as text, its one timing field set to zero."""
+    result = CliRunner().invoke(main, ["scan", str(service), "--format", "json", "--fail-on", "none", *options])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    data["summary"]["duration_s"] = 0.0
+    return json.dumps(data, indent=2, sort_keys=True)
+
+
+def test_after_each_kind_of_change_a_cached_rescan_writes_the_cold_scans_report_byte_for_byte(tmp_path):
+    """Edits that leave the service index alone, edits that change a cross-file fact, added and removed
+    files: the rescan with the cache must say exactly what a scan without it says."""
+    service = _copy(SAME_NAMES, tmp_path)
+    cache = str(tmp_path / "cache")
+    _json_report(service, "--cache-dir", cache)
+    src = service / "src"
+    edits = [
+        # a body edit: the index is unchanged, only this file is judged again
+        lambda: (src / "cache" / "session-store.ts").write_text(
+            (src / "cache" / "session-store.ts").read_text(encoding="utf-8").replace(
+                "this.sessions.delete(token);", "this.sessions.delete(token);\n    this.sessions.delete(`old:${token}`);"),
+            encoding="utf-8"),
+        # a new file that adds nothing to the service index
+        lambda: (src / "format.ts").write_text(
+            "export function initials(name: string): string {\n  return name.slice(0, 1);\n}\n", encoding="utf-8"),
+        # the instantiation moves into a function: session-store.ts's lifetime changes with no edit of its own
+        lambda: (src / "sessions.ts").write_text(
+            'import { SessionStore } from "./cache/session-store";\n\n'
+            "export function createSessions(): SessionStore {\n  return new SessionStore();\n}\n", encoding="utf-8"),
+        # a new file makes the class a module-level singleton again
+        lambda: (src / "registry.ts").write_text(
+            'import { SessionStore } from "./cache/session-store";\n\nexport const registry = new SessionStore();\n'
+            "export const seen = new Map<string, number>();\n", encoding="utf-8"),
+        lambda: (src / "legacy" / "session-store.ts").unlink(),
+        lambda: (src / "registry.ts").unlink(),
+        lambda: (src / "format.ts").unlink(),
+    ]
+    for number, edit in enumerate(edits):
+        edit()
+        assert _json_report(service, "--cache-dir", cache) == _json_report(service, "--no-cache"), f"edit {number}"
+
+
+def test_a_change_that_leaves_the_service_index_alone_needs_no_other_files_record(tmp_path, ruleset):
+    service = _copy(FIXTURES / "aiponge" / "services" / "user-service", tmp_path)
+    cache = tmp_path / "cache"
+    cold = scan(service, Config(), ruleset, cache_dir=cache).report
+    for entry in _entries(cache):  # were the unchanged files needed, they would have to be parsed again
+        entry.unlink()
+    with_finding = cold.findings[0].location.path
+    changed = next(f for f in discover_files(service, Config()).files if f.rel == with_finding)
+    changed.path.write_text(changed.path.read_text(encoding="utf-8") + "\n// an edit that changes no fact\n",
+                            encoding="utf-8")
+    warm = scan(service, Config(), ruleset, cache_dir=cache)
+    assert warm.parsed == (changed.rel,) and warm.rejoined == (".",)
+    fresh = scan(service, Config(), ruleset).report
+    assert warm.report.findings == fresh.findings and warm.report.reviewed == fresh.reviewed
+    assert warm.report.files_scanned == fresh.files_scanned and warm.report.lines_scanned == fresh.lines_scanned
+    assert len(fresh.findings) + len(fresh.reviewed) > 3 and len({f.location.path for f in fresh.findings}) > 1
+    # A new file that adds nothing to the index, then an edit of another file: still one parse each.
+    (service / "src" / "format.ts").write_text(
+        "export function initials(name: string): string {\n  return name.split(' ').map((w) => w[0]).join('');\n}\n",
+        encoding="utf-8")
+    for entry in _entries(cache):
+        entry.unlink()
+    assert scan(service, Config(), ruleset, cache_dir=cache).parsed == ("src/format.ts",)
+    changed.path.write_text(changed.path.read_text(encoding="utf-8") + "// and another\n", encoding="utf-8")
+    again = scan(service, Config(), ruleset, cache_dir=cache)
+    assert again.parsed == (changed.rel,)
+    assert again.report.findings == scan(service, Config(), ruleset).report.findings
+
+
+def test_damaged_index_shares_mean_a_whole_join_again(tmp_path, ruleset):
+    service = _copy(SAME_NAMES, tmp_path)
+    cache = tmp_path / "cache"
+    scan(service, Config(), ruleset, cache_dir=cache)
+    (shares,) = (cache / "v1" / "indexes").rglob("*.pickle")
+    shares.write_bytes(b"\x80\x05 damaged")
+    (service / "src" / "app.ts").write_text(
+        (service / "src" / "app.ts").read_text(encoding="utf-8") + "\n// edited\n", encoding="utf-8")
+    again = scan(service, Config(), ruleset, cache_dir=cache)
+    assert again.parsed == ("src/app.ts",) and again.rejoined == (".",)
+    assert again.report.findings == scan(service, Config(), ruleset).report.findings

@@ -52,3 +52,28 @@ def test_services_tolerate_broken_manifests(tmp_path):
     make(tmp_path, {"svc/package.json": "{ not json", "svc/a.ts": "", "py/pyproject.toml": "[project\n", "py/a.py": ""})
     smap, files = services_of(tmp_path)
     assert {smap.owner_of(f.rel).name for f in files} == {"svc", "py"}
+
+
+def test_manifests_are_found_as_the_file_system_has_them_whatever_folder_the_scan_starts_in(tmp_path, ruleset):
+    """Discovery's own folder listings stand in for asking the file system: a manifest that is a symlink
+    counts, as Path.is_file() counts it; a front-end package.json above a scanned subfolder (a folder the
+    walk did not list) still makes its code browser code; the scan root's manifest still names it."""
+    make(tmp_path, {
+        "package.json": json.dumps({"name": "shop"}),
+        "shared/package.json": json.dumps({"name": "@shop/api", "dependencies": {"express": "4"}}),
+        "services/api/src/server.ts": "",
+        "web/package.json": json.dumps({"name": "storefront", "dependencies": {"react": "18", "react-dom": "18"}}),
+        "web/src/cart.ts": "",
+    })
+    (tmp_path / "services" / "api" / "package.json").symlink_to(tmp_path / "shared" / "package.json")
+    whole = discover_files(tmp_path, Config(), None, ruleset.roles)
+    assert [f.rel for f in whole.files] == ["services/api/src/server.ts"]
+    assert whole.excluded == (("web/src/cart.ts", "browser"),)
+    assert detect_services(tmp_path, list(whole.files), (), whole.manifests).owner_of(
+        "services/api/src/server.ts").name == "api"
+    from_below = discover_files(tmp_path, Config(), [tmp_path / "web" / "src"], ruleset.roles)
+    assert from_below.files == () and from_below.excluded == (("web/src/cart.ts", "browser"),)
+    below = discover_files(tmp_path, Config(), [tmp_path / "services" / "api" / "src"], ruleset.roles)
+    services = detect_services(tmp_path, list(below.files), (), below.manifests)
+    assert services.owner_of("services/api/src/server.ts").name == "api"
+    assert [s.name for s in services.services] == ["api", "shop"]
