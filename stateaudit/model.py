@@ -240,6 +240,20 @@ class Facts(Mapping[str, Any]):
             raise KeyError(key)
         return value
 
+    def get(self, key: str, default: Any = None) -> Any:
+        """As Mapping.get, without raising and catching KeyError for every absent fact (most are)."""
+        value = getattr(self, key, ABSENT) if key in FACT_FIELDS else ABSENT
+        return default if value is ABSENT else value
+
+    def as_dict(self) -> dict[str, Any]:
+        """The facts that are present, in field order: what `dict(facts)` gives, in one pass."""
+        present = {}
+        for name in FACT_ORDER:
+            value = getattr(self, name)
+            if value is not ABSENT:
+                present[name] = value
+        return present
+
     def __iter__(self) -> Iterator[str]:
         return (name for name in FACT_ORDER if getattr(self, name) is not ABSENT)
 
