@@ -12,7 +12,7 @@ from .conditions import may_hold
 from .config import MAX_FILE_BYTES
 from .facts import FileIndex, facts_module
 from .interrupt import reraise_if_interrupted
-from .model import DegradedFile, Facts, InternalError, Match, ParseError, SourceFile
+from .model import DegradedFile, Facts, InternalError, Match, ParseError, SourceFile, settled_facts
 from .ruleset import Rule, RuleSet
 from .source_roles import BROWSER
 from .suppressions import Suppression, find_suppressions
@@ -255,9 +255,11 @@ def _build_match(rule: Rule, captures, parsed: ParsedFile, analysis, module) -> 
         facts, writes = module.decorator_facts(analysis, target)
     else:
         facts, writes = module.class_facts(analysis, target)
-    location = parsed.location(target)
     facts = Facts.from_extractor({**facts, "rule": rule.id, "kind": rule.kind, "language": parsed.language,
                                   "path": parsed.rel})
+    if not may_hold(rule.where, settled_facts(facts)):
+        return None  # fails on what the file alone decides: no service-wide fact can change that
+    location = parsed.location(target)
     return Match(
         rule_id=rule.id, kind=rule.kind, location=location, language=parsed.language,
         symbol=facts.get("symbol") or None, snippet=_snippet(parsed, location.line, location.end_line),

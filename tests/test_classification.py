@@ -254,7 +254,7 @@ def test_the_join_never_changes_what_a_file_settles(ruleset):
     """Stage 1 drops candidates on SETTLED_IN_FILE facts before the join: that is sound only while no
     service-wide step changes them. Checked on every match of the aiponge services and the rule fixtures."""
     from stateaudit.facts import ServiceIndex
-    from stateaudit.model import SETTLED_IN_FILE
+    from stateaudit.model import settled_facts
     from stateaudit.scan import _service_facts
 
     checked = 0
@@ -270,7 +270,7 @@ def test_the_join_never_changes_what_a_file_settles(ruleset):
             service = services.owner_of(file.rel)
             for match in results[file.rel].matches:
                 joined = _service_facts(match, service, indexes[service.path], file.is_test)
-                for name in SETTLED_IN_FILE:
-                    assert joined.get(name) == match.facts.get(name), (file.rel, match.rule_id, name)
+                for name, value in settled_facts(match.facts).items():
+                    assert joined.get(name) == value, (file.rel, match.rule_id, name)
                 checked += "scope" in match.facts
     assert checked > 500
