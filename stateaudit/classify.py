@@ -11,7 +11,7 @@ from typing import Any
 from .conditions import holds
 from .config import Config
 from .facts.common import split_words
-from .model import Facts, Finding, Match, Reviewed, Risk, Service
+from .model import Finding, Match, Reviewed, Risk, Service
 from .ruleset import Rule, RuleSet
 from .vocabulary import Vocabulary
 
@@ -54,7 +54,7 @@ def complete_facts(match: Match, service: Service, lifetime: tuple[str, str], in
     container_label = CONTAINER_LABELS.get(facts.get("container") or "", "")
     label = container_label or "collection"
     return {
-        **(facts.as_dict() if isinstance(facts, Facts) else facts),
+        **facts.as_dict(),
         "lifetime": lifetime[0],
         "lifetime_reason": lifetime[1],
         "depends_on": service.dependencies,

@@ -246,7 +246,7 @@ class Facts(Mapping[str, Any]):
         return cls(**values)
 
     def __getitem__(self, key: str) -> Any:
-        value = getattr(self, key, ABSENT) if key in FACT_FIELDS else ABSENT
+        value = self.get(key, ABSENT)
         if value is ABSENT:
             raise KeyError(key)
         return value

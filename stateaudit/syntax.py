@@ -484,8 +484,13 @@ class NodeIndex:
 
     def within(self, node: Node, types: frozenset[str]) -> list[Node]:
         """`node` and its descendants whose type is in `types`, in pre-order."""
+        if node == self.root:  # the whole file: every indexed node of those types, no bounds to check
+            found = [p for kind in types for p in self.positions.get(kind, ())]
+            if len(types) > 1:
+                found.sort()
+            return [self.nodes[p] for p in found]
         start, end = node.start_byte, node.end_byte
-        found: list[int] = []
+        found = []
         for kind in types:
             starts = self.starts.get(kind)
             if not starts:
@@ -533,10 +538,11 @@ def _inside(candidate: Node, node: Node, start: int, end: int) -> bool:
     return candidate == node or any(a == node for a in ancestors(candidate))
 
 
-@cache
 def _index_query(grammar: str) -> Query:
-    present = sorted(INDEXED_TYPES & node_types(grammar))
-    return new_query(LANGUAGES[grammar], "[" + " ".join(f"({kind})" for kind in present) + "] @node")
+    query = _types_query(grammar, INDEXED_TYPES)
+    if query is None:
+        raise ValueError(f"the {grammar} grammar has none of the indexed node types")
+    return query
 
 
 def prepare_index(grammar: str) -> None:
@@ -568,7 +574,7 @@ def descendants(node: Node, types: frozenset[str] | str) -> list[Node]:
     if unknown:
         raise ValueError(f"node types not indexed: {sorted(unknown)}")
     index = _INDEX[0]
-    if index is not None and _root_of(node) == index.root:
+    if index is not None and (node == index.root or _root_of(node) == index.root):
         return index.within(node, kinds)
     return [n for n in _preorder(node) if n.type in kinds]
 
@@ -672,6 +678,7 @@ def is_error_node(node: Node) -> bool:
 
 @cache
 def _types_query(grammar: str, types: frozenset[str]) -> Query | None:
+    """One query capturing, as @node, every node of those types the grammar has (None if it has none)."""
     present = sorted(types & node_types(grammar))
     return new_query(LANGUAGES[grammar], "[" + " ".join(f"({kind})" for kind in present) + "] @node") if present else None
 
