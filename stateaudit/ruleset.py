@@ -19,6 +19,7 @@ from .syntax import (
     LANGUAGES,
     QUERY_LANGUAGE,
     QueryCompileError,
+    check_together,
     compile_query,
     node_types,
 )
@@ -222,8 +223,11 @@ def _check_template(path: Path, line: int, key: str, text: str) -> None:
                             + (f"; did you mean {{{hint[0]}}}?" if hint else ""))
 
 
-def load_rule(path: Path) -> Rule:
-    """Read, validate and compile one rule file; raise RuleError naming the file and line."""
+def load_rule(path: Path, check_queries: bool = True) -> Rule:
+    """Read, validate and compile one rule file; raise RuleError naming the file and line.
+
+    With `check_queries=False` its queries are left for the caller to check (load_rules checks a whole
+    rule set's queries together)."""
     data, node = _read_yaml(path)
     if not isinstance(data, dict):
         raise RuleError(f"{path}:1: a rule file must be a mapping with at least {', '.join(REQUIRED_KEYS)}")
@@ -256,7 +260,7 @@ def load_rule(path: Path) -> Rule:
             raise RuleError(f"{path}:{_line_at(_child(node, 'where'), err.trail, _line_of(node, 'where'))}: {err}") from None
     assess = _check_rows(path, _child(node, "assess"), data.get("assess", []), "assess")
     default_row = {k: data[k] for k in DEFAULT_ROW_KEYS if k in data}
-    queries, texts = _compile_queries(path, node, data)
+    queries, texts = _compile_queries(path, node, data, check_queries)
     return Rule(
         id=data["id"], title=data["title"], kind=data["kind"], languages=tuple(data["languages"]),
         subject=data.get("subject", "auto"), risk=risk, confidence=confidence, message=data["message"], docs=data["docs"],
@@ -287,16 +291,17 @@ def _query_line(key_line: int, value_node, err: Exception) -> int:
     return first + int(found.group(1))
 
 
-def _compile(path: Path, grammar: str, language: str, text: str, line: int, value_node, what: str):
+def _compile(path: Path, grammar: str, language: str, text: str, line: int, value_node, what: str,
+             check: bool = True):
     try:
-        return compile_query(grammar, text)
+        return compile_query(grammar, text, check=check)
     except QueryCompileError as err:
         raise RuleError(f"{path}:{_query_line(line, value_node, err)}: the {language} {what} does not compile "
                         f"({err}). Run `stateaudit parse SAMPLE.{EXTENSION_OF[language]}` to see real node "
                         f"names.") from None
 
 
-def _compile_queries(path: Path, node, data: Mapping) -> tuple[dict[str, Any], dict[str, str]]:
+def _compile_queries(path: Path, node, data: Mapping, check: bool) -> tuple[dict[str, Any], dict[str, str]]:
     queries_node = _child(node, "queries")
     extra = sorted(set(data["queries"]) - set(data["languages"]), key=str)
     if extra:
@@ -312,7 +317,7 @@ def _compile_queries(path: Path, node, data: Mapping) -> tuple[dict[str, Any], d
         texts[language] = text
         for grammar in GRAMMARS[language]:
             compiled[grammar] = _compile(path, grammar, language, text, _line_of(queries_node, language),
-                                         _child(queries_node, language), "query")
+                                         _child(queries_node, language), "query", check)
     return compiled, texts
 
 
@@ -409,17 +414,20 @@ def load_rules(dirs: list[Path]) -> RuleSet:
     """
     rules: dict[str, Rule] = {}
     seen: dict[str, Path] = {}
+    switched_off: list[Rule] = []
     tables: dict[str, list[Mapping[str, Any]]] = {t: [] for t in TABLES}
     for folder in dirs:
         if not folder.is_dir():
             raise RuleError(f"{folder}:1: rule directory not found")
         for path in sorted(folder.glob("*.y*ml")):
-            rule = load_rule(path)
+            rule = load_rule(path, check_queries=False)
             if rule.id in seen:
                 raise RuleError(f"{path}:{_id_line(path)}: duplicate rule id '{rule.id}' (also in {seen[rule.id]})")
             seen[rule.id] = path
             if rule.enabled:
                 rules[rule.id] = rule
+            else:
+                switched_off.append(rule)
         classify = folder / "classify"
         for path in sorted(classify.glob("*.y*ml")) if classify.is_dir() else []:
             for table, rows in load_tables(path).items():
@@ -429,8 +437,29 @@ def load_rules(dirs: list[Path]) -> RuleSet:
         vocabulary = load_vocabulary(dirs)
     except VocabularyError as err:
         raise RuleError(str(err)) from None
+    _check_queries(list(rules.values()), switched_off)
     return RuleSet(rules, {k: tuple(v) for k, v in tables.items()}, frozenset(seen) - frozenset(rules),
                    source_roles_of(vocabulary), vocabulary)
+
+
+def _check_queries(enabled: list[Rule], switched_off: list[Rule]) -> None:
+    """Check that every rule's queries compile, the enabled rules' together per grammar.
+
+    The enabled rules are checked in RuleSet.for_grammar order, so the joined query compiled here is the
+    one matching runs. When it fails, the rules are loaded again one at a time, which names the file and
+    line of the culprit. Rules switched off never run, so each is checked alone.
+    """
+    for grammar in sorted({g for rule in enabled for g in rule.queries}):
+        group = [rule for rule in enabled if grammar in rule.queries]
+        try:
+            check_together([rule.queries[grammar] for rule in group])
+        except QueryCompileError as err:
+            for rule in group:
+                load_rule(rule.path)
+            raise RuleError(f"{group[0].path}:1: the {grammar} queries of the rule set do not compile "
+                            f"together ({err})") from None
+    for rule in switched_off:
+        load_rule(rule.path)
 
 
 def _id_line(path: Path) -> int:

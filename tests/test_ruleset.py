@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from stateaudit.cli import main
 from stateaudit.resources import rules_dir
 from stateaudit.ruleset import RuleError, load_rule, load_rules
+from stateaudit.syntax import known_good_queries, query_digest
 
 GOOD = """\
 id: team.sessions
@@ -178,3 +179,33 @@ def test_bad_classification_table_exits_2_naming_file(tmp_path):
     result = CliRunner().invoke(main, ["rules", "--rules", str(rules)])
     assert result.exit_code == 2
     assert f"{table}:1: unknown table 'categorys'; did you mean 'categories'?" in result.output
+
+
+def _team_rules(folder: Path, count: int) -> list[Path]:
+    """`count` distinct valid team rules (each query text unique, so none is known good yet)."""
+    paths = []
+    for i in range(count):
+        text = replace(GOOD, "id: team.sessions", f"id: team.sessions{i}")
+        text = replace(text, "    (program", f"    ; team rule {i} of {folder.name}\n    (program")
+        path = folder / f"team.sessions{i}.yaml"
+        folder.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+def test_load_rules_checks_many_new_queries_together_and_names_the_culprit(tmp_path):
+    """Many unknown queries are checked as one joined query per grammar; a broken one is still named."""
+    paths = _team_rules(tmp_path / "good", 6)
+    ruleset = load_rules([rules_dir(), tmp_path / "good"])
+    known = known_good_queries()
+    assert all(query_digest(grammar, query.text) in known
+               for path in paths for grammar, query in ruleset.rules[path.stem].queries.items())
+
+    broken = _team_rules(tmp_path / "bad", 6)[4]
+    broken.write_text(replace(broken.read_text(encoding="utf-8"), "(variable_declarator name:",
+                              "(variable_declaration name:"), encoding="utf-8")
+    with pytest.raises(RuleError) as caught:
+        load_rules([rules_dir(), tmp_path / "bad"])
+    assert str(caught.value).startswith(f"{broken}:10: "), str(caught.value)
+    assert "query does not compile" in str(caught.value)
