@@ -45,6 +45,7 @@ def test_the_record_is_frozen_and_survives_a_process_boundary():
     copy = pickle.loads(pickle.dumps(facts))
     assert copy == facts and dict(copy) == {"scope": "module", "writes": frozenset({"set"})}
     assert copy.get("rebound") is None
+    assert list(vars(copy)) == ["scope", "writes"]  # only what is present crosses the process boundary
 
 
 def test_matches_carry_the_record(ruleset):
