@@ -84,15 +84,47 @@ def holds(condition: Mapping[str, Any] | None, facts: Mapping[str, Any]) -> bool
 
 
 def may_hold(condition: Mapping[str, Any] | None, known: Mapping[str, Any]) -> bool:
-    """Can `condition` still hold, given only the `known` facts? False when one of its top-level tests
-    on a known fact fails: the condition is a conjunction, so the whole of it fails whatever the rest is.
+    """Can `condition` still hold, given only the `known` facts? False only when it fails whatever the
+    facts missing from `known` turn out to be (`any` fails when every branch does, `not` when what it
+    negates surely holds).
 
-    Stage 1 uses it to drop a candidate before computing its other facts; `known` must hold only facts that
-    no later stage changes (see model.SETTLED_IN_FILE).
+    Stage 1 uses it to drop a candidate before the join; `known` must hold only facts with the values the
+    join will give them (join.settled).
     """
     if not condition:
         return True
-    return all(_matches(known[key], expected) for key, expected in condition.items() if key in known)
+    for key, expected in condition.items():
+        if key == "all":
+            if not all(may_hold(c, known) for c in expected):
+                return False
+        elif key == "any":
+            if not any(may_hold(c, known) for c in expected):
+                return False
+        elif key == "not":
+            if surely_holds(expected, known):
+                return False
+        elif key in known and not _matches(known[key], expected):
+            return False
+    return True
+
+
+def surely_holds(condition: Mapping[str, Any] | None, known: Mapping[str, Any]) -> bool:
+    """Does `condition` hold whatever the facts missing from `known` turn out to be?"""
+    if not condition:
+        return True
+    for key, expected in condition.items():
+        if key == "all":
+            if not all(surely_holds(c, known) for c in expected):
+                return False
+        elif key == "any":
+            if not any(surely_holds(c, known) for c in expected):
+                return False
+        elif key == "not":
+            if may_hold(expected, known):
+                return False
+        elif key not in known or not _matches(known[key], expected):
+            return False
+    return True
 
 
 @lru_cache(maxsize=1024)

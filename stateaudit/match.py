@@ -12,7 +12,8 @@ from .conditions import may_hold
 from .config import MAX_FILE_BYTES
 from .facts import FileIndex, facts_module
 from .interrupt import reraise_if_interrupted
-from .model import DegradedFile, Facts, InternalError, Match, ParseError, SourceFile, settled_facts
+from .join import settled
+from .model import DegradedFile, Facts, InternalError, Match, ParseError, SourceFile
 from .ruleset import Rule, RuleSet
 from .source_roles import BROWSER
 from .suppressions import Suppression, find_suppressions
@@ -164,12 +165,15 @@ def _match_file(file: SourceFile, ruleset: RuleSet, include_browser: bool, max_b
     module = facts_module(QUERY_LANGUAGE[file.language])
     analysis = module.analyse(parsed)
     result.index = module.file_index(analysis)
+    classes: dict[str, Any] = {}
+    for info in result.index.classes:
+        classes.setdefault(info.name, info)  # the class ServiceIndex.lookup gives for a name and this file
     seen: set[tuple[str, int]] = set()
     rules = ruleset.for_grammar(file.language)
     hits = run_queries([rule.queries[file.language] for rule in rules], parsed.root)
     for rule, rule_hits in zip(rules, hits, strict=True):
         try:
-            matches = _rule_matches(rule, rule_hits, parsed, analysis, module)
+            matches = _rule_matches(rule, rule_hits, parsed, analysis, module, classes)
         except Exception as err:  # noqa: BLE001 - our own bug: contain it to this file and rule
             reraise_if_interrupted(err)
             result.internal_errors.append(InternalError(file.rel, rule.id, describe_exception(err)))
@@ -197,10 +201,10 @@ def prepare(ruleset: RuleSet, grammars) -> None:
                     _ = pattern.query
 
 
-def _rule_matches(rule: Rule, hits: list, parsed: ParsedFile, analysis, module) -> list[Match]:
+def _rule_matches(rule: Rule, hits: list, parsed: ParsedFile, analysis, module, classes: dict) -> list[Match]:
     matches = []
     for captures in hits:
-        match = _build_match(rule, captures, parsed, analysis, module)
+        match = _build_match(rule, captures, parsed, analysis, module, classes)
         if match is not None:
             matches.append(match)
     return matches
@@ -231,7 +235,7 @@ def _first(captures: dict[str, list[Any]], name: str):
     return nodes[0] if nodes else None
 
 
-def _build_match(rule: Rule, captures, parsed: ParsedFile, analysis, module) -> Match | None:
+def _build_match(rule: Rule, captures, parsed: ParsedFile, analysis, module, classes: dict) -> Match | None:
     target = _first(captures, "target")
     if target is None or not composition_holds(rule, target, parsed.language):
         return None
@@ -240,7 +244,7 @@ def _build_match(rule: Rule, captures, parsed: ParsedFile, analysis, module) -> 
     subject = rule.subject if rule.subject != "auto" else subject_of(rule.kind, target.type)
     if subject == "state":
         scope = module.state_scope(analysis, target, name, value)
-        if not may_hold(rule.where, {"scope": scope}):  # scope is SETTLED_IN_FILE
+        if not may_hold(rule.where, {"scope": scope}):  # the join never changes scope
             return None  # the rule wants state of another scope: its other facts would be computed for nothing
         facts, writes = _state_facts(module, analysis, target, name, value, scope)
     elif subject == "global":
@@ -257,7 +261,7 @@ def _build_match(rule: Rule, captures, parsed: ParsedFile, analysis, module) -> 
         facts, writes = module.class_facts(analysis, target)
     facts = Facts.from_extractor({**facts, "rule": rule.id, "kind": rule.kind, "language": parsed.language,
                                   "path": parsed.rel})
-    if not may_hold(rule.where, settled_facts(facts)):
+    if not may_hold(rule.where, settled(facts, classes)):
         return None  # fails on what the file alone decides: no service-wide fact can change that
     location = parsed.location(target)
     return Match(

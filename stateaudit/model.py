@@ -81,23 +81,6 @@ class _Absent:
 
 ABSENT: Any = _Absent()
 
-# Facts a file settles alone: no service-wide step (scan._service_facts, classification) ever changes them,
-# so a candidate whose rule's `where:` fails on one of them is dropped in its file, before its other facts
-# are computed (tests/test_classification.py holds the join to this).
-SETTLED_IN_FILE = frozenset({"scope", "frozen", "declared_with", "callee_name", "fs_call", "in_function"})
-# `container` is settled except for a project class held as a collection ("collection"): the join may find
-# that class's own fields reported and clear it (scan._collection_class_holder).
-UNSETTLED_CONTAINERS = frozenset({"collection"})
-
-
-def settled_facts(facts: Mapping[str, Any]) -> dict[str, Any]:
-    """The facts of a candidate that its file alone decides (see SETTLED_IN_FILE)."""
-    known = {name: facts.get(name) for name in SETTLED_IN_FILE}
-    if facts.get("container") not in UNSETTLED_CONTAINERS:
-        known["container"] = facts.get("container")
-    return known
-
-
 @dataclass(frozen=True, eq=False)
 class Facts(Mapping[str, Any]):
     """What the scanner knows about one candidate: one field per fact that `where:` conditions and

@@ -13,7 +13,7 @@ from . import __version__
 from .aggregate import aggregate
 from .baseline import Baseline, BaselineOutcome, apply_baseline
 from .cache import ResultCache
-from .classify import classify, complete_facts, review
+from .classify import classify, review
 from .conditions import holds
 from .config import Config
 from .discover import discover_files
@@ -21,8 +21,9 @@ from .facts import ServiceIndex
 from .fingerprints import unique_fingerprints
 from .incremental import collect
 from .interrupt import reraise_if_interrupted
+from .join import service_facts
 from .match import FileResult, describe_exception
-from .model import CONFIDENCES, Finding, InternalError, Match, ParseError, Report, Reviewed, Risk, Service, SourceFile
+from .model import CONFIDENCES, Finding, InternalError, Match, ParseError, Report, Reviewed, Risk, SourceFile
 from .pool import FileWork, Progress
 from .ruleset import RuleSet
 from .services import ServiceMap, detect_services
@@ -156,7 +157,7 @@ def _classify_matches(files: list[SourceFile], index: ServiceIndex, matches_of: 
         for match in matches_of(file.rel):
             rule = ruleset.rules[match.rule_id]
             try:
-                facts = _service_facts(match, service, index, file.is_test)
+                facts = service_facts(match, service, index, file.is_test)
                 if not holds(rule.where, facts):
                     continue
                 stateless = review(match, facts, ruleset, service)
@@ -186,118 +187,6 @@ def _classify_matches(files: list[SourceFile], index: ServiceIndex, matches_of: 
             reraise_if_interrupted(err)
             internal.append(InternalError(match.location.path, match.rule_id, describe_exception(err)))
     return findings, reviewed
-
-
-def _service_facts(match: Match, service: Service, index: ServiceIndex, in_test: bool) -> Mapping[str, Any]:
-    """The match's facts completed with what the service knows, read-only: classification builds new
-    mappings from them, so no step can change what a later step (or another finding) sees."""
-    facts = complete_facts(match, service, index.lifetime(match.facts.get("class_name"), match.location.path), in_test)
-    facts = _resolve_imported_cache(_resolve_imported_class(facts, index), index)
-    facts = _boot_time_writes(_writes_at_boot_only(facts, index), index)
-    facts = _writes_through_singleton(facts, index)
-    facts = _collection_class_holder(facts, index)
-    facts = {**facts, "calls_file_writer": _calls_file_writer(facts, index)}
-    facts = _wraps_memory_limiter(facts, index)
-    return MappingProxyType(_verify_clients(facts, index))
-
-
-def _resolve_imported_class(facts: Mapping[str, Any], index: ServiceIndex) -> Mapping[str, Any]:
-    """A singleton of a class defined in another file takes that class's statefulness: a new mapping.
-
-    `class_known` says whether the class's body was seen at all (in the file or through the index):
-    only then can a singleton be called stateless.
-    """
-    if facts.get("class_in_file", True):
-        return {**facts, "class_known": True}
-    info = index.lookup(facts.get("class_name"))
-    if info is None:
-        return {**facts, "class_known": False}
-    return {**facts, "stateful_fields": info.stateful_fields, "stateful": bool(info.stateful_fields),
-            "clients": info.clients, "own_class": True, "class_known": True}
-
-
-def _writes_through_singleton(facts: Mapping[str, Any], index: ServiceIndex) -> Mapping[str, Any]:
-    """A field written in other files through its class's singleton (`server.monitors[id] = m`) is written at
-    runtime: a new mapping with what the other files say."""
-    if facts.get("scope") not in ("instance", "static") or not facts.get("class_name"):
-        return facts
-    info = index.lookup(facts["class_name"], facts.get("path"))
-    changes: dict[str, Any] = {"owner_singleton": bool(info and info.has_static_instance)}
-    ops = index.field_writes.get((facts["class_name"], facts.get("name")), set())
-    rebinds = {op.split(":", 1)[1] for op in ops if op.startswith("rebind:")}
-    if ops - {f"rebind:{kind}" for kind in rebinds}:
-        changes["written_after_init"] = True
-    if rebinds:
-        changes.update(rebound_at_runtime=True, rebound=True,
-                       rebound_to=frozenset(facts.get("rebound_to") or ()) | rebinds)
-    return {**facts, **changes}
-
-
-def _calls_file_writer(facts: Mapping[str, Any], index: ServiceIndex) -> bool:
-    """A call of the project's own helper that writes a file at the path it is given (`ImageDataURI.outputFile`)."""
-    if facts.get("kind") != "file-write" or facts.get("callee_name") not in index.file_writers:
-        return False
-    return str(facts.get("callee_module", "")).startswith(".") or str(facts.get("callee_object", ""))[:1].isupper() \
-        or (not facts.get("callee_object") and not facts.get("callee_module"))
-
-
-def _wraps_memory_limiter(facts: Mapping[str, Any], index: ServiceIndex) -> Mapping[str, Any]:
-    """`new LoginLimiter(...)` of a project class whose constructor makes an in-memory rate limiter."""
-    return {**facts, "wraps_memory_limiter": facts.get("callee_name") in index.limiter_classes} \
-        if facts.get("rule") == "ts.memory-rate-limiter" else facts
-
-
-def _collection_class_holder(facts: Mapping[str, Any], index: ServiceIndex) -> Mapping[str, Any]:
-    """`new LimitQueue()` is reported where it is held only when LimitQueue's own fields are not reported already."""
-    if facts.get("container") == "collection":
-        info = index.lookup(facts.get("value_class"))
-        if info is not None and info.stateful_fields:
-            return {**facts, "container": None}
-    return facts
-
-
-def _boot_time_writes(facts: Mapping[str, Any], index: ServiceIndex) -> Mapping[str, Any]:
-    """State written only by static methods that the service calls while it boots is a boot-time registry."""
-    if facts.get("writer_methods") and index.only_called_at_boot(facts.get("class_name"), facts["writer_methods"]):
-        return {**facts, "written_after_init": False, "rebound_at_runtime": False, "boot_registry": True}
-    return facts
-
-
-def _writes_at_boot_only(facts: Mapping[str, Any], index: ServiceIndex) -> Mapping[str, Any]:
-    """Python: every function that writes the state runs only at start-up (or is a registration API nothing
-    in the service calls): a registry filled at boot, identical on every instance. A new mapping."""
-    writers = facts.get("writer_functions")
-    if not writers:
-        return facts
-    return {**facts, "written_at_boot_only": all(name and not decorated and index.runs_only_at_boot(name)
-                                                 for name, decorated in writers)}
-
-
-def _resolve_imported_cache(facts: Mapping[str, Any], index: ServiceIndex) -> Mapping[str, Any]:
-    """A decorator naming a cache object or an lru_cache wrapper defined in another module of the service:
-    a new mapping with `cache_backend` / `wraps_cache` resolved, or `facts` itself."""
-    extra: dict[str, Any] = {}
-    ref = facts.get("cache_ref")
-    if ref:
-        target = index.module(ref[0])
-        if target is not None and ref[1] in target.cache_objects:
-            extra["cache_backend"] = target.cache_objects[ref[1]]
-    ref = facts.get("wrapper_ref")
-    if ref:
-        target = index.module(ref[0])
-        extra["wraps_cache"] = target is not None and ref[1] in target.cache_wrappers
-    return {**facts, **extra} if extra else facts
-
-
-def _verify_clients(facts: Mapping[str, Any], index: ServiceIndex) -> Mapping[str, Any]:
-    """Drop project classes that only look like clients (`FilesRepository` kept in a Map) by their own facts:
-    a new mapping, or `facts` itself when it names no client."""
-    refs = facts.get("client_refs")
-    if not refs:
-        return facts
-    kept = frozenset((kind, name, needs_check) for kind, name, needs_check in refs
-                     if not needs_check or (info := index.lookup(name)) is None or info.clients)
-    return {**facts, "client_refs": kept, "clients": frozenset(kind for kind, _n, _v in kept)}
 
 
 __all__ = ["ScanResult", "scan", "Risk"]

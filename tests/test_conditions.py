@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from stateaudit.conditions import ConditionError, holds, validate
+from stateaudit.conditions import ConditionError, holds, may_hold, surely_holds, validate
 
 WORDS = frozenset({"session", "sessions", "token"})
 
@@ -117,3 +117,36 @@ def test_validate_names_the_problem(condition, message):
 def test_validate_accepts_every_documented_form():
     validate({"kind": ["collection"], "words": {"regex": "^a", "not": "b"}, "positional_count": {"gte": 1, "lte": 3},
               "all": [{"rebound": True}], "any": [{"scope": "module"}], "not": {"frozen": False}})
+
+
+# Partial knowledge: `known` holds only the facts the join cannot change (join.settled); the others are unknown.
+UNKNOWN_ALL = {"scope": "instance", "frozen": False}
+
+
+@pytest.mark.parametrize("condition, may, surely", [
+    ({"scope": "instance"}, True, True),
+    ({"scope": "module"}, False, False),
+    ({"owner_singleton": True}, True, False),  # unknown: may hold, not surely
+    ({"scope": "instance", "owner_singleton": True}, True, False),
+    ({"scope": "module", "owner_singleton": True}, False, False),
+    # any: fails only when every branch fails on what is known
+    ({"any": [{"scope": "static"}, {"scope": "module"}]}, False, False),
+    ({"any": [{"scope": "static"}, {"owner_singleton": True}]}, True, False),
+    ({"any": [{"scope": "instance"}, {"owner_singleton": True}]}, True, True),
+    # not: fails only when what it negates surely holds
+    ({"not": {"frozen": False}}, False, False),
+    ({"not": {"owner_singleton": True}}, True, False),
+    ({"not": {"any": [{"scope": "instance"}, {"owner_singleton": True}]}}, False, False),
+    ({"not": {"all": [{"scope": "instance"}, {"owner_singleton": True}]}}, True, False),
+    ({"not": {"not": {"frozen": False}}}, True, True),
+    ({"all": [{"scope": "instance"}, {"frozen": True}]}, False, False),
+    ({}, True, True),
+])
+def test_may_hold_and_surely_holds_on_partial_knowledge(condition, may, surely):
+    assert may_hold(condition, UNKNOWN_ALL) is may
+    assert surely_holds(condition, UNKNOWN_ALL) is surely
+    # Whatever the unknown fact turns out to be, the answers bound what holds() says.
+    for owner_singleton in (True, False, None):
+        facts = {**UNKNOWN_ALL, "owner_singleton": owner_singleton}
+        assert not holds(condition, facts) or may
+        assert holds(condition, facts) or not surely
