@@ -379,7 +379,8 @@ def browser_global_uses(parsed: ParsedFile, globals_: frozenset[str], document_m
     checks where it runs is not browser-only. A global the file binds itself (`(window) => ...`,
     `const document = ...`) is its own name, not the browser's. Only for JavaScript-family grammars.
     """
-    if parsed.language not in ("typescript", "tsx", "javascript"):
+    if parsed.language not in ("typescript", "tsx", "javascript") or \
+            not _may_use_globals(parsed.source, globals_, document_members):
         return 0
     uses_query, bindings_query = _browser_queries(parsed.language)
     bound = {node_text(n) for _, c in QueryCursor(bindings_query).matches(parsed.root) for n in c.get("bound", ())}
@@ -396,6 +397,14 @@ def browser_global_uses(parsed: ParsedFile, globals_: frozenset[str], document_m
         if name in globals_ or (name == "document" and node_text(captures["member"][0]) in document_members):
             uses += 1
     return uses
+
+
+def _may_use_globals(source: bytes, globals_: frozenset[str], document_members: frozenset[str]) -> bool:
+    """Can the file use a browser global at all? Every use names one of them (or `document` and a DOM
+    member) in the source text; most server files name none, and skip both queries."""
+    if any(name.encode() in source for name in globals_):
+        return True
+    return b"document" in source and any(member.encode() in source for member in document_members)
 
 
 @cache
