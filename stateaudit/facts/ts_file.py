@@ -48,6 +48,11 @@ _CLIENT_PROP_TYPES = frozenset({"identifier", "type_identifier", "decorator"})
 _EXPORTED_NAME_TYPES = frozenset({"identifier", "shorthand_property_identifier", "property_identifier"})
 
 
+# How code reaches a class's process-wide instance: `X.getInstance()`, `X.instance`, `X.sharedInstance`.
+SINGLETON_GETTERS = ("getInstance",)
+SINGLETON_FIELDS = ("instance", "sharedInstance")
+
+
 class TsFile(FileAnalysis):
     """Per-file analysis, computed once and shared by every candidate in the file."""
 
@@ -279,6 +284,12 @@ class TsFile(FileAnalysis):
                     aliases[node_text(field(node, "name"))] = held
         return aliases
 
+    @cached_property
+    def names_a_singleton(self) -> bool:
+        """Can the file reach a class's singleton at all? Every way _singleton_behind knows (a getter, an
+        instance field, an alias of one) spells one of their names in the source; most files spell none."""
+        return any(name.encode() in self.parsed.source for name in (*SINGLETON_GETTERS, *SINGLETON_FIELDS))
+
     def _singleton_behind(self, node: SyntaxNode | None, follow_aliases: bool = True) -> str:
         """The class whose singleton an expression is (`X.getInstance()`, `X.instance`, an alias of one), or ''."""
         node = unwrap(node)
@@ -290,9 +301,9 @@ class TsFile(FileAnalysis):
             return self.singleton_aliases.get(node_text(node), "") if follow_aliases else ""
         if node.type == "call_expression" and not named_children(field(node, "arguments")):
             node = field(node, "function")
-            if node is None or node.type != "member_expression" or node_text(field(node, "property")) != "getInstance":
+            if node is None or node.type != "member_expression" or node_text(field(node, "property")) not in SINGLETON_GETTERS:
                 return ""
-        elif not (node.type == "member_expression" and node_text(field(node, "property")) in ("instance", "sharedInstance")):
+        elif not (node.type == "member_expression" and node_text(field(node, "property")) in SINGLETON_FIELDS):
             return ""
         obj = field(node, "object")
         return node_text(obj) if obj is not None and obj.type == "identifier" and node_text(obj)[:1].isupper() else ""

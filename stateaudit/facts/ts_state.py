@@ -76,7 +76,8 @@ def file_index(ts: TsFile) -> FileIndex:
         elif node.type == "pair" and node_text(field(node, "key")) in ("providers", "useClass", "controllers"):
             for ident in descendants(field(node, "value"), "identifier"):
                 index.instantiations.append((node_text(ident), "provider"))
-    for key, events in ts.events.items():
+    # Writes through a singleton ("field" keys) need a file that names one; the others need no events table.
+    for key, events in ts.events.items() if ts.names_a_singleton else ():
         if key[0] == "field":
             for _line, op, fn in events:
                 if op not in ("read", "rebind") and fn is not None and ts.after_start_up(fn):
