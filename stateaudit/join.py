@@ -218,3 +218,17 @@ def settled(facts: Mapping[str, Any], classes_in_file: Mapping[str, ClassInfo]) 
     if get("rule") != "ts.memory-rate-limiter":
         decided["wraps_memory_limiter"] = get("wraps_memory_limiter")
     return Settled(facts, decided)
+
+
+def settled_early(early: Mapping[str, Any], classes_in_file: Mapping[str, ClassInfo]) -> dict[str, Any]:
+    """settled() for a state candidate of which only its early facts are computed (scope, name, class_name,
+    container, declared_with: facts.*.early_state_facts): the ones the join cannot change, and the owner's
+    singleton when the file declares the class. A fact missing here is unknown, not absent."""
+    known = {name: value for name, value in early.items() if name not in JOINED}
+    if early.get("container") != "collection":
+        known["container"] = early.get("container")
+    if early.get("scope") in ("instance", "static") and early.get("class_name"):
+        info = classes_in_file.get(early["class_name"])
+        if info is not None:
+            known["owner_singleton"] = bool(info.has_static_instance)
+    return known

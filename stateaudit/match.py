@@ -12,7 +12,7 @@ from .conditions import may_hold
 from .config import MAX_FILE_BYTES
 from .facts import FileIndex, facts_module
 from .interrupt import reraise_if_interrupted
-from .join import settled
+from .join import settled, settled_early
 from .model import DegradedFile, Facts, InternalError, Match, ParseError, SourceFile
 from .ruleset import Rule, RuleSet
 from .source_roles import BROWSER
@@ -242,14 +242,25 @@ def _build_match(rule: Rule, captures, parsed: ParsedFile, analysis, module, cla
     name = _first(captures, "name")
     value = _first(captures, "value")
     subject = rule.subject if rule.subject != "auto" else subject_of(rule.kind, target.type)
+    if subject == "global" and not hasattr(module, "global_facts"):
+        subject = "state"  # TypeScript's globals are state candidates like any other
     if subject == "state":
+        # Cheapest first; each step stops a candidate whose rule cannot hold on what is known so far.
+        shape = _memo(analysis, "_shape_facts", (target, name, value),
+                      lambda: module.shape_facts(analysis, target, name, value))
+        if not may_hold(rule.where, settled_early(shape, classes)):
+            return None  # another container or declaration keyword
         scope = module.state_scope(analysis, target, name, value)
         if not may_hold(rule.where, {"scope": scope}):  # the join never changes scope
-            return None  # the rule wants state of another scope: its other facts would be computed for nothing
-        facts, writes = _state_facts(module, analysis, target, name, value, scope)
+            return None  # the rule wants state of another scope
+        early = _memo(analysis, "_early_facts", (target, name, value),
+                      lambda: module.early_state_facts(analysis, target, name, value, scope, shape))
+        if not may_hold(rule.where, settled_early(early, classes)):
+            return None  # the owner class is not a singleton: its uses need not be looked up
+        facts, writes = _memo(analysis, "_state_facts", (target, name, value),
+                              lambda: module.state_facts(analysis, target, name, value, scope, early))
     elif subject == "global":
-        facts, writes = (module.global_facts(analysis, target, name) if hasattr(module, "global_facts")
-                         else _state_facts(module, analysis, target, name, value))
+        facts, writes = module.global_facts(analysis, target, name)
     elif subject == "singleton":
         cls = _first(captures, "class")
         facts, writes = module.singleton_facts(analysis, target, node_text(cls) if cls is not None else None)
@@ -271,13 +282,13 @@ def _build_match(rule: Rule, captures, parsed: ParsedFile, analysis, module, cla
     )
 
 
-def _state_facts(module, analysis, target, name, value, scope: str | None = None):
-    """A named value's facts, computed once per file however many rules capture it (a module-level
+def _memo(analysis, table: str, nodes: tuple, compute):
+    """A candidate's facts, computed once per file however many rules capture its nodes (a module-level
     `let cache = new Map()` is a candidate of ts.module-collection and of ts.mutable-global)."""
-    known = analysis.__dict__.setdefault("_state_facts", {})
-    key = (target.id, name.id if name is not None else None, value.id if value is not None else None)
+    known = analysis.__dict__.setdefault(table, {})
+    key = tuple(node.id if node is not None else None for node in nodes)
     if key not in known:
-        known[key] = module.state_facts(analysis, target, name, value, scope)
+        known[key] = compute()
     return known[key]
 
 

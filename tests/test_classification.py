@@ -257,7 +257,9 @@ def test_the_join_never_changes_what_a_file_settles(ruleset, monkeypatch):
     from stateaudit import match as match_module
     from stateaudit.conditions import FACT_NAMES
     from stateaudit.facts import ServiceIndex
-    from stateaudit.join import JOINED, service_facts, settled
+    from stateaudit.join import JOINED, service_facts, settled, settled_early
+
+    EARLY = ("scope", "name", "class_name", "container", "declared_with")  # facts.*.early_state_facts
 
     monkeypatch.setattr(match_module, "may_hold", lambda condition, known: True)
     checked = decided = 0
@@ -281,5 +283,8 @@ def test_the_join_never_changes_what_a_file_settles(ruleset, monkeypatch):
                     if name in known:
                         assert joined.get(name) == known[name], (file.rel, match.rule_id, name)
                         decided += name in JOINED
+                early = {name: match.facts[name] for name in EARLY if name in match.facts}
+                for name, value in settled_early(early, classes).items():
+                    assert joined.get(name) == value, (file.rel, match.rule_id, name, "early")
                 checked += 1
     assert checked > 2000 and decided > 10000, (checked, decided)

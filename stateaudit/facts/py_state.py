@@ -165,14 +165,34 @@ def _find_scope_and_name(py: PyFile, target: SyntaxNode, name_node: SyntaxNode |
     return scope, name
 
 
+def shape_facts(py: PyFile, target: SyntaxNode, name_node: SyntaxNode | None,
+                value: SyntaxNode | None) -> dict[str, Any]:
+    """What a state candidate's own value says, whatever its scope: the container it holds. Asked before
+    the scope (a function local's scope needs its closures' writes): most candidates stop here."""
+    return {"container": container_of(value)}
+
+
+def early_state_facts(py: PyFile, target: SyntaxNode, name_node: SyntaxNode | None, value: SyntaxNode | None,
+                      scope: str, shape: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The facts of a state candidate read off its own nodes, before any use of it is looked up (`shape`:
+    what shape_facts gave). state_facts keeps them."""
+    scope, name = _scope_and_name(py, target, name_node, value)
+    class_name = owner_of(py, target)[1]
+    return {**(shape or shape_facts(py, target, name_node, value)), "scope": scope, "name": name,
+            "class_name": class_name if scope in ("class", "instance") else None}
+
+
 def state_facts(py: PyFile, target: SyntaxNode, name_node: SyntaxNode | None,
-                value: SyntaxNode | None, scope: str | None = None) -> tuple[dict[str, Any], list[WriteSite]]:
+                value: SyntaxNode | None, scope: str | None = None,
+                early: dict[str, Any] | None = None) -> tuple[dict[str, Any], list[WriteSite]]:
     """Facts for a module variable, class attribute, `self.x` set in __init__, or `app.state.x`
-    (`scope`, when given, is what state_scope said: it is worked out once per candidate either way)."""
+    (`scope`, when given, is what state_scope said: it is worked out once per candidate either way;
+    `early`, what early_state_facts gave)."""
     left_text = node_text(field(target, "left"))
     fn = enclosing(target, FUNCTIONS)
     cls, class_name = owner_of(py, target)
     scope, name = _scope_and_name(py, target, name_node, value)
+    early = early or early_state_facts(py, target, name_node, value, scope)
     if scope == "module":
         class_name, keys = None, [("name", name)]
     elif scope == "class":
@@ -190,12 +210,9 @@ def state_facts(py: PyFile, target: SyntaxNode, name_node: SyntaxNode | None,
     if scope == "closure":
         writes = py.closure_writes(fn, name)
     facts: dict[str, Any] = {
-        "scope": scope,
-        "name": name,
+        **early,
         "words": split_words(name) | (split_words(class_name) if class_name else set()),
-        "class_name": class_name if scope in ("class", "instance") else None,
         "symbol": f"{class_name}.{name}" if class_name and scope in ("class", "instance") else name,
-        "container": container_of(value),
         "callee_name": node_text(field(value, "function")).rsplit(".", 1)[-1] if value is not None and value.type == "call" else "",
         "value_text": node_text(value)[:300],
         "frozen": False,

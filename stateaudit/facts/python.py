@@ -2,7 +2,17 @@
 
 from .py_calls import call_facts
 from .py_file import PyFile, analyse, container_of, instantiation_context
-from .py_state import class_facts, decorator_facts, file_index, global_facts, singleton_facts, state_facts, state_scope
+from .py_state import (
+    class_facts,
+    decorator_facts,
+    early_state_facts,
+    file_index,
+    global_facts,
+    shape_facts,
+    singleton_facts,
+    state_facts,
+    state_scope,
+)
 
-__all__ = ["PyFile", "analyse", "call_facts", "class_facts", "container_of", "decorator_facts", "file_index",
-           "global_facts", "instantiation_context", "singleton_facts", "state_facts", "state_scope"]
+__all__ = ["PyFile", "analyse", "call_facts", "class_facts", "container_of", "decorator_facts", "early_state_facts", "file_index",
+           "global_facts", "instantiation_context", "shape_facts", "singleton_facts", "state_facts", "state_scope"]

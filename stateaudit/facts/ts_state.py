@@ -199,14 +199,40 @@ def state_scope(ts: TsFile, target: SyntaxNode, name_node: SyntaxNode | None, va
     return scope
 
 
+def shape_facts(ts: TsFile, target: SyntaxNode, name_node: SyntaxNode | None,
+                value: SyntaxNode | None) -> dict[str, Any]:
+    """What a state candidate's own declaration says, whatever its scope: the container it holds and the
+    keyword it is declared with. The cheapest facts, asked before the scope (a function local's scope
+    needs its closures' writes): most candidates, a local holding a string, stop here."""
+    declaration = parent_of(target) if target.type == "variable_declarator" else None
+    return {
+        "container": container_of(value) or _project_collection(ts, value),
+        "declared_with": node_text(children_of(declaration)[0]) if declaration is not None and children_of(declaration) else None,
+    }
+
+
+def early_state_facts(ts: TsFile, target: SyntaxNode, name_node: SyntaxNode | None, value: SyntaxNode | None,
+                      scope: str, shape: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The facts of a state candidate read off its own nodes, before any use of it is looked up (`shape`:
+    what shape_facts gave). state_facts keeps them."""
+    return {
+        **(shape or shape_facts(ts, target, name_node, value)),
+        "scope": scope,
+        "name": node_text(name_node),
+        "class_name": ts.class_name(ts.class_of(target)) if scope != "module" else None,
+    }
+
+
 def state_facts(ts: TsFile, target: SyntaxNode, name_node: SyntaxNode | None,
-                value: SyntaxNode | None, scope: str | None = None) -> tuple[dict[str, Any], list[WriteSite]]:
-    """Facts for a named value: a module variable, class field or constructor assignment."""
-    name = node_text(name_node)
+                value: SyntaxNode | None, scope: str | None = None,
+                early: dict[str, Any] | None = None) -> tuple[dict[str, Any], list[WriteSite]]:
+    """Facts for a named value: a module variable, class field or constructor assignment (`early`: what
+    early_state_facts gave for it, when the caller has it)."""
+    scope = scope or state_scope(ts, target, name_node, value)
+    early = early or early_state_facts(ts, target, name_node, value, scope)
+    name, class_name = early["name"], early["class_name"]
     cls = ts.class_of(target)
     fn = enclosing(target, FUNCTION_TYPES)
-    scope = scope or state_scope(ts, target, name_node, value)
-    class_name = ts.class_name(cls) if scope != "module" else None
     if scope == "export":
         keys = [("exports", name)]
     elif scope == "module":
@@ -224,16 +250,12 @@ def state_facts(ts: TsFile, target: SyntaxNode, name_node: SyntaxNode | None,
         writes = ts.closure_writes(fn, name)
     declaration = parent_of(target) if target.type == "variable_declarator" else None
     facts: dict[str, Any] = {
-        "scope": scope,
-        "name": name,
+        **early,
         "words": split_words(name) | (split_words(class_name) if class_name else set()),
-        "class_name": class_name,
         "symbol": f"{class_name}.{name}" if class_name else name,
-        "container": container_of(value) or _project_collection(ts, value),
         "value_class": node_text(field(unwrap(value), "constructor")) if unwrap(value) is not None and unwrap(value).type == "new_expression" else "",
         "type_words": frozenset(_type_words(target, value)),
         "frozen": is_frozen(value) or (declaration is not None and node_text(declaration).startswith("const") and name.isupper() and not writes),
-        "declared_with": node_text(children_of(declaration)[0]) if declaration is not None and children_of(declaration) else None,
         "writes": frozenset(w.op for w in writes),
         "written_after_init": any(w.op != "rebind" for w in writes),
         "rebound": any(w.op == "rebind" for w in writes),

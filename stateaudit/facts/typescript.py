@@ -2,8 +2,16 @@
 
 from .ts_calls import call_facts, decorator_facts
 from .ts_file import TsFile, analyse, instantiation_context
-from .ts_state import class_facts, file_index, singleton_facts, state_facts, state_scope
+from .ts_state import (
+    class_facts,
+    early_state_facts,
+    file_index,
+    shape_facts,
+    singleton_facts,
+    state_facts,
+    state_scope,
+)
 from .ts_syntax import container_of, is_frozen
 
-__all__ = ["TsFile", "analyse", "call_facts", "class_facts", "container_of", "decorator_facts", "file_index",
-           "instantiation_context", "is_frozen", "singleton_facts", "state_facts", "state_scope"]
+__all__ = ["TsFile", "analyse", "call_facts", "class_facts", "container_of", "decorator_facts", "early_state_facts", "file_index",
+           "instantiation_context", "is_frozen", "shape_facts", "singleton_facts", "state_facts", "state_scope"]
