@@ -302,7 +302,7 @@ class PyFile(FileAnalysis):
                     found.append((node_text(left), assign))
         return found
 
-    def stateful_fields(self, cls: SyntaxNode) -> tuple[str, ...]:
+    def _stateful_fields(self, cls: SyntaxNode) -> tuple[str, ...]:
         """Attributes written after __init__: collections mutated, or values rebound (lazy clients aside)."""
         names = []
         handles = vocabulary().matcher("clients.handle_names")
@@ -311,11 +311,8 @@ class PyFile(FileAnalysis):
             keys = [("self", cls.id, name)] + [("attr", var, name) for var in instances]
             if self.writes(keys, "instance", name):
                 names.append(name)
-        for key in self.events:
-            if len(key) != 3:
-                continue
-            kind, cls_id, name = key
-            if kind == "self" and cls_id == cls.id and name not in names and not handles.search(name):
+        for _kind, _cls_id, name in self.keys_by_owner.get(("self", cls.id), ()):
+            if name not in names and not handles.search(name):
                 if any(w.op == "rebind" for w in self.writes([("self", cls.id, name)], "instance", name)):
                     names.append(name)
         for name, _node in self.class_collections(cls):

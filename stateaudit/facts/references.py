@@ -166,6 +166,27 @@ class FileAnalysis:
         return sorted(sites, key=lambda s: (s.line, s.op))
 
     @cached_property
+    def keys_by_owner(self) -> dict[tuple, list[tuple]]:
+        """The events' (kind, owner, name) keys by (kind, owner), in table order: a class's own fields
+        (`("this", class id)`, `("self", class id)`) without a pass over the whole table per class."""
+        grouped: dict[tuple, list[tuple]] = {}
+        for key in self.events:
+            if len(key) == 3:
+                grouped.setdefault(key[:2], []).append(key)
+        return grouped
+
+    def stateful_fields(self, cls: SyntaxNode) -> tuple[str, ...]:
+        """The class's fields written after its initialisation (see each language's `_stateful_fields`),
+        worked out once per class: the index, class and singleton facts all ask."""
+        known = self.__dict__.setdefault("_stateful", {})
+        if cls.id not in known:
+            known[cls.id] = self._stateful_fields(cls)
+        return known[cls.id]
+
+    def _stateful_fields(self, cls: SyntaxNode) -> tuple[str, ...]:
+        raise NotImplementedError
+
+    @cached_property
     def events(self) -> dict[tuple, list[Event]]:
         """Reference key -> events, with writes through simple aliases (`const s = this.sessions`) credited."""
         table: dict[tuple, list[Event]] = {}

@@ -518,7 +518,7 @@ class TsFile(FileAnalysis):
                             found.append((node_text(field(left, "property")), node, False))
         return found
 
-    def stateful_fields(self, cls: SyntaxNode) -> tuple[str, ...]:
+    def _stateful_fields(self, cls: SyntaxNode) -> tuple[str, ...]:
         """Fields written after the constructor: collections mutated, or values rebound (lazy clients aside).
 
         The same definition as the Python side's, so a counter or an `openedAt` a method rebinds makes
@@ -530,10 +530,10 @@ class TsFile(FileAnalysis):
             keys = [("this", cls.id, name)] + ([("static", self.class_name(cls) or "", name)] if is_static else [])
             if self.writes(keys, "static" if is_static else "instance", name):
                 names.append(name)
-        for key in self.events:
-            if len(key) != 3 or key[0] != "this" or key[1] != cls.id or key[2] in names:
-                continue
+        for key in self.keys_by_owner.get(("this", cls.id), ()):
             name = key[2]
+            if name in names:
+                continue
             if handles.search(name) or name in ("instance", "_instance", "INSTANCE"):
                 continue
             if any(w.op == "rebind" for w in self.writes([key], "instance", name)):
