@@ -40,3 +40,21 @@ def test_the_guard_sees_a_navigation_when_there_is_one(tmp_path):
     sample = tmp_path / "sample.py"
     sample.write_text("def f(node):\n    return node.parent.type, node.child_by_field_name('name')\n", encoding="utf-8")
     assert _node_attribute_uses(sample) == ["sample.py:2: .child_by_field_name", "sample.py:2: .parent"]
+
+
+def _tree_sitter_imports(path: Path) -> list[str]:
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+            [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+        found += [f"{path.relative_to(PACKAGE)}:{node.lineno}: {name}" for name in names
+                  if name.split(".")[0].startswith("tree_sitter")]
+    return found
+
+
+def test_only_the_syntax_module_imports_tree_sitter():
+    """Every other module of the package gets trees, nodes and queries from stateaudit.syntax."""
+    uses = [use for path in sorted(PACKAGE.rglob("*.py")) if path.name != "syntax.py"
+            for use in _tree_sitter_imports(path)]
+    assert uses == [], "import from stateaudit.syntax instead:\n" + "\n".join(uses)
+    assert _tree_sitter_imports(PACKAGE / "syntax.py")  # the check sees an import when there is one
