@@ -242,8 +242,8 @@ def _build_match(rule: Rule, captures, parsed: ParsedFile, analysis, module, cla
     name = _first(captures, "name")
     value = _first(captures, "value")
     subject = rule.subject if rule.subject != "auto" else subject_of(rule.kind, target.type)
-    if subject == "global" and not hasattr(module, "global_facts"):
-        subject = "state"  # TypeScript's globals are state candidates like any other
+    if subject == "global":
+        subject = module.GLOBALS_ARE  # "state" where the language has no global statement (TypeScript)
     if subject == "state":
         # Cheapest first; each step stops a candidate whose rule cannot hold on what is known so far.
         shape = _memo(analysis, "_shape_facts", (target, name, value),

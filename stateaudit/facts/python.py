@@ -14,5 +14,8 @@ from .py_state import (
     state_scope,
 )
 
-__all__ = ["PyFile", "analyse", "call_facts", "class_facts", "container_of", "decorator_facts", "early_state_facts", "file_index",
+# A global-kind rule's candidates: names a function rebinds through a `global` statement (global_facts).
+GLOBALS_ARE = "global"
+
+__all__ = ["GLOBALS_ARE", "PyFile", "analyse", "call_facts", "class_facts", "container_of", "decorator_facts", "early_state_facts", "file_index",
            "global_facts", "instantiation_context", "shape_facts", "singleton_facts", "state_facts", "state_scope"]

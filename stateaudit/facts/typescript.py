@@ -13,5 +13,8 @@ from .ts_state import (
 )
 from .ts_syntax import container_of, is_frozen
 
-__all__ = ["TsFile", "analyse", "call_facts", "class_facts", "container_of", "decorator_facts", "early_state_facts", "file_index",
+# A global-kind rule's candidates: module variables, extracted like any other state (no `global` statement).
+GLOBALS_ARE = "state"
+
+__all__ = ["GLOBALS_ARE", "TsFile", "analyse", "call_facts", "class_facts", "container_of", "decorator_facts", "early_state_facts", "file_index",
            "instantiation_context", "is_frozen", "shape_facts", "singleton_facts", "state_facts", "state_scope"]
