@@ -486,7 +486,7 @@ INDEXED_TYPES = frozenset({
     "class_declaration", "class", "abstract_class_declaration", "subscript_expression",
     # Python
     "attribute", "call", "assignment", "class_definition", "function_definition", "global_statement",
-    "import_statement", "import_from_statement", "while_statement",
+    "import_statement", "import_from_statement", "while_statement", "augmented_assignment", "for_statement",
 }) | FUNCTION_TYPES
 
 

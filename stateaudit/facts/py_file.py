@@ -304,10 +304,13 @@ class PyFile(FileAnalysis):
 
     def _stateful_fields(self, cls: SyntaxNode) -> tuple[str, ...]:
         """Attributes written after __init__: collections mutated, or values rebound (lazy clients aside)."""
+        collections, class_collections = self.instance_collections(cls), self.class_collections(cls)
+        if not collections and not class_collections and not self._rebinds_members(cls):
+            return ()  # nothing the events table could show: most classes (schemas, types) never build it
         names = []
         handles = vocabulary().matcher("clients.handle_names")
         instances = module_instances(self, self.class_name(cls))
-        for name, _node in self.instance_collections(cls):
+        for name, _node in collections:
             keys = [("self", cls.id, name)] + [("attr", var, name) for var in instances]
             if self.writes(keys, "instance", name):
                 names.append(name)
@@ -315,11 +318,18 @@ class PyFile(FileAnalysis):
             if name not in names and not handles.search(name):
                 if any(w.op == "rebind" for w in self.writes([("self", cls.id, name)], "instance", name)):
                     names.append(name)
-        for name, _node in self.class_collections(cls):
+        for name, _node in class_collections:
             keys = [("cls", cls.id, name), ("self", cls.id, name), ("attr", self.class_name(cls) or "", name)]
             if self.writes(keys, "class", name):
                 names.append(name)
         return tuple(names)
+
+    def _rebinds_members(self, cls: SyntaxNode) -> bool:
+        """Can anything in the class rebind one of its fields (`self.x = v`, `self.n += 1`, `self.a, b = ...`,
+        `for self.x in ...`)? Each is a statement of the assignment or unpacking forms of write_shapes whose
+        target holds `self.`; a class without one has no rebound fields (its `("self", class, name)` keys)."""
+        statements = self.write_shapes.assignments | self.write_shapes.unpacking_owners
+        return any("self." in node_text(field(node, "left")) for node in descendants(cls, statements))
 
     def has_singleton_instance(self, cls: SyntaxNode) -> bool:
         """The class keeps its one instance (`_instance`, a metaclass's `_instances`) and hands it out from
