@@ -18,7 +18,7 @@ from ..syntax import (
     parent_of,
 )
 from ..vocabulary import current as vocabulary
-from .references import FileAnalysis, WriteShapes
+from .references import ClientUnits, FileAnalysis, WriteShapes
 
 FUNCTIONS = frozenset({"function_definition", "lambda"})
 MUTATORS = frozenset({"append", "extend", "insert", "update", "setdefault", "pop", "popitem", "clear", "add",
@@ -52,6 +52,8 @@ class PyFile(FileAnalysis):
         entry_getters=(".get", ".setdefault"), unpacking=frozenset({"pattern_list", "tuple_pattern"}),
         unpacking_owners=frozenset({"assignment", "for_statement"}), delete_statements=frozenset({"delete_statement"}),
         delete_lists=frozenset({"expression_list"}), alias_assignment="assignment", alias_through_members=False)
+    client_units = ClientUnits(constructors=frozenset({"__init__", "__new__"}),
+                               constructor_types=frozenset({"function_definition"}))
 
     @cached_property
     def imports(self) -> dict[str, str]:
@@ -107,30 +109,39 @@ class PyFile(FileAnalysis):
         return values
 
     def clients_in(self, node: SyntaxNode) -> frozenset[str]:
-        """Client kinds used inside a node (a class, or the whole file); cached per node."""
+        """Client kinds used inside a node (a class, a function, or the whole file)."""
+        return frozenset(kind for kind, _name, _verify in self.client_refs(node))
+
+    def client_refs(self, node: SyntaxNode) -> frozenset[tuple[str, str, bool]]:
+        """(kind, name, needs verification) for each client use inside a node; cached per node.
+
+        Every Python client is known for sure from its import, `self.x` name or Django `.objects`, so none
+        needs checking against the service index (the TypeScript side has project classes that only look
+        like clients).
+        """
         cache = self.__dict__.setdefault("_clients_cache", {})
         if node.id not in cache:
-            cache[node.id] = self._clients_in(node)
+            cache[node.id] = self._client_refs(node)
         return cache[node.id]
 
-    def _clients_in(self, node: SyntaxNode) -> frozenset[str]:
-        kinds: set[str] = set()
+    def _client_refs(self, node: SyntaxNode) -> frozenset[tuple[str, str, bool]]:
+        refs: set[tuple[str, str, bool]] = set()
         self_attributes = vocabulary().group_matchers("clients.python.self_attributes")
         for child in descendants(node, self.reference_types):
             if child.type == "identifier":
                 kind = self.client_names.get(node_text(child))
                 if kind:
-                    kinds.add(kind)
+                    refs.add((kind, node_text(child), False))
             elif child.type == "attribute":
                 obj, attr = field(child, "object"), node_text(field(child, "attribute"))
                 if node_text(obj) in ("self", "cls"):
                     for kind, pattern in self_attributes:
                         if pattern.search(attr):
-                            kinds.add(kind)
+                            refs.add((kind, attr, False))
                             break
                 elif attr == "objects":
-                    kinds.add("database")
-        return frozenset(kinds)
+                    refs.add(("database", node_text(obj), False))
+        return frozenset(refs)
 
     # -- references and writes -----------------------------------------------
 

@@ -209,6 +209,7 @@ def state_facts(py: PyFile, target: SyntaxNode, name_node: SyntaxNode | None,
     writes = py.writes(keys, scope if scope != "class" else "class", name) if keys else []
     if scope == "closure":
         writes = py.closure_writes(fn, name)
+    refs = py.clients_beside(keys)
     facts: dict[str, Any] = {
         **early,
         "words": split_words(name) | (split_words(class_name) if class_name else set()),
@@ -220,7 +221,8 @@ def state_facts(py: PyFile, target: SyntaxNode, name_node: SyntaxNode | None,
         "written_after_init": any(w.op != "rebind" for w in writes) or (scope == "app-state" and (".state." in left_text or ".extensions[" in left_text)),
         "rebound": any(w.op == "rebind" for w in writes),
         "owner_kind": "class" if scope in ("class", "instance") else "module",
-        "clients": _clients_beside(py, keys),
+        "client_refs": refs,
+        "clients": frozenset(kind for kind, _name, _verify in refs),
         "class_words": frozenset(split_words(class_name)) if class_name else frozenset(),
         "lifetime_local": "process" if scope in ("module", "class", "app-state") else "unknown",
         "in_startup": fn is not None and instantiation_context(py, target) == "startup",
@@ -234,19 +236,6 @@ def state_facts(py: PyFile, target: SyntaxNode, name_node: SyntaxNode | None,
         "writer_functions": _writer_functions(py, keys, writes),
     }
     return facts, writes
-
-
-def _clients_beside(py: PyFile, keys: list[tuple]) -> frozenset[str]:
-    """Clients used in the functions that read or write the state: a store beside it, not merely nearby."""
-    functions = {}
-    for key in keys:
-        for _line, _op, fn in py.events.get(key, []):
-            if fn is not None and node_text(field(fn, "name")) not in ("__init__", "__new__"):
-                functions[fn.id] = fn
-    kinds: set[str] = set()
-    for fn in functions.values():
-        kinds |= py.clients_in(fn)
-    return frozenset(kinds)
 
 
 def _own_instance(py: PyFile, value: SyntaxNode | None) -> bool:

@@ -11,6 +11,7 @@ from ..syntax import (
     SyntaxNode,
     ancestors,
     descendants,
+    enclosing,
     field,
     index_tree,
     innermost_containers,
@@ -106,11 +107,24 @@ def operation(shapes: WriteShapes, base: SyntaxNode) -> tuple[str, str | None]:
         return "read", None
 
 
+@dataclass(frozen=True)
+class ClientUnits:
+    """Which functions' clients sit *beside* a piece of state: the per-language vocabulary of the one
+    `clients_beside` both languages share."""
+
+    constructors: frozenset[str]  # the names of functions that initialise state: a client they use is not beside it
+    constructor_types: frozenset[str]  # the function types such a name is a constructor in
+    # A use in a callback counts the clients of the method around it (or of the outermost function, outside
+    # a class): `this.redis.get(k).then((v) => this.cache.set(k, v))`. Empty: the function the use is in.
+    methods: frozenset[str] = frozenset()
+
+
 class FileAnalysis:
     """Computed once per file and shared by its candidates; subclasses say what a reference is and does."""
 
     function_types: frozenset[str]
     reference_types: frozenset[str]  # the node types that can name a piece of state
+    client_units: ClientUnits
 
     def __init__(self, parsed: ParsedFile):
         self.parsed = parsed
@@ -164,6 +178,29 @@ class FileAnalysis:
                     continue
                 sites.add(WriteSite(line, op))
         return sorted(sites, key=lambda s: (s.line, s.op))
+
+    def client_refs(self, node: SyntaxNode) -> frozenset[tuple[str, str, bool]]:
+        """(kind, name, needs checking against the service index) for each client used inside a node."""
+        raise NotImplementedError
+
+    def clients_beside(self, keys: list[tuple]) -> frozenset[tuple[str, str, bool]]:
+        """Clients used in the functions that read or write the state these keys name: a store *beside* it,
+        not merely nearby. Constructors are left out: a client they take is set up, not used with the state."""
+        units = self.client_units
+        functions = {}
+        for key in keys:
+            for _line, _op, fn in self.events.get(key, []):
+                outer = fn
+                while units.methods and outer is not None and outer.type not in units.methods \
+                        and enclosing(outer, self.function_types) is not None:
+                    outer = enclosing(outer, self.function_types)
+                if outer is not None and not (outer.type in units.constructor_types
+                                              and node_text(field(outer, "name")) in units.constructors):
+                    functions[outer.id] = outer
+        refs: set[tuple[str, str, bool]] = set()
+        for fn in functions.values():
+            refs |= self.client_refs(fn)
+        return frozenset(refs)
 
     @cached_property
     def events(self) -> dict[tuple, list[Event]]:

@@ -23,7 +23,7 @@ from ..syntax import (
     prev_sibling_of,
 )
 from ..vocabulary import current as vocabulary
-from .references import FileAnalysis, WriteShapes
+from .references import ClientUnits, FileAnalysis, WriteShapes
 from .ts_syntax import (
     CLASS_TYPES,
     MUTATING_HELPERS,
@@ -65,6 +65,8 @@ class TsFile(FileAnalysis):
         assignments=frozenset({"assignment_expression", "augmented_assignment_expression"}),
         mutators=MUTATORS, entry_getters=(".get", ".at"), updates=frozenset({"update_expression"}),
         delete_operator="unary_expression", mutating_helpers=MUTATING_HELPERS, alias_declarator="variable_declarator")
+    client_units = ClientUnits(constructors=frozenset({"constructor"}), constructor_types=frozenset({"method_definition"}),
+                               methods=frozenset({"method_definition"}))
 
     # -- imports and clients -------------------------------------------------
     @cached_property

@@ -267,7 +267,7 @@ def state_facts(ts: TsFile, target: SyntaxNode, name_node: SyntaxNode | None,
     tags = write_tags(ts.parsed, [w.line for w in writes])
     facts["stored"] = tags
     facts["increments"] = "increment" in tags
-    refs = _refs_beside(ts, keys, cls if scope != "module" else None)
+    refs = ts.clients_beside(keys)
     facts["client_refs"] = refs
     facts["clients"] = frozenset(kind for kind, _n, _v in refs)
     return facts, writes
@@ -386,22 +386,6 @@ def _type_words(target: SyntaxNode, value: SyntaxNode | None) -> set[str]:
             if node_text(part) not in ("Record", "Map", "Set", "Array", "Partial"):
                 words |= split_words(node_text(part))
     return words
-
-
-def _refs_beside(ts: TsFile, keys: list[tuple], cls: SyntaxNode | None) -> frozenset:
-    """Clients used in the functions that read or write the state: a store *beside* it, not merely nearby."""
-    functions = {}
-    for key in keys:
-        for _line, _op, fn in ts.events.get(key, []):
-            outer = fn
-            while outer is not None and outer.type != "method_definition" and enclosing(outer, FUNCTION_TYPES) is not None:
-                outer = enclosing(outer, FUNCTION_TYPES)
-            if outer is not None and not (outer.type == "method_definition" and node_text(field(outer, "name")) == "constructor"):
-                functions[outer.id] = outer
-    refs: set = set()
-    for fn in functions.values():
-        refs |= ts.client_refs(fn)
-    return frozenset(refs)
 
 
 def _closure_lives_long(ts: TsFile, fn: SyntaxNode, name: str) -> bool:

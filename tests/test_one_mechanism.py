@@ -1,0 +1,208 @@
+"""One mechanism, two vocabularies: the same idiom in TypeScript and in Python gives the same fact.
+
+Each case parses a small, realistic piece of a service in both languages with the real grammars and asks
+the shared mechanism of `stateaudit.facts.references` (through each language's `state_facts`) for the fact.
+Where one language's vocabulary deliberately differs, the test says so and why.
+"""
+
+from __future__ import annotations
+
+from stateaudit.facts import py_state, ts_state
+from stateaudit.facts.py_file import PyFile
+from stateaudit.facts.ts_file import TsFile
+from stateaudit.syntax import field, node_text, parse_source, walk
+
+
+def _ts(source: str) -> TsFile:
+    return TsFile(parse_source(source.encode(), "typescript"))
+
+
+def _py(source: str) -> PyFile:
+    return PyFile(parse_source(source.encode(), "python"))
+
+
+def _ts_field(ts: TsFile, name: str) -> dict:
+    """The facts of the class field `name` (declared in the class body)."""
+    target = next(n for n in walk(ts.root) if n.type == "public_field_definition"
+                  and node_text(field(n, "name")) == name)
+    return ts_state.state_facts(ts, target, field(target, "name"), field(target, "value"))[0]
+
+
+def _ts_module(ts: TsFile, name: str) -> dict:
+    target = next(n for n in walk(ts.root) if n.type == "variable_declarator" and node_text(field(n, "name")) == name)
+    return ts_state.state_facts(ts, target, field(target, "name"), field(target, "value"))[0]
+
+
+def _py_assigned(py: PyFile, left: str) -> dict:
+    """The facts of the first assignment whose left side is `left` (`self.sessions`, `SESSIONS`)."""
+    target = next(n for n in walk(py.root) if n.type == "assignment" and node_text(field(n, "left")) == left)
+    return py_state.state_facts(py, target, field(target, "left"), field(target, "right"))[0]
+
+
+# -- clients beside the state ----------------------------------------------------------------------------
+
+TS_STORE = """
+import Redis from 'ioredis';
+
+export class SessionStore {
+  private sessions = new Map<string, string>();
+  private hits = new Map<string, number>();
+
+  constructor(private readonly redis: Redis) {
+    this.hits.set('boot', 0);
+  }
+
+  async save(id: string, data: string): Promise<void> {
+    this.sessions.set(id, data);
+    await this.redis.set(`session:${id}`, data);
+  }
+
+  count(path: string): void {
+    this.hits.set(path, (this.hits.get(path) ?? 0) + 1);
+  }
+}
+"""
+
+PY_STORE = """
+from redis import Redis
+
+
+class SessionStore:
+    def __init__(self):
+        self.redis = Redis()
+        self.sessions = {}
+        self.hits = {"boot": 0}
+
+    def save(self, session_id, data):
+        self.sessions[session_id] = data
+        self.redis.set(f"session:{session_id}", data)
+
+    def count(self, path):
+        self.hits[path] = self.hits.get(path, 0) + 1
+"""
+
+
+def test_a_client_used_where_the_state_is_written_sits_beside_it_in_both_languages():
+    ts_facts, py_facts = _ts_field(_ts(TS_STORE), "sessions"), _py_assigned(_py(PY_STORE), "self.sessions")
+    assert ts_facts["clients"] == py_facts["clients"] == frozenset({"redis"})
+    # The same shape in both: (kind, name, needs checking against the service index).
+    assert ts_facts["client_refs"] == frozenset({("redis", "Redis", False)})  # the type of `this.redis`
+    assert py_facts["client_refs"] == frozenset({("redis", "redis", False)})  # the `self.redis` attribute
+
+
+def test_a_client_the_constructor_sets_up_is_not_beside_state_written_elsewhere_in_both_languages():
+    ts_facts, py_facts = _ts_field(_ts(TS_STORE), "hits"), _py_assigned(_py(PY_STORE), "self.hits")
+    assert ts_facts["written_after_init"] and py_facts["written_after_init"]
+    assert ts_facts["clients"] == py_facts["clients"] == frozenset()
+    assert ts_facts["client_refs"] == py_facts["client_refs"] == frozenset()
+
+
+def test_module_state_takes_the_clients_of_the_functions_that_use_it_in_both_languages():
+    ts = _ts("""
+import { sql } from 'drizzle-orm';
+import { db } from './db';
+
+const seen = new Set<string>();
+
+export async function remember(id: string) {
+  seen.add(id);
+  await db.execute(sql`INSERT INTO seen (id) VALUES (${id})`);
+}
+
+export function forget(id: string) {
+  seen.delete(id);
+}
+""")
+    py = _py("""
+from sqlalchemy import create_engine, text
+
+engine = create_engine("postgresql://")
+SEEN = set()
+
+
+def remember(item_id):
+    SEEN.add(item_id)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO seen (id) VALUES (:id)"), {"id": item_id})
+
+
+def forget(item_id):
+    SEEN.discard(item_id)
+""")
+    ts_facts, py_facts = _ts_module(ts, "seen"), _py_assigned(py, "SEEN")
+    # The names the function uses that are imported from a client package (and, in TypeScript, the
+    # project's `db`, checked later); the module's own `engine` is no import, so no name of a client.
+    assert ts_facts["clients"] == py_facts["clients"] == frozenset({"database"})
+    assert ts_facts["client_refs"] == frozenset({("database", "sql", False), ("database", "db", True)})
+    assert py_facts["client_refs"] == frozenset({("database", "text", False)})
+
+
+def test_only_a_project_class_that_looks_like_a_client_needs_checking():
+    """A TypeScript project class named like a client (`FilesRepository`) is checked against the service
+    index later. A Python client is known from its import, `self.x` name or Django `.objects`, never from a
+    project class's name, so no Python reference needs that check."""
+    ts = _ts("""
+import { FilesRepository } from './files.repository';
+
+export class Uploads {
+  private pending = new Map<string, Buffer>();
+
+  constructor(private readonly files: FilesRepository) {}
+
+  async upload(id: string, body: Buffer) {
+    this.pending.set(id, body);
+    await this.files.save(id, body);
+  }
+}
+""")
+    py = _py("""
+from shop.models import Order
+
+
+class Checkout:
+    def __init__(self):
+        self.pending = {}
+
+    def start(self, order_id):
+        self.pending[order_id] = Order.objects.get(pk=order_id)
+""")
+    assert _ts_field(ts, "pending")["client_refs"] == frozenset({("database", "FilesRepository", True)})
+    assert _py_assigned(py, "self.pending")["client_refs"] == frozenset({("database", "Order", False)})
+
+
+def test_a_typescript_callback_counts_the_clients_of_its_method():
+    """`ClientUnits.methods`: a TypeScript write in a callback (`.then((v) => this.cache.set(k, v))`) counts
+    the clients of the method around it, as promise chains put the write and the client in different
+    functions. Python's vocabulary counts the function the use is in (its measured behaviour): a nested
+    `def` is where Python code would keep such a write, and it is its own unit."""
+    ts = _ts("""
+import Redis from 'ioredis';
+
+export class Prices {
+  private cache = new Map<string, string>();
+
+  constructor(private readonly redis: Redis) {}
+
+  load(sku: string) {
+    return this.redis.get(sku).then((price) => {
+      this.cache.set(sku, price ?? '0');
+    });
+  }
+}
+""")
+    py = _py("""
+from redis import Redis
+
+
+class Prices:
+    def __init__(self):
+        self.redis = Redis()
+        self.cache = {}
+
+    def load(self, sku):
+        def keep(price):
+            self.cache[sku] = price or "0"
+        return keep(self.redis.get(sku))
+""")
+    assert _ts_field(ts, "cache")["clients"] == frozenset({"redis"})
+    assert _py_assigned(py, "self.cache")["clients"] == frozenset()
