@@ -206,3 +206,139 @@ class Prices:
 """)
     assert _ts_field(ts, "cache")["clients"] == frozenset({"redis"})
     assert _py_assigned(py, "self.cache")["clients"] == frozenset()
+
+
+# -- closure lifetime --------------------------------------------------------------------------------------
+
+def _ts_scope(source: str, name: str) -> str:
+    ts = _ts(source)
+    target = next(n for n in walk(ts.root) if n.type == "variable_declarator" and node_text(field(n, "name")) == name)
+    return ts_state.state_scope(ts, target, field(target, "name"), field(target, "value"))
+
+
+def _py_scope(source: str, name: str) -> str:
+    py = _py(source)
+    target = next(n for n in walk(py.root) if n.type == "assignment" and node_text(field(n, "left")) == name)
+    return py_state.state_scope(py, target, field(target, "left"), field(target, "right"))
+
+
+TS_LIMITER = """
+import express from 'express';
+
+function rateLimit(limit: number) {
+  const hits = new Map<string, number>();
+  return (req, res, next) => {
+    hits.set(req.ip, (hits.get(req.ip) ?? 0) + 1);
+    if ((hits.get(req.ip) ?? 0) > limit) return res.status(429).end();
+    next();
+  };
+}
+
+const app = express();
+app.use(rateLimit(100));
+"""
+
+PY_LIMITER = """
+from fastapi import FastAPI
+
+
+def rate_limit(limit):
+    hits = {}
+
+    async def middleware(request, call_next):
+        hits[request.client.host] = hits.get(request.client.host, 0) + 1
+        if hits[request.client.host] > limit:
+            return Response(status_code=429)
+        return await call_next(request)
+
+    return middleware
+
+
+app = FastAPI()
+app.middleware("http")(rate_limit(100))
+"""
+
+
+def test_a_middleware_factory_called_at_start_up_keeps_its_closure_for_the_process_in_both_languages():
+    assert _ts_scope(TS_LIMITER, "hits") == _py_scope(PY_LIMITER, "hits") == "closure"
+
+
+def test_the_same_factory_called_per_request_makes_a_local_in_both_languages():
+    ts = TS_LIMITER.replace("app.use(rateLimit(100));", "app.get('/x', (req, res) => rateLimit(1)(req, res, () => {}));")
+    py = PY_LIMITER.replace('app.middleware("http")(rate_limit(100))',
+                            '@app.get("/x")\nasync def x(request):\n    return await rate_limit(1)(request, None)')
+    assert _ts_scope(ts, "hits") == _py_scope(py, "hits") == "function"
+
+
+def test_a_factory_whose_local_no_closure_writes_makes_a_local_in_both_languages():
+    ts = TS_LIMITER.replace("hits.set(req.ip, (hits.get(req.ip) ?? 0) + 1);", "")
+    py = PY_LIMITER.replace("hits[request.client.host] = hits.get(request.client.host, 0) + 1", "pass")
+    assert _ts_scope(ts, "hits") == _py_scope(py, "hits") == "function"
+
+
+def test_a_factory_handed_the_application_keeps_its_closure_in_python():
+    """`factory_parameter_words`: a Python function that takes `get_response` (Django middleware) or `app` is a
+    factory run once at start-up, whoever calls it. TypeScript's vocabulary names no such parameter (its
+    measured behaviour): a TypeScript factory must be exported, registered or called at start-up."""
+    assert _py_scope("""
+def timing_middleware(get_response):
+    durations = []
+
+    def middleware(request):
+        response = get_response(request)
+        durations.append(response.elapsed)
+        return response
+
+    return middleware
+""", "durations") == "closure"
+
+
+def test_a_class_decorators_cache_is_no_closure_state_in_python():
+    """`not_factory_parameters`: `def singleton(cls)` keeps one instance per class, the singleton pattern that
+    py.singleton reports. TypeScript's vocabulary names no such parameter: its class decorators take the
+    constructor under any name, and are not told apart from a factory this way."""
+    assert _py_scope("""
+def singleton(cls):
+    instances = {}
+
+    def get(*args, **kwargs):
+        if cls not in instances:
+            instances[cls] = cls(*args, **kwargs)
+        return instances[cls]
+
+    return get
+
+
+@singleton
+class Settings:
+    pass
+""", "instances") == "function"
+
+
+def test_a_typescript_factory_may_keep_its_local_through_a_listener_or_the_framework():
+    """`registrations` and `hand_out_calls`: a Node factory often returns nothing and registers a listener
+    (`server.on('connection', ...)`) or hands the local to the framework (`fastify.decorate`). Python's
+    vocabulary leaves both empty (its measured behaviour): a Python factory counts only when it returns its
+    closure."""
+    assert _ts_scope("""
+import { Server, Socket } from 'net';
+
+export function trackConnections(server: Server) {
+  const open = new Set<Socket>();
+  server.on('connection', (socket) => {
+    open.add(socket);
+    socket.on('close', () => open.delete(socket));
+  });
+}
+""", "open") == "closure"
+    assert _ts_scope("""
+import fp from 'fastify-plugin';
+
+export default fp(async (fastify) => {
+  const seen = new Set<string>();
+  fastify.decorate('seen', seen);
+  fastify.addHook('onRequest', async (request) => {
+    seen.add(request.ip);
+  });
+});
+""", "seen") == "closure"

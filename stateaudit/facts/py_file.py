@@ -18,7 +18,7 @@ from ..syntax import (
     parent_of,
 )
 from ..vocabulary import current as vocabulary
-from .references import ClientUnits, FileAnalysis, WriteShapes
+from .references import ClientUnits, ClosureShapes, FileAnalysis, WriteShapes
 
 FUNCTIONS = frozenset({"function_definition", "lambda"})
 MUTATORS = frozenset({"append", "extend", "insert", "update", "setdefault", "pop", "popitem", "clear", "add",
@@ -54,6 +54,10 @@ class PyFile(FileAnalysis):
         delete_lists=frozenset({"expression_list"}), alias_assignment="assignment", alias_through_members=False)
     client_units = ClientUnits(constructors=frozenset({"__init__", "__new__"}),
                                constructor_types=frozenset({"function_definition"}))
+    # A class decorator's instance cache (`cls`, `klass`) is the singleton pattern, reported as py.singleton.
+    closure_shapes = ClosureShapes(
+        inner_definitions=frozenset({"function_definition"}), definition_wrapper="decorated_definition",
+        not_factory_parameters=frozenset({"cls", "klass"}), factory_parameter_words="contexts.python.factory_parameters")
 
     @cached_property
     def imports(self) -> dict[str, str]:
@@ -239,6 +243,17 @@ class PyFile(FileAnalysis):
 
     def runs_at_load(self, fn: SyntaxNode, scope: str) -> bool:
         return self.only_called_at_import(fn)
+
+    def factory_name(self, fn: SyntaxNode) -> str:
+        return node_text(field(fn, "name")) if fn.type == "function_definition" else ""
+
+    def parameter_names(self, fn: SyntaxNode) -> set[str]:
+        return {node_text(p).split(":")[0].split("=")[0].strip() for p in named_children(field(fn, "parameters"))}
+
+    def factory_runs_once(self, fn: SyntaxNode, factory: str) -> bool:
+        """Only called at import (or applied as a decorator), or called at module level."""
+        return self.only_called_at_import(fn) or any(
+            enclosing(use, FUNCTIONS) is None for use in self._call_uses.get(factory, []))
 
     def only_called_at_import(self, fn: SyntaxNode) -> bool:
         """Writes in a registration helper that is only called at import (or used as a decorator) happen at import."""

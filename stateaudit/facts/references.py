@@ -20,6 +20,7 @@ from ..syntax import (
     node_text,
     parent_of,
 )
+from ..vocabulary import current as vocabulary
 
 Event = tuple[int, str, "SyntaxNode | None"]  # (line, op, enclosing function); op "read" for non-writes
 
@@ -119,12 +120,38 @@ class ClientUnits:
     methods: frozenset[str] = frozenset()
 
 
+@dataclass(frozen=True)
+class ClosureShapes:
+    """How a factory hands out a closure that keeps its locals for the life of the process: the per-language
+    vocabulary of the one `closure_lives_long` both languages share. An empty field is a way the language's
+    code has not been seen to hand a closure out (or, for listeners, one its grammar spells as a call with a
+    callback too, but whose measured behaviour leaves out)."""
+
+    # `return (req, res) => {...}`, `return { get: () => ... }`, `(app) => (req) => ...`: a returned value
+    # holding an inline function of these types.
+    inline_functions: frozenset[str] = frozenset()
+    # `def middleware(...): ...; return middleware`: the name of a function of these types defined directly in
+    # the factory's body (through `definition_wrapper`, `@wraps(fn) def inner`).
+    inner_definitions: frozenset[str] = frozenset()
+    definition_wrapper: str = ""
+    # `fastify.decorate('cache', cache)`, `app.set('x', x)`: methods that hand a value to the framework.
+    hand_out_calls: frozenset[str] = frozenset()
+    # `emitter.on('x', () => seen.add(x))`, `router.get(...)`: methods that keep a callback; what it writes lives on.
+    registrations: frozenset[str] = frozenset()
+    # A function with one of these parameters is no factory: a handler (vocabulary key), a class decorator.
+    not_factory_parameter_words: str = ""
+    not_factory_parameters: frozenset[str] = frozenset()
+    # A function with one of these parameters (vocabulary key) is a factory run once at start-up.
+    factory_parameter_words: str = ""
+
+
 class FileAnalysis:
     """Computed once per file and shared by its candidates; subclasses say what a reference is and does."""
 
     function_types: frozenset[str]
     reference_types: frozenset[str]  # the node types that can name a piece of state
     client_units: ClientUnits
+    closure_shapes: ClosureShapes
 
     def __init__(self, parsed: ParsedFile):
         self.parsed = parsed
@@ -155,6 +182,89 @@ class FileAnalysis:
         return [WriteSite(line, op) for line, op, event_fn in self.events.get(("name", name), [])
                 if op not in ("read", "rebind") and event_fn is not None and event_fn != fn
                 and fn in ancestors(event_fn) and not self.binds(event_fn, name)]
+
+    def factory_name(self, fn: SyntaxNode) -> str:
+        """The name callers know the function by ('' for an anonymous one nobody can call once)."""
+        raise NotImplementedError
+
+    def parameter_names(self, fn: SyntaxNode) -> set[str]:
+        raise NotImplementedError
+
+    def factory_runs_once(self, fn: SyntaxNode, factory: str) -> bool:
+        """Is the factory run once as the service starts (called at module level or in start-up code,
+        exported to be, applied as a decorator at import)?"""
+        raise NotImplementedError
+
+    def closure_lives_long(self, fn: SyntaxNode, name: str) -> bool:
+        """Does a local of `fn` live as long as the process? It does when `fn` is a factory run once at
+        start-up that hands out a closure writing the local: middleware factories, plugins, decorators
+        applied at import. Then it is state of the process, as a module variable is."""
+        shapes = self.closure_shapes
+        factory = self.factory_name(fn)
+        if not factory:
+            return False
+        params = self.parameter_names(fn)
+        words = vocabulary()
+        if params & shapes.not_factory_parameters or (
+                shapes.not_factory_parameter_words and params & words.names(shapes.not_factory_parameter_words)):
+            return False
+        if not self.closure_writes(fn, name):
+            return False
+        if not (self._returns_closure(fn) or self._handed_out(fn, name) or self._written_by_listener(fn, name)):
+            return False
+        if shapes.factory_parameter_words and params & words.names(shapes.factory_parameter_words):
+            return True
+        return self.factory_runs_once(fn, factory)
+
+    def _returns_closure(self, fn: SyntaxNode) -> bool:
+        """Does the factory return a function (or an object of functions) that outlives the call?"""
+        shapes = self.closure_shapes
+        body = field(fn, "body")
+        if body is None:
+            return False
+        if body.type in shapes.inline_functions:
+            return True  # `(app) => (req, res) => ...`
+        inner = set()
+        for node in named_children(body) if shapes.inner_definitions else []:
+            if node.type == shapes.definition_wrapper:
+                node = field(node, "definition") or node
+            if node.type in shapes.inner_definitions:
+                inner.add(node_text(field(node, "name")))
+        for node in descendants(body, "return_statement"):
+            if enclosing(node, self.function_types) == fn and named_children(node):
+                value = named_children(node)[0]
+                if shapes.inline_functions and descendants(value, shapes.inline_functions) or node_text(value) in inner:
+                    return True
+        return False
+
+    def _handed_out(self, fn: SyntaxNode, name: str) -> bool:
+        """Is the local handed to the framework (`fastify.decorate('x', x)`, `app.set('x', x)`)?"""
+        shapes, calls = self.closure_shapes, self.write_shapes
+        if not shapes.hand_out_calls:
+            return False
+        for node in descendants(field(fn, "body"), calls.call):
+            if node_text(field(node, calls.call_function)).rsplit(".", 1)[-1] in shapes.hand_out_calls:
+                if any(node_text(a) == name for a in named_children(field(node, "arguments"))):
+                    return True
+        return False
+
+    def _written_by_listener(self, fn: SyntaxNode, name: str) -> bool:
+        """Is the local written by a callback the factory registers (an event listener, a route)?"""
+        shapes, calls = self.closure_shapes, self.write_shapes
+        if not shapes.registrations:
+            return False
+        for _line, op, event_fn in self.events.get(("name", name), []):
+            if op in ("read", "rebind"):
+                continue
+            current = event_fn
+            while current is not None and current != fn:
+                parent = parent_of(current)
+                if parent is not None and parent.type == calls.arguments and parent_of(parent) is not None:
+                    callee = node_text(field(parent_of(parent), calls.call_function))
+                    if callee.rsplit(".", 1)[-1] in shapes.registrations:
+                        return True
+                current = enclosing(current, self.function_types)
+        return False
 
     def initialises(self, fn: SyntaxNode, scope: str) -> bool:
         """Is `fn` where state of this scope is initialised (a constructor for fields)?"""

@@ -23,7 +23,7 @@ from ..syntax import (
     prev_sibling_of,
 )
 from ..vocabulary import current as vocabulary
-from .references import ClientUnits, FileAnalysis, WriteShapes
+from .references import ClientUnits, ClosureShapes, FileAnalysis, WriteShapes
 from .ts_syntax import (
     CLASS_TYPES,
     MUTATING_HELPERS,
@@ -67,6 +67,12 @@ class TsFile(FileAnalysis):
         delete_operator="unary_expression", mutating_helpers=MUTATING_HELPERS, alias_declarator="variable_declarator")
     client_units = ClientUnits(constructors=frozenset({"constructor"}), constructor_types=frozenset({"method_definition"}),
                                methods=frozenset({"method_definition"}))
+    closure_shapes = ClosureShapes(
+        inline_functions=frozenset({"arrow_function", "function_expression", "method_definition"}),
+        hand_out_calls=frozenset({"decorate", "decorateRequest", "set", "provide", "expose"}),
+        registrations=frozenset({"on", "once", "addListener", "addEventListener", "use", "get", "post", "put", "patch",
+                                 "delete", "all", "route", "subscribe", "setInterval", "handle", "register", "listen"}),
+        not_factory_parameter_words="contexts.typescript.handler_parameters")
 
     # -- imports and clients -------------------------------------------------
     @cached_property
@@ -350,6 +356,30 @@ class TsFile(FileAnalysis):
 
     def binds(self, fn: SyntaxNode, name: str) -> bool:
         return self.declared_locally(fn, name)
+
+    def factory_name(self, fn: SyntaxNode) -> str:
+        """Its name, or '<plugin>' for an anonymous plugin registered at module level (`fp(async (app) => ...)`)."""
+        return function_name(fn) or ("<plugin>" if self._registered_plugin(fn) else "")
+
+    def parameter_names(self, fn: SyntaxNode) -> set[str]:
+        return set(param_names(fn))
+
+    def factory_runs_once(self, fn: SyntaxNode, factory: str) -> bool:
+        """Exported (ES or CommonJS) or registered as a plugin, or called at module level or in start-up code."""
+        exported = (parent_of(fn) is not None and parent_of(fn).type == "export_statement") \
+            or self.commonjs_exported(factory) or self._registered_plugin(fn)
+        called_at_start = any(instantiation_context(self, call) in ("module", "startup")
+                              for call in self.calls_by_name.get(factory, []))
+        return called_at_start or exported
+
+    @staticmethod
+    def _registered_plugin(fn: SyntaxNode) -> bool:
+        """A plugin function passed to a call at module level (`fp(async function (app) {...})`, `register(...)`)."""
+        parent = parent_of(fn)
+        if parent is None or parent.type != "arguments":
+            return False
+        call = parent_of(parent)
+        return call is not None and enclosing(call, FUNCTION_TYPES) is None
 
     def initialises(self, fn: SyntaxNode, scope: str) -> bool:
         """Fields written in the constructor are initialised, not written after start-up."""
