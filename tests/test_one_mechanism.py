@@ -7,7 +7,7 @@ Where one language's vocabulary deliberately differs, the test says so and why.
 
 from __future__ import annotations
 
-from stateaudit.facts import py_state, ts_state
+from stateaudit.facts import py_file, py_state, ts_state
 from stateaudit.facts.py_file import PyFile
 from stateaudit.facts.ts_file import TsFile
 from stateaudit.syntax import field, node_text, parse_source, walk
@@ -342,3 +342,70 @@ export default fp(async (fastify) => {
   });
 });
 """, "seen") == "closure"
+
+
+# -- where code runs ---------------------------------------------------------------------------------------
+
+def _ts_context(source: str) -> str:
+    """The context of the `new Tracker()` in a TypeScript snippet."""
+    ts = _ts(source)
+    new = next(n for n in walk(ts.root) if n.type == "new_expression" and node_text(field(n, "constructor")) == "Tracker")
+    return ts.context_of(new)
+
+
+def _py_context(source: str) -> str:
+    """The context of the `Tracker()` call in a Python snippet."""
+    py = _py(source)
+    call = next(n for n in walk(py.root) if n.type == "call" and node_text(field(n, "function")) == "Tracker")
+    return py.context_of(call)
+
+
+SAME_CONTEXT = [
+    ("module", "export const tracker = new Tracker();\n", "tracker = Tracker()\n"),
+    ("startup", "async function bootstrap() {\n  const tracker = new Tracker();\n  await tracker.load();\n}\n",
+     "def create_app():\n    tracker = Tracker()\n    return tracker\n"),
+    ("startup", "function setupMetrics(names: string[]) {\n  names.forEach((n) => registry.add(n, new Tracker()));\n}\n",
+     "def setup_metrics(names):\n    return [registry.add(n, (lambda: Tracker())()) for n in names]\n"),
+    ("handler", "app.get('/orders', (req, res) => {\n  res.json(new Tracker().report());\n});\n",
+     "def orders(request):\n    return JsonResponse(Tracker().report())\n"),
+    ("handler", "@Controller('orders')\nexport class OrdersController {\n  @Get()\n  list() {\n"
+                "    return new Tracker().report();\n  }\n}\n",
+     "@router.get('/orders')\nasync def list_orders():\n    return Tracker().report()\n"),
+    ("function", "export function report(items: Item[]) {\n  return new Tracker().count(items);\n}\n",
+     "def report(items):\n    return Tracker().count(items)\n"),
+]
+
+
+def test_the_same_place_gives_the_same_context_in_both_languages():
+    for expected, ts_source, py_source in SAME_CONTEXT:
+        assert (_ts_context(ts_source), _py_context(py_source)) == (expected, expected), (ts_source, py_source)
+
+
+def test_a_function_that_looks_like_both_is_decided_per_language():
+    """`handler_first`: a start-up-named function that takes a request is a handler in TypeScript (an Express
+    `start(req, res)` route) and start-up code in Python (`setup(request)` hooks), the order each language's
+    contexts have been measured with."""
+    assert _ts_context("function startJob(req, res) {\n  res.json(new Tracker());\n}\n") == "handler"
+    assert _py_context("def setup_tracking(request):\n    return Tracker()\n") == "startup"
+
+
+def test_vocabulary_only_one_language_has():
+    """A TypeScript constructor is start-up code (`startup_names`: NestJS providers are built once at boot);
+    Python's `__init__` is not. A Python function handed the application (`init_events(app)`,
+    `app_parameters`) or a start-up hook decorator (`@app.on_event("startup")`) is start-up code; TypeScript's
+    vocabulary names neither. Each is the language's measured behaviour, kept as data."""
+    assert _ts_context("class Jobs {\n  constructor() {\n    this.t = new Tracker();\n  }\n}\n") == "startup"
+    assert _py_context("class Jobs:\n    def __init__(self):\n        self.t = Tracker()\n") == "function"
+    assert _py_context("def init_events(app):\n    events = Tracker()\n") == "startup"
+    assert _py_context("@app.on_event('startup')\nasync def warm():\n    Tracker().load()\n") == "startup"
+    # A route handed the app stays a route.
+    assert _py_context("@app.get('/x')\ndef x(app):\n    return Tracker()\n") == "handler"
+
+
+def test_an_object_stored_on_the_python_application_lives_with_it():
+    """`app.state.x = X()` / Flask `app.x = X()`: Python's `instantiation_context` says 'app-state' before asking
+    `context_of`. TypeScript has no such context: `app.locals.x = ...` is a scope of the state (`state_scope`)."""
+    py = _py("def init_events(app):\n    app.tracker = Tracker()\n")
+    call = next(n for n in walk(py.root) if n.type == "call" and node_text(field(n, "function")) == "Tracker")
+    assert py_file.instantiation_context(py, call) == "app-state"
+    assert py.context_of(call) == "startup"

@@ -18,7 +18,7 @@ from ..syntax import (
     parent_of,
 )
 from ..vocabulary import current as vocabulary
-from .references import ClientUnits, ClosureShapes, FileAnalysis, WriteShapes
+from .references import ClientUnits, ClosureShapes, ContextShapes, FileAnalysis, WriteShapes
 
 FUNCTIONS = frozenset({"function_definition", "lambda"})
 MUTATORS = frozenset({"append", "extend", "insert", "update", "setdefault", "pop", "popitem", "clear", "add",
@@ -58,6 +58,10 @@ class PyFile(FileAnalysis):
     closure_shapes = ClosureShapes(
         inner_definitions=frozenset({"function_definition"}), definition_wrapper="decorated_definition",
         not_factory_parameters=frozenset({"cls", "klass"}), factory_parameter_words="contexts.python.factory_parameters")
+    context_shapes = ContextShapes(
+        startup_functions="contexts.python.startup_functions", handler_parameters="contexts.python.handler_parameters",
+        handler_decorators="contexts.python.handler_decorators", handler_first=False, decorators_searched=True,
+        startup_decorators="contexts.python.startup_decorators", app_parameters="contexts.python.app_parameters")
 
     @cached_property
     def imports(self) -> dict[str, str]:
@@ -244,6 +248,12 @@ class PyFile(FileAnalysis):
     def runs_at_load(self, fn: SyntaxNode, scope: str) -> bool:
         return self.only_called_at_import(fn)
 
+    def context_frame(self, fn: SyntaxNode) -> tuple[str, set[str], list[str]]:
+        """Name, parameters and decorators. A parameter keeps its default (`app=None` may be called without
+        the application), as the contexts have always been read."""
+        params = {node_text(p).split(":")[0].strip() for p in named_children(field(fn, "parameters"))}
+        return node_text(field(fn, "name")), params, self.decorators(fn)
+
     def factory_name(self, fn: SyntaxNode) -> str:
         return node_text(field(fn, "name")) if fn.type == "function_definition" else ""
 
@@ -401,27 +411,7 @@ def instantiation_context(py: PyFile, node: SyntaxNode) -> str:
     parent = parent_of(node)
     if parent is not None and parent.type == "assignment" and _APP_ATTRIBUTE.match(node_text(field(parent, "left"))):
         return "app-state"  # `app.state.x = X()`, Flask `app.events = X()`: lives as long as the application
-    fn = enclosing(node, FUNCTIONS)
-    if fn is None:
-        return "module"
-    words = vocabulary()
-    startup_hook = words.matcher("contexts.python.startup_decorators")
-    startup_fn = words.matcher("contexts.python.startup_functions")
-    route = words.matcher("contexts.python.handler_decorators")
-    app_params = words.names("contexts.python.app_parameters")
-    handler_params = words.names("contexts.python.handler_parameters")
-    current: SyntaxNode | None = fn
-    while current is not None:
-        name = node_text(field(current, "name"))
-        decorators = " ".join(py.decorators(current))
-        params = {node_text(p).split(":")[0].strip() for p in named_children(field(current, "parameters"))}
-        if startup_hook.search(decorators) or startup_fn.match(name or "") or (
-                params & app_params and not route.search(decorators)):
-            return "startup"  # a hook, or set-up code handed the application (`init_events(app)`, `mount_spa(app)`)
-        if params & handler_params or route.search(decorators):
-            return "handler"
-        current = enclosing(current, FUNCTIONS)
-    return "function"
+    return py.context_of(node)  # module, startup, handler or function: `FileAnalysis.context_of`
 
 
 def is_default_factory(value: SyntaxNode | None) -> bool:

@@ -145,6 +145,25 @@ class ClosureShapes:
     factory_parameter_words: str = ""
 
 
+@dataclass(frozen=True)
+class ContextShapes:
+    """Where code runs: the per-language vocabulary of the one `context_of` both languages share. The lists
+    themselves are in the `contexts` vocabulary (rules/vocabulary/contexts.yaml); these are its keys and how
+    the language spells what they name."""
+
+    startup_functions: str  # vocabulary key: function names (globs) of start-up code
+    handler_parameters: str  # vocabulary key: a function with one of these parameters handles a request
+    handler_decorators: str  # vocabulary key: decorators of handlers
+    handler_first: bool  # a function that looks like both is a handler (TypeScript) or start-up code (Python)
+    # Decorators are regular expressions searched in the function's decorators' joined text (`@app.get("/")`
+    # in Python), not names of decorators (`@Get()` in TypeScript).
+    decorators_searched: bool = False
+    startup_names: frozenset[str] = frozenset()  # start-up code by its name whatever the vocabulary says: `constructor`
+    startup_decorators: str = ""  # vocabulary key: decorators of start-up hooks (`@app.on_event("startup")`)
+    # vocabulary key: a function handed the application (`init_events(app)`) is set-up code, unless it is a route.
+    app_parameters: str = ""
+
+
 class FileAnalysis:
     """Computed once per file and shared by its candidates; subclasses say what a reference is and does."""
 
@@ -152,6 +171,7 @@ class FileAnalysis:
     reference_types: frozenset[str]  # the node types that can name a piece of state
     client_units: ClientUnits
     closure_shapes: ClosureShapes
+    context_shapes: ContextShapes
 
     def __init__(self, parsed: ParsedFile):
         self.parsed = parsed
@@ -182,6 +202,43 @@ class FileAnalysis:
         return [WriteSite(line, op) for line, op, event_fn in self.events.get(("name", name), [])
                 if op not in ("read", "rebind") and event_fn is not None and event_fn != fn
                 and fn in ancestors(event_fn) and not self.binds(event_fn, name)]
+
+    def context_frame(self, fn: SyntaxNode) -> tuple[str, set[str], list[str]]:
+        """What `context_of` reads of a function: its name, its parameters and its decorators."""
+        raise NotImplementedError
+
+    def context_of(self, node: SyntaxNode) -> str:
+        """Where the code at `node` runs: 'module' (at load), 'startup' (start-up code: a start-up function, a
+        hook, set-up code handed the application, a constructor), 'handler' (per request, message or job) or
+        'function' (somewhere else). The innermost function that says decides."""
+        fn = enclosing(node, self.function_types)
+        if fn is None:
+            return "module"
+        shapes, words = self.context_shapes, vocabulary()
+        handler_params = words.names(shapes.handler_parameters)
+        startup = words.matcher(shapes.startup_functions)
+        app_params = words.names(shapes.app_parameters) if shapes.app_parameters else frozenset()
+        current: SyntaxNode | None = fn
+        while current is not None:
+            name, params, decorators = self.context_frame(current)
+            routed = self._decorated(decorators, shapes.handler_decorators)
+            handler = routed or bool(params & handler_params)
+            if handler and shapes.handler_first:
+                return "handler"
+            if name in shapes.startup_names or startup.match(name or "") or (
+                    shapes.startup_decorators and self._decorated(decorators, shapes.startup_decorators)) \
+                    or (params & app_params and not routed):
+                return "startup"
+            if handler:
+                return "handler"
+            current = enclosing(current, self.function_types)
+        return "function"
+
+    def _decorated(self, decorators: list[str], key: str) -> bool:
+        """Does one of the decorators belong to the vocabulary list `key` (by name, or by a pattern searched)?"""
+        if self.context_shapes.decorators_searched:
+            return bool(vocabulary().matcher(key).search(" ".join(decorators)))
+        return bool(set(decorators) & vocabulary().names(key))
 
     def factory_name(self, fn: SyntaxNode) -> str:
         """The name callers know the function by ('' for an anonymous one nobody can call once)."""

@@ -23,7 +23,7 @@ from ..syntax import (
     prev_sibling_of,
 )
 from ..vocabulary import current as vocabulary
-from .references import ClientUnits, ClosureShapes, FileAnalysis, WriteShapes
+from .references import ClientUnits, ClosureShapes, ContextShapes, FileAnalysis, WriteShapes
 from .ts_syntax import (
     CLASS_TYPES,
     MUTATING_HELPERS,
@@ -73,6 +73,10 @@ class TsFile(FileAnalysis):
         registrations=frozenset({"on", "once", "addListener", "addEventListener", "use", "get", "post", "put", "patch",
                                  "delete", "all", "route", "subscribe", "setInterval", "handle", "register", "listen"}),
         not_factory_parameter_words="contexts.typescript.handler_parameters")
+    context_shapes = ContextShapes(
+        startup_functions="contexts.typescript.startup_functions", handler_parameters="contexts.typescript.handler_parameters",
+        handler_decorators="contexts.typescript.handler_decorators", handler_first=True,
+        startup_names=frozenset({"constructor"}))
 
     # -- imports and clients -------------------------------------------------
     @cached_property
@@ -357,6 +361,10 @@ class TsFile(FileAnalysis):
     def binds(self, fn: SyntaxNode, name: str) -> bool:
         return self.declared_locally(fn, name)
 
+    def context_frame(self, fn: SyntaxNode) -> tuple[str, set[str], list[str]]:
+        """Name, parameters, and decorators (a method's: NestJS `@Get()`; functions take none)."""
+        return function_name(fn), set(param_names(fn)), self.method_decorators(fn) if fn.type == "method_definition" else []
+
     def factory_name(self, fn: SyntaxNode) -> str:
         """Its name, or '<plugin>' for an anonymous plugin registered at module level (`fp(async (app) => ...)`)."""
         return function_name(fn) or ("<plugin>" if self._registered_plugin(fn) else "")
@@ -598,25 +606,8 @@ def synchronous_callback_of(fn: SyntaxNode) -> SyntaxNode | None:
 
 
 def instantiation_context(ts: TsFile, node: SyntaxNode) -> str:
-    fn = enclosing(node, FUNCTION_TYPES)
-    if fn is None:
-        return "module"
-    words = vocabulary()
-    handler_decorators = words.names("contexts.typescript.handler_decorators")
-    handler_params = words.names("contexts.typescript.handler_parameters")
-    startup = words.matcher("contexts.typescript.startup_functions")
-    current: SyntaxNode | None = fn
-    while current is not None:
-        name = function_name(current)
-        if current.type == "method_definition" and (
-                set(ts.method_decorators(current)) & handler_decorators):
-            return "handler"
-        if set(param_names(current)) & handler_params:
-            return "handler"
-        if name == "constructor" or startup.match(name or ""):
-            return "startup"
-        current = enclosing(current, FUNCTION_TYPES)
-    return "function"
+    """Where the code at `node` runs (module, startup, handler, function): `FileAnalysis.context_of`."""
+    return ts.context_of(node)
 
 
 # -- facts per subject ----------------------------------------------------------
