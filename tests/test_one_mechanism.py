@@ -409,3 +409,53 @@ def test_an_object_stored_on_the_python_application_lives_with_it():
     call = next(n for n in walk(py.root) if n.type == "call" and node_text(field(n, "function")) == "Tracker")
     assert py_file.instantiation_context(py, call) == "app-state"
     assert py.context_of(call) == "startup"
+
+
+# -- imports and the client names among them ---------------------------------------------------------------
+
+def test_imported_names_and_the_clients_among_them_in_both_languages():
+    ts = _ts("""
+import Redis from 'ioredis';
+import { Queue as JobQueue } from 'bullmq';
+import * as mongo from 'mongodb/lib/collection';
+import { formatPrice } from './money';
+const { Pool } = require('pg');
+""")
+    py = _py("""
+from redis import Redis
+from celery import Celery as JobQueue
+import pymongo.collection as mongo
+from .money import format_price
+from asyncpg import Pool
+""")
+    assert ts.imports == {"Redis": "ioredis", "JobQueue": "bullmq", "mongo": "mongodb/lib/collection",
+                          "formatPrice": "./money", "Pool": "pg"}
+    assert py.imports == {"Redis": "redis", "JobQueue": "celery", "mongo": "pymongo.collection",
+                          "format_price": ".money", "Pool": "asyncpg"}
+    expected = {"Redis": "redis", "JobQueue": "queue", "mongo": "database", "Pool": "database"}
+    assert ts.client_names == py.client_names == expected
+
+
+def test_where_an_import_counts_is_per_language():
+    """`top_level`: Python code imports inside functions to avoid import cycles, and such an import binds a
+    client all the same; TypeScript's table has been read from the top of the file only (its measured
+    behaviour), so a `require` inside a function is not a client name."""
+    ts = _ts("export function connect() {\n  const Redis = require('ioredis');\n  return new Redis();\n}\n")
+    py = _py("def connect():\n    from redis import Redis\n    return Redis()\n")
+    assert ts.client_names == {}
+    assert py.client_names == {"Redis": "redis"}
+
+
+def test_a_project_name_that_looks_like_a_client_is_one_only_in_typescript():
+    """`local_client_names`: a TypeScript service wraps its store in its own class (`RedisService`), checked
+    against the service index later. Python's vocabulary names no such patterns: a project object is a client
+    there through its `self.x` name (`clients.python.self_attributes`)."""
+    ts = _ts("import { RedisService } from './redis.service';\n")
+    py = _py("from .redis_service import RedisService\n")
+    assert ts.client_names == {"RedisService": "redis"}
+    assert py.client_names == {}
+
+
+def test_a_module_in_two_kinds_counts_as_the_first():
+    py = _py("from rq import Queue\n")  # rq is listed under redis and under queue
+    assert py.client_names == {"Queue": "redis"}

@@ -18,7 +18,7 @@ from ..syntax import (
     parent_of,
 )
 from ..vocabulary import current as vocabulary
-from .references import ClientUnits, ClosureShapes, ContextShapes, FileAnalysis, WriteShapes
+from .references import ClientUnits, ClosureShapes, ContextShapes, FileAnalysis, ImportShapes, WriteShapes
 
 FUNCTIONS = frozenset({"function_definition", "lambda"})
 MUTATORS = frozenset({"append", "extend", "insert", "update", "setdefault", "pop", "popitem", "clear", "add",
@@ -33,7 +33,6 @@ _LITERALS = {"dictionary": "dict", "list": "list", "set": "set", "dictionary_com
 _APP_ATTRIBUTE = re.compile(r"^(app|application|current_app|self\.app)\.(state\.)?\w+$")
 
 
-_IMPORT_STATEMENTS = frozenset({"import_statement", "import_from_statement"})
 _INSTANCE_ATTRIBUTES = frozenset({"_instance", "__instance", "_instances", "__instances"})
 _STRING_TYPES = frozenset({"string"})
 _CALLS_AND_DECORATORS = frozenset({"call", "decorator"})
@@ -62,42 +61,33 @@ class PyFile(FileAnalysis):
         startup_functions="contexts.python.startup_functions", handler_parameters="contexts.python.handler_parameters",
         handler_decorators="contexts.python.handler_decorators", handler_first=False, decorators_searched=True,
         startup_decorators="contexts.python.startup_decorators", app_parameters="contexts.python.app_parameters")
+    import_shapes = ImportShapes(
+        statements=frozenset({"import_statement", "import_from_statement"}), top_level=False,
+        client_modules="clients.python.modules", submodule_separator=".")
 
-    @cached_property
-    def imports(self) -> dict[str, str]:
-        """Local name -> module, for `import x`, `import x as y` and `from m import n`."""
-        table: dict[str, str] = {}
-        for node in descendants(self.root, _IMPORT_STATEMENTS):
-            if node.type == "import_statement":
-                for child in named_children(node):
-                    if child.type == "aliased_import":
-                        table[node_text(field(child, "alias"))] = node_text(field(child, "name"))
-                    else:
-                        table[node_text(child).split(".")[0]] = node_text(child)
-            elif node.type == "import_from_statement":
-                module = node_text(field(node, "module_name"))
-                for child in named_children(node)[1:]:
-                    if child.type == "aliased_import":
-                        table[node_text(field(child, "alias"))] = module
-                    elif child.type == "dotted_name":
-                        table[node_text(child)] = module
-        return table
+    def import_bindings(self, statement: SyntaxNode) -> list[tuple[str, str]]:
+        """`import x.y` (binds x), `import x as y` and `from m import n`, `from m import n as k`."""
+        found: list[tuple[str, str]] = []
+        if statement.type == "import_statement":
+            for child in named_children(statement):
+                if child.type == "aliased_import":
+                    found.append((node_text(field(child, "alias")), node_text(field(child, "name"))))
+                else:
+                    found.append((node_text(child).split(".")[0], node_text(child)))
+        elif statement.type == "import_from_statement":
+            module = node_text(field(statement, "module_name"))
+            for child in named_children(statement)[1:]:
+                if child.type == "aliased_import":
+                    found.append((node_text(field(child, "alias")), module))
+                elif child.type == "dotted_name":
+                    found.append((node_text(child), module))
+        return found
 
     @cached_property
     def caches(self):
         """Cache objects, lru_cache wrappers and process constants of this file (see py_cache)."""
         from .py_cache import PyCaches
         return PyCaches(self)
-
-    @cached_property
-    def client_names(self) -> dict[str, str]:
-        names: dict[str, str] = {}
-        client_modules = vocabulary().groups("clients.python.modules")
-        for local, module in self.imports.items():
-            for kind, modules in client_modules.items():
-                if any(module == m or module.startswith(m + ".") for m in modules):
-                    names.setdefault(local, kind)
-        return names
 
     @cached_property
     def functions_by_name(self) -> dict[str, SyntaxNode]:

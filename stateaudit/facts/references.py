@@ -164,6 +164,22 @@ class ContextShapes:
     app_parameters: str = ""
 
 
+@dataclass(frozen=True)
+class ImportShapes:
+    """How a file imports names, and which imported names are store clients: the per-language vocabulary of
+    the one `imports` table and `client_names` both languages share. How each statement binds its names
+    (`import_bindings`) is the language's answer."""
+
+    statements: frozenset[str]  # the node types that import names (with `const x = require('m')` declarations)
+    top_level: bool  # only the file's top-level statements count (TypeScript), or any (Python's local imports)
+    client_modules: str  # vocabulary key: client kind -> modules
+    submodule_separator: str  # `redis.asyncio`, `mongodb/lib/x`: a sub-module of a client module is one too
+    # vocabulary key: client kind -> patterns; a name imported from the project (`project_prefix`) that
+    # matches one is a client to check against the service index (`RedisService`). Empty: no such names.
+    local_client_names: str = ""
+    project_prefix: str = "."
+
+
 class FileAnalysis:
     """Computed once per file and shared by its candidates; subclasses say what a reference is and does."""
 
@@ -172,6 +188,7 @@ class FileAnalysis:
     client_units: ClientUnits
     closure_shapes: ClosureShapes
     context_shapes: ContextShapes
+    import_shapes: ImportShapes
 
     def __init__(self, parsed: ParsedFile):
         self.parsed = parsed
@@ -345,6 +362,41 @@ class FileAnalysis:
                     continue
                 sites.add(WriteSite(line, op))
         return sorted(sites, key=lambda s: (s.line, s.op))
+
+    def import_bindings(self, statement: SyntaxNode) -> list[tuple[str, str]]:
+        """(local name, module) for each name an import statement binds, in order."""
+        raise NotImplementedError
+
+    @cached_property
+    def imports(self) -> dict[str, str]:
+        """Local name -> the module it is imported from, over the file's import statements (a later one wins)."""
+        shapes = self.import_shapes
+        statements = named_children(self.root) if shapes.top_level else descendants(self.root, shapes.statements)
+        table: dict[str, str] = {}
+        for node in statements:
+            if node.type in shapes.statements:
+                for local, source in self.import_bindings(node):
+                    table[local] = source
+        return table
+
+    @cached_property
+    def client_names(self) -> dict[str, str]:
+        """Imported names that are Redis, queue or database clients -> client kind: names imported from a
+        client module or a sub-module of one (a module in two kinds counts as the first), and names imported
+        from the project that look like clients (`local_client_names`)."""
+        shapes, words = self.import_shapes, vocabulary()
+        client_modules = words.groups(shapes.client_modules)
+        local_names = words.group_matchers(shapes.local_client_names) if shapes.local_client_names else []
+        separator = shapes.submodule_separator
+        names: dict[str, str] = {}
+        for local, source in self.imports.items():
+            kind = next((kind for kind, modules in client_modules.items()
+                         if any(source == m or source.startswith(m + separator) for m in modules)), None)
+            if kind is None and source.startswith(shapes.project_prefix):
+                kind = next((kind for kind, pattern in local_names if pattern.search(local)), None)
+            if kind is not None:
+                names[local] = kind
+        return names
 
     def client_refs(self, node: SyntaxNode) -> frozenset[tuple[str, str, bool]]:
         """(kind, name, needs checking against the service index) for each client used inside a node."""

@@ -23,7 +23,7 @@ from ..syntax import (
     prev_sibling_of,
 )
 from ..vocabulary import current as vocabulary
-from .references import ClientUnits, ClosureShapes, ContextShapes, FileAnalysis, WriteShapes
+from .references import ClientUnits, ClosureShapes, ContextShapes, FileAnalysis, ImportShapes, WriteShapes
 from .ts_syntax import (
     CLASS_TYPES,
     MUTATING_HELPERS,
@@ -77,49 +77,33 @@ class TsFile(FileAnalysis):
         startup_functions="contexts.typescript.startup_functions", handler_parameters="contexts.typescript.handler_parameters",
         handler_decorators="contexts.typescript.handler_decorators", handler_first=True,
         startup_names=frozenset({"constructor"}))
+    import_shapes = ImportShapes(
+        statements=frozenset({"import_statement", "lexical_declaration", "variable_declaration"}), top_level=True,
+        client_modules="clients.typescript.modules", submodule_separator="/",
+        local_client_names="clients.typescript.local_names")
 
     # -- imports and clients -------------------------------------------------
-    @cached_property
-    def imports(self) -> dict[str, str]:
-        """Local name -> module source, for ES imports and `const x = require('m')`."""
-        table: dict[str, str] = {}
-        for node in named_children(self.root):
-            if node.type == "import_statement":
-                source = node_text(field(node, "source")).strip("'\"`")
-                for child in descendants(node, _IMPORTED_NAMES):
-                    if child.type == "identifier" and parent_of(child) is not None and parent_of(child).type != "import_specifier":
-                        table[node_text(child)] = source
-                    elif child.type == "import_specifier":
-                        alias = field(child, "alias") or field(child, "name")
-                        table[node_text(alias)] = source
-            elif node.type in ("lexical_declaration", "variable_declaration"):
-                for decl in named_children(node):
-                    value = unwrap(field(decl, "value"))
-                    if value is not None and value.type == "call_expression" and node_text(field(value, "function")) == "require":
-                        args = named_children(field(value, "arguments"))
-                        source = node_text(args[0]).strip("'\"`") if args else ""
-                        name = field(decl, "name")
-                        for ident in descendants(name, _BOUND_NAMES) if name is not None else []:
-                            table[node_text(ident)] = source
-        return table
-
-    @cached_property
-    def client_names(self) -> dict[str, str]:
-        """Imported names that are Redis, queue or database clients -> client kind."""
-        names: dict[str, str] = {}
-        words = vocabulary()
-        client_modules = words.groups("clients.typescript.modules")
-        local_names = words.group_matchers("clients.typescript.local_names")
-        for local, source in self.imports.items():
-            for kind, modules in client_modules.items():
-                if source in modules or any(source.startswith(m + "/") for m in modules):
-                    names[local] = kind
-            if source.startswith(".") and local not in names:
-                for kind, pattern in local_names:
-                    if pattern.search(local):
-                        names[local] = kind
-                        break
-        return names
+    def import_bindings(self, statement: SyntaxNode) -> list[tuple[str, str]]:
+        """ES imports (default, namespace, `{a as b}`) and `const x = require('m')` (destructuring too)."""
+        found: list[tuple[str, str]] = []
+        if statement.type == "import_statement":
+            source = node_text(field(statement, "source")).strip("'\"`")
+            for child in descendants(statement, _IMPORTED_NAMES):
+                if child.type == "identifier" and parent_of(child) is not None and parent_of(child).type != "import_specifier":
+                    found.append((node_text(child), source))
+                elif child.type == "import_specifier":
+                    alias = field(child, "alias") or field(child, "name")
+                    found.append((node_text(alias), source))
+        else:
+            for decl in named_children(statement):
+                value = unwrap(field(decl, "value"))
+                if value is not None and value.type == "call_expression" and node_text(field(value, "function")) == "require":
+                    args = named_children(field(value, "arguments"))
+                    source = node_text(args[0]).strip("'\"`") if args else ""
+                    name = field(decl, "name")
+                    for ident in descendants(name, _BOUND_NAMES) if name is not None else []:
+                        found.append((node_text(ident), source))
+        return found
 
     def clients_in(self, node: SyntaxNode) -> frozenset[str]:
         """Client kinds used inside a node (a class, a method, or the whole file)."""
