@@ -10,7 +10,7 @@ from __future__ import annotations
 from stateaudit.facts import py_file, py_state, ts_state
 from stateaudit.facts.py_file import PyFile
 from stateaudit.facts.ts_file import TsFile
-from stateaudit.syntax import field, node_text, parse_source, walk
+from stateaudit.syntax import field, named_children, node_text, parse_source, walk
 
 
 def _ts(source: str) -> TsFile:
@@ -459,3 +459,35 @@ def test_a_project_name_that_looks_like_a_client_is_one_only_in_typescript():
 def test_a_module_in_two_kinds_counts_as_the_first():
     py = _py("from rq import Queue\n")  # rq is listed under redis and under queue
     assert py.client_names == {"Queue": "redis"}
+
+
+# -- the text of a path argument ------------------------------------------------------------------------
+
+def _first_argument(analysis, callee: str):
+    call = next(n for n in walk(analysis.root) if n.type in ("call_expression", "call")
+                and node_text(field(n, "function")) == callee)
+    return named_children(field(call, "arguments"))[0]
+
+
+def test_a_path_names_the_module_constant_it_is_built_from_in_both_languages():
+    ts = _ts("import fs from 'fs';\nimport path from 'path';\n\nconst UPLOAD_DIR = '/var/lib/shop/uploads';\n\n"
+             "export function keep(name: string, body: Buffer) {\n"
+             "  fs.writeFileSync(path.join(UPLOAD_DIR, name), body);\n}\n")
+    py = _py("import os\n\nUPLOAD_DIR = '/var/lib/shop/uploads'\n\n\ndef keep(name, body):\n"
+             "    with open(os.path.join(UPLOAD_DIR, name), 'wb') as f:\n        f.write(body)\n")
+    assert ts.path_text(_first_argument(ts, "fs.writeFileSync")) == \
+        "path.join(UPLOAD_DIR, name) '/var/lib/shop/uploads'"
+    assert py.path_text(_first_argument(py, "open")) == "os.path.join(UPLOAD_DIR, name) '/var/lib/shop/uploads'"
+
+
+def test_what_else_a_path_is_expanded_with_is_per_language():
+    """`path_value` and `PathShapes`: TypeScript services keep a directory in a class field
+    (`this.uploadDir`), which the field's initialiser expands; Python code builds the path in a local first
+    (`out = os.path.join(ROOT, name)`), which its assignment in the function expands, and the constants that
+    names once more. Each language's measured behaviour, kept as data."""
+    ts = _ts("import fs from 'fs';\n\nexport class Uploads {\n  private uploadDir = '/tmp/uploads';\n\n"
+             "  keep(name: string, body: Buffer) {\n    fs.writeFileSync(`${this.uploadDir}/${name}`, body);\n  }\n}\n")
+    py = _py("import os\n\nROOT = '/srv/cache'\n\n\ndef keep(name, body):\n    out = os.path.join(ROOT, name)\n"
+             "    with open(out, 'wb') as f:\n        f.write(body)\n")
+    assert ts.path_text(_first_argument(ts, "fs.writeFileSync")) == "`${this.uploadDir}/${name}` '/tmp/uploads'"
+    assert py.path_text(_first_argument(py, "open")) == "out os.path.join(ROOT, name) '/srv/cache'"

@@ -18,7 +18,15 @@ from ..syntax import (
     parent_of,
 )
 from ..vocabulary import current as vocabulary
-from .references import ClientUnits, ClosureShapes, ContextShapes, FileAnalysis, ImportShapes, WriteShapes
+from .references import (
+    ClientUnits,
+    ClosureShapes,
+    ContextShapes,
+    FileAnalysis,
+    ImportShapes,
+    PathShapes,
+    WriteShapes,
+)
 
 FUNCTIONS = frozenset({"function_definition", "lambda"})
 MUTATORS = frozenset({"append", "extend", "insert", "update", "setdefault", "pop", "popitem", "clear", "add",
@@ -64,6 +72,8 @@ class PyFile(FileAnalysis):
     import_shapes = ImportShapes(
         statements=frozenset({"import_statement", "import_from_statement"}), top_level=False,
         client_modules="clients.python.modules", submodule_separator=".")
+    path_shapes = PathShapes(names=frozenset({"identifier"}), each_name_once=True, local_assignment="assignment",
+                             second_level=True, limit=600)
 
     def import_bindings(self, statement: SyntaxNode) -> list[tuple[str, str]]:
         """`import x.y` (binds x), `import x as y` and `from m import n`, `from m import n as k`."""

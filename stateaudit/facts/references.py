@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -180,6 +181,18 @@ class ImportShapes:
     project_prefix: str = "."
 
 
+@dataclass(frozen=True)
+class PathShapes:
+    """How the names in a path argument are expanded to what they hold, so `writeFile(join(UPLOAD_DIR, id))`
+    says where it writes: the per-language vocabulary of the one `path_text` both languages share."""
+
+    names: frozenset[str]  # the node types in the argument whose value may be known (`path_value`)
+    each_name_once: bool = False  # a name used twice is expanded once (Python), or at each use (TypeScript)
+    local_assignment: str = ""  # `out = ROOT / name` in the same function expands `out` (Python)
+    second_level: bool = False  # `out = join(ROOT, x)`: the module constants an expansion names, expanded too
+    limit: int = 400  # the characters kept
+
+
 class FileAnalysis:
     """Computed once per file and shared by its candidates; subclasses say what a reference is and does."""
 
@@ -189,6 +202,8 @@ class FileAnalysis:
     closure_shapes: ClosureShapes
     context_shapes: ContextShapes
     import_shapes: ImportShapes
+    path_shapes: PathShapes
+    module_values: dict[str, str]  # module-level `NAME = value` texts
 
     def __init__(self, parsed: ParsedFile):
         self.parsed = parsed
@@ -401,6 +416,38 @@ class FileAnalysis:
     def client_refs(self, node: SyntaxNode) -> frozenset[tuple[str, str, bool]]:
         """(kind, name, needs checking against the service index) for each client used inside a node."""
         raise NotImplementedError
+
+    def path_value(self, node: SyntaxNode) -> str | None:
+        """The text of the value a name in a path holds, when the file says: a module constant."""
+        return self.module_values.get(node_text(node)) if node.type == "identifier" else None
+
+    def path_text(self, arg: SyntaxNode | None) -> str:
+        """The path argument's text, with the values of the names it uses after it (module constants, and as
+        `path_shapes` says, class fields, locals, and the constants those name), for the path facts'
+        patterns to search."""
+        if arg is None:
+            return ""
+        shapes = self.path_shapes
+        names = descendants(arg, shapes.names)
+        extra: list[str] = []
+        seen: set[str] = set()
+        for node in names:
+            if shapes.each_name_once:
+                if node_text(node) in seen:
+                    continue
+                seen.add(node_text(node))
+            value = self.path_value(node)
+            if value is not None:
+                extra.append(value)
+        fn = enclosing(arg, self.function_types) if shapes.local_assignment else None
+        if fn is not None:
+            texts = {node_text(n) for n in names}
+            for node in descendants(fn, shapes.local_assignment):
+                if node_text(field(node, "left")) in texts:
+                    extra.append(node_text(field(node, "right")))
+        second = [self.module_values[word] for text in extra for word in dict.fromkeys(re.findall(r"\w+", text))
+                  if word in self.module_values] if shapes.second_level else []
+        return " ".join([node_text(arg), *extra, *second])[:shapes.limit]
 
     def clients_beside(self, keys: list[tuple]) -> frozenset[tuple[str, str, bool]]:
         """Clients used in the functions that read or write the state these keys name: a store *beside* it,

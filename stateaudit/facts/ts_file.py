@@ -23,7 +23,15 @@ from ..syntax import (
     prev_sibling_of,
 )
 from ..vocabulary import current as vocabulary
-from .references import ClientUnits, ClosureShapes, ContextShapes, FileAnalysis, ImportShapes, WriteShapes
+from .references import (
+    ClientUnits,
+    ClosureShapes,
+    ContextShapes,
+    FileAnalysis,
+    ImportShapes,
+    PathShapes,
+    WriteShapes,
+)
 from .ts_syntax import (
     CLASS_TYPES,
     MUTATING_HELPERS,
@@ -81,6 +89,7 @@ class TsFile(FileAnalysis):
         statements=frozenset({"import_statement", "lexical_declaration", "variable_declaration"}), top_level=True,
         client_modules="clients.typescript.modules", submodule_separator="/",
         local_client_names="clients.typescript.local_names")
+    path_shapes = PathShapes(names=frozenset({"identifier", "member_expression"}), limit=400)
 
     # -- imports and clients -------------------------------------------------
     def import_bindings(self, statement: SyntaxNode) -> list[tuple[str, str]]:
@@ -468,6 +477,12 @@ class TsFile(FileAnalysis):
                 for decl in named_children(holder):
                     values[node_text(field(decl, "name"))] = node_text(field(decl, "value"))
         return values
+
+    def path_value(self, node: SyntaxNode) -> str | None:
+        """A module constant (`UPLOAD_DIR`), or a class field's initialiser (`this.uploadDir`)."""
+        if node.type == "member_expression":
+            return self.field_values.get(node_text(field(node, "property")))
+        return super().path_value(node)
 
     @cached_property
     def field_values(self) -> dict[str, str]:
