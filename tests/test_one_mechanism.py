@@ -491,3 +491,102 @@ def test_what_else_a_path_is_expanded_with_is_per_language():
              "    with open(out, 'wb') as f:\n        f.write(body)\n")
     assert ts.path_text(_first_argument(ts, "fs.writeFileSync")) == "`${this.uploadDir}/${name}` '/tmp/uploads'"
     assert py.path_text(_first_argument(py, "open")) == "out os.path.join(ROOT, name) '/srv/cache'"
+
+
+# -- what makes a class stateful --------------------------------------------------------------------------
+
+def _ts_class(ts: TsFile):
+    return next(n for n in walk(ts.root) if n.type == "class_declaration")
+
+
+def _py_class(py: PyFile):
+    return next(n for n in walk(py.root) if n.type == "class_definition")
+
+
+def test_collections_written_and_fields_rebound_make_a_class_stateful_in_both_languages():
+    ts = _ts("""
+import Redis from 'ioredis';
+
+export class Breaker {
+  private failures = new Map<string, number>();
+  private limits = new Map<string, number>();
+  private openedAt = 0;
+  private client?: Redis;
+
+  constructor() {
+    this.limits.set('default', 5);
+  }
+
+  fail(service: string): void {
+    this.failures.set(service, (this.failures.get(service) ?? 0) + 1);
+    this.openedAt = Date.now();
+  }
+
+  redis(): Redis {
+    this.client = this.client ?? new Redis();
+    return this.client;
+  }
+}
+""")
+    py = _py("""
+import time
+
+from redis import Redis
+
+
+class Breaker:
+    def __init__(self):
+        self.failures = {}
+        self.limits = {"default": 5}
+        self.opened_at = 0
+        self.client = None
+
+    def fail(self, service):
+        self.failures[service] = self.failures.get(service, 0) + 1
+        self.opened_at = time.time()
+
+    def redis(self):
+        if self.client is None:
+            self.client = Redis()
+        return self.client
+""")
+    # `limits` is only filled by the constructor; `client` is a lazily made connection, not state.
+    assert ts.stateful_fields(_ts_class(ts)) == ("failures", "openedAt")
+    assert py.stateful_fields(_py_class(py)) == ("failures", "opened_at")
+
+
+def test_what_else_a_class_holds_is_per_language():
+    """`FieldShapes.instance_names`: a TypeScript singleton rebinds `this.instance` in its static getter, which is
+    the singleton pattern, not state; Python keeps that instance on `cls`. `collection_members`: a Python class
+    attribute (`handlers = []`) is the class's own collection, listed after the rebound attributes; a TypeScript
+    static collection field is a field like any other."""
+    ts = _ts("""
+export class Registry {
+  private static instance?: Registry;
+  private static handlers: string[] = [];
+  private version = 0;
+
+  static getInstance(): Registry {
+    if (!this.instance) this.instance = new Registry();
+    return this.instance;
+  }
+
+  add(name: string): void {
+    Registry.handlers.push(name);
+    this.version = this.version + 1;
+  }
+}
+""")
+    py = _py("""
+class Registry:
+    handlers = []
+
+    def __init__(self):
+        self.version = 0
+
+    def add(self, name):
+        Registry.handlers.append(name)
+        self.version = self.version + 1
+""")
+    assert ts.stateful_fields(_ts_class(ts)) == ("handlers", "version")
+    assert py.stateful_fields(_py_class(py)) == ("version", "handlers")

@@ -22,6 +22,7 @@ from .references import (
     ClientUnits,
     ClosureShapes,
     ContextShapes,
+    FieldShapes,
     FileAnalysis,
     ImportShapes,
     PathShapes,
@@ -74,6 +75,7 @@ class PyFile(FileAnalysis):
         client_modules="clients.python.modules", submodule_separator=".")
     path_shapes = PathShapes(names=frozenset({"identifier"}), each_name_once=True, local_assignment="assignment",
                              second_level=True, limit=600)
+    field_shapes = FieldShapes(member_key="self")
 
     def import_bindings(self, statement: SyntaxNode) -> list[tuple[str, str]]:
         """`import x.y` (binds x), `import x as y` and `from m import n`, `from m import n as k`."""
@@ -338,27 +340,15 @@ class PyFile(FileAnalysis):
                     found.append((node_text(left), assign))
         return found
 
-    def stateful_fields(self, cls: SyntaxNode) -> tuple[str, ...]:
-        """Attributes written after __init__: collections mutated, or values rebound (lazy clients aside)."""
-        names = []
-        handles = vocabulary().matcher("clients.handle_names")
+    def collection_members(self, cls: SyntaxNode) -> list[tuple[str, list[tuple], str, bool]]:
+        """Each instance's collections (also named through module instances: `STATS.seen`), then the class's
+        own (`Registry.handlers`, `cls.handlers`), listed after the rebound attributes."""
         instances = module_instances(self, self.class_name(cls))
-        for name, _node in self.instance_collections(cls):
-            keys = [("self", cls.id, name)] + [("attr", var, name) for var in instances]
-            if self.writes(keys, "instance", name):
-                names.append(name)
-        for key in self.events:
-            if len(key) != 3:
-                continue
-            kind, cls_id, name = key
-            if kind == "self" and cls_id == cls.id and name not in names and not handles.search(name):
-                if any(w.op == "rebind" for w in self.writes([("self", cls.id, name)], "instance", name)):
-                    names.append(name)
-        for name, _node in self.class_collections(cls):
-            keys = [("cls", cls.id, name), ("self", cls.id, name), ("attr", self.class_name(cls) or "", name)]
-            if self.writes(keys, "class", name):
-                names.append(name)
-        return tuple(names)
+        own = [(name, [("self", cls.id, name)] + [("attr", var, name) for var in instances], "instance", False)
+               for name, _node in self.instance_collections(cls)]
+        shared = [(name, [("cls", cls.id, name), ("self", cls.id, name), ("attr", self.class_name(cls) or "", name)],
+                   "class", True) for name, _node in self.class_collections(cls)]
+        return own + shared
 
     def has_singleton_instance(self, cls: SyntaxNode) -> bool:
         """The class keeps its one instance (`_instance`, a metaclass's `_instances`) and hands it out from

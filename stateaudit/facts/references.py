@@ -1,4 +1,7 @@
-"""The per-file analysis both languages share: the parsed file, and where each piece of state is written."""
+"""The per-file analysis both languages share: the parsed file, where each piece of state is written, which
+clients sit beside it, where code runs, which closures live as long as the process, imports, path texts and
+stateful fields. Each mechanism is written once here; the `...Shapes` records are the per-language vocabulary
+that TsFile and PyFile fill in, and the few methods they override are the per-language answers."""
 
 from __future__ import annotations
 
@@ -193,6 +196,16 @@ class PathShapes:
     limit: int = 400  # the characters kept
 
 
+@dataclass(frozen=True)
+class FieldShapes:
+    """What makes a class stateful: the per-language vocabulary of the one `stateful_fields`."""
+
+    member_key: str  # the reference key of an instance's own field: `this.x` ("this"), `self.x` ("self")
+    # Fields that hold the class's one instance (`this.instance = new X()` in a static getter): the singleton
+    # pattern, not state the class keeps. Python keeps that instance on `cls`, under another key.
+    instance_names: frozenset[str] = frozenset()
+
+
 class FileAnalysis:
     """Computed once per file and shared by its candidates; subclasses say what a reference is and does."""
 
@@ -203,6 +216,7 @@ class FileAnalysis:
     context_shapes: ContextShapes
     import_shapes: ImportShapes
     path_shapes: PathShapes
+    field_shapes: FieldShapes
     module_values: dict[str, str]  # module-level `NAME = value` texts
 
     def __init__(self, parsed: ParsedFile):
@@ -416,6 +430,31 @@ class FileAnalysis:
     def client_refs(self, node: SyntaxNode) -> frozenset[tuple[str, str, bool]]:
         """(kind, name, needs checking against the service index) for each client used inside a node."""
         raise NotImplementedError
+
+    def collection_members(self, cls: SyntaxNode) -> list[tuple[str, list[tuple], str, bool]]:
+        """(name, reference keys, scope, listed after the rebound fields) for each collection the class holds."""
+        raise NotImplementedError
+
+    def stateful_fields(self, cls: SyntaxNode) -> tuple[str, ...]:
+        """Fields written after the constructor: collections mutated, or values rebound (lazy clients aside).
+
+        The same definition in both languages, so a counter or an `openedAt` a method rebinds makes a class
+        stateful in either.
+        """
+        shapes = self.field_shapes
+        handles = vocabulary().matcher("clients.handle_names")
+        members = self.collection_members(cls)
+        names = [name for name, keys, scope, late in members if not late and self.writes(keys, scope, name)]
+        for key in self.events:
+            if len(key) != 3 or key[0] != shapes.member_key or key[1] != cls.id or key[2] in names:
+                continue
+            name = key[2]
+            if handles.search(name) or name in shapes.instance_names:
+                continue
+            if any(w.op == "rebind" for w in self.writes([key], "instance", name)):
+                names.append(name)
+        names += [name for name, keys, scope, late in members if late and self.writes(keys, scope, name)]
+        return tuple(names)
 
     def path_value(self, node: SyntaxNode) -> str | None:
         """The text of the value a name in a path holds, when the file says: a module constant."""

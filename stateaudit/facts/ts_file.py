@@ -27,6 +27,7 @@ from .references import (
     ClientUnits,
     ClosureShapes,
     ContextShapes,
+    FieldShapes,
     FileAnalysis,
     ImportShapes,
     PathShapes,
@@ -90,6 +91,7 @@ class TsFile(FileAnalysis):
         client_modules="clients.typescript.modules", submodule_separator="/",
         local_client_names="clients.typescript.local_names")
     path_shapes = PathShapes(names=frozenset({"identifier", "member_expression"}), limit=400)
+    field_shapes = FieldShapes(member_key="this", instance_names=frozenset({"instance", "_instance", "INSTANCE"}))
 
     # -- imports and clients -------------------------------------------------
     def import_bindings(self, statement: SyntaxNode) -> list[tuple[str, str]]:
@@ -557,27 +559,11 @@ class TsFile(FileAnalysis):
                             found.append((node_text(field(left, "property")), node, False))
         return found
 
-    def stateful_fields(self, cls: SyntaxNode) -> tuple[str, ...]:
-        """Fields written after the constructor: collections mutated, or values rebound (lazy clients aside).
-
-        The same definition as the Python side's, so a counter or an `openedAt` a method rebinds makes
-        a class stateful in either language.
-        """
-        names = []
-        handles = vocabulary().matcher("clients.handle_names")
-        for name, _decl, is_static in self.collection_fields(cls):
-            keys = [("this", cls.id, name)] + ([("static", self.class_name(cls) or "", name)] if is_static else [])
-            if self.writes(keys, "static" if is_static else "instance", name):
-                names.append(name)
-        for key in self.events:
-            if len(key) != 3 or key[0] != "this" or key[1] != cls.id or key[2] in names:
-                continue
-            name = key[2]
-            if handles.search(name) or name in ("instance", "_instance", "INSTANCE"):
-                continue
-            if any(w.op == "rebind" for w in self.writes([key], "instance", name)):
-                names.append(name)
-        return tuple(names)
+    def collection_members(self, cls: SyntaxNode) -> list[tuple[str, list[tuple], str, bool]]:
+        """The collection fields (a static one is also named through its class: `Cache.entries`)."""
+        return [(name, [("this", cls.id, name)] + ([("static", self.class_name(cls) or "", name)] if is_static else []),
+                 "static" if is_static else "instance", False)
+                for name, _decl, is_static in self.collection_fields(cls)]
 
 
 def analyse(parsed: ParsedFile) -> TsFile:
