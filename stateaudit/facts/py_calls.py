@@ -82,7 +82,7 @@ def call_facts(py: PyFile, call: SyntaxNode) -> tuple[dict[str, Any], list[Write
     written = positional[1] if callee.rsplit(".", 1)[-1] in _COPIES and len(positional) > 1 else (positional[0] if positional else None)
     function = field(call, "function")
     receiver_node = field(function, "object") if function is not None and function.type == "attribute" else None
-    path_text = _resolve_path_text(py, written) + " " + (_resolve_path_text(py, receiver_node) if receiver_node is not None else "")
+    path_text = py.path_text(written) + " " + (py.path_text(receiver_node) if receiver_node is not None else "")
     context = instantiation_context(py, call)
     fn_text = node_text(fn) if fn is not None else ""
     inner = field(call, "function")
@@ -128,7 +128,7 @@ def call_facts(py: PyFile, call: SyntaxNode) -> tuple[dict[str, Any], list[Write
         # (An atomic write renames its temp file into place: that file is kept.)
         "scratch_path": bool(_SCRATCH.search(path_text)) and "gettempdir" not in path_text
         and not re.search(r"delete\s*=\s*False", path_text) and not _renames(fn),
-        "first_arg_path": bool(positional) and bool(_PATHISH.search(_resolve_path_text(py, positional[0]))),
+        "first_arg_path": bool(positional) and bool(_PATHISH.search(py.path_text(positional[0]))),
         "in_cli": _in_cli(py, call),
         "persistent_temp": node_text(keywords.get("delete")) == "False",
         "detached": _detached(call, fn),
@@ -215,23 +215,6 @@ def _removes_files(fn: SyntaxNode | None) -> bool:
 def _renames(fn: SyntaxNode | None) -> bool:
     """The function moves a file into place (`os.replace`, `path.rename(...)`): an atomic write keeps its file."""
     return any(callee in _RENAMERS or callee.endswith(".rename") for callee, _ in _calls_in(fn))
-
-
-def _resolve_path_text(py: PyFile, arg: SyntaxNode | None) -> str:
-    """The path argument's text, with the names it uses expanded (locals, then module constants, two levels)."""
-    if arg is None:
-        return ""
-    names = {node_text(n) for n in descendants(arg, "identifier")}
-    extra = [py.module_values[name] for name in names if name in py.module_values]
-    fn = enclosing(arg, FUNCTIONS)
-    if fn is not None:
-        for node in descendants(fn, "assignment"):
-            if node_text(field(node, "left")) in names:
-                extra.append(node_text(field(node, "right")))
-    # One more level: `out = join(ROOT, x)` names ROOT.
-    second = [py.module_values[word] for text in extra for word in set(re.findall(r"\w+", text))
-              if word in py.module_values]
-    return " ".join([node_text(arg), *extra, *second])[:600]
 
 
 _PATHISH = re.compile(r"Path\(|pathlib|\s/\s|path|file|dir|folder|dest|target|output|root|location", re.I)

@@ -18,7 +18,16 @@ from ..syntax import (
     parent_of,
 )
 from ..vocabulary import current as vocabulary
-from .references import FileAnalysis, WriteShapes
+from .references import (
+    ClientUnits,
+    ClosureShapes,
+    ContextShapes,
+    FieldShapes,
+    FileAnalysis,
+    ImportShapes,
+    PathShapes,
+    WriteShapes,
+)
 
 FUNCTIONS = frozenset({"function_definition", "lambda"})
 MUTATORS = frozenset({"append", "extend", "insert", "update", "setdefault", "pop", "popitem", "clear", "add",
@@ -33,7 +42,6 @@ _LITERALS = {"dictionary": "dict", "list": "list", "set": "set", "dictionary_com
 _APP_ATTRIBUTE = re.compile(r"^(app|application|current_app|self\.app)\.(state\.)?\w+$")
 
 
-_IMPORT_STATEMENTS = frozenset({"import_statement", "import_from_statement"})
 _INSTANCE_ATTRIBUTES = frozenset({"_instance", "__instance", "_instances", "__instances"})
 _STRING_TYPES = frozenset({"string"})
 _CALLS_AND_DECORATORS = frozenset({"call", "decorator"})
@@ -52,42 +60,46 @@ class PyFile(FileAnalysis):
         entry_getters=(".get", ".setdefault"), unpacking=frozenset({"pattern_list", "tuple_pattern"}),
         unpacking_owners=frozenset({"assignment", "for_statement"}), delete_statements=frozenset({"delete_statement"}),
         delete_lists=frozenset({"expression_list"}), alias_assignment="assignment", alias_through_members=False)
+    client_units = ClientUnits(constructors=frozenset({"__init__", "__new__"}),
+                               constructor_types=frozenset({"function_definition"}))
+    # A class decorator's instance cache (`cls`, `klass`) is the singleton pattern, reported as py.singleton.
+    closure_shapes = ClosureShapes(
+        inner_definitions=frozenset({"function_definition"}), definition_wrapper="decorated_definition",
+        not_factory_parameters=frozenset({"cls", "klass"}), factory_parameter_words="contexts.python.factory_parameters")
+    context_shapes = ContextShapes(
+        startup_functions="contexts.python.startup_functions", handler_parameters="contexts.python.handler_parameters",
+        handler_decorators="contexts.python.handler_decorators", handler_first=False, decorators_searched=True,
+        startup_decorators="contexts.python.startup_decorators", app_parameters="contexts.python.app_parameters")
+    import_shapes = ImportShapes(
+        statements=frozenset({"import_statement", "import_from_statement"}), top_level=False,
+        client_modules="clients.python.modules", submodule_separator=".")
+    path_shapes = PathShapes(names=frozenset({"identifier"}), each_name_once=True, local_assignment="assignment",
+                             second_level=True, limit=600)
+    field_shapes = FieldShapes(member_key="self")
 
-    @cached_property
-    def imports(self) -> dict[str, str]:
-        """Local name -> module, for `import x`, `import x as y` and `from m import n`."""
-        table: dict[str, str] = {}
-        for node in descendants(self.root, _IMPORT_STATEMENTS):
-            if node.type == "import_statement":
-                for child in named_children(node):
-                    if child.type == "aliased_import":
-                        table[node_text(field(child, "alias"))] = node_text(field(child, "name"))
-                    else:
-                        table[node_text(child).split(".")[0]] = node_text(child)
-            elif node.type == "import_from_statement":
-                module = node_text(field(node, "module_name"))
-                for child in named_children(node)[1:]:
-                    if child.type == "aliased_import":
-                        table[node_text(field(child, "alias"))] = module
-                    elif child.type == "dotted_name":
-                        table[node_text(child)] = module
-        return table
+    def import_bindings(self, statement: SyntaxNode) -> list[tuple[str, str]]:
+        """`import x.y` (binds x), `import x as y` and `from m import n`, `from m import n as k`."""
+        found: list[tuple[str, str]] = []
+        if statement.type == "import_statement":
+            for child in named_children(statement):
+                if child.type == "aliased_import":
+                    found.append((node_text(field(child, "alias")), node_text(field(child, "name"))))
+                else:
+                    found.append((node_text(child).split(".")[0], node_text(child)))
+        elif statement.type == "import_from_statement":
+            module = node_text(field(statement, "module_name"))
+            for child in named_children(statement)[1:]:
+                if child.type == "aliased_import":
+                    found.append((node_text(field(child, "alias")), module))
+                elif child.type == "dotted_name":
+                    found.append((node_text(child), module))
+        return found
 
     @cached_property
     def caches(self):
         """Cache objects, lru_cache wrappers and process constants of this file (see py_cache)."""
         from .py_cache import PyCaches
         return PyCaches(self)
-
-    @cached_property
-    def client_names(self) -> dict[str, str]:
-        names: dict[str, str] = {}
-        client_modules = vocabulary().groups("clients.python.modules")
-        for local, module in self.imports.items():
-            for kind, modules in client_modules.items():
-                if any(module == m or module.startswith(m + ".") for m in modules):
-                    names.setdefault(local, kind)
-        return names
 
     @cached_property
     def functions_by_name(self) -> dict[str, SyntaxNode]:
@@ -107,30 +119,39 @@ class PyFile(FileAnalysis):
         return values
 
     def clients_in(self, node: SyntaxNode) -> frozenset[str]:
-        """Client kinds used inside a node (a class, or the whole file); cached per node."""
+        """Client kinds used inside a node (a class, a function, or the whole file)."""
+        return frozenset(kind for kind, _name, _verify in self.client_refs(node))
+
+    def client_refs(self, node: SyntaxNode) -> frozenset[tuple[str, str, bool]]:
+        """(kind, name, needs verification) for each client use inside a node; cached per node.
+
+        Every Python client is known for sure from its import, `self.x` name or Django `.objects`, so none
+        needs checking against the service index (the TypeScript side has project classes that only look
+        like clients).
+        """
         cache = self.__dict__.setdefault("_clients_cache", {})
         if node.id not in cache:
-            cache[node.id] = self._clients_in(node)
+            cache[node.id] = self._client_refs(node)
         return cache[node.id]
 
-    def _clients_in(self, node: SyntaxNode) -> frozenset[str]:
-        kinds: set[str] = set()
+    def _client_refs(self, node: SyntaxNode) -> frozenset[tuple[str, str, bool]]:
+        refs: set[tuple[str, str, bool]] = set()
         self_attributes = vocabulary().group_matchers("clients.python.self_attributes")
         for child in descendants(node, self.reference_types):
             if child.type == "identifier":
                 kind = self.client_names.get(node_text(child))
                 if kind:
-                    kinds.add(kind)
+                    refs.add((kind, node_text(child), False))
             elif child.type == "attribute":
                 obj, attr = field(child, "object"), node_text(field(child, "attribute"))
                 if node_text(obj) in ("self", "cls"):
                     for kind, pattern in self_attributes:
                         if pattern.search(attr):
-                            kinds.add(kind)
+                            refs.add((kind, attr, False))
                             break
                 elif attr == "objects":
-                    kinds.add("database")
-        return frozenset(kinds)
+                    refs.add(("database", node_text(obj), False))
+        return frozenset(refs)
 
     # -- references and writes -----------------------------------------------
 
@@ -229,6 +250,23 @@ class PyFile(FileAnalysis):
     def runs_at_load(self, fn: SyntaxNode, scope: str) -> bool:
         return self.only_called_at_import(fn)
 
+    def context_frame(self, fn: SyntaxNode) -> tuple[str, set[str], list[str]]:
+        """Name, parameters and decorators. A parameter keeps its default (`app=None` may be called without
+        the application), as the contexts have always been read."""
+        params = {node_text(p).split(":")[0].strip() for p in named_children(field(fn, "parameters"))}
+        return node_text(field(fn, "name")), params, self.decorators(fn)
+
+    def factory_name(self, fn: SyntaxNode) -> str:
+        return node_text(field(fn, "name")) if fn.type == "function_definition" else ""
+
+    def parameter_names(self, fn: SyntaxNode) -> set[str]:
+        return {node_text(p).split(":")[0].split("=")[0].strip() for p in named_children(field(fn, "parameters"))}
+
+    def factory_runs_once(self, fn: SyntaxNode, factory: str) -> bool:
+        """Only called at import (or applied as a decorator), or called at module level."""
+        return self.only_called_at_import(fn) or any(
+            enclosing(use, FUNCTIONS) is None for use in self._call_uses.get(factory, []))
+
     def only_called_at_import(self, fn: SyntaxNode) -> bool:
         """Writes in a registration helper that is only called at import (or used as a decorator) happen at import."""
         outer = fn
@@ -302,29 +340,17 @@ class PyFile(FileAnalysis):
                     found.append((node_text(left), assign))
         return found
 
-    def _stateful_fields(self, cls: SyntaxNode) -> tuple[str, ...]:
-        """Attributes written after __init__: collections mutated, or values rebound (lazy clients aside)."""
-        collections, class_collections = self.instance_collections(cls), self.class_collections(cls)
-        if not collections and not class_collections and not self._rebinds_members(cls):
-            return ()  # nothing the events table could show: most classes (schemas, types) never build it
-        names = []
-        handles = vocabulary().matcher("clients.handle_names")
+    def collection_members(self, cls: SyntaxNode) -> list[tuple[str, list[tuple], str, bool]]:
+        """Each instance's collections (also named through module instances: `STATS.seen`), then the class's
+        own (`Registry.handlers`, `cls.handlers`), listed after the rebound attributes."""
         instances = module_instances(self, self.class_name(cls))
-        for name, _node in collections:
-            keys = [("self", cls.id, name)] + [("attr", var, name) for var in instances]
-            if self.writes(keys, "instance", name):
-                names.append(name)
-        for _kind, _cls_id, name in self.keys_by_owner.get(("self", cls.id), ()):
-            if name not in names and not handles.search(name):
-                if any(w.op == "rebind" for w in self.writes([("self", cls.id, name)], "instance", name)):
-                    names.append(name)
-        for name, _node in class_collections:
-            keys = [("cls", cls.id, name), ("self", cls.id, name), ("attr", self.class_name(cls) or "", name)]
-            if self.writes(keys, "class", name):
-                names.append(name)
-        return tuple(names)
+        own = [(name, [("self", cls.id, name)] + [("attr", var, name) for var in instances], "instance", False)
+               for name, _node in self.instance_collections(cls)]
+        shared = [(name, [("cls", cls.id, name), ("self", cls.id, name), ("attr", self.class_name(cls) or "", name)],
+                   "class", True) for name, _node in self.class_collections(cls)]
+        return own + shared
 
-    def _rebinds_members(self, cls: SyntaxNode) -> bool:
+    def may_rebind_members(self, cls: SyntaxNode) -> bool:
         """Can anything in the class rebind one of its fields (`self.x = v`, `self.n += 1`, `self.a, b = ...`,
         `for self.x in ...`)? Each is a statement of the assignment or unpacking forms of write_shapes whose
         target holds `self.`; a class without one has no rebound fields (its `("self", class, name)` keys)."""
@@ -382,27 +408,7 @@ def instantiation_context(py: PyFile, node: SyntaxNode) -> str:
     parent = parent_of(node)
     if parent is not None and parent.type == "assignment" and _APP_ATTRIBUTE.match(node_text(field(parent, "left"))):
         return "app-state"  # `app.state.x = X()`, Flask `app.events = X()`: lives as long as the application
-    fn = enclosing(node, FUNCTIONS)
-    if fn is None:
-        return "module"
-    words = vocabulary()
-    startup_hook = words.matcher("contexts.python.startup_decorators")
-    startup_fn = words.matcher("contexts.python.startup_functions")
-    route = words.matcher("contexts.python.handler_decorators")
-    app_params = words.names("contexts.python.app_parameters")
-    handler_params = words.names("contexts.python.handler_parameters")
-    current: SyntaxNode | None = fn
-    while current is not None:
-        name = node_text(field(current, "name"))
-        decorators = " ".join(py.decorators(current))
-        params = {node_text(p).split(":")[0].strip() for p in named_children(field(current, "parameters"))}
-        if startup_hook.search(decorators) or startup_fn.match(name or "") or (
-                params & app_params and not route.search(decorators)):
-            return "startup"  # a hook, or set-up code handed the application (`init_events(app)`, `mount_spa(app)`)
-        if params & handler_params or route.search(decorators):
-            return "handler"
-        current = enclosing(current, FUNCTIONS)
-    return "function"
+    return py.context_of(node)  # module, startup, handler or function: `FileAnalysis.context_of`
 
 
 def is_default_factory(value: SyntaxNode | None) -> bool:

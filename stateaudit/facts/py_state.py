@@ -157,7 +157,7 @@ def _find_scope_and_name(py: PyFile, target: SyntaxNode, name_node: SyntaxNode |
         scope, name = "instance", node_text(name_node)  # a dataclass field: one per instance
     elif fn is not None:
         name = node_text(name_node)
-        scope = "closure" if _closure_lives_long(py, fn, name) else "function"
+        scope = "closure" if py.closure_lives_long(fn, name) else "function"
     elif cls is not None:
         scope, name = "class", node_text(name_node)
     else:
@@ -209,6 +209,7 @@ def state_facts(py: PyFile, target: SyntaxNode, name_node: SyntaxNode | None,
     writes = py.writes(keys, scope if scope != "class" else "class", name) if keys else []
     if scope == "closure":
         writes = py.closure_writes(fn, name)
+    refs = py.clients_beside(keys)
     facts: dict[str, Any] = {
         **early,
         "words": split_words(name) | (split_words(class_name) if class_name else set()),
@@ -220,7 +221,8 @@ def state_facts(py: PyFile, target: SyntaxNode, name_node: SyntaxNode | None,
         "written_after_init": any(w.op != "rebind" for w in writes) or (scope == "app-state" and (".state." in left_text or ".extensions[" in left_text)),
         "rebound": any(w.op == "rebind" for w in writes),
         "owner_kind": "class" if scope in ("class", "instance") else "module",
-        "clients": _clients_beside(py, keys),
+        "client_refs": refs,
+        "clients": frozenset(kind for kind, _name, _verify in refs),
         "class_words": frozenset(split_words(class_name)) if class_name else frozenset(),
         "lifetime_local": "process" if scope in ("module", "class", "app-state") else "unknown",
         "in_startup": fn is not None and instantiation_context(py, target) == "startup",
@@ -234,19 +236,6 @@ def state_facts(py: PyFile, target: SyntaxNode, name_node: SyntaxNode | None,
         "writer_functions": _writer_functions(py, keys, writes),
     }
     return facts, writes
-
-
-def _clients_beside(py: PyFile, keys: list[tuple]) -> frozenset[str]:
-    """Clients used in the functions that read or write the state: a store beside it, not merely nearby."""
-    functions = {}
-    for key in keys:
-        for _line, _op, fn in py.events.get(key, []):
-            if fn is not None and node_text(field(fn, "name")) not in ("__init__", "__new__"):
-                functions[fn.id] = fn
-    kinds: set[str] = set()
-    for fn in functions.values():
-        kinds |= py.clients_in(fn)
-    return frozenset(kinds)
 
 
 def _own_instance(py: PyFile, value: SyntaxNode | None) -> bool:
@@ -266,28 +255,6 @@ def _own_instance(py: PyFile, value: SyntaxNode | None) -> bool:
         and not any(module.startswith(m) for ms in words.groups("clients.python.modules").values() for m in ms))
 
 
-
-
-def _closure_lives_long(py: PyFile, fn: SyntaxNode, name: str) -> bool:
-    """A local of a factory that returns a closure writing it: middleware factories, decorators applied at import."""
-    if fn.type != "function_definition" or not py.closure_writes(fn, name):
-        return False
-    returned = {node_text(named_children(n)[0]) for n in descendants(field(fn, "body"), "return_statement")
-                if named_children(n) and enclosing(n, FUNCTIONS) == fn}
-    inner = set()
-    for node in named_children(field(fn, "body")):
-        if node.type == "decorated_definition":
-            node = field(node, "definition") or node
-        if node.type == "function_definition":
-            inner.add(node_text(field(node, "name")))
-    if not returned & inner:
-        return False
-    params = {node_text(p).split(":")[0].split("=")[0].strip() for p in named_children(field(fn, "parameters"))}
-    if params & {"cls", "klass"}:
-        return False  # a class decorator's instance cache is the singleton pattern, reported as py.singleton
-    factory = node_text(field(fn, "name"))
-    return bool(params & vocabulary().names("contexts.python.factory_parameters")) or py.only_called_at_import(fn) or any(
-        enclosing(use, FUNCTIONS) is None for use in py._call_uses.get(factory, []))
 
 
 def _assigned_in_init(cls: SyntaxNode, name: str) -> bool:

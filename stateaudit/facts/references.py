@@ -1,7 +1,11 @@
-"""The per-file analysis both languages share: the parsed file, and where each piece of state is written."""
+"""The per-file analysis both languages share: the parsed file, where each piece of state is written, which
+clients sit beside it, where code runs, which closures live as long as the process, imports, path texts and
+stateful fields. Each mechanism is written once here; the `...Shapes` records are the per-language vocabulary
+that TsFile and PyFile fill in, and the few methods they override are the per-language answers."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -11,6 +15,7 @@ from ..syntax import (
     SyntaxNode,
     ancestors,
     descendants,
+    enclosing,
     field,
     index_tree,
     innermost_containers,
@@ -19,6 +24,7 @@ from ..syntax import (
     node_text,
     parent_of,
 )
+from ..vocabulary import current as vocabulary
 
 Event = tuple[int, str, "SyntaxNode | None"]  # (line, op, enclosing function); op "read" for non-writes
 
@@ -106,11 +112,112 @@ def operation(shapes: WriteShapes, base: SyntaxNode) -> tuple[str, str | None]:
         return "read", None
 
 
+@dataclass(frozen=True)
+class ClientUnits:
+    """Which functions' clients sit *beside* a piece of state: the per-language vocabulary of the one
+    `clients_beside` both languages share."""
+
+    constructors: frozenset[str]  # the names of functions that initialise state: a client they use is not beside it
+    constructor_types: frozenset[str]  # the function types such a name is a constructor in
+    # A use in a callback counts the clients of the method around it (or of the outermost function, outside
+    # a class): `this.redis.get(k).then((v) => this.cache.set(k, v))`. Empty: the function the use is in.
+    methods: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class ClosureShapes:
+    """How a factory hands out a closure that keeps its locals for the life of the process: the per-language
+    vocabulary of the one `closure_lives_long` both languages share. An empty field is a way the language's
+    code has not been seen to hand a closure out (or, for listeners, one its grammar spells as a call with a
+    callback too, but whose measured behaviour leaves out)."""
+
+    # `return (req, res) => {...}`, `return { get: () => ... }`, `(app) => (req) => ...`: a returned value
+    # holding an inline function of these types.
+    inline_functions: frozenset[str] = frozenset()
+    # `def middleware(...): ...; return middleware`: the name of a function of these types defined directly in
+    # the factory's body (through `definition_wrapper`, `@wraps(fn) def inner`).
+    inner_definitions: frozenset[str] = frozenset()
+    definition_wrapper: str = ""
+    # `fastify.decorate('cache', cache)`, `app.set('x', x)`: methods that hand a value to the framework.
+    hand_out_calls: frozenset[str] = frozenset()
+    # `emitter.on('x', () => seen.add(x))`, `router.get(...)`: methods that keep a callback; what it writes lives on.
+    registrations: frozenset[str] = frozenset()
+    # A function with one of these parameters is no factory: a handler (vocabulary key), a class decorator.
+    not_factory_parameter_words: str = ""
+    not_factory_parameters: frozenset[str] = frozenset()
+    # A function with one of these parameters (vocabulary key) is a factory run once at start-up.
+    factory_parameter_words: str = ""
+
+
+@dataclass(frozen=True)
+class ContextShapes:
+    """Where code runs: the per-language vocabulary of the one `context_of` both languages share. The lists
+    themselves are in the `contexts` vocabulary (rules/vocabulary/contexts.yaml); these are its keys and how
+    the language spells what they name."""
+
+    startup_functions: str  # vocabulary key: function names (globs) of start-up code
+    handler_parameters: str  # vocabulary key: a function with one of these parameters handles a request
+    handler_decorators: str  # vocabulary key: decorators of handlers
+    handler_first: bool  # a function that looks like both is a handler (TypeScript) or start-up code (Python)
+    # Decorators are regular expressions searched in the function's decorators' joined text (`@app.get("/")`
+    # in Python), not names of decorators (`@Get()` in TypeScript).
+    decorators_searched: bool = False
+    startup_names: frozenset[str] = frozenset()  # start-up code by its name whatever the vocabulary says: `constructor`
+    startup_decorators: str = ""  # vocabulary key: decorators of start-up hooks (`@app.on_event("startup")`)
+    # vocabulary key: a function handed the application (`init_events(app)`) is set-up code, unless it is a route.
+    app_parameters: str = ""
+
+
+@dataclass(frozen=True)
+class ImportShapes:
+    """How a file imports names, and which imported names are store clients: the per-language vocabulary of
+    the one `imports` table and `client_names` both languages share. How each statement binds its names
+    (`import_bindings`) is the language's answer."""
+
+    statements: frozenset[str]  # the node types that import names (with `const x = require('m')` declarations)
+    top_level: bool  # only the file's top-level statements count (TypeScript), or any (Python's local imports)
+    client_modules: str  # vocabulary key: client kind -> modules
+    submodule_separator: str  # `redis.asyncio`, `mongodb/lib/x`: a sub-module of a client module is one too
+    # vocabulary key: client kind -> patterns; a name imported from the project (`project_prefix`) that
+    # matches one is a client to check against the service index (`RedisService`). Empty: no such names.
+    local_client_names: str = ""
+    project_prefix: str = "."
+
+
+@dataclass(frozen=True)
+class PathShapes:
+    """How the names in a path argument are expanded to what they hold, so `writeFile(join(UPLOAD_DIR, id))`
+    says where it writes: the per-language vocabulary of the one `path_text` both languages share."""
+
+    names: frozenset[str]  # the node types in the argument whose value may be known (`path_value`)
+    each_name_once: bool = False  # a name used twice is expanded once (Python), or at each use (TypeScript)
+    local_assignment: str = ""  # `out = ROOT / name` in the same function expands `out` (Python)
+    second_level: bool = False  # `out = join(ROOT, x)`: the module constants an expansion names, expanded too
+    limit: int = 400  # the characters kept
+
+
+@dataclass(frozen=True)
+class FieldShapes:
+    """What makes a class stateful: the per-language vocabulary of the one `stateful_fields`."""
+
+    member_key: str  # the reference key of an instance's own field: `this.x` ("this"), `self.x` ("self")
+    # Fields that hold the class's one instance (`this.instance = new X()` in a static getter): the singleton
+    # pattern, not state the class keeps. Python keeps that instance on `cls`, under another key.
+    instance_names: frozenset[str] = frozenset()
+
+
 class FileAnalysis:
     """Computed once per file and shared by its candidates; subclasses say what a reference is and does."""
 
     function_types: frozenset[str]
     reference_types: frozenset[str]  # the node types that can name a piece of state
+    client_units: ClientUnits
+    closure_shapes: ClosureShapes
+    context_shapes: ContextShapes
+    import_shapes: ImportShapes
+    path_shapes: PathShapes
+    field_shapes: FieldShapes
+    module_values: dict[str, str]  # module-level `NAME = value` texts
 
     def __init__(self, parsed: ParsedFile):
         self.parsed = parsed
@@ -142,6 +249,126 @@ class FileAnalysis:
                 if op not in ("read", "rebind") and event_fn is not None and event_fn != fn
                 and fn in ancestors(event_fn) and not self.binds(event_fn, name)]
 
+    def context_frame(self, fn: SyntaxNode) -> tuple[str, set[str], list[str]]:
+        """What `context_of` reads of a function: its name, its parameters and its decorators."""
+        raise NotImplementedError
+
+    def context_of(self, node: SyntaxNode) -> str:
+        """Where the code at `node` runs: 'module' (at load), 'startup' (start-up code: a start-up function, a
+        hook, set-up code handed the application, a constructor), 'handler' (per request, message or job) or
+        'function' (somewhere else). The innermost function that says decides."""
+        fn = enclosing(node, self.function_types)
+        if fn is None:
+            return "module"
+        shapes, words = self.context_shapes, vocabulary()
+        handler_params = words.names(shapes.handler_parameters)
+        startup = words.matcher(shapes.startup_functions)
+        app_params = words.names(shapes.app_parameters) if shapes.app_parameters else frozenset()
+        current: SyntaxNode | None = fn
+        while current is not None:
+            name, params, decorators = self.context_frame(current)
+            routed = self._decorated(decorators, shapes.handler_decorators)
+            handler = routed or bool(params & handler_params)
+            if handler and shapes.handler_first:
+                return "handler"
+            if name in shapes.startup_names or startup.match(name or "") or (
+                    shapes.startup_decorators and self._decorated(decorators, shapes.startup_decorators)) \
+                    or (params & app_params and not routed):
+                return "startup"
+            if handler:
+                return "handler"
+            current = enclosing(current, self.function_types)
+        return "function"
+
+    def _decorated(self, decorators: list[str], key: str) -> bool:
+        """Does one of the decorators belong to the vocabulary list `key` (by name, or by a pattern searched)?"""
+        if self.context_shapes.decorators_searched:
+            return bool(vocabulary().matcher(key).search(" ".join(decorators)))
+        return bool(set(decorators) & vocabulary().names(key))
+
+    def factory_name(self, fn: SyntaxNode) -> str:
+        """The name callers know the function by ('' for an anonymous one nobody can call once)."""
+        raise NotImplementedError
+
+    def parameter_names(self, fn: SyntaxNode) -> set[str]:
+        raise NotImplementedError
+
+    def factory_runs_once(self, fn: SyntaxNode, factory: str) -> bool:
+        """Is the factory run once as the service starts (called at module level or in start-up code,
+        exported to be, applied as a decorator at import)?"""
+        raise NotImplementedError
+
+    def closure_lives_long(self, fn: SyntaxNode, name: str) -> bool:
+        """Does a local of `fn` live as long as the process? It does when `fn` is a factory run once at
+        start-up that hands out a closure writing the local: middleware factories, plugins, decorators
+        applied at import. Then it is state of the process, as a module variable is."""
+        shapes = self.closure_shapes
+        factory = self.factory_name(fn)
+        if not factory:
+            return False
+        params = self.parameter_names(fn)
+        words = vocabulary()
+        if params & shapes.not_factory_parameters or (
+                shapes.not_factory_parameter_words and params & words.names(shapes.not_factory_parameter_words)):
+            return False
+        if not self.closure_writes(fn, name):
+            return False
+        if not (self._returns_closure(fn) or self._handed_out(fn, name) or self._written_by_listener(fn, name)):
+            return False
+        if shapes.factory_parameter_words and params & words.names(shapes.factory_parameter_words):
+            return True
+        return self.factory_runs_once(fn, factory)
+
+    def _returns_closure(self, fn: SyntaxNode) -> bool:
+        """Does the factory return a function (or an object of functions) that outlives the call?"""
+        shapes = self.closure_shapes
+        body = field(fn, "body")
+        if body is None:
+            return False
+        if body.type in shapes.inline_functions:
+            return True  # `(app) => (req, res) => ...`
+        inner = set()
+        for node in named_children(body) if shapes.inner_definitions else []:
+            if node.type == shapes.definition_wrapper:
+                node = field(node, "definition") or node
+            if node.type in shapes.inner_definitions:
+                inner.add(node_text(field(node, "name")))
+        for node in descendants(body, "return_statement"):
+            if enclosing(node, self.function_types) == fn and named_children(node):
+                value = named_children(node)[0]
+                if shapes.inline_functions and descendants(value, shapes.inline_functions) or node_text(value) in inner:
+                    return True
+        return False
+
+    def _handed_out(self, fn: SyntaxNode, name: str) -> bool:
+        """Is the local handed to the framework (`fastify.decorate('x', x)`, `app.set('x', x)`)?"""
+        shapes, calls = self.closure_shapes, self.write_shapes
+        if not shapes.hand_out_calls:
+            return False
+        for node in descendants(field(fn, "body"), calls.call):
+            if node_text(field(node, calls.call_function)).rsplit(".", 1)[-1] in shapes.hand_out_calls:
+                if any(node_text(a) == name for a in named_children(field(node, "arguments"))):
+                    return True
+        return False
+
+    def _written_by_listener(self, fn: SyntaxNode, name: str) -> bool:
+        """Is the local written by a callback the factory registers (an event listener, a route)?"""
+        shapes, calls = self.closure_shapes, self.write_shapes
+        if not shapes.registrations:
+            return False
+        for _line, op, event_fn in self.events.get(("name", name), []):
+            if op in ("read", "rebind"):
+                continue
+            current = event_fn
+            while current is not None and current != fn:
+                parent = parent_of(current)
+                if parent is not None and parent.type == calls.arguments and parent_of(parent) is not None:
+                    callee = node_text(field(parent_of(parent), calls.call_function))
+                    if callee.rsplit(".", 1)[-1] in shapes.registrations:
+                        return True
+                current = enclosing(current, self.function_types)
+        return False
+
     def initialises(self, fn: SyntaxNode, scope: str) -> bool:
         """Is `fn` where state of this scope is initialised (a constructor for fields)?"""
         raise NotImplementedError
@@ -165,6 +392,126 @@ class FileAnalysis:
                 sites.add(WriteSite(line, op))
         return sorted(sites, key=lambda s: (s.line, s.op))
 
+    def import_bindings(self, statement: SyntaxNode) -> list[tuple[str, str]]:
+        """(local name, module) for each name an import statement binds, in order."""
+        raise NotImplementedError
+
+    @cached_property
+    def imports(self) -> dict[str, str]:
+        """Local name -> the module it is imported from, over the file's import statements (a later one wins)."""
+        shapes = self.import_shapes
+        statements = named_children(self.root) if shapes.top_level else descendants(self.root, shapes.statements)
+        table: dict[str, str] = {}
+        for node in statements:
+            if node.type in shapes.statements:
+                for local, source in self.import_bindings(node):
+                    table[local] = source
+        return table
+
+    @cached_property
+    def client_names(self) -> dict[str, str]:
+        """Imported names that are Redis, queue or database clients -> client kind: names imported from a
+        client module or a sub-module of one (a module in two kinds counts as the first), and names imported
+        from the project that look like clients (`local_client_names`)."""
+        shapes, words = self.import_shapes, vocabulary()
+        client_modules = words.groups(shapes.client_modules)
+        local_names = words.group_matchers(shapes.local_client_names) if shapes.local_client_names else []
+        separator = shapes.submodule_separator
+        names: dict[str, str] = {}
+        for local, source in self.imports.items():
+            kind = next((kind for kind, modules in client_modules.items()
+                         if any(source == m or source.startswith(m + separator) for m in modules)), None)
+            if kind is None and source.startswith(shapes.project_prefix):
+                kind = next((kind for kind, pattern in local_names if pattern.search(local)), None)
+            if kind is not None:
+                names[local] = kind
+        return names
+
+    def client_refs(self, node: SyntaxNode) -> frozenset[tuple[str, str, bool]]:
+        """(kind, name, needs checking against the service index) for each client used inside a node."""
+        raise NotImplementedError
+
+    def collection_members(self, cls: SyntaxNode) -> list[tuple[str, list[tuple], str, bool]]:
+        """(name, reference keys, scope, listed after the rebound fields) for each collection the class holds."""
+        raise NotImplementedError
+
+    def _stateful_fields(self, cls: SyntaxNode) -> tuple[str, ...]:
+        """Fields written after the constructor: collections mutated, or values rebound (lazy clients aside).
+
+        The same definition in both languages, so a counter or an `openedAt` a method rebinds makes a class
+        stateful in either.
+        """
+        shapes = self.field_shapes
+        members = self.collection_members(cls)
+        if not members and not self.may_rebind_members(cls):
+            return ()  # nothing the events table could show: most classes (schemas, types) never build it
+        handles = vocabulary().matcher("clients.handle_names")
+        names = [name for name, keys, scope, late in members if not late and self.writes(keys, scope, name)]
+        for key in self.keys_by_owner.get((shapes.member_key, cls.id), ()):
+            name = key[2]
+            if name in names or handles.search(name) or name in shapes.instance_names:
+                continue
+            if any(w.op == "rebind" for w in self.writes([key], "instance", name)):
+                names.append(name)
+        names += [name for name, keys, scope, late in members if late and self.writes(keys, scope, name)]
+        return tuple(names)
+
+    def may_rebind_members(self, cls: SyntaxNode) -> bool:
+        """Can code in the class rebind one of its fields? A language that can tell cheaply says no for
+        classes that cannot, and they skip the events table."""
+        return True
+
+    def path_value(self, node: SyntaxNode) -> str | None:
+        """The text of the value a name in a path holds, when the file says: a module constant."""
+        return self.module_values.get(node_text(node)) if node.type == "identifier" else None
+
+    def path_text(self, arg: SyntaxNode | None) -> str:
+        """The path argument's text, with the values of the names it uses after it (module constants, and as
+        `path_shapes` says, class fields, locals, and the constants those name), for the path facts'
+        patterns to search."""
+        if arg is None:
+            return ""
+        shapes = self.path_shapes
+        names = descendants(arg, shapes.names)
+        extra: list[str] = []
+        seen: set[str] = set()
+        for node in names:
+            if shapes.each_name_once:
+                if node_text(node) in seen:
+                    continue
+                seen.add(node_text(node))
+            value = self.path_value(node)
+            if value is not None:
+                extra.append(value)
+        fn = enclosing(arg, self.function_types) if shapes.local_assignment else None
+        if fn is not None:
+            texts = {node_text(n) for n in names}
+            for node in descendants(fn, shapes.local_assignment):
+                if node_text(field(node, "left")) in texts:
+                    extra.append(node_text(field(node, "right")))
+        second = [self.module_values[word] for text in extra for word in dict.fromkeys(re.findall(r"\w+", text))
+                  if word in self.module_values] if shapes.second_level else []
+        return " ".join([node_text(arg), *extra, *second])[:shapes.limit]
+
+    def clients_beside(self, keys: list[tuple]) -> frozenset[tuple[str, str, bool]]:
+        """Clients used in the functions that read or write the state these keys name: a store *beside* it,
+        not merely nearby. Constructors are left out: a client they take is set up, not used with the state."""
+        units = self.client_units
+        functions = {}
+        for key in keys:
+            for _line, _op, fn in self.events.get(key, []):
+                outer = fn
+                while units.methods and outer is not None and outer.type not in units.methods \
+                        and enclosing(outer, self.function_types) is not None:
+                    outer = enclosing(outer, self.function_types)
+                if outer is not None and not (outer.type in units.constructor_types
+                                              and node_text(field(outer, "name")) in units.constructors):
+                    functions[outer.id] = outer
+        refs: set[tuple[str, str, bool]] = set()
+        for fn in functions.values():
+            refs |= self.client_refs(fn)
+        return frozenset(refs)
+
     @cached_property
     def keys_by_owner(self) -> dict[tuple, list[tuple]]:
         """The events' (kind, owner, name) keys by (kind, owner), in table order: a class's own fields
@@ -176,15 +523,12 @@ class FileAnalysis:
         return grouped
 
     def stateful_fields(self, cls: SyntaxNode) -> tuple[str, ...]:
-        """The class's fields written after its initialisation (see each language's `_stateful_fields`),
-        worked out once per class: the index, class and singleton facts all ask."""
+        """The class's fields written after its initialisation (`_stateful_fields`), worked out once per
+        class: the index, class and singleton facts all ask."""
         known = self.__dict__.setdefault("_stateful", {})
         if cls.id not in known:
             known[cls.id] = self._stateful_fields(cls)
         return known[cls.id]
-
-    def _stateful_fields(self, cls: SyntaxNode) -> tuple[str, ...]:
-        raise NotImplementedError
 
     @cached_property
     def events(self) -> dict[tuple, list[Event]]:

@@ -36,7 +36,7 @@ def call_facts(ts: TsFile, call: SyntaxNode) -> tuple[dict[str, Any], list[Write
     args = named_children(field(call, "arguments"))
     first = args[0] if args else None
     callback_text = node_text(first) if first is not None else ""
-    path_text = _resolve_path_text(ts, first)
+    path_text = ts.path_text(first)
     class_name = ts.class_name(cls)
     options = option_keys(field(call, "arguments"))
     facts: dict[str, Any] = {
@@ -126,22 +126,8 @@ def is_fs_call(ts: TsFile, callee: str) -> bool:
     return parts[0] in ts.fs_names or parts[0] == "fs" or callee.startswith("fs.promises.")
 
 
-_PATH_PARTS = frozenset({"identifier", "member_expression"})
 _STORES = frozenset({"assignment_expression", "call_expression"})
 _IO_SIGNS = frozenset({"await_expression", "call_expression"})
-
-
-def _resolve_path_text(ts: TsFile, arg: SyntaxNode | None) -> str:
-    """The path argument's text, with the module constants and class fields it names expanded once."""
-    if arg is None:
-        return ""
-    extra = []
-    for node in descendants(arg, _PATH_PARTS):
-        if node.type == "identifier" and node_text(node) in ts.module_values:
-            extra.append(ts.module_values[node_text(node)])
-        elif node.type == "member_expression" and node_text(field(node, "property")) in ts.field_values:
-            extra.append(ts.field_values[node_text(field(node, "property"))])
-    return " ".join([node_text(arg), *extra])[:400]
 
 
 def _rearms(ts: TsFile, call: SyntaxNode, fn: SyntaxNode | None, callback: SyntaxNode | None) -> bool:

@@ -23,7 +23,16 @@ from ..syntax import (
     prev_sibling_of,
 )
 from ..vocabulary import current as vocabulary
-from .references import FileAnalysis, WriteShapes
+from .references import (
+    ClientUnits,
+    ClosureShapes,
+    ContextShapes,
+    FieldShapes,
+    FileAnalysis,
+    ImportShapes,
+    PathShapes,
+    WriteShapes,
+)
 from .ts_syntax import (
     CLASS_TYPES,
     MUTATING_HELPERS,
@@ -65,49 +74,47 @@ class TsFile(FileAnalysis):
         assignments=frozenset({"assignment_expression", "augmented_assignment_expression"}),
         mutators=MUTATORS, entry_getters=(".get", ".at"), updates=frozenset({"update_expression"}),
         delete_operator="unary_expression", mutating_helpers=MUTATING_HELPERS, alias_declarator="variable_declarator")
+    client_units = ClientUnits(constructors=frozenset({"constructor"}), constructor_types=frozenset({"method_definition"}),
+                               methods=frozenset({"method_definition"}))
+    closure_shapes = ClosureShapes(
+        inline_functions=frozenset({"arrow_function", "function_expression", "method_definition"}),
+        hand_out_calls=frozenset({"decorate", "decorateRequest", "set", "provide", "expose"}),
+        registrations=frozenset({"on", "once", "addListener", "addEventListener", "use", "get", "post", "put", "patch",
+                                 "delete", "all", "route", "subscribe", "setInterval", "handle", "register", "listen"}),
+        not_factory_parameter_words="contexts.typescript.handler_parameters")
+    context_shapes = ContextShapes(
+        startup_functions="contexts.typescript.startup_functions", handler_parameters="contexts.typescript.handler_parameters",
+        handler_decorators="contexts.typescript.handler_decorators", handler_first=True,
+        startup_names=frozenset({"constructor"}))
+    import_shapes = ImportShapes(
+        statements=frozenset({"import_statement", "lexical_declaration", "variable_declaration"}), top_level=True,
+        client_modules="clients.typescript.modules", submodule_separator="/",
+        local_client_names="clients.typescript.local_names")
+    path_shapes = PathShapes(names=frozenset({"identifier", "member_expression"}), limit=400)
+    field_shapes = FieldShapes(member_key="this", instance_names=frozenset({"instance", "_instance", "INSTANCE"}))
 
     # -- imports and clients -------------------------------------------------
-    @cached_property
-    def imports(self) -> dict[str, str]:
-        """Local name -> module source, for ES imports and `const x = require('m')`."""
-        table: dict[str, str] = {}
-        for node in named_children(self.root):
-            if node.type == "import_statement":
-                source = node_text(field(node, "source")).strip("'\"`")
-                for child in descendants(node, _IMPORTED_NAMES):
-                    if child.type == "identifier" and parent_of(child) is not None and parent_of(child).type != "import_specifier":
-                        table[node_text(child)] = source
-                    elif child.type == "import_specifier":
-                        alias = field(child, "alias") or field(child, "name")
-                        table[node_text(alias)] = source
-            elif node.type in ("lexical_declaration", "variable_declaration"):
-                for decl in named_children(node):
-                    value = unwrap(field(decl, "value"))
-                    if value is not None and value.type == "call_expression" and node_text(field(value, "function")) == "require":
-                        args = named_children(field(value, "arguments"))
-                        source = node_text(args[0]).strip("'\"`") if args else ""
-                        name = field(decl, "name")
-                        for ident in descendants(name, _BOUND_NAMES) if name is not None else []:
-                            table[node_text(ident)] = source
-        return table
-
-    @cached_property
-    def client_names(self) -> dict[str, str]:
-        """Imported names that are Redis, queue or database clients -> client kind."""
-        names: dict[str, str] = {}
-        words = vocabulary()
-        client_modules = words.groups("clients.typescript.modules")
-        local_names = words.group_matchers("clients.typescript.local_names")
-        for local, source in self.imports.items():
-            for kind, modules in client_modules.items():
-                if source in modules or any(source.startswith(m + "/") for m in modules):
-                    names[local] = kind
-            if source.startswith(".") and local not in names:
-                for kind, pattern in local_names:
-                    if pattern.search(local):
-                        names[local] = kind
-                        break
-        return names
+    def import_bindings(self, statement: SyntaxNode) -> list[tuple[str, str]]:
+        """ES imports (default, namespace, `{a as b}`) and `const x = require('m')` (destructuring too)."""
+        found: list[tuple[str, str]] = []
+        if statement.type == "import_statement":
+            source = node_text(field(statement, "source")).strip("'\"`")
+            for child in descendants(statement, _IMPORTED_NAMES):
+                if child.type == "identifier" and parent_of(child) is not None and parent_of(child).type != "import_specifier":
+                    found.append((node_text(child), source))
+                elif child.type == "import_specifier":
+                    alias = field(child, "alias") or field(child, "name")
+                    found.append((node_text(alias), source))
+        else:
+            for decl in named_children(statement):
+                value = unwrap(field(decl, "value"))
+                if value is not None and value.type == "call_expression" and node_text(field(value, "function")) == "require":
+                    args = named_children(field(value, "arguments"))
+                    source = node_text(args[0]).strip("'\"`") if args else ""
+                    name = field(decl, "name")
+                    for ident in descendants(name, _BOUND_NAMES) if name is not None else []:
+                        found.append((node_text(ident), source))
+        return found
 
     def clients_in(self, node: SyntaxNode) -> frozenset[str]:
         """Client kinds used inside a node (a class, a method, or the whole file)."""
@@ -349,6 +356,34 @@ class TsFile(FileAnalysis):
     def binds(self, fn: SyntaxNode, name: str) -> bool:
         return self.declared_locally(fn, name)
 
+    def context_frame(self, fn: SyntaxNode) -> tuple[str, set[str], list[str]]:
+        """Name, parameters, and decorators (a method's: NestJS `@Get()`; functions take none)."""
+        return function_name(fn), set(param_names(fn)), self.method_decorators(fn) if fn.type == "method_definition" else []
+
+    def factory_name(self, fn: SyntaxNode) -> str:
+        """Its name, or '<plugin>' for an anonymous plugin registered at module level (`fp(async (app) => ...)`)."""
+        return function_name(fn) or ("<plugin>" if self._registered_plugin(fn) else "")
+
+    def parameter_names(self, fn: SyntaxNode) -> set[str]:
+        return set(param_names(fn))
+
+    def factory_runs_once(self, fn: SyntaxNode, factory: str) -> bool:
+        """Exported (ES or CommonJS) or registered as a plugin, or called at module level or in start-up code."""
+        exported = (parent_of(fn) is not None and parent_of(fn).type == "export_statement") \
+            or self.commonjs_exported(factory) or self._registered_plugin(fn)
+        called_at_start = any(instantiation_context(self, call) in ("module", "startup")
+                              for call in self.calls_by_name.get(factory, []))
+        return called_at_start or exported
+
+    @staticmethod
+    def _registered_plugin(fn: SyntaxNode) -> bool:
+        """A plugin function passed to a call at module level (`fp(async function (app) {...})`, `register(...)`)."""
+        parent = parent_of(fn)
+        if parent is None or parent.type != "arguments":
+            return False
+        call = parent_of(parent)
+        return call is not None and enclosing(call, FUNCTION_TYPES) is None
+
     def initialises(self, fn: SyntaxNode, scope: str) -> bool:
         """Fields written in the constructor are initialised, not written after start-up."""
         return scope in ("instance", "static") and self._in_constructor(fn)
@@ -445,6 +480,12 @@ class TsFile(FileAnalysis):
                     values[node_text(field(decl, "name"))] = node_text(field(decl, "value"))
         return values
 
+    def path_value(self, node: SyntaxNode) -> str | None:
+        """A module constant (`UPLOAD_DIR`), or a class field's initialiser (`this.uploadDir`)."""
+        if node.type == "member_expression":
+            return self.field_values.get(node_text(field(node, "property")))
+        return super().path_value(node)
+
     @cached_property
     def field_values(self) -> dict[str, str]:
         """Class field initialiser texts by field name, for expanding `this.uploadDir` in paths."""
@@ -518,27 +559,11 @@ class TsFile(FileAnalysis):
                             found.append((node_text(field(left, "property")), node, False))
         return found
 
-    def _stateful_fields(self, cls: SyntaxNode) -> tuple[str, ...]:
-        """Fields written after the constructor: collections mutated, or values rebound (lazy clients aside).
-
-        The same definition as the Python side's, so a counter or an `openedAt` a method rebinds makes
-        a class stateful in either language.
-        """
-        names = []
-        handles = vocabulary().matcher("clients.handle_names")
-        for name, _decl, is_static in self.collection_fields(cls):
-            keys = [("this", cls.id, name)] + ([("static", self.class_name(cls) or "", name)] if is_static else [])
-            if self.writes(keys, "static" if is_static else "instance", name):
-                names.append(name)
-        for key in self.keys_by_owner.get(("this", cls.id), ()):
-            name = key[2]
-            if name in names:
-                continue
-            if handles.search(name) or name in ("instance", "_instance", "INSTANCE"):
-                continue
-            if any(w.op == "rebind" for w in self.writes([key], "instance", name)):
-                names.append(name)
-        return tuple(names)
+    def collection_members(self, cls: SyntaxNode) -> list[tuple[str, list[tuple], str, bool]]:
+        """The collection fields (a static one is also named through its class: `Cache.entries`)."""
+        return [(name, [("this", cls.id, name)] + ([("static", self.class_name(cls) or "", name)] if is_static else []),
+                 "static" if is_static else "instance", False)
+                for name, _decl, is_static in self.collection_fields(cls)]
 
 
 def analyse(parsed: ParsedFile) -> TsFile:
@@ -566,25 +591,8 @@ def synchronous_callback_of(fn: SyntaxNode) -> SyntaxNode | None:
 
 
 def instantiation_context(ts: TsFile, node: SyntaxNode) -> str:
-    fn = enclosing(node, FUNCTION_TYPES)
-    if fn is None:
-        return "module"
-    words = vocabulary()
-    handler_decorators = words.names("contexts.typescript.handler_decorators")
-    handler_params = words.names("contexts.typescript.handler_parameters")
-    startup = words.matcher("contexts.typescript.startup_functions")
-    current: SyntaxNode | None = fn
-    while current is not None:
-        name = function_name(current)
-        if current.type == "method_definition" and (
-                set(ts.method_decorators(current)) & handler_decorators):
-            return "handler"
-        if set(param_names(current)) & handler_params:
-            return "handler"
-        if name == "constructor" or startup.match(name or ""):
-            return "startup"
-        current = enclosing(current, FUNCTION_TYPES)
-    return "function"
+    """Where the code at `node` runs (module, startup, handler, function): `FileAnalysis.context_of`."""
+    return ts.context_of(node)
 
 
 # -- facts per subject ----------------------------------------------------------

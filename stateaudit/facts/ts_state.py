@@ -34,7 +34,6 @@ from .ts_syntax import (
 
 _INDEXED_HERE = CLASS_TYPES | {"new_expression", "call_expression", "pair"}
 _TYPE_NAMES = frozenset({"identifier", "type_identifier"})
-_CLOSURES = frozenset({"arrow_function", "function_expression", "method_definition"})
 
 
 def file_index(ts: TsFile) -> FileIndex:
@@ -193,7 +192,7 @@ def state_scope(ts: TsFile, target: SyntaxNode, name_node: SyntaxNode | None, va
         else:
             scope = "instance" if fn is not None and node_text(field(fn, "name")) == "constructor" else "function"
     elif fn is not None:
-        scope = "closure" if _closure_lives_long(ts, fn, name) else "function"
+        scope = "closure" if ts.closure_lives_long(fn, name) else "function"
     else:
         scope = "module"
     return scope
@@ -267,7 +266,7 @@ def state_facts(ts: TsFile, target: SyntaxNode, name_node: SyntaxNode | None,
     tags = write_tags(ts.parsed, [w.line for w in writes])
     facts["stored"] = tags
     facts["increments"] = "increment" in tags
-    refs = _refs_beside(ts, keys, cls if scope != "module" else None)
+    refs = ts.clients_beside(keys)
     facts["client_refs"] = refs
     facts["clients"] = frozenset(kind for kind, _n, _v in refs)
     return facts, writes
@@ -386,92 +385,6 @@ def _type_words(target: SyntaxNode, value: SyntaxNode | None) -> set[str]:
             if node_text(part) not in ("Record", "Map", "Set", "Array", "Partial"):
                 words |= split_words(node_text(part))
     return words
-
-
-def _refs_beside(ts: TsFile, keys: list[tuple], cls: SyntaxNode | None) -> frozenset:
-    """Clients used in the functions that read or write the state: a store *beside* it, not merely nearby."""
-    functions = {}
-    for key in keys:
-        for _line, _op, fn in ts.events.get(key, []):
-            outer = fn
-            while outer is not None and outer.type != "method_definition" and enclosing(outer, FUNCTION_TYPES) is not None:
-                outer = enclosing(outer, FUNCTION_TYPES)
-            if outer is not None and not (outer.type == "method_definition" and node_text(field(outer, "name")) == "constructor"):
-                functions[outer.id] = outer
-    refs: set = set()
-    for fn in functions.values():
-        refs |= ts.client_refs(fn)
-    return frozenset(refs)
-
-
-def _closure_lives_long(ts: TsFile, fn: SyntaxNode, name: str) -> bool:
-    """A local of a factory called once at start-up, captured by a closure it hands out (middleware, handlers)."""
-    factory = function_name(fn) or ("<plugin>" if _registered_plugin(ts, fn) else "")
-    if not factory or set(param_names(fn)) & vocabulary().names("contexts.typescript.handler_parameters"):
-        return False
-    if not ts.closure_writes(fn, name):
-        return False
-    if not (_returns_closure(fn) or _handed_out(fn, name) or _written_by_listener(ts, fn, name)):
-        return False
-    exported = (parent_of(fn) is not None and parent_of(fn).type == "export_statement") or ts.commonjs_exported(factory) \
-        or _registered_plugin(ts, fn)
-    called_at_start = any(instantiation_context(ts, call) in ("module", "startup")
-                          for call in ts.calls_by_name.get(factory, []))
-    return called_at_start or exported
-
-
-def _returns_closure(fn: SyntaxNode) -> bool:
-    """Does the factory hand out a function (or an object of functions) that outlives the call?"""
-    body = field(fn, "body")
-    if body is not None and body.type in ("arrow_function", "function_expression"):
-        return True
-    for node in descendants(body, "return_statement") if body is not None else []:
-        if enclosing(node, FUNCTION_TYPES) == fn:
-            value = named_children(node)[0] if named_children(node) else None
-            if value is not None and descendants(value, _CLOSURES):
-                return True
-    return False
-
-
-_REGISTRATIONS = frozenset({"on", "once", "addListener", "addEventListener", "use", "get", "post", "put", "patch",
-                            "delete", "all", "route", "subscribe", "setInterval", "handle", "register", "listen"})
-
-
-def _written_by_listener(ts: TsFile, fn: SyntaxNode, name: str) -> bool:
-    """Is the collection written by a callback the factory registers (an event listener, a route)?"""
-    for _line, op, event_fn in ts.events.get(("name", name), []):
-        if op in ("read", "rebind"):
-            continue
-        current = event_fn
-        while current is not None and current != fn:
-            parent = parent_of(current)
-            if parent is not None and parent.type == "arguments" and parent_of(parent) is not None:
-                callee = node_text(field(parent_of(parent), "function"))
-                if callee.rsplit(".", 1)[-1] in _REGISTRATIONS:
-                    return True
-            current = enclosing(current, FUNCTION_TYPES)
-    return False
-
-
-def _handed_out(fn: SyntaxNode, name: str) -> bool:
-    """Is the collection handed to the framework (`fastify.decorate('x', x)`, `app.set('x', x)`)?"""
-    for node in descendants(field(fn, "body"), "call_expression"):
-        if node_text(field(node, "function")).rsplit(".", 1)[-1] in (
-                "decorate", "decorateRequest", "set", "provide", "expose"):
-            if any(node_text(a) == name for a in named_children(field(node, "arguments"))):
-                return True
-    return False
-
-
-def _registered_plugin(ts: TsFile, fn: SyntaxNode) -> bool:
-    """A plugin function passed to a call at module level (`fp(async function (app) {...})`, `register(...)`)."""
-    parent = parent_of(fn)
-    if parent is None or parent.type != "arguments":
-        return False
-    call = parent_of(parent)
-    return call is not None and enclosing(call, FUNCTION_TYPES) is None
-
-
 
 
 def _owner_facts(ts: TsFile, cls: SyntaxNode | None) -> dict[str, Any]:
