@@ -245,6 +245,8 @@ class FileAnalysis:
     def closure_writes(self, fn: SyntaxNode, name: str) -> list[WriteSite]:
         """Writes to a local of `fn` from the functions nested in it that do not bind the name themselves:
         the closures that may outlive the call."""
+        if len(descendants(fn, self.function_types)) < 2:
+            return []  # no function nested in it (the list holds `fn` itself): no events table needed
         return [WriteSite(line, op) for line, op, event_fn in self.events.get(("name", name), [])
                 if op not in ("read", "rebind") and event_fn is not None and event_fn != fn
                 and fn in ancestors(event_fn) and not self.binds(event_fn, name)]
