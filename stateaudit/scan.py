@@ -19,7 +19,7 @@ from .config import Config
 from .discover import discover_files
 from .facts import ServiceIndex
 from .fingerprints import unique_fingerprints
-from .incremental import collect
+from .incremental import collect, stable_repr
 from .interrupt import reraise_if_interrupted
 from .join import service_facts
 from .match import FileResult, describe_exception
@@ -29,6 +29,7 @@ from .ruleset import RuleSet
 from .services import ServiceMap, detect_services
 from .suppressions import apply_suppressions, policy_for, with_builtin_rules, without_builtin_rules
 from .vocabulary import install as install_vocabulary
+from .walkmemory import WalkMemory, load_memory, save_memory
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class ScanResult:
     parsed: tuple[str, ...] = ()  # files parsed by this scan; the others' records came from the cache
     rejoined: tuple[str, ...] = ()  # services whose join was computed; the others' came from the cache
     baseline: BaselineOutcome | None = None  # what the baseline covered, when one was given
+    read: tuple[str, ...] | None = None  # with a cache, the files read and hashed (the others' status was as before)
 
 
 def scan(root: Path, config: Config, ruleset: RuleSet, paths: list[Path] | None = None,
@@ -54,12 +56,15 @@ def scan(root: Path, config: Config, ruleset: RuleSet, paths: list[Path] | None 
     per_file_rules = without_builtin_rules(ruleset).without(config.disable)  # what per-file results depend on
     ruleset = with_builtin_rules(ruleset).without(config.disable)
     install_vocabulary(ruleset.vocabulary)  # the join and the classification read it too
-    discovery = discover_files(root, config, paths, ruleset.roles)
+    cache, warnings = _open_cache(cache_dir, per_file_rules, config)
+    memory, memory_key = _walk_memory(cache, root, paths, config, ruleset)
+    discovery = discover_files(root, config, paths, ruleset.roles, memory)
+    if memory is not None:
+        save_memory(cache, memory_key, memory)
     files = list(discovery.files)
     if on_files is not None:
         on_files(len(files))
     services = detect_services(root, files, config.service_roots, discovery.manifests)
-    cache, warnings = _open_cache(cache_dir, per_file_rules, config)
     work = FileWork(ruleset, cache, config.file_budget, config.include_browser, config.max_file_bytes)
     collected = collect(files, services, work, config, jobs, classify_service, progress, discovery.digests)
     results = collected.results
@@ -83,7 +88,22 @@ def scan(root: Path, config: Config, ruleset: RuleSet, paths: list[Path] | None 
         excluded=tuple(excluded), reviewed=tuple(reviewed),
         degraded=[d for r in results.values() for d in r.degraded], internal_errors=internal,
     )
-    return ScanResult(report, tuple(warnings), collected.parsed, collected.rejoined, outcome)
+    return ScanResult(report, tuple(warnings), collected.parsed, collected.rejoined, outcome, discovery.read)
+
+
+def _walk_memory(cache: ResultCache | None, root: Path, paths: list[Path] | None, config: Config,
+                 ruleset: RuleSet) -> tuple[WalkMemory | None, str]:
+    """What the last walk of these paths with this config found (walkmemory), from the cache's folder.
+
+    Only a walk of the whole scan root may be replayed; a walk of some paths below it keeps the files'
+    statuses, so unchanged files are not read again.
+    """
+    if cache is None:
+        return None, ""
+    root = root.resolve()
+    starts = [p.resolve() for p in paths] if paths else [root]
+    key = cache.join_key(["walk", str(root), *map(str, starts), stable_repr(config), stable_repr(ruleset.roles)])
+    return load_memory(cache, key, starts == [root]), key
 
 
 def _open_cache(cache_dir: Path | None, ruleset: RuleSet, config: Config) -> tuple[ResultCache | None, list[str]]:
