@@ -26,7 +26,7 @@ from .baseline import (
     load_baseline,
     write_json,
 )
-from .cache import CACHE_DIR_NAME, load_known_queries, save_known_queries
+from .cache import CACHE_DIR_NAME, cached_rules, load_known_queries, save_known_queries
 from .config import (
     Config,
     ConfigError,
@@ -62,10 +62,13 @@ def fail(message: str) -> NoReturn:
     sys.exit(ExitCode.USAGE_ERROR)
 
 
-def load_ruleset(extra: tuple[Path, ...] = (), builtin: bool = True) -> RuleSet:
-    """The shipped rules and `extra` folders' rules; with the built-in ones (stateaudit.suppression) unless told not."""
+def load_ruleset(extra: tuple[Path, ...] = (), builtin: bool = True, cache: Path | None = None) -> RuleSet:
+    """The shipped rules and `extra` folders' rules; with the built-in ones (stateaudit.suppression) unless told not.
+
+    With `cache` (a scan's cache folder), a rule set loaded before from the same files is reused.
+    """
     try:
-        ruleset = load_rules([rules_dir(), *extra])
+        ruleset = cached_rules(cache, [rules_dir(), *extra], load_rules)
     except RuleError as err:
         fail(str(err))
     return with_builtin_rules(ruleset) if builtin else ruleset
@@ -164,7 +167,7 @@ def prepare(paths: tuple[Path, ...], options: dict, **overrides) -> Scanning:
     cache = None if options["no_cache"] else (options["cache_dir"] or root / CACHE_DIR_NAME)
     if cache is not None:
         load_known_queries(cache)
-    ruleset = load_ruleset(config.rule_dirs)
+    ruleset = load_ruleset(config.rule_dirs, cache=cache)
     try:
         check_against_rules(config, ruleset)
     except ConfigError as err:

@@ -32,7 +32,7 @@ def _copy(source: Path, tmp_path: Path) -> Path:
 def _entries(cache: Path) -> list[Path]:
     """The per-file records (the list of queries known to compile sits beside them)."""
     return sorted(p for p in (cache / "v1").rglob("*.pickle")
-                  if p.is_file() and not {"joins", "indexes", "walks"} & set(p.parts))
+                  if p.is_file() and not {"joins", "indexes", "walks", "rules"} & set(p.parts))
 
 
 def test_unchanged_rescan_parses_nothing_and_finds_the_same(tmp_path, ruleset):
@@ -298,3 +298,44 @@ def test_damaged_index_shares_mean_a_whole_join_again(tmp_path, ruleset):
     again = scan(service, Config(), ruleset, cache_dir=cache)
     assert again.parsed == ("src/app.ts",) and again.rejoined == (".",)
     assert again.report.findings == scan(service, Config(), ruleset).report.findings
+
+
+def test_a_rule_set_is_read_once_and_read_again_when_a_rule_file_changes(tmp_path):
+    from stateaudit.cache import cached_rules
+    from stateaudit.resources import rules_dir
+    from stateaudit.ruleset import load_rules
+
+    rules = tmp_path / "rules"
+    shutil.copytree(rules_dir(), rules)
+    cache = tmp_path / "cache"
+    loads = []
+
+    def load(dirs):
+        loads.append(dirs)
+        return load_rules(dirs)
+
+    first = cached_rules(cache, [rules], load)
+    assert first == load_rules([rules]) and len(loads) == 1
+    assert cached_rules(cache, [rules], load) == first and len(loads) == 1
+    rule = rules / "py.app-state.yaml"
+    rule.write_text(rule.read_text(encoding="utf-8").replace("title: ", "title: Edited ", 1), encoding="utf-8")
+    edited = cached_rules(cache, [rules], load)
+    assert len(loads) == 2 and edited.rules["py.app-state"].title.startswith("Edited ")
+    vocabulary = next((rules / "vocabulary").glob("*.yaml"))
+    vocabulary.write_text(vocabulary.read_text(encoding="utf-8") + "\n# a comment\n", encoding="utf-8")
+    assert cached_rules(cache, [rules], load) == edited and len(loads) == 3
+    for entry in (cache / "v1" / "rules").glob("*.pickle"):
+        entry.write_bytes(b"\x80\x05 damaged")
+    assert cached_rules(cache, [rules], load) == edited and len(loads) == 4
+
+
+def test_the_list_of_queries_known_to_compile_only_grows(tmp_path):
+    """A rule set taken from the cache validated no query in this process; its queries stay listed."""
+    from stateaudit.cache import _queries_file, save_known_queries
+    from stateaudit.syntax import known_good_queries
+
+    listing = _queries_file(tmp_path)
+    listing.parent.mkdir(parents=True)
+    listing.write_text("f" * 32 + "\n", encoding="ascii")
+    save_known_queries(tmp_path)
+    assert set(listing.read_text(encoding="ascii").split()) == {"f" * 32} | known_good_queries()
