@@ -1,11 +1,12 @@
 """Stages 3 and 4 with a cache: per-file records, and each service's join, recomputed only where files changed.
 
 A service's classification reads only the records of its own files, the config and the rules. The cache
-keeps, per service, its last join (findings, reviewed candidates and errors, with the key of every member
-file) and beside it every member's share of the service index. Once every file's content hash is known:
+keeps, per service, each join it made (findings, reviewed candidates and errors, with the key of every member
+file), under the digest of its members' keys, and beside it every member's share of the service index; a
+small pointer names the latest join. Once every file's content hash is known:
 
-- a service none of whose files changed gets its findings from its join, and its files' records are not
-  even loaded;
+- a service whose files are exactly those of a stored join (nothing changed, or a tree switched back to one
+  scanned before) gets its findings from that join, and its files' records are not even loaded;
 - a service with changed files has only those parsed. When their share of the service index (classes,
   instantiations, writes through singletons, calls...) is what it was, the unchanged files' findings
   cannot have changed: classification of a file reads nothing of the other files but that index. So only
@@ -40,6 +41,7 @@ Classifier = Callable[[list[SourceFile], ServiceIndex, Callable[[str], list[Matc
                        Config, list[InternalError]], tuple[list[Finding], list[Reviewed]]]
 
 INDEXES = "indexes"  # the cache part holding each service's per-file index shares
+LATEST = "latest"  # the cache part naming, per service, the members digest of its latest join
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,7 @@ class ServiceJoin:
     """What a service's join produced, kept per service: its findings and what its files reported."""
 
     keys: dict[str, str]  # member file -> its cache key, as joined
-    shares: str  # the `members` of the ServiceIndexes entry that goes with this join
+    shares: str  # the `members` of the ServiceIndexes entry that goes with this join (the key it is stored under)
     findings: tuple[Finding, ...]
     reviewed: tuple[Reviewed, ...]
     internal: tuple[InternalError, ...]  # errors of ours while classifying
@@ -91,8 +93,7 @@ def collect(files: list[SourceFile], services: ServiceMap, work: FileWork, confi
         by_service.setdefault(services.owner_of(file.rel).path, []).append(file)
     service_keys = {path: _service_key(cache, services, members[0].rel, config)
                     for path, members in by_service.items()} if cache is not None else {}
-    stored = _stored_joins(cache, by_service, service_keys, keys, progress) if cache is not None else {}
-    kept = {path: join for path, join in stored.items() if join.keys == _member_keys(by_service[path], keys)}
+    kept, stored = _stored_joins(cache, by_service, service_keys, keys, progress) if cache is not None else ({}, {})
     partly = _partly_changed(cache, by_service, service_keys, stored, kept, keys, work, jobs, progress,
                              services, config, classify_service)
     todo = {path: members for path, members in by_service.items() if path not in kept and path not in partly.done}
@@ -135,9 +136,8 @@ def _add(joins: ServiceJoiner, rel: str, record: PackedResult, spill: MatchSpill
     if any(k is None for k in members.values()) or shares is None:
         return
     digest = members_digest(members)
-    join = joins.done[path]
-    cache.put_join(service_keys[path], replace(join, keys=members, shares=digest))
-    cache.put_join(service_keys[path], ServiceIndexes(digest, shares), INDEXES)
+    _store_join(cache, service_keys[path], replace(joins.done[path], keys=members, shares=digest),
+                ServiceIndexes(digest, shares))
 
 
 @dataclass
@@ -156,8 +156,7 @@ def _partly_changed(cache: ResultCache | None, by_service: dict[str, list[Source
     """Parse the changed files of services with a stored join; where their index shares are as stored, classify
     only their candidates, against the whole service's index, and keep the other files' findings."""
     partly = _Partly({}, {}, [])
-    shares_of = {path: _load_indexes(cache, service_keys[path], join)
-                 for path, join in stored.items() if path not in kept}
+    shares_of = {path: _load_indexes(cache, service_keys[path], join) for path, join in stored.items()}
     shares_of = {path: shares for path, shares in shares_of.items() if shares is not None}
     changed = {path: [f for f in by_service[path] if stored[path].keys.get(f.rel) != keys[f.rel]] for path in shares_of}
     fresh: dict[str, PackedResult] = {}
@@ -212,38 +211,71 @@ def _store_partial(cache: ResultCache, key: str, join: ServiceJoin, before: Serv
     the stored shares still hold and are not written again."""
     member_keys = _member_keys(members, keys)
     if before.keys.keys() == member_keys.keys():
-        cache.put_join(key, replace(join, keys=member_keys, shares=before.shares))
+        _store_join(cache, key, replace(join, keys=member_keys, shares=before.shares))
         return
     digest = members_digest(member_keys)
     all_shares = {f.rel: new[f.rel] if f.rel in new else shares.indexes[f.rel] for f in members}
-    cache.put_join(key, replace(join, keys=member_keys, shares=digest))
     _share_values(all_shares)
-    cache.put_join(key, ServiceIndexes(digest, all_shares), INDEXES)
+    _store_join(cache, key, replace(join, keys=member_keys, shares=digest), ServiceIndexes(digest, all_shares))
+
+
+def _store_join(cache: ResultCache, key: str, join: ServiceJoin, shares: ServiceIndexes | None = None) -> None:
+    """A service's join under the digest of its members' keys, its index shares (when new) under theirs, and
+    the pointer to it as the service's latest join."""
+    digest = members_digest(join.keys)
+    cache.put_join(_exact_key(cache, key, digest), join)
+    if shares is not None:
+        cache.put_join(_exact_key(cache, key, shares.members), shares, INDEXES)
+    cache.put_join(key, digest, LATEST)
+
+
+def _exact_key(cache: ResultCache, key: str, digest: str) -> str:
+    """The entry name of a service's join (or index shares) for one set of member files and contents."""
+    return cache.join_key([key, digest])
 
 
 def _stored_joins(cache: ResultCache, by_service: dict[str, list[SourceFile]], service_keys: dict[str, str | None],
-                  keys: dict[str, str | None], progress: Progress | None) -> dict[str, ServiceJoin]:
-    """Each service's last join, where there is one and none of its files is unreadable."""
-    stored: dict[str, ServiceJoin] = {}
+                  keys: dict[str, str | None],
+                  progress: Progress | None) -> tuple[dict[str, ServiceJoin], dict[str, ServiceJoin]]:
+    """(kept, latest): per service none of whose files is unreadable, the join of exactly its files as they are
+    now, else its latest join (to be redone for the files that differ)."""
+    kept: dict[str, ServiceJoin] = {}
+    latest: dict[str, ServiceJoin] = {}
     with gc_paused():
         for path, members in by_service.items():
             key = service_keys[path]
             if not key or any(keys[f.rel] is None for f in members):
                 continue
-            entry = cache.get_join(key)
-            if isinstance(entry, ServiceJoin) and isinstance(entry.keys, dict) and isinstance(entry.files, dict) \
-                    and entry.files.keys() == entry.keys.keys():
-                stored[path] = entry
-                if progress is not None and entry.keys == _member_keys(members, keys):
+            member_keys = _member_keys(members, keys)
+            digest = members_digest(member_keys)
+            entry = _join_entry(cache, _exact_key(cache, key, digest))
+            if entry is not None and entry.keys == member_keys:
+                kept[path] = entry
+                if progress is not None:
                     progress(len(members))
-    return stored
+                if cache.get_join(key, LATEST) != digest:  # back on a tree scanned before: it is the latest again
+                    cache.put_join(key, digest, LATEST)
+                continue
+            pointer = cache.get_join(key, LATEST)
+            entry = _join_entry(cache, _exact_key(cache, key, pointer)) if isinstance(pointer, str) else None
+            if entry is not None:
+                latest[path] = entry
+    return kept, latest
+
+
+def _join_entry(cache: ResultCache, key: str) -> ServiceJoin | None:
+    entry = cache.get_join(key)
+    if isinstance(entry, ServiceJoin) and isinstance(entry.keys, dict) and isinstance(entry.files, dict) \
+            and entry.files.keys() == entry.keys.keys():
+        return entry
+    return None
 
 
 def _load_indexes(cache: ResultCache | None, key: str | None, join: ServiceJoin) -> ServiceIndexes | None:
     if cache is None or not key:
         return None
     with gc_paused():
-        entry = cache.get_join(key, INDEXES)
+        entry = cache.get_join(_exact_key(cache, key, join.shares), INDEXES)
     if not isinstance(entry, ServiceIndexes) or entry.members != join.shares:
         return None
     return entry

@@ -30,9 +30,9 @@ def _copy(source: Path, tmp_path: Path) -> Path:
 
 
 def _entries(cache: Path) -> list[Path]:
-    """The per-file records (the list of queries known to compile sits beside them)."""
-    return sorted(p for p in (cache / "v1").rglob("*.pickle")
-                  if p.is_file() and not {"joins", "indexes", "walks", "rules"} & set(p.parts))
+    """The per-file records, v1/<2 hex digits>/<key>.pickle (joins, index shares, walks and the rule set sit in
+    folders of their own beside them, the list of queries known to compile in v1 itself)."""
+    return sorted(p for p in (cache / "v1").glob("*/*.pickle") if p.is_file() and len(p.parent.name) == 2)
 
 
 def test_unchanged_rescan_parses_nothing_and_finds_the_same(tmp_path, ruleset):
@@ -339,3 +339,27 @@ def test_the_list_of_queries_known_to_compile_only_grows(tmp_path):
     listing.write_text("f" * 32 + "\n", encoding="ascii")
     save_known_queries(tmp_path)
     assert set(listing.read_text(encoding="ascii").split()) == {"f" * 32} | known_good_queries()
+
+
+def test_switching_back_to_a_tree_scanned_before_joins_nothing(tmp_path, ruleset):
+    """A branch and back on one cache: each service's join of the earlier tree is still there, found by the
+    keys of its files, so going back parses nothing and joins nothing."""
+    service = _copy(SAME_NAMES, tmp_path)
+    cache = tmp_path / "cache"
+    sessions = service / "src" / "sessions.ts"
+    tree_a = sessions.read_bytes()
+    on_a = scan(service, Config(), ruleset, cache_dir=cache)
+    # the instantiation moves into a function: the service index changes, the service is joined again
+    sessions.write_text('import { SessionStore } from "./cache/session-store";\n\n'
+                        "export function createSessions(): SessionStore {\n  return new SessionStore();\n}\n",
+                        encoding="utf-8")
+    on_b = scan(service, Config(), ruleset, cache_dir=cache)
+    assert on_b.rejoined == (".",) and on_b.report.findings != on_a.report.findings
+    sessions.write_bytes(tree_a)
+    back = scan(service, Config(), ruleset, cache_dir=cache)
+    assert back.parsed == () and back.rejoined == ()
+    assert back.report.findings == on_a.report.findings == scan(service, Config(), ruleset).report.findings
+    sessions.write_text(sessions.read_text(encoding="utf-8") + "// a comment\n", encoding="utf-8")
+    edited = scan(service, Config(), ruleset, cache_dir=cache)  # an edit after the switch: joined from that file
+    assert edited.parsed == ("src/sessions.ts",) and edited.rejoined == (".",)
+    assert edited.report.findings == on_a.report.findings
