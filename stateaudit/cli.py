@@ -39,7 +39,6 @@ from .config import (
 from .gate import ExitCode, gate
 from .gate import failing as gate_failures
 from .interrupt import interruptible
-from .pool import default_jobs
 from .progress import ScanProgress, progress_wanted
 from .resources import rules_dir, shipped_fixtures_dir
 from .ruleset import RuleError, RuleSet, load_rules
@@ -137,7 +136,7 @@ class Scanning:
         """Scan with a progress bar, then print each file's problem, internal error and warning on stderr."""
         with ScanProgress(progress_wanted(self.quiet)) as progress:
             result = scan(self.root, self.config, self.ruleset, list(self.paths) or None, baseline,
-                          jobs=self.jobs or default_jobs(), progress=progress.advance, cache_dir=self.cache,
+                          jobs=self.jobs, progress=progress.advance, cache_dir=self.cache,
                           on_files=progress.start, keep=keep)
         if self.cache is not None and not any(w.startswith(f"cache {self.cache}") for w in result.warnings):
             save_known_queries(self.cache)

@@ -6,6 +6,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .cache import content_digest
 from .config import Config
@@ -18,6 +19,8 @@ from .walkmemory import WalkMemory, WalkRecord
 
 # pathspec is imported where .gitignore patterns are compiled: a rescan of an unchanged tree replays the
 # last walk (walkmemory) and never needs it.
+if TYPE_CHECKING:
+    import pathspec
 
 SKIPPED_DIRS = frozenset({
     "node_modules", "dist", "build", "coverage", ".git", ".hg", ".svn", "__pycache__",

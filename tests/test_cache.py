@@ -363,3 +363,26 @@ def test_switching_back_to_a_tree_scanned_before_joins_nothing(tmp_path, ruleset
     edited = scan(service, Config(), ruleset, cache_dir=cache)  # an edit after the switch: joined from that file
     assert edited.parsed == ("src/sessions.ts",) and edited.rejoined == (".",)
     assert edited.report.findings == on_a.report.findings
+
+
+def test_a_rescan_with_nothing_changed_loads_neither_the_matching_nor_the_process_pool(tmp_path):
+    """Parsing, the fact extractors and multiprocessing are a tenth of a warm scan's time to import alone."""
+    service = _copy(SAME_NAMES, tmp_path)
+    program = (
+        "import sys\n"
+        "from stateaudit.cli import main\n"
+        "try:\n"
+        f"    main(['scan', {str(service)!r}, '--format', 'json', '-o', {str(tmp_path / 'out.json')!r},\n"
+        f"          '--fail-on', 'none', '--cache-dir', {str(tmp_path / 'cache')!r}, '--quiet'])\n"
+        "except SystemExit as done:\n"
+        "    assert not done.code, done.code\n"
+        "print(' '.join(sorted(sys.modules)))\n")
+    heavy = {"stateaudit.facts", "stateaudit.match", "stateaudit.pool", "multiprocessing", "concurrent.futures"}
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+
+    def loaded() -> set[str]:
+        done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, env=env, check=True)
+        return set(done.stdout.split()) & heavy
+
+    assert loaded() == heavy  # the first scan parses every file
+    assert loaded() == set()
