@@ -10,7 +10,6 @@ from typing import Any
 
 from .conditions import holds
 from .config import Config
-from .facts.common import split_words
 from .model import Finding, Match, Reviewed, Risk, Service
 from .ruleset import Rule, RuleSet
 from .vocabulary import Vocabulary
@@ -80,6 +79,8 @@ def _category_row(rows, facts: Mapping[str, Any], vocabulary: Vocabulary) -> Map
     """
     if facts.get("kind") == "timer" or not (facts.get("class_words") or facts.get("type_words")):
         return _first_row(rows, facts)
+    from .facts.common import split_words  # the fact package loads only where a file is matched or joined
+
     own = split_words(facts.get("name") or "")
     words_of = {"name": own, "class": facts.get("class_words"), "type": facts.get("type_words")}
     order = vocabulary.order("categories.sources")

@@ -26,7 +26,7 @@ from .baseline import (
     load_baseline,
     write_json,
 )
-from .cache import CACHE_DIR_NAME, load_known_queries, save_known_queries
+from .cache import CACHE_DIR_NAME, cached_rules, load_known_queries, save_known_queries
 from .config import (
     Config,
     ConfigError,
@@ -39,7 +39,6 @@ from .config import (
 from .gate import ExitCode, gate
 from .gate import failing as gate_failures
 from .interrupt import interruptible
-from .pool import default_jobs
 from .progress import ScanProgress, progress_wanted
 from .resources import rules_dir, shipped_fixtures_dir
 from .ruleset import RuleError, RuleSet, load_rules
@@ -62,10 +61,13 @@ def fail(message: str) -> NoReturn:
     sys.exit(ExitCode.USAGE_ERROR)
 
 
-def load_ruleset(extra: tuple[Path, ...] = (), builtin: bool = True) -> RuleSet:
-    """The shipped rules and `extra` folders' rules; with the built-in ones (stateaudit.suppression) unless told not."""
+def load_ruleset(extra: tuple[Path, ...] = (), builtin: bool = True, cache: Path | None = None) -> RuleSet:
+    """The shipped rules and `extra` folders' rules; with the built-in ones (stateaudit.suppression) unless told not.
+
+    With `cache` (a scan's cache folder), a rule set loaded before from the same files is reused.
+    """
     try:
-        ruleset = load_rules([rules_dir(), *extra])
+        ruleset = cached_rules(cache, [rules_dir(), *extra], load_rules)
     except RuleError as err:
         fail(str(err))
     return with_builtin_rules(ruleset) if builtin else ruleset
@@ -134,7 +136,7 @@ class Scanning:
         """Scan with a progress bar, then print each file's problem, internal error and warning on stderr."""
         with ScanProgress(progress_wanted(self.quiet)) as progress:
             result = scan(self.root, self.config, self.ruleset, list(self.paths) or None, baseline,
-                          jobs=self.jobs or default_jobs(), progress=progress.advance, cache_dir=self.cache,
+                          jobs=self.jobs, progress=progress.advance, cache_dir=self.cache,
                           on_files=progress.start, keep=keep)
         if self.cache is not None and not any(w.startswith(f"cache {self.cache}") for w in result.warnings):
             save_known_queries(self.cache)
@@ -164,7 +166,7 @@ def prepare(paths: tuple[Path, ...], options: dict, **overrides) -> Scanning:
     cache = None if options["no_cache"] else (options["cache_dir"] or root / CACHE_DIR_NAME)
     if cache is not None:
         load_known_queries(cache)
-    ruleset = load_ruleset(config.rule_dirs)
+    ruleset = load_ruleset(config.rule_dirs, cache=cache)
     try:
         check_against_rules(config, ruleset)
     except ConfigError as err:

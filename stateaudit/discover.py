@@ -6,8 +6,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-
-import pathspec
+from typing import TYPE_CHECKING
 
 from .cache import content_digest
 from .config import Config
@@ -16,6 +15,12 @@ from .model import SourceFile
 from .services import MANIFESTS
 from .source_roles import SourceRoles
 from .syntax import EXTENSIONS
+from .walkmemory import WalkMemory, WalkRecord
+
+# pathspec is imported where .gitignore patterns are compiled: a rescan of an unchanged tree replays the
+# last walk (walkmemory) and never needs it.
+if TYPE_CHECKING:
+    import pathspec
 
 SKIPPED_DIRS = frozenset({
     "node_modules", "dist", "build", "coverage", ".git", ".hg", ".svn", "__pycache__",
@@ -36,6 +41,8 @@ class Discovery:
     excluded: tuple[tuple[str, str], ...] = ()  # (path, role) for browser or vendored code left out by policy
     manifests: ManifestLookup | None = None  # which manifest files each folder holds, from the walk's listings
     digests: dict[str, str] | None = None  # rel -> content hash (cache.content_digest) of the files found
+    read: tuple[str, ...] | None = None  # with a WalkMemory, the files read and hashed (the others' status was as
+    # recorded); None without one (every file was read)
 
 
 def is_test_path(rel: str) -> bool:
@@ -44,16 +51,33 @@ def is_test_path(rel: str) -> bool:
 
 
 def discover_files(root: Path, config: Config, paths: list[Path] | None = None,
-                   roles: SourceRoles | None = None) -> Discovery:
+                   roles: SourceRoles | None = None, memory: WalkMemory | None = None) -> Discovery:
     """Source files under `paths` (default: root), sorted, honouring .gitignore and excludes.
 
     With `roles`, browser and vendored code is left out (and listed) unless the config includes it.
     Paths are handled as strings: a Path object per folder entry cost more than the walk itself.
+    With `memory` (walkmemory), a tree whose folders, .gitignore and manifest files are as the last walk
+    found them is not walked again, and files as they were are not read again; `memory.now` is then the
+    record to keep for the next scan.
     """
     root = root.resolve()
     roles = roles or SourceRoles()
     manifests = ManifestLookup(root, MANIFESTS + tuple(roles.manifest_names))
-    picker = _Picker(root, config, roles, manifests)
+    picker = _Picker(root, config, roles, manifests, memory)
+    last = memory.still_valid() if memory is not None else None
+    if last is not None:
+        _replay(last, root, picker, memory)
+    else:
+        _walk_paths(root, paths, picker, manifests)
+    found = picker.found
+    if memory is not None:
+        memory.now.excluded = list(picker.excluded)
+        memory.now.listings = manifests.listings()
+    return Discovery(tuple(found[k] for k in sorted(found)), tuple(picker.skipped), tuple(sorted(picker.excluded)),
+                     manifests, picker.digests, tuple(memory.read) if memory is not None else None)
+
+
+def _walk_paths(root: Path, paths: list[Path] | None, picker: _Picker, manifests: ManifestLookup) -> None:
     for start in paths or [root]:
         start = start.resolve()
         if start.is_file():
@@ -63,9 +87,21 @@ def discover_files(root: Path, config: Config, paths: list[Path] | None = None,
             picker.skipped.append((str(start), "no such file or directory", "not-found"))
             continue
         _walk(start, root, picker, manifests)
-    found = picker.found
-    return Discovery(tuple(found[k] for k in sorted(found)), tuple(picker.skipped), tuple(sorted(picker.excluded)),
-                     manifests, picker.digests)
+
+
+def _replay(last: WalkRecord, root: Path, picker: _Picker, memory: WalkMemory) -> None:
+    """The last walk's outcome, its files' read checks taken again (from their status where it is as it was)."""
+    memory.now = WalkRecord(folders=last.folders, watched=last.watched, kept=last.kept, listings=last.listings)
+    picker.manifests.restore(last.listings)
+    picker.excluded = list(last.excluded)
+    base = str(root)
+    folders: dict[str, Path] = {}  # one Path per folder; each file's is a child of it
+    for rel, language, test in last.kept:
+        folder_rel, _, name = rel.rpartition("/")
+        folder = folders.get(folder_rel)
+        if folder is None:
+            folder = folders[folder_rel] = root / folder_rel if folder_rel else root
+        picker.take(os.path.join(base, rel), rel, language, test, folder)
 
 
 def _rel(path: Path, root: Path) -> str:
@@ -78,9 +114,10 @@ def _rel(path: Path, root: Path) -> str:
 class _Picker:
     """Decides, file by file, what discovery keeps, skips (cannot read) or excludes (by policy)."""
 
-    def __init__(self, root: Path, config: Config, roles: SourceRoles, manifests: ManifestLookup) -> None:
-        self.root, self.config, self.roles, self.manifests = root, config, roles, manifests
-        self.excludes = pathspec.GitIgnoreSpec.from_lines(config.exclude) if config.exclude else None
+    def __init__(self, root: Path, config: Config, roles: SourceRoles, manifests: ManifestLookup,
+                 memory: WalkMemory | None = None) -> None:
+        self.root, self.config, self.roles, self.manifests, self.memory = root, config, roles, manifests, memory
+        self.excludes = _spec(config.exclude) if config.exclude else None
         self.found: dict[str, SourceFile] = {}
         self.skipped: list[tuple[str, str, str]] = []
         self.excluded: list[tuple[str, str]] = []
@@ -119,7 +156,17 @@ class _Picker:
         if role is not None and not self.config.includes_role(role):
             self.excluded.append((rel, role))
             return
-        problem, digest = _read_check(path, self.config.max_file_bytes)
+        if self.memory is not None:
+            self.memory.now.kept.append((rel, language, test))
+        self.take(path, rel, language, test, folder)
+
+    def take(self, path: str, rel: str, language: str, test: bool, folder: Path | None) -> None:
+        """Read-check a file that the checks by name and role keep: found, or skipped with the reason."""
+        max_bytes = self.config.max_file_bytes
+        if self.memory is None:
+            problem, digest = _read_check(path, max_bytes)
+        else:
+            problem, digest = self.memory.read_check(path, rel, lambda status: _read_check(path, max_bytes, status))
         if problem:
             self.skipped.append((rel, *problem))
             return
@@ -128,12 +175,12 @@ class _Picker:
         self.digests[rel] = digest
 
 
-def _read_check(path: str, max_bytes: int) -> tuple[tuple[str, str] | None, str]:
+def _read_check(path: str, max_bytes: int, status: os.stat_result | None = None) -> tuple[tuple[str, str] | None, str]:
     """(message, reason code) when a source file is not worth or not able to be parsed, else None; and the
     hash of its content (cache.content_digest), taken while the file is open anyway: the cache's look-up
-    then needs no second read."""
+    then needs no second read. `status`: the file's os.stat, when the caller took it already."""
     try:
-        size = os.stat(path).st_size
+        size = (status or os.stat(path)).st_size
         if size > max_bytes:
             return (f"skipped: {size} bytes, over the {max_bytes}-byte limit (max_file_bytes)", "too-large"), ""
         with open(path, "rb") as handle:
@@ -148,7 +195,7 @@ def _read_check(path: str, max_bytes: int) -> tuple[tuple[str, str] | None, str]
 
 
 # A .gitignore's folder (as a string ending in the separator) and its patterns.
-_Ignores = list[tuple[str, pathspec.GitIgnoreSpec]]
+_Ignores = list[tuple[str, "pathspec.GitIgnoreSpec"]]
 
 
 def _walk(start: Path, root: Path, picker: _Picker, manifests: ManifestLookup) -> None:
@@ -158,13 +205,20 @@ def _walk(start: Path, root: Path, picker: _Picker, manifests: ManifestLookup) -
     """
     stack: list[tuple[Path, str, str, _Ignores]] = [
         (start, str(start), _rel(start, root), _inherited_ignores(start, root))]
+    memory = picker.memory
     while stack:
         folder_path, folder, folder_rel, ignores = stack.pop()
+        if memory is not None:
+            memory.folder(folder)  # its status before its listing: a later change shows in the next status
         try:
             entries = sorted(os.scandir(folder), key=lambda e: e.name)
         except OSError as err:
             picker.skipped.append((folder_rel, f"cannot read folder ({err.strerror})", "unreadable"))
+            if memory is not None:
+                memory.give_up_replay()
             continue
+        if memory is not None:
+            _watch_read_files(memory, folder, entries, manifests)
         ignores = ignores + _gitignore_of(folder, entries)
         prefix = "" if folder_rel == "." else folder_rel + "/"
         files: list[str] = []  # every file's name, for the manifest look-ups
@@ -173,6 +227,8 @@ def _walk(start: Path, root: Path, picker: _Picker, manifests: ManifestLookup) -
             path = entry.path
             try:
                 if entry.is_symlink():
+                    if memory is not None:
+                        memory.give_up_replay()  # what a link points at has no status of its own here
                     if entry.name in manifests.names and os.path.isfile(path):
                         files.append(entry.name)  # a manifest may be a link, as Path.is_file() sees it
                     if entry.name not in SKIPPED_DIRS and not _ignored(path, ignores, False):
@@ -194,6 +250,14 @@ def _walk(start: Path, root: Path, picker: _Picker, manifests: ManifestLookup) -
         manifests.note_listing(folder_rel, files)  # before the files, whose checks look here first
         for path, rel, wanted in kept:
             picker.consider(path, rel, wanted, folder_path)
+
+
+def _watch_read_files(memory: WalkMemory, folder: str, entries: list[os.DirEntry],
+                      manifests: ManifestLookup) -> None:
+    """Take the status of the folder's .gitignore and manifest files before anything reads them."""
+    for entry in entries:
+        if entry.name == ".gitignore" or entry.name in manifests.names:
+            memory.watch(entry.path)
 
 
 def _note_symlink(path: Path, root: Path, skipped: list) -> None:
@@ -222,7 +286,14 @@ def _gitignore_of(folder: str, entries: list[os.DirEntry] | None = None) -> _Ign
             lines = handle.read().splitlines()
     except OSError:
         return []
-    return [(os.path.join(folder, ""), pathspec.GitIgnoreSpec.from_lines(lines))]
+    return [(os.path.join(folder, ""), _spec(lines))]
+
+
+def _spec(lines):
+    """Gitignore-style patterns, compiled (pathspec is imported on first use)."""
+    import pathspec
+
+    return pathspec.GitIgnoreSpec.from_lines(lines)
 
 
 def _inherited_ignores(start: Path, root: Path) -> _Ignores:

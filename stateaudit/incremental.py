@@ -1,11 +1,12 @@
 """Stages 3 and 4 with a cache: per-file records, and each service's join, recomputed only where files changed.
 
 A service's classification reads only the records of its own files, the config and the rules. The cache
-keeps, per service, its last join (findings, reviewed candidates and errors, with the key of every member
-file) and beside it every member's share of the service index. Once every file's content hash is known:
+keeps, per service, each join it made (findings, reviewed candidates and errors, with the key of every member
+file), under the digest of its members' keys, and beside it every member's share of the service index; a
+small pointer names the latest join. Once every file's content hash is known:
 
-- a service none of whose files changed gets its findings from its join, and its files' records are not
-  even loaded;
+- a service whose files are exactly those of a stored join (nothing changed, or a tree switched back to one
+  scanned before) gets its findings from that join, and its files' records are not even loaded;
 - a service with changed files has only those parsed. When their share of the service index (classes,
   instantiations, writes through singletons, calls...) is what it was, the unchanged files' findings
   cannot have changed: classification of a file reads nothing of the other files but that index. So only
@@ -23,23 +24,56 @@ import pickle
 import tempfile
 from collections.abc import Callable
 from contextlib import closing
-from dataclasses import dataclass, fields, replace
-from typing import BinaryIO
+from dataclasses import dataclass, field, fields, replace
+from typing import TYPE_CHECKING, BinaryIO
 
-from .cache import ResultCache
+from .cache import ResultCache, gc_paused
 from .config import Config
-from .facts import FileIndex, ServiceIndex
-from .match import FileResult, PackedResult
-from .model import Finding, InternalError, Match, Reviewed, SourceFile
-from .pool import FileWork, Progress, gc_paused, packed_records
+from .model import DegradedFile, Finding, InternalError, Match, ParseError, Reviewed, SourceFile
 from .ruleset import RuleSet
 from .services import ServiceMap
+from .suppressions import Suppression
 
+# The fact index (facts), the per-file matching (match) and the process pool (pool), with multiprocessing,
+# are imported where a file is parsed or a service joined: a rescan with nothing changed does neither, and
+# importing them was a tenth of its time.
+if TYPE_CHECKING:
+    from .facts import FileIndex, ServiceIndex
+    from .match import FileResult, PackedResult
+    from .pool import FileWork
+
+Progress = Callable[[int], None]  # as pool.Progress: n more files are done
 # scan.classify_service: (files, index, matches_of, broken, services, ruleset, config, internal)
-Classifier = Callable[[list[SourceFile], ServiceIndex, Callable[[str], list[Match]], set[str], ServiceMap, RuleSet,
+Classifier = Callable[[list[SourceFile], "ServiceIndex", Callable[[str], list[Match]], set[str], ServiceMap, RuleSet,
                        Config, list[InternalError]], tuple[list[Finding], list[Reviewed]]]
 
 INDEXES = "indexes"  # the cache part holding each service's per-file index shares
+LATEST = "latest"  # the cache part naming, per service, the members digest of its latest join
+
+
+@dataclass(frozen=True)
+class FileOutcome:
+    """What the report needs of one file's record (a match.FileResult without its matches and index share).
+
+    Joins keep these, so loading a join needs neither the fact index nor the matching code.
+    """
+
+    lines: int = 0
+    error: ParseError | None = None
+    warnings: list[str] = field(default_factory=list)
+    suppressions: tuple[Suppression, ...] = ()
+    excluded: str | None = None
+    degraded: list[DegradedFile] = field(default_factory=list)
+    internal_errors: list[InternalError] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, record: FileResult) -> FileOutcome:
+        return cls(record.lines, record.error, record.warnings, record.suppressions, record.excluded,
+                   record.degraded, record.internal_errors)
+
+    @property
+    def has_syntax_errors(self) -> bool:
+        return any(d.reason == "syntax-error" for d in self.degraded)
 
 
 @dataclass(frozen=True)
@@ -47,11 +81,11 @@ class ServiceJoin:
     """What a service's join produced, kept per service: its findings and what its files reported."""
 
     keys: dict[str, str]  # member file -> its cache key, as joined
-    shares: str  # the `members` of the ServiceIndexes entry that goes with this join
+    shares: str  # the `members` of the ServiceIndexes entry that goes with this join (the key it is stored under)
     findings: tuple[Finding, ...]
     reviewed: tuple[Reviewed, ...]
     internal: tuple[InternalError, ...]  # errors of ours while classifying
-    files: dict[str, FileResult]  # per file, its record without matches and index (errors, lines...)
+    files: dict[str, FileOutcome]  # per file, what the report needs of its record (errors, lines...)
 
 
 @dataclass(frozen=True)
@@ -65,7 +99,7 @@ class ServiceIndexes:
 
 @dataclass(frozen=True)
 class Collected:
-    results: dict[str, FileResult]  # every file; records of services taken whole from the cache are slim
+    results: dict[str, FileOutcome]  # every file's record, slim
     findings: list[Finding]
     reviewed: list[Reviewed]
     internal: list[InternalError]  # from the files and from classification
@@ -73,16 +107,18 @@ class Collected:
     rejoined: tuple[str, ...]  # service paths whose join was computed (wholly or for changed files) in this scan
 
 
-def collect(files: list[SourceFile], services: ServiceMap, work: FileWork, config: Config, jobs: int,
-            classify_service: Classifier, progress: Progress | None = None,
-            digests: dict[str, str] | None = None) -> Collected:
+def collect(files: list[SourceFile], services: ServiceMap, work: Callable[[], FileWork], cache: ResultCache | None,
+            ruleset: RuleSet, config: Config, jobs: int | None, classify_service: Classifier,
+            progress: Progress | None = None, digests: dict[str, str] | None = None) -> Collected:
     """Records and classification for every file, from the cache where nothing changed.
 
     Services to join whole are joined one by one, each as soon as its last file's record arrives; until
     then their files' matches wait on disk (MatchSpill), and of each record only what the report needs
     stays. `digests` are the files' content hashes where discovery took them; the others are read here.
+    `work()` gives what files are matched with (`cache` its cache, `ruleset` its rules), asked for only
+    when a file is; `jobs` None means the cores available.
     """
-    cache = work.cache
+    work = _Work(work, jobs)
     digests = digests or {}
     keys = {f.rel: cache.key(f, digests[f.rel]) if f.rel in digests else cache.key_of(f)
             for f in files} if cache is not None else {}
@@ -91,17 +127,16 @@ def collect(files: list[SourceFile], services: ServiceMap, work: FileWork, confi
         by_service.setdefault(services.owner_of(file.rel).path, []).append(file)
     service_keys = {path: _service_key(cache, services, members[0].rel, config)
                     for path, members in by_service.items()} if cache is not None else {}
-    stored = _stored_joins(cache, by_service, service_keys, keys, progress) if cache is not None else {}
-    kept = {path: join for path, join in stored.items() if join.keys == _member_keys(by_service[path], keys)}
-    partly = _partly_changed(cache, by_service, service_keys, stored, kept, keys, work, jobs, progress,
-                             services, config, classify_service)
+    kept, stored = _stored_joins(cache, by_service, service_keys, keys, progress) if cache is not None else ({}, {})
+    partly = _partly_changed(cache, by_service, service_keys, stored, keys, work, progress, services, ruleset,
+                             config, classify_service)
     todo = {path: members for path, members in by_service.items() if path not in kept and path not in partly.done}
-    joins = ServiceJoiner(todo, services, work.ruleset, config, classify_service, keep_shares=cache is not None)
+    joins = ServiceJoiner(todo, services, ruleset, config, classify_service, keep_shares=cache is not None)
     with MatchSpill() as spill:
         for rel, record in partly.fallback.items():  # changed files of services whose index changed
             _add(joins, rel, record, spill, cache, service_keys, keys)
         rest = [f for members in todo.values() for f in members if f.rel not in partly.fallback]
-        records = packed_records(rest, work, jobs, progress, keys=keys)
+        records = work.records(rest, progress, keys)
         with closing(records):
             for rel, record, fresh in records:
                 if fresh:
@@ -135,9 +170,25 @@ def _add(joins: ServiceJoiner, rel: str, record: PackedResult, spill: MatchSpill
     if any(k is None for k in members.values()) or shares is None:
         return
     digest = members_digest(members)
-    join = joins.done[path]
-    cache.put_join(service_keys[path], replace(join, keys=members, shares=digest))
-    cache.put_join(service_keys[path], ServiceIndexes(digest, shares), INDEXES)
+    _store_join(cache, service_keys[path], replace(joins.done[path], keys=members, shares=digest),
+                ServiceIndexes(digest, shares))
+
+
+class _Work:
+    """pool.packed_records, with the FileWork and the process count made (and pool imported) on first use."""
+
+    def __init__(self, make: Callable[[], FileWork], jobs: int | None) -> None:
+        self._make, self._jobs, self._work = make, jobs, None
+
+    def records(self, files: list[SourceFile], progress: Progress | None, keys: dict[str, str | None]):
+        """(rel, PackedResult, parsed now) for each of `files` as it is done; nothing to import for none."""
+        if not files:
+            return
+        from .pool import default_jobs, packed_records
+
+        if self._work is None:
+            self._work = self._make()
+        yield from packed_records(files, self._work, self._jobs or default_jobs(), progress, keys=keys)
 
 
 @dataclass
@@ -150,18 +201,17 @@ class _Partly:
 
 
 def _partly_changed(cache: ResultCache | None, by_service: dict[str, list[SourceFile]],
-                    service_keys: dict[str, str | None], stored: dict[str, ServiceJoin], kept: dict[str, ServiceJoin],
-                    keys: dict[str, str | None], work: FileWork, jobs: int, progress: Progress | None,
-                    services: ServiceMap, config: Config, classify_service: Classifier) -> _Partly:
+                    service_keys: dict[str, str | None], stored: dict[str, ServiceJoin], keys: dict[str, str | None],
+                    work: _Work, progress: Progress | None, services: ServiceMap, ruleset: RuleSet, config: Config,
+                    classify_service: Classifier) -> _Partly:
     """Parse the changed files of services with a stored join; where their index shares are as stored, classify
     only their candidates, against the whole service's index, and keep the other files' findings."""
     partly = _Partly({}, {}, [])
-    shares_of = {path: _load_indexes(cache, service_keys[path], join)
-                 for path, join in stored.items() if path not in kept}
+    shares_of = {path: _load_indexes(cache, service_keys[path], join) for path, join in stored.items()}
     shares_of = {path: shares for path, shares in shares_of.items() if shares is not None}
     changed = {path: [f for f in by_service[path] if stored[path].keys.get(f.rel) != keys[f.rel]] for path in shares_of}
     fresh: dict[str, PackedResult] = {}
-    records = packed_records([f for files in changed.values() for f in files], work, jobs, progress, keys=keys)
+    records = work.records([f for files in changed.values() for f in files], progress, keys)
     with closing(records):
         for rel, record, parsed in records:
             fresh[rel] = record
@@ -173,7 +223,7 @@ def _partly_changed(cache: ResultCache | None, by_service: dict[str, list[Source
         if not _same_index(shares.indexes, members, new):
             partly.fallback.update((f.rel, fresh[f.rel]) for f in changed[path])
             continue
-        partly.done[path] = _rejoin_changed(path, members, join, shares, changed[path], fresh, services, work.ruleset,
+        partly.done[path] = _rejoin_changed(path, members, join, shares, changed[path], fresh, services, ruleset,
                                             config, classify_service)
         if progress is not None:
             progress(len(members) - len(changed[path]))
@@ -186,6 +236,8 @@ def _rejoin_changed(path: str, members: list[SourceFile], join: ServiceJoin, sha
                     changed: list[SourceFile], fresh: dict[str, PackedResult], services: ServiceMap,
                     ruleset: RuleSet, config: Config, classify_service: Classifier) -> ServiceJoin:
     """The service's join with only `changed` files classified again, against the index of all its files."""
+    from .facts import ServiceIndex
+
     index = ServiceIndex()
     names = {f.rel for f in changed}
     for file in members:
@@ -201,8 +253,7 @@ def _rejoin_changed(path: str, members: list[SourceFile], join: ServiceJoin, sha
         findings=tuple(f for f in join.findings if f.location.path in unchanged) + tuple(findings),
         reviewed=tuple(r for r in join.reviewed if r.location.path in unchanged) + tuple(reviewed),
         internal=tuple(e for e in join.internal if e.path in unchanged) + tuple(internal),
-        files={f.rel: join.files[f.rel] if f.rel in unchanged else replace(records[f.rel], index=FileIndex())
-               for f in members},
+        files={f.rel: join.files[f.rel] if f.rel in unchanged else FileOutcome.of(records[f.rel]) for f in members},
     )
 
 
@@ -212,38 +263,71 @@ def _store_partial(cache: ResultCache, key: str, join: ServiceJoin, before: Serv
     the stored shares still hold and are not written again."""
     member_keys = _member_keys(members, keys)
     if before.keys.keys() == member_keys.keys():
-        cache.put_join(key, replace(join, keys=member_keys, shares=before.shares))
+        _store_join(cache, key, replace(join, keys=member_keys, shares=before.shares))
         return
     digest = members_digest(member_keys)
     all_shares = {f.rel: new[f.rel] if f.rel in new else shares.indexes[f.rel] for f in members}
-    cache.put_join(key, replace(join, keys=member_keys, shares=digest))
     _share_values(all_shares)
-    cache.put_join(key, ServiceIndexes(digest, all_shares), INDEXES)
+    _store_join(cache, key, replace(join, keys=member_keys, shares=digest), ServiceIndexes(digest, all_shares))
+
+
+def _store_join(cache: ResultCache, key: str, join: ServiceJoin, shares: ServiceIndexes | None = None) -> None:
+    """A service's join under the digest of its members' keys, its index shares (when new) under theirs, and
+    the pointer to it as the service's latest join."""
+    digest = members_digest(join.keys)
+    cache.put_join(_exact_key(cache, key, digest), join)
+    if shares is not None:
+        cache.put_join(_exact_key(cache, key, shares.members), shares, INDEXES)
+    cache.put_join(key, digest, LATEST)
+
+
+def _exact_key(cache: ResultCache, key: str, digest: str) -> str:
+    """The entry name of a service's join (or index shares) for one set of member files and contents."""
+    return cache.join_key([key, digest])
 
 
 def _stored_joins(cache: ResultCache, by_service: dict[str, list[SourceFile]], service_keys: dict[str, str | None],
-                  keys: dict[str, str | None], progress: Progress | None) -> dict[str, ServiceJoin]:
-    """Each service's last join, where there is one and none of its files is unreadable."""
-    stored: dict[str, ServiceJoin] = {}
+                  keys: dict[str, str | None],
+                  progress: Progress | None) -> tuple[dict[str, ServiceJoin], dict[str, ServiceJoin]]:
+    """(kept, latest): per service none of whose files is unreadable, the join of exactly its files as they are
+    now, else its latest join (to be redone for the files that differ)."""
+    kept: dict[str, ServiceJoin] = {}
+    latest: dict[str, ServiceJoin] = {}
     with gc_paused():
         for path, members in by_service.items():
             key = service_keys[path]
             if not key or any(keys[f.rel] is None for f in members):
                 continue
-            entry = cache.get_join(key)
-            if isinstance(entry, ServiceJoin) and isinstance(entry.keys, dict) and isinstance(entry.files, dict) \
-                    and entry.files.keys() == entry.keys.keys():
-                stored[path] = entry
-                if progress is not None and entry.keys == _member_keys(members, keys):
+            member_keys = _member_keys(members, keys)
+            digest = members_digest(member_keys)
+            entry = _join_entry(cache, _exact_key(cache, key, digest))
+            if entry is not None and entry.keys == member_keys:
+                kept[path] = entry
+                if progress is not None:
                     progress(len(members))
-    return stored
+                if cache.get_join(key, LATEST) != digest:  # back on a tree scanned before: it is the latest again
+                    cache.put_join(key, digest, LATEST)
+                continue
+            pointer = cache.get_join(key, LATEST)
+            entry = _join_entry(cache, _exact_key(cache, key, pointer)) if isinstance(pointer, str) else None
+            if entry is not None:
+                latest[path] = entry
+    return kept, latest
+
+
+def _join_entry(cache: ResultCache, key: str) -> ServiceJoin | None:
+    entry = cache.get_join(key)
+    if isinstance(entry, ServiceJoin) and isinstance(entry.keys, dict) and isinstance(entry.files, dict) \
+            and entry.files.keys() == entry.keys.keys():
+        return entry
+    return None
 
 
 def _load_indexes(cache: ResultCache | None, key: str | None, join: ServiceJoin) -> ServiceIndexes | None:
     if cache is None or not key:
         return None
     with gc_paused():
-        entry = cache.get_join(key, INDEXES)
+        entry = cache.get_join(_exact_key(cache, key, join.shares), INDEXES)
     if not isinstance(entry, ServiceIndexes) or entry.members != join.shares:
         return None
     return entry
@@ -261,6 +345,8 @@ def _same_index(old: dict[str, FileIndex], members: list[SourceFile], new: dict[
         return False
     if now.keys() == old.keys():
         return all(old[rel] == share for rel, share in new.items())
+    from .facts import ServiceIndex
+
     before, after = ServiceIndex(), ServiceIndex()
     for rel in sorted(old):
         before.add(old[rel], rel)
@@ -352,19 +438,21 @@ class ServiceJoiner:
         self.indexes: dict[str, ServiceIndex] = {}
         self.shares: dict[str, dict[str, FileIndex]] = {}
         self._memo: dict[str, dict] = {}  # per service, the values its shares share
-        self.records: dict[str, FileResult] = {}  # slim: no matches, no index
+        self.records: dict[str, FileOutcome] = {}  # slim: no matches, no index
         self.done: dict[str, ServiceJoin] = {}
         self._keep_shares = keep_shares
         self._services, self._ruleset, self._config, self._classify = services, ruleset, config, classify_service
 
     def add(self, rel: str, packed: PackedResult, spill: MatchSpill) -> str | None:
         """Take one file's record; the service's path when this was its last file (it is then joined)."""
+        from .facts import ServiceIndex
+
         path = self._services.owner_of(rel).path
         if self._keep_shares:  # compact as it arrives: a large service's shares wait here until its join
             _share_values({rel: packed.record.index}, self._memo.setdefault(path, {}))
             self.shares.setdefault(path, {})[rel] = packed.record.index
         self.indexes.setdefault(path, ServiceIndex()).add(packed.record.index, rel)
-        self.records[rel] = replace(packed.record, index=FileIndex())
+        self.records[rel] = FileOutcome.of(packed.record)
         spill.put(rel, packed.matches)
         self.waiting[path] -= 1
         if self.waiting[path]:
@@ -373,6 +461,8 @@ class ServiceJoiner:
         return path
 
     def _join(self, path: str, spill: MatchSpill) -> None:
+        from .facts import ServiceIndex
+
         members = self.members[path]
         index = self.indexes.pop(path, ServiceIndex())
         self._memo.pop(path, None)
@@ -424,5 +514,5 @@ class MatchSpill:
         return pickle.loads(self._file.read(size))
 
 
-__all__ = ["Collected", "MatchSpill", "ServiceIndexes", "ServiceJoin", "ServiceJoiner", "collect", "members_digest",
+__all__ = ["Collected", "FileOutcome", "MatchSpill", "ServiceIndexes", "ServiceJoin", "ServiceJoiner", "collect", "members_digest",
            "stable_repr"]

@@ -23,13 +23,23 @@ class ManifestLookup:
         self.root = root
         self.names = frozenset(names)
         self._present: dict[str, frozenset[str]] = {}
+        self._listed: dict[str, frozenset[str]] = {}  # what discovery's listings said, apart from file system asks
         self._json: dict[str, Mapping[str, Any] | None] = {}
         self._nearest: dict[tuple[str, frozenset[str]], str | None] = {}
 
     def note_listing(self, folder: str, files: Iterable[str]) -> None:
         """The names of the (non-folder) entries discovery found in `folder`; symlinks to files count, as
         `Path.is_file` would count them."""
-        self._present[folder] = self.names.intersection(files)
+        self._present[folder] = self._listed[folder] = self.names.intersection(files)
+
+    def listings(self) -> dict[str, frozenset[str]]:
+        """What the listings said, per folder: a replayed walk (walkmemory) hands it back to `restore`."""
+        return dict(self._listed)
+
+    def restore(self, listings: dict[str, frozenset[str]]) -> None:
+        """The listings of a walk that is not done again because nothing it listed changed."""
+        for folder, names in listings.items():
+            self._present[folder] = self._listed[folder] = frozenset(names)
 
     def present(self, folder: str) -> frozenset[str]:
         """The manifest names `folder` holds."""

@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .aggregate import aggregate
@@ -17,18 +17,20 @@ from .classify import classify, review
 from .conditions import holds
 from .config import Config
 from .discover import discover_files
-from .facts import ServiceIndex
 from .fingerprints import unique_fingerprints
-from .incremental import collect
+from .incremental import Progress, collect, stable_repr
 from .interrupt import reraise_if_interrupted
-from .join import service_facts
-from .match import FileResult, describe_exception
 from .model import CONFIDENCES, Finding, InternalError, Match, ParseError, Report, Reviewed, Risk, SourceFile
-from .pool import FileWork, Progress
 from .ruleset import RuleSet
 from .services import ServiceMap, detect_services
 from .suppressions import apply_suppressions, policy_for, with_builtin_rules, without_builtin_rules
 from .vocabulary import install as install_vocabulary
+from .walkmemory import WalkMemory, load_memory, save_memory
+
+if TYPE_CHECKING:  # imported where files are matched or services joined: a rescan of an unchanged tree does neither
+    from .facts import ServiceIndex
+    from .match import FileResult
+    from .pool import FileWork
 
 
 @dataclass(frozen=True)
@@ -38,15 +40,17 @@ class ScanResult:
     parsed: tuple[str, ...] = ()  # files parsed by this scan; the others' records came from the cache
     rejoined: tuple[str, ...] = ()  # services whose join was computed; the others' came from the cache
     baseline: BaselineOutcome | None = None  # what the baseline covered, when one was given
+    read: tuple[str, ...] | None = None  # with a cache, the files read and hashed (the others' status was as before)
 
 
 def scan(root: Path, config: Config, ruleset: RuleSet, paths: list[Path] | None = None,
-         baseline: Baseline | None = None, jobs: int = 1, progress: Progress | None = None,
+         baseline: Baseline | None = None, jobs: int | None = 1, progress: Progress | None = None,
          cache_dir: Path | None = None, on_files: Callable[[int], None] | None = None,
          keep: Callable[[Finding], bool] | None = None) -> ScanResult:
     """Scan `paths` (default: root).
 
-    Per-file work runs on `jobs` processes; with `cache_dir`, unchanged files' records are reused.
+    Per-file work runs on `jobs` processes (None: the cores available); with `cache_dir`, unchanged files'
+    records are reused.
     `on_files(total)` is called once the files are known, `progress(n)` as n more are done.
     `keep` narrows the reported findings (--diff-base), after suppressions and the baseline saw them all.
     """
@@ -54,14 +58,17 @@ def scan(root: Path, config: Config, ruleset: RuleSet, paths: list[Path] | None 
     per_file_rules = without_builtin_rules(ruleset).without(config.disable)  # what per-file results depend on
     ruleset = with_builtin_rules(ruleset).without(config.disable)
     install_vocabulary(ruleset.vocabulary)  # the join and the classification read it too
-    discovery = discover_files(root, config, paths, ruleset.roles)
+    cache, warnings = _open_cache(cache_dir, per_file_rules, config)
+    memory, memory_key = _walk_memory(cache, root, paths, config, ruleset)
+    discovery = discover_files(root, config, paths, ruleset.roles, memory)
+    if memory is not None:
+        save_memory(cache, memory_key, memory)
     files = list(discovery.files)
     if on_files is not None:
         on_files(len(files))
     services = detect_services(root, files, config.service_roots, discovery.manifests)
-    cache, warnings = _open_cache(cache_dir, per_file_rules, config)
-    work = FileWork(ruleset, cache, config.file_budget, config.include_browser, config.max_file_bytes)
-    collected = collect(files, services, work, config, jobs, classify_service, progress, discovery.digests)
+    collected = collect(files, services, lambda: _file_work(ruleset, cache, config), cache, ruleset, config, jobs,
+                        classify_service, progress, discovery.digests)
     results = collected.results
     excluded = list(discovery.excluded) + [(rel, r.excluded) for rel, r in results.items() if r.excluded]
     internal, reviewed = collected.internal, collected.reviewed
@@ -83,7 +90,29 @@ def scan(root: Path, config: Config, ruleset: RuleSet, paths: list[Path] | None 
         excluded=tuple(excluded), reviewed=tuple(reviewed),
         degraded=[d for r in results.values() for d in r.degraded], internal_errors=internal,
     )
-    return ScanResult(report, tuple(warnings), collected.parsed, collected.rejoined, outcome)
+    return ScanResult(report, tuple(warnings), collected.parsed, collected.rejoined, outcome, discovery.read)
+
+
+def _walk_memory(cache: ResultCache | None, root: Path, paths: list[Path] | None, config: Config,
+                 ruleset: RuleSet) -> tuple[WalkMemory | None, str]:
+    """What the last walk of these paths with this config found (walkmemory), from the cache's folder.
+
+    Only a walk of the whole scan root may be replayed; a walk of some paths below it keeps the files'
+    statuses, so unchanged files are not read again.
+    """
+    if cache is None:
+        return None, ""
+    root = root.resolve()
+    starts = [p.resolve() for p in paths] if paths else [root]
+    key = cache.join_key(["walk", str(root), *map(str, starts), stable_repr(config), stable_repr(ruleset.roles)])
+    return load_memory(cache, key, starts == [root]), key
+
+
+def _file_work(ruleset: RuleSet, cache: ResultCache | None, config: Config) -> FileWork:
+    """What files are matched with; asked for only when a file is (pool, with multiprocessing, loads then)."""
+    from .pool import FileWork
+
+    return FileWork(ruleset, cache, config.file_budget, config.include_browser, config.max_file_bytes)
 
 
 def _open_cache(cache_dir: Path | None, ruleset: RuleSet, config: Config) -> tuple[ResultCache | None, list[str]]:
@@ -108,6 +137,8 @@ def classify_all(files: list[SourceFile], results: dict[str, FileResult], servic
 
     A scan does not hold them all: it joins each service as its records arrive (incremental.collect).
     """
+    from .facts import ServiceIndex
+
     internal = [] if internal is None else internal
     members: dict[str, list[SourceFile]] = {}
     for file in files:
@@ -149,6 +180,9 @@ def _less_certain(finding: Finding) -> Finding:
 def _classify_matches(files: list[SourceFile], index: ServiceIndex, matches_of: Callable[[str], list[Match]],
                       services: ServiceMap, ruleset: RuleSet, config: Config,
                       internal: list[InternalError]) -> tuple[list[Finding], list[Reviewed]]:
+    from .join import service_facts
+    from .match import describe_exception
+
     findings: list[Finding] = []
     reviewed: list[Reviewed] = []
     deferred: list[tuple[Match, Mapping[str, Any]]] = []

@@ -52,8 +52,10 @@ def detect_services(root: Path, files: list[SourceFile], extra_roots: tuple[Path
     names = frozenset(MANIFESTS)
     folders = {"."}
     checked: set[str] = set()  # a folder looked at once had its ancestors looked at too
-    for file in files:
-        for key in _folders_up(folder_of(file.rel)):
+    for folder in dict.fromkeys(folder_of(file.rel) for file in files):  # each folder once, in file order
+        if folder in checked:
+            continue
+        for key in _folders_up(folder):
             if key in folders or key in checked:
                 break
             checked.add(key)
@@ -64,7 +66,7 @@ def detect_services(root: Path, files: list[SourceFile], extra_roots: tuple[Path
             folders.add(extra.resolve().relative_to(root).as_posix() or ".")
         except ValueError:
             continue
-    by_path = {key: _read_service(root, key) for key in folders}
+    by_path = {key: _read_service(root, key, manifests.present(key)) for key in folders}
     languages: dict[str, set[str]] = {key: set() for key in folders}
     provisional = ServiceMap((), by_path)
     for file in files:
@@ -88,35 +90,36 @@ def _folders_up(folder: str) -> list[str]:
     return folders_up(folder)
 
 
-def _manifest(folder: Path) -> str | None:
+def _manifest(present: frozenset[str]) -> str | None:
     for name in MANIFESTS:
-        if (folder / name).is_file():
+        if name in present:
             return name
     return None
 
 
-def _read_service(root: Path, key: str) -> Service:
+def _read_service(root: Path, key: str, present: frozenset[str]) -> Service:
+    """The service of the folder `key`; `present`: the manifest files it holds (ManifestLookup.present)."""
     folder = root if key == "." else root / key
-    manifest = _manifest(folder)
+    manifest = _manifest(present)
     name = folder.name if key != "." else root.name
     deps: set[str] = set()
-    if (folder / "package.json").is_file():
+    if "package.json" in present:
         pkg = _read_json(folder / "package.json")
         if isinstance(pkg.get("name"), str) and pkg["name"]:
             name = pkg["name"].split("/")[-1]
         for section in ("dependencies", "devDependencies", "peerDependencies", "optionalDependencies"):
             if isinstance(pkg.get(section), dict):
                 deps.update(pkg[section])
-    if (folder / "pyproject.toml").is_file():
+    if "pyproject.toml" in present:
         name_from_py, py_deps = _read_pyproject(folder / "pyproject.toml")
         if manifest == "pyproject.toml" and name_from_py:
             name = name_from_py
         deps.update(py_deps)
-    if (folder / "requirements.txt").is_file():
+    if "requirements.txt" in present:
         deps.update(_requirement_names(_read_text(folder / "requirements.txt").splitlines()))
-    if (folder / "setup.cfg").is_file():
+    if "setup.cfg" in present:
         deps.update(_read_setup_cfg(folder / "setup.cfg"))
-    if (folder / "setup.py").is_file():
+    if "setup.py" in present:
         deps.update(re.findall(r"['\"]([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:[<>=!~][^'\"]*)?['\"]", _setup_requires(folder / "setup.py")))
     return Service(name, key, manifest, frozenset(d.lower() for d in deps))
 

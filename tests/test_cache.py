@@ -30,9 +30,9 @@ def _copy(source: Path, tmp_path: Path) -> Path:
 
 
 def _entries(cache: Path) -> list[Path]:
-    """The per-file records (the list of queries known to compile sits beside them)."""
-    return sorted(p for p in (cache / "v1").rglob("*.pickle")
-                  if p.is_file() and "joins" not in p.parts and "indexes" not in p.parts)
+    """The per-file records, v1/<2 hex digits>/<key>.pickle (joins, index shares, walks and the rule set sit in
+    folders of their own beside them, the list of queries known to compile in v1 itself)."""
+    return sorted(p for p in (cache / "v1").glob("*/*.pickle") if p.is_file() and len(p.parent.name) == 2)
 
 
 def test_unchanged_rescan_parses_nothing_and_finds_the_same(tmp_path, ruleset):
@@ -298,3 +298,91 @@ def test_damaged_index_shares_mean_a_whole_join_again(tmp_path, ruleset):
     again = scan(service, Config(), ruleset, cache_dir=cache)
     assert again.parsed == ("src/app.ts",) and again.rejoined == (".",)
     assert again.report.findings == scan(service, Config(), ruleset).report.findings
+
+
+def test_a_rule_set_is_read_once_and_read_again_when_a_rule_file_changes(tmp_path):
+    from stateaudit.cache import cached_rules
+    from stateaudit.resources import rules_dir
+    from stateaudit.ruleset import load_rules
+
+    rules = tmp_path / "rules"
+    shutil.copytree(rules_dir(), rules)
+    cache = tmp_path / "cache"
+    loads = []
+
+    def load(dirs):
+        loads.append(dirs)
+        return load_rules(dirs)
+
+    first = cached_rules(cache, [rules], load)
+    assert first == load_rules([rules]) and len(loads) == 1
+    assert cached_rules(cache, [rules], load) == first and len(loads) == 1
+    rule = rules / "py.app-state.yaml"
+    rule.write_text(rule.read_text(encoding="utf-8").replace("title: ", "title: Edited ", 1), encoding="utf-8")
+    edited = cached_rules(cache, [rules], load)
+    assert len(loads) == 2 and edited.rules["py.app-state"].title.startswith("Edited ")
+    vocabulary = next((rules / "vocabulary").glob("*.yaml"))
+    vocabulary.write_text(vocabulary.read_text(encoding="utf-8") + "\n# a comment\n", encoding="utf-8")
+    assert cached_rules(cache, [rules], load) == edited and len(loads) == 3
+    for entry in (cache / "v1" / "rules").glob("*.pickle"):
+        entry.write_bytes(b"\x80\x05 damaged")
+    assert cached_rules(cache, [rules], load) == edited and len(loads) == 4
+
+
+def test_the_list_of_queries_known_to_compile_only_grows(tmp_path):
+    """A rule set taken from the cache validated no query in this process; its queries stay listed."""
+    from stateaudit.cache import _queries_file, save_known_queries
+    from stateaudit.syntax import known_good_queries
+
+    listing = _queries_file(tmp_path)
+    listing.parent.mkdir(parents=True)
+    listing.write_text("f" * 32 + "\n", encoding="ascii")
+    save_known_queries(tmp_path)
+    assert set(listing.read_text(encoding="ascii").split()) == {"f" * 32} | known_good_queries()
+
+
+def test_switching_back_to_a_tree_scanned_before_joins_nothing(tmp_path, ruleset):
+    """A branch and back on one cache: each service's join of the earlier tree is still there, found by the
+    keys of its files, so going back parses nothing and joins nothing."""
+    service = _copy(SAME_NAMES, tmp_path)
+    cache = tmp_path / "cache"
+    sessions = service / "src" / "sessions.ts"
+    tree_a = sessions.read_bytes()
+    on_a = scan(service, Config(), ruleset, cache_dir=cache)
+    # the instantiation moves into a function: the service index changes, the service is joined again
+    sessions.write_text('import { SessionStore } from "./cache/session-store";\n\n'
+                        "export function createSessions(): SessionStore {\n  return new SessionStore();\n}\n",
+                        encoding="utf-8")
+    on_b = scan(service, Config(), ruleset, cache_dir=cache)
+    assert on_b.rejoined == (".",) and on_b.report.findings != on_a.report.findings
+    sessions.write_bytes(tree_a)
+    back = scan(service, Config(), ruleset, cache_dir=cache)
+    assert back.parsed == () and back.rejoined == ()
+    assert back.report.findings == on_a.report.findings == scan(service, Config(), ruleset).report.findings
+    sessions.write_text(sessions.read_text(encoding="utf-8") + "// a comment\n", encoding="utf-8")
+    edited = scan(service, Config(), ruleset, cache_dir=cache)  # an edit after the switch: joined from that file
+    assert edited.parsed == ("src/sessions.ts",) and edited.rejoined == (".",)
+    assert edited.report.findings == on_a.report.findings
+
+
+def test_a_rescan_with_nothing_changed_loads_neither_the_matching_nor_the_process_pool(tmp_path):
+    """Parsing, the fact extractors and multiprocessing are a tenth of a warm scan's time to import alone."""
+    service = _copy(SAME_NAMES, tmp_path)
+    program = (
+        "import sys\n"
+        "from stateaudit.cli import main\n"
+        "try:\n"
+        f"    main(['scan', {str(service)!r}, '--format', 'json', '-o', {str(tmp_path / 'out.json')!r},\n"
+        f"          '--fail-on', 'none', '--cache-dir', {str(tmp_path / 'cache')!r}, '--quiet'])\n"
+        "except SystemExit as done:\n"
+        "    assert not done.code, done.code\n"
+        "print(' '.join(sorted(sys.modules)))\n")
+    heavy = {"stateaudit.facts", "stateaudit.match", "stateaudit.pool", "multiprocessing", "concurrent.futures"}
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+
+    def loaded() -> set[str]:
+        done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, env=env, check=True)
+        return set(done.stdout.split()) & heavy
+
+    assert loaded() == heavy  # the first scan parses every file
+    assert loaded() == set()
