@@ -269,7 +269,10 @@ def _assigned_in_init(cls: SyntaxNode, name: str) -> bool:
 def global_facts(py: PyFile, target: SyntaxNode, name_node: SyntaxNode | None) -> tuple[dict[str, Any], list[WriteSite]]:
     """Facts for a module variable: does any function rebind it through `global`?"""
     name = node_text(name_node)
-    writes = [w for w in py.writes([("name", name)], "module", name) if w.op == "rebind"]
+    # A function rebinds a module name only through `global` (otherwise the name is its own local): a file
+    # without a global statement has no such write, and needs no events table to say so.
+    rebinds = bool(descendants(py.root, "global_statement"))
+    writes = [w for w in py.writes([("name", name)], "module", name) if w.op == "rebind"] if rebinds else []
     value = field(target, "right")
     duplicate = False
     if target.type == "global_statement":
