@@ -14,7 +14,7 @@ writes within one tick of the file system's clock: a status is kept only when it
 least RACY_SECONDS older than the moment it was taken (as git does with its index); a newer one is
 checked again, by content, on the next scan. The content hash stays the cache's key: this memory only
 says which files need no new hash. A clock set back, or a file system that does not keep ctime, defeats
-it; `--no-cache` does without it.
+it; `--no-cache` does without it. On Windows st_ctime is the creation time: no status is trusted there.
 
 The record lives in the result cache's folder, one per scan root, path list and config, written
 atomically; a damaged one is ignored and the tree walked again.
@@ -34,6 +34,9 @@ WALKS = "walks"  # the cache part holding walk records
 
 # A status younger than this when taken may be followed by an edit that leaves it as it is (same clock tick).
 RACY_SECONDS = 2.0
+# Only where st_ctime is the inode's change time (POSIX) does a status catch an edit with its mtime set back;
+# on Windows it is the creation time, so no status is trusted there and every scan walks and reads.
+CTIME_IS_CHANGE_TIME = os.name != "nt"
 
 StatKey = tuple[int, int, int, int, int]  # st_dev, st_ino, st_size, st_mtime_ns, st_ctime_ns
 # A file's read check: (status when settled, else None; (message, reason code) when skipped; content hash)
@@ -79,7 +82,8 @@ class WalkMemory:
         self._since = time.time_ns() - int(RACY_SECONDS * 1e9)  # statuses older than this are settled
 
     def settled(self, key: StatKey | None) -> bool:
-        return key is not None and key[3] < self._since and key[4] < self._since
+        """Can this status stand for the content it was taken with, on a later scan?"""
+        return CTIME_IS_CHANGE_TIME and key is not None and key[3] < self._since and key[4] < self._since
 
     def folder(self, path: str) -> None:
         """Take a folder's status; call it before listing the folder."""

@@ -182,3 +182,15 @@ def test_a_damaged_walk_record_is_ignored_and_written_again(tmp_path, ruleset, s
     assert again.report.findings == cold.report.findings and sorted(again.read) == sorted(cold.read)
     assert isinstance(pickle.loads(record.read_bytes()), WalkRecord)
     assert scan(root, Config(), ruleset, cache_dir=cache).read == ()
+
+
+def test_where_ctime_is_not_the_change_time_no_status_is_trusted(tmp_path, ruleset, short_margin, monkeypatch):
+    """Windows: st_ctime is the creation time, so a same-size edit with its mtime set back would go unseen."""
+    monkeypatch.setattr(walkmemory, "CTIME_IS_CHANGE_TIME", False)
+    root = _tree(tmp_path)
+    settle()
+    first = WalkMemory(None, root_walk=True)
+    walked = _discover(root, ruleset, first)
+    assert not first.now.replayable and all(key is None for key, _p, _d in first.now.files.values())
+    again = WalkMemory(first.now, root_walk=True)
+    assert _discover(root, ruleset, again) == walked and sorted(again.read) == sorted(first.now.files)
