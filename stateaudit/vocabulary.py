@@ -113,6 +113,9 @@ SCHEMA: dict[str, dict[str, Any]] = {
             "factory_parameters": Names(),
             "framework_entry_points": Names(glob=True),
             "registration_functions": Patterns(),
+            "scaffold_functions": Names(glob=True),
+            "cli_folders": Names(),
+            "cli_decorators": Patterns(),
         },
         "typescript": {
             "startup_functions": Names(glob=True),

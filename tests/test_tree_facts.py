@@ -93,3 +93,81 @@ def test_a_python_singleton_is_read_from_names_not_its_docstring():
     py = PyFile(parsed)
     assert {py.class_name(c): py.has_singleton_instance(c) for c in py.classes()} == {
         "Docs": False, "Kept": True, "Named": True}
+
+
+def _py_call_facts(source: bytes, callee: str) -> dict:
+    """The facts of the first call of `callee` in a real parse of `source`."""
+    from stateaudit.facts.py_calls import call_facts
+    from stateaudit.facts.py_file import PyFile
+    from stateaudit.syntax import node_text
+
+    parsed = parse_source(source, "python")
+    call = next(n for n in walk(parsed.root)
+                if n.type == "call" and node_text(field(n, "function")).rsplit(".", 1)[-1] == callee)
+    return call_facts(PyFile(parsed), call)[0]
+
+
+_START = b"async def start(self):\n    task = asyncio.create_task(self.poll())\n"
+
+
+@pytest.mark.parametrize("body, kept", [
+    (b"    # keep it: self.tasks.append(task); task.cancel() at shutdown\n", False),
+    (b"    log.info('handle = task, cancelled with task.cancel()')\n", False),
+    (b"    self.tasks.append(task)\n", True),
+    (b"    self.runner = task\n", True),
+    (b"    self.running = [task, other]\n", True),
+    (b"    register(handle=task)\n", True),
+    (b"    stop.add_done_callback(lambda _: task.cancel())\n", True),
+    (b"    result = task.result()\n", False),
+])
+def test_a_kept_task_handle_is_read_from_calls_and_assignments(body, kept):
+    assert _py_call_facts(_START + body, "create_task")["handle_kept"] is kept
+
+
+@pytest.mark.parametrize("body, awaited", [
+    (b"    # then: await asyncio.gather(task)\n", False),
+    (b'    """Callers await task when they need it."""\n', False),
+    (b"    log.debug('await asyncio.wait(tasks)')\n", False),
+    (b"    await asyncio.gather(task, other)\n", True),
+    (b"    done = await task\n", True),
+    (b"    await asyncio.wait_for(task, 5)\n", True),
+])
+def test_awaiting_the_task_is_read_from_await_expressions(body, awaited):
+    assert _py_call_facts(_START + body, "create_task")["awaited"] is awaited
+
+
+@pytest.mark.parametrize("coroutine, parks", [
+    (b"async def poll():\n    # runs until stop.wait() or serve_forever\n    await fetch()\n", False),
+    (b"async def poll():\n    log.info('await stop.wait()')\n    await fetch()\n", False),
+    (b"async def poll():\n    await fetch()\n    await self._stop.wait()\n", True),
+    (b"async def poll():\n    await server.serve_forever()\n", True),
+    (b"async def poll():\n    await make_event().wait()\n", False),  # a fresh event: not one that is set later
+])
+def test_a_coroutine_that_parks_is_read_from_its_awaits_and_names(coroutine, parks):
+    source = coroutine + b"\n\nasync def main():\n    await asyncio.gather(poll())\n    asyncio.create_task(poll())\n"
+    assert _py_call_facts(source, "create_task")["coroutine_loops"] is parks
+
+
+@pytest.mark.parametrize("condition, scaffold", [
+    (b"not DEFAULTS.exists()", True),
+    (b"not os.path.isfile(DEFAULTS) and ready", True),
+    (b"not ready and 'os.path.exists(' in doc", False),
+    (b"DEFAULTS.exists() and not ready", False),  # does not start with `not`
+    (b"(not DEFAULTS.exists())", False),  # as before: a parenthesised condition is not read
+])
+def test_a_missing_file_check_is_read_from_the_condition_tree(condition, scaffold):
+    source = (b"DEFAULTS = Path('config/defaults.json')\n\n\ndef init_config(ready, doc):\n"
+              b"    if " + condition + b":\n        DEFAULTS.write_text('{}')\n")
+    assert _py_call_facts(source, "write_text")["default_if_missing"] is scaffold
+
+
+@pytest.mark.parametrize("extra, writes", [
+    (b"    # open(path, 'w') or path.write_text(x) would do\n", False),
+    (b"    log.info(\"shutil.copy(a, b) then .save(\")\n", False),
+    (b"    with open(out, 'wb') as fh:\n        fh.write(data)\n", True),
+    (b"    shutil.move(tmp, out)\n", True),
+    (b"    image.save(out)\n", True),
+])
+def test_writing_in_the_same_function_is_read_from_its_calls(extra, writes):
+    source = b"def export(out, data):\n    rows = build(data)\n" + extra
+    assert _py_call_facts(source, "build")["writes_in_same_function"] is writes

@@ -148,3 +148,46 @@ def test_a_team_memory_limiter_library_is_reported_like_the_shipped_ones(tmp_pat
     (team / "vocabulary" / "libraries.yaml").write_text(
         'libraries:\n  typescript:\n    memory_limiters:\n      "@acme/throttle": [Throttle]\n', encoding="utf-8")
     assert ("ts.memory-rate-limiter", "loginThrottle") in rules_found(load_rules([rules_dir(), team]))
+
+
+def _team(tmp_path: Path, text: str):
+    """The shipped rules plus a team folder holding only this vocabulary file."""
+    team = tmp_path / "team"
+    (team / "vocabulary").mkdir(parents=True, exist_ok=True)
+    (team / "vocabulary" / "ours.yaml").write_text(text, encoding="utf-8")
+    return load_rules([rules_dir(), team])
+
+
+def _found(root: Path, rules) -> set[tuple[str, str, int]]:
+    report = scan(root, Config(), rules, cache_dir=None).report
+    return {(f.rule_id, f.location.path, f.location.line) for f in report.findings}
+
+
+PY_WRITES = {
+    "requirements.txt": "fastapi\n",
+    "app/settings.py": "import json\nfrom pathlib import Path\n\nDEFAULTS = Path('config/defaults.json')\n\n\n"
+                       "def seed_defaults():\n    if not DEFAULTS.exists():\n"
+                       "        DEFAULTS.write_text(json.dumps({'theme': 'light'}))\n",
+    "tools/export.py": "def export_report(rows):\n    with open('reports/out.csv', 'w') as fh:\n"
+                       "        fh.write(str(rows))\n",
+    "app/commands.py": "from app.cli import cli_command\n\n\n@cli_command('dump')\ndef dump(rows):\n"
+                       "    with open('dump/rows.txt', 'w') as fh:\n        fh.write(str(rows))\n",
+}
+
+
+@pytest.mark.parametrize("text, path, line", [
+    # `seed*` functions create default files, like the shipped `init*`, `ensure*`: scaffolding, not state.
+    ("contexts:\n  python:\n    scaffold_functions: ['seed*']\n", "app/settings.py", 9),
+    # Our command-line scripts live in tools/.
+    ("contexts:\n  python:\n    cli_folders: [tools]\n", "tools/export.py", 2),
+    # Our own command decorator, like click's `@command`.
+    ("contexts:\n  python:\n    cli_decorators: ['^cli_command\\b']\n", "app/commands.py", 6),
+], ids=["scaffold-functions", "cli-folders", "cli-decorators"])
+def test_a_team_python_context_leaves_out_scaffolding_and_command_line_writes(tmp_path, ruleset, text, path, line):
+    make(tmp_path / "svc", PY_WRITES)
+    finding = ("py.local-file-write", path, line)
+    assert finding in _found(tmp_path / "svc", ruleset)
+    with_team = _found(tmp_path / "svc", _team(tmp_path, text))
+    assert finding not in with_team
+    # Only that write is judged differently.
+    assert with_team == _found(tmp_path / "svc", ruleset) - {finding}
