@@ -107,6 +107,7 @@ SCHEMA: dict[str, dict[str, Any]] = {
             "startup_functions": Names(glob=True),
             "startup_decorators": Patterns(),
             "app_parameters": Names(),
+            "app_objects": Names(),
             "handler_parameters": Names(),
             "handler_decorators": Patterns(),
             "long_lived_bases": Names(),

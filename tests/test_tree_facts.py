@@ -171,3 +171,21 @@ def test_a_missing_file_check_is_read_from_the_condition_tree(condition, scaffol
 def test_writing_in_the_same_function_is_read_from_its_calls(extra, writes):
     source = b"def export(out, data):\n    rows = build(data)\n" + extra
     assert _py_call_facts(source, "build")["writes_in_same_function"] is writes
+
+
+@pytest.mark.parametrize("left, on_app", [
+    (b"app.events", True),
+    (b"app.state.pool", True),
+    (b"current_app.limiter", True),
+    (b"self.app.state.sessions", True),
+    (b"app.config.pool", False),  # a setting, not the application's own attribute
+    (b"get_app().pool", False),
+    (b"apps.pool", False),
+    (b"app", False),
+])
+def test_an_attribute_of_the_application_is_read_from_the_attribute_chain(left, on_app):
+    from stateaudit.facts.py_file import app_attribute
+
+    parsed = parse_source(left + b" = Pool()\n", "python")
+    assignment = next(n for n in walk(parsed.root) if n.type == "assignment")
+    assert app_attribute(field(assignment, "left")) is on_app

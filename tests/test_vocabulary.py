@@ -191,3 +191,16 @@ def test_a_team_python_context_leaves_out_scaffolding_and_command_line_writes(tm
     assert finding not in with_team
     # Only that write is judged differently.
     assert with_team == _found(tmp_path / "svc", ruleset) - {finding}
+
+
+def test_a_team_app_object_makes_what_is_set_on_it_live_as_long_as_the_process(tmp_path, ruleset):
+    make(tmp_path / "svc", {
+        "requirements.txt": "fastapi\n",
+        "app/registry.py": "class Registry:\n    def __init__(self):\n        self.items = {}\n\n"
+                           "    def add(self, key, value):\n        self.items[key] = value\n",
+        "app/wiring.py": "from app.registry import Registry\n\n\ndef attach(server):\n    server.registry = Registry()\n",
+    })
+    finding = ("py.instance-collection", "app/registry.py", 3)
+    assert finding not in _found(tmp_path / "svc", ruleset)  # a Registry made in some function: lifetime unknown
+    # Our application object is called `server`: what is set on it lives as long as the application.
+    assert finding in _found(tmp_path / "svc", _team(tmp_path, "contexts:\n  python:\n    app_objects: [server]\n"))

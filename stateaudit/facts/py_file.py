@@ -30,7 +30,6 @@ _CONTAINERS = {"dict": "dict", "list": "list", "set": "set", "deque": "deque", "
                "WeakKeyDictionary": "dict", "ChainMap": "dict", "SortedDict": "dict", "SortedList": "list"}
 _LITERALS = {"dictionary": "dict", "list": "list", "set": "set", "dictionary_comprehension": "dict",
              "list_comprehension": "list", "set_comprehension": "set"}
-_APP_ATTRIBUTE = re.compile(r"^(app|application|current_app|self\.app)\.(state\.)?\w+$")
 
 
 _IMPORT_STATEMENTS = frozenset({"import_statement", "import_from_statement"})
@@ -378,9 +377,31 @@ def long_lived_shape(cls: SyntaxNode) -> bool:
     return False
 
 
+def _dotted(node: SyntaxNode | None) -> str:
+    """`self.app` for a chain of plain names, else empty (a call or a subscript in it)."""
+    parts = []
+    while node is not None and node.type == "attribute":
+        parts.append(node_text(field(node, "attribute")))
+        node = field(node, "object")
+    if node is None or node.type != "identifier":
+        return ""
+    return ".".join([node_text(node), *reversed(parts)])
+
+
+def app_attribute(left: SyntaxNode | None) -> bool:
+    """An attribute of the application object: `app.events`, `app.state.x`, `current_app.x`, `self.app.x` (the
+    objects are `contexts.python.app_objects`), read from the attribute chain of an assignment's left side."""
+    if left is None or left.type != "attribute":
+        return False
+    owner = field(left, "object")
+    if owner is not None and owner.type == "attribute" and node_text(field(owner, "attribute")) == "state":
+        owner = field(owner, "object")  # `app.state.x`: Starlette's state holder of the app
+    return _dotted(owner) in vocabulary().names("contexts.python.app_objects")
+
+
 def instantiation_context(py: PyFile, node: SyntaxNode) -> str:
     parent = parent_of(node)
-    if parent is not None and parent.type == "assignment" and _APP_ATTRIBUTE.match(node_text(field(parent, "left"))):
+    if parent is not None and parent.type == "assignment" and app_attribute(field(parent, "left")):
         return "app-state"  # `app.state.x = X()`, Flask `app.events = X()`: lives as long as the application
     fn = enclosing(node, FUNCTIONS)
     if fn is None:
