@@ -100,6 +100,7 @@ SCHEMA: dict[str, dict[str, Any]] = {
             "modules": Groups(Names()),
             "local_names": Groups(Patterns()),
             "decorators": Labels(CLIENT_KINDS),
+            "constructed": Groups(Patterns()),
         },
     },
     "contexts": {
@@ -125,6 +126,7 @@ SCHEMA: dict[str, dict[str, Any]] = {
             "handler_decorators": Names(),
             "long_lived_decorators": Names(),
             "deferring_calls": Names(),
+            "request_scopes": Names(),
         },
     },
     "libraries": {
@@ -134,6 +136,9 @@ SCHEMA: dict[str, dict[str, Any]] = {
         "typescript": {
             "fs_modules": Names(),
             "memory_limiters": Groups(Names()),
+            "value_classes": Names(),
+            "factory_calls": Patterns(),
+            "collection_classes": Patterns(),
         },
     },
     "paths": {

@@ -189,3 +189,40 @@ def test_an_attribute_of_the_application_is_read_from_the_attribute_chain(left, 
     parsed = parse_source(left + b" = Pool()\n", "python")
     assignment = next(n for n in walk(parsed.root) if n.type == "assignment")
     assert app_attribute(field(assignment, "left")) is on_app
+
+
+@pytest.mark.parametrize("decorator, scoped", [
+    (b"@Injectable({ scope: Scope.REQUEST })", True),
+    (b"@Injectable({ scope: Scope.TRANSIENT, durable: true })", True),
+    (b"@Injectable(/* scope: Scope.REQUEST once carts move to Redis */)", False),
+    (b"@Injectable({ description: 'not Scope.REQUEST: one per process' })", False),
+    (b"@Injectable({ scope: Scope.DEFAULT })", False),
+])
+def test_a_request_scoped_provider_is_read_from_the_decorator_tree(decorator, scoped):
+    from stateaudit.facts.ts_file import TsFile
+
+    parsed = parse_source(decorator + b"\nexport class CartService {\n  items = new Map();\n}\n", "typescript")
+    ts = TsFile(parsed)
+    cls = next(n for n in walk(parsed.root) if n.type == "class_declaration")
+    assert ts.request_scoped(cls) is scoped
+
+
+@pytest.mark.parametrize("body, lazy", [
+    (b"if (!this.client) this.client = new Redis(url);", True),
+    (b"if (!this.client?.isOpen) this.client = new Redis(url);", True),
+    (b"if (this.client == null) { this.client = new Redis(url); }", True),
+    (b"if (this.client) { // made once\n return this.client; }\n this.client = new Redis(url);", True),
+    (b"return this.client || (this.client = new Redis(url));", True),
+    (b"// if (!this.client) would be lazier\n this.client = new Redis(url);", False),
+    (b"log('this.client ?? a fallback'); this.client = new Redis(url);", False),
+    (b"if (!this.client.isOpen) this.client = new Redis(url);", False),  # asks about the client, not for one
+])
+def test_a_lazy_holder_is_read_from_operators_and_ifs_not_text(body, lazy):
+    from stateaudit.facts.ts_file import TsFile
+    from stateaudit.facts.ts_state import _guarded_by_absence
+    from stateaudit.syntax import enclosing_function
+
+    parsed = parse_source(b"class Store {\n  client;\n  connect(url) {\n    " + body + b"\n    return this.client;\n"
+                          b"  }\n}\n", "typescript")
+    assignment = next(n for n in walk(parsed.root) if n.type == "assignment_expression")
+    assert _guarded_by_absence(TsFile(parsed), assignment, enclosing_function(assignment)) is lazy

@@ -204,3 +204,56 @@ def test_a_team_app_object_makes_what_is_set_on_it_live_as_long_as_the_process(t
     assert finding not in _found(tmp_path / "svc", ruleset)  # a Registry made in some function: lifetime unknown
     # Our application object is called `server`: what is set on it lives as long as the application.
     assert finding in _found(tmp_path / "svc", _team(tmp_path, "contexts:\n  python:\n    app_objects: [server]\n"))
+
+
+TS_SERVICE = {
+    "package.json": '{"name": "orders", "dependencies": {"express": "^4.18.0", "@nestjs/common": "^10.0.0"}}',
+    "src/totals.ts": "import { Decimal } from './decimal';\nimport { spawnWorker } from './workers';\n\n"
+                     "let total: Decimal | undefined;\nlet worker: Worker | undefined;\n\n"
+                     "export function runningTotal(): Decimal {\n  if (!total) total = new Decimal(0);\n  return total;\n}\n\n"
+                     "export function pool(): Worker {\n  if (!worker) worker = spawnWorker('resize');\n  return worker;\n}\n",
+    "src/cart.service.ts": "import { Injectable } from '@nestjs/common';\nimport { ProviderScope } from './scopes';\n"
+                           "import { EntryLedger } from './ledger';\n\n"
+                           "@Injectable({ scope: ProviderScope.PER_REQUEST })\nexport class CartService {\n"
+                           "  private readonly items = new Map<string, number>();\n\n"
+                           "  add(sku: string, qty: number) {\n    this.items.set(sku, qty);\n  }\n}\n\n"
+                           "@Injectable()\nexport class AuditService {\n  private entries = new EntryLedger();\n\n"
+                           "  record(line: string) {\n    this.entries.push(line);\n  }\n}\n",
+    "src/kv.ts": "import { AcmeKv } from './acme';\n\nexport class KvHolder {\n  private static client: AcmeKv;\n\n"
+                 "  static get() {\n    if (!KvHolder.client) KvHolder.client = new AcmeKv();\n    return KvHolder.client;\n"
+                 "  }\n}\n",
+}
+
+
+def _judged(root: Path, rules) -> dict[str, tuple[str, str, str]]:
+    """symbol -> (rule, risk, storage) of a scan."""
+    report = scan(root, Config(), rules, cache_dir=None).report
+    return {f.symbol: (f.rule_id, f.risk.name, f.storage) for f in report.findings}
+
+
+@pytest.mark.parametrize("text, symbol, shipped_verdict, team_verdict", [
+    # Our DI container's per-request scope: the cart's Map lives for one request.
+    ("contexts:\n  typescript:\n    request_scopes: [ProviderScope.PER_REQUEST]\n", "CartService.items",
+     ("ts.instance-collection", "HIGH", "in-memory"), None),
+    # Decimal is a value like Date: a global set to one lazily is a mutable global, not a lazy singleton.
+    ("libraries:\n  typescript:\n    value_classes: [Decimal]\n", "total",
+     ("ts.lazy-singleton", "LOW", "instance"), ("ts.mutable-global", "MEDIUM", "in-memory")),
+    # spawnWorker() is a factory: the global holds one worker made on first use.
+    ("libraries:\n  typescript:\n    factory_calls: ['^spawn[A-Z]']\n", "worker",
+     ("ts.mutable-global", "MEDIUM", "in-memory"), ("ts.lazy-singleton", "LOW", "instance")),
+    # Our EntryLedger is a collection class, not a client: the field that holds one is state.
+    ("libraries:\n  typescript:\n    collection_classes: ['Ledger$']\n", "AuditService.entries",
+     None, ("ts.instance-collection", "HIGH", "in-memory")),
+    # AcmeKv is a Redis-like client: the lazy holder keeps a client, its data lives in the store.
+    ("clients:\n  typescript:\n    constructed:\n      redis: [AcmeKv]\n", "KvHolder.client",
+     ("ts.lazy-singleton", "LOW", "instance"), ("ts.lazy-singleton", "LOW", "redis")),
+], ids=["request-scopes", "value-classes", "factory-calls", "collection-classes", "constructed"])
+def test_a_team_typescript_vocabulary_changes_how_state_is_judged(tmp_path, ruleset, text, symbol, shipped_verdict,
+                                                                   team_verdict):
+    make(tmp_path / "svc", TS_SERVICE)
+    shipped_found = _judged(tmp_path / "svc", ruleset)
+    team_found = _judged(tmp_path / "svc", _team(tmp_path, text))
+    assert shipped_found.get(symbol) == shipped_verdict
+    assert team_found.get(symbol) == team_verdict
+    # Only that state is judged differently.
+    assert {k: v for k, v in team_found.items() if k != symbol} == {k: v for k, v in shipped_found.items() if k != symbol}

@@ -216,7 +216,12 @@ class TsFile(FileAnalysis):
         return found
 
     def request_scoped(self, cls: SyntaxNode) -> bool:
-        return any(re.search(r"Scope\.(REQUEST|TRANSIENT)", node_text(d)) for d in self.class_decorators(cls))
+        """A class made anew per request or per injection: a class decorator names one of
+        `contexts.typescript.request_scopes` (NestJS `@Injectable({ scope: Scope.REQUEST })`). Read from the
+        decorators' member expressions, so a comment that says `Scope.REQUEST` does not count."""
+        scopes = vocabulary().names("contexts.typescript.request_scopes")
+        return any(node_text(member) in scopes
+                   for d in self.class_decorators(cls) for member in descendants(d, "member_expression"))
 
     def static_instance_field(self, cls: SyntaxNode) -> SyntaxNode | None:
         body = field(cls, "body")
