@@ -95,6 +95,8 @@ SCHEMA: dict[str, dict[str, Any]] = {
             "modules": Groups(Names()),
             "self_attributes": Groups(Patterns(ignore_case=True)),
             "libraries": Names(),
+            "connection_modules": Groups(Names()),
+            "connection_constructors": Groups(Names()),
         },
         "typescript": {
             "modules": Groups(Names()),
@@ -132,6 +134,8 @@ SCHEMA: dict[str, dict[str, Any]] = {
     "libraries": {
         "python": {
             "cache_modules": Names(),
+            "cache_backends": Groups(Patterns(ignore_case=True)),
+            "remote_io": Patterns(ignore_case=True),
         },
         "typescript": {
             "fs_modules": Names(),

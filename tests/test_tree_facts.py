@@ -226,3 +226,34 @@ def test_a_lazy_holder_is_read_from_operators_and_ifs_not_text(body, lazy):
                           b"  }\n}\n", "typescript")
     assignment = next(n for n in walk(parsed.root) if n.type == "assignment_expression")
     assert _guarded_by_absence(TsFile(parsed), assignment, enclosing_function(assignment)) is lazy
+
+
+@pytest.mark.parametrize("source, backend", [
+    (b"# CACHE_TYPE is RedisCache in production\ncache = Cache()\n", "config"),
+    (b'"""Set CACHE_TYPE to RedisCache in production."""\ncache = Cache()\n', "config"),
+    (b"cache = Cache(\n    config=settings,  # no longer 'simple'\n)\n", "config"),
+    (b"CACHE_TYPE = 'RedisCache'  # shared by the workers\ncache = Cache()\n", "redis"),
+    (b"app.config['CACHE_TYPE'] = 'SimpleCache'\ncache = Cache(app)\n", "local"),
+    (b"cache = Cache(config={'CACHE_TYPE': 'redis', 'CACHE_REDIS_URL': url})\n", "redis"),
+])
+def test_a_cache_backend_is_read_from_code_not_comments_or_docstrings(source, backend):
+    from stateaudit.facts.py_file import PyFile
+
+    parsed = parse_source(b"from flask_caching import Cache\n" + source, "python")
+    assert PyFile(parsed).caches.objects == {"cache": backend}
+
+
+@pytest.mark.parametrize("extra, constant", [
+    (b"# tests call get_settings.cache_clear() between cases\n", True),
+    (b"RESET = 'get_settings.cache_clear()'\n", True),
+    (b"def reload():\n    get_settings.cache_clear()\n", False),
+])
+def test_a_cleared_cache_is_read_from_attributes_not_comments(extra, constant):
+    from stateaudit.facts.py_file import PyFile
+
+    parsed = parse_source(b"from functools import lru_cache\n\n\n@lru_cache\ndef get_settings():\n"
+                          b'    """Read once from the db-less environment."""\n    return Settings()\n\n\n' + extra,
+                          "python")
+    py = PyFile(parsed)
+    fn = next(n for n in walk(parsed.root) if n.type == "function_definition")
+    assert py.caches.process_constant(fn, "lru_cache") is constant

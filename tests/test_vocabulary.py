@@ -257,3 +257,36 @@ def test_a_team_typescript_vocabulary_changes_how_state_is_judged(tmp_path, rule
     assert team_found.get(symbol) == team_verdict
     # Only that state is judged differently.
     assert {k: v for k, v in team_found.items() if k != symbol} == {k: v for k, v in shipped_found.items() if k != symbol}
+
+
+PY_CACHES = {
+    "requirements.txt": "flask\nflask-caching\n",
+    "app/cache.py": "from flask_caching import Cache\n\ncache = Cache(config={'CACHE_TYPE': 'acme_kv.AcmeKvCache'})\n",
+    "app/prices.py": "from functools import lru_cache\n\nfrom acme_db import connect_pool\nfrom app.cache import cache\n"
+                     "from app.secrets import vault\n\npool = connect_pool('postgres://db/prices')\n\n\n"
+                     "@cache.memoize(timeout=60)\ndef price_of(sku):\n    return pool.fetch_price(sku)\n\n\n"
+                     "@lru_cache\ndef signing_key():\n    return vault.read('signing-key')\n",
+}
+
+
+@pytest.mark.parametrize("text, changed", [
+    # AcmeKvCache keeps its entries in a shared store, like RedisCache.
+    ("libraries:\n  python:\n    cache_backends:\n      redis: [AcmeKvCache]\n",
+     {"cache": (("py.memoize-cache", "MEDIUM", "memory+redis"), ("py.memoize-cache", "LOW", "redis")),
+      "price_of": (("py.memoize-cache", "MEDIUM", "memory+redis"), ("py.memoize-cache", "LOW", "redis"))}),
+    # A body that reads the vault fetches remote data: its lru_cache is state, not a process constant.
+    ("libraries:\n  python:\n    remote_io: ['^vault$']\n",
+     {"signing_key": (None, ("py.memoize-cache", "MEDIUM", "in-memory"))}),
+    # acme_db.connect_pool() opens a database pool, like create_engine().
+    ("clients:\n  python:\n    connection_modules:\n      database: [acme_db]\n"
+     "    connection_constructors:\n      database: [connect_pool]\n",
+     {"pool": (None, ("py.connection-singleton", "LOW", "database"))}),
+], ids=["cache-backends", "remote-io", "connections"])
+def test_a_team_python_library_vocabulary_changes_how_state_is_judged(tmp_path, ruleset, text, changed):
+    make(tmp_path / "svc", PY_CACHES)
+    shipped_found = _judged(tmp_path / "svc", ruleset)
+    team_found = _judged(tmp_path / "svc", _team(tmp_path, text))
+    for symbol, (before, after) in changed.items():
+        assert (shipped_found.get(symbol), team_found.get(symbol)) == (before, after), symbol
+    assert {k: v for k, v in team_found.items() if k not in changed} == \
+        {k: v for k, v in shipped_found.items() if k not in changed}
