@@ -257,3 +257,48 @@ def test_a_cleared_cache_is_read_from_attributes_not_comments(extra, constant):
     py = PyFile(parsed)
     fn = next(n for n in walk(parsed.root) if n.type == "function_definition")
     assert py.caches.process_constant(fn, "lru_cache") is constant
+
+
+def test_methods_that_reach_a_writer_are_read_from_member_expressions():
+    from stateaudit.facts.ts_file import TsFile
+    from stateaudit.facts.ts_state import writer_methods
+
+    parsed = parse_source(b"class Store {\n  static cache = new Map();\n"
+                          b"  static put(k, v) { Store.cache.set(k, v); }\n"
+                          b"  static load(k) { this.put(k, 1); }\n"
+                          b"  static warm() { /* then this.put(k, v) */ return 1; }\n"
+                          b"  static describe() { return 'calls Store.put(k, v)'; }\n"
+                          b"  static refresh() { return `${Store.load('a')}`; }\n}\n", "typescript")
+    cls = next(n for n in walk(parsed.root) if n.type == "class_declaration")
+    put = next(n for n in walk(cls) if n.type == "method_definition")
+    assert writer_methods(TsFile(parsed), cls, [put]) == {"put", "load", "refresh"}
+
+
+@pytest.mark.parametrize("accessor, singleton", [
+    (b"  // callers use Db.getInstance() from the container\n", False),
+    (b"  describe() { return 'see instance()'; }\n", False),
+    (b"  static getInstance() { return Db.instance ??= new Db(); }\n", True),
+    (b"  static get shared() { return Db.instance(); }\n", True),
+])
+def test_a_static_singleton_field_needs_an_accessor_in_code(accessor, singleton):
+    from stateaudit.facts.ts_file import TsFile
+
+    parsed = parse_source(b"export class Db {\n  private static instance: Db;\n" + accessor + b"}\n", "typescript")
+    cls = next(n for n in walk(parsed.root) if n.type == "class_declaration")
+    found = TsFile(parsed).static_instance_field(cls)
+    assert (found is not None) is singleton
+
+
+@pytest.mark.parametrize("source, long_lived", [
+    (b"class Audit(MiddlewareMixin):\n    pass\n", True),
+    (b"class Sync(celery.Task):\n    pass\n", True),
+    (b"class Audit(\n    Base,  # was a MiddlewareMixin\n):\n    pass\n", False),
+    (b"class Audit:\n    def __init__(self, get_response):\n        self.get_response = get_response\n", True),
+    (b"class Audit:\n    def __init__(self, app, note='get_response'):\n        self.app = app\n", False),
+])
+def test_a_long_lived_class_shape_is_read_from_base_and_parameter_names(source, long_lived):
+    from stateaudit.facts.py_file import long_lived_shape
+
+    parsed = parse_source(source, "python")
+    cls = next(n for n in walk(parsed.root) if n.type == "class_definition")
+    assert long_lived_shape(cls) is long_lived

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from functools import cached_property
 
 from ..syntax import (
@@ -33,6 +32,7 @@ _LITERALS = {"dictionary": "dict", "list": "list", "set": "set", "dictionary_com
 
 
 _IMPORT_STATEMENTS = frozenset({"import_statement", "import_from_statement"})
+_NAMES = frozenset({"identifier", "attribute"})
 _INSTANCE_ATTRIBUTES = frozenset({"_instance", "__instance", "_instances", "__instances"})
 _STRING_TYPES = frozenset({"string"})
 _CALLS_AND_DECORATORS = frozenset({"call", "decorator"})
@@ -369,11 +369,14 @@ def analyse(parsed: ParsedFile) -> PyFile:
 def long_lived_shape(cls: SyntaxNode) -> bool:
     """Classes a framework instantiates once per process: Django middleware (`get_response`), AppConfig, Celery Task."""
     bases = vocabulary().names("contexts.python.long_lived_bases")
-    if bases and re.search(r"\b(" + "|".join(map(re.escape, sorted(bases))) + r")\b", node_text(field(cls, "superclasses"))):
-        return True
+    supers = field(cls, "superclasses")
+    if bases and supers is not None and any(node_text(n) in bases for n in descendants(supers, _NAMES)):
+        return True  # a name in the bases (`MiddlewareMixin`, `celery.Task`), not a word of a comment
     for fn in named_children(field(cls, "body")):
         if fn.type == "function_definition" and node_text(field(fn, "name")) == "__init__":
-            return "get_response" in node_text(field(fn, "parameters"))
+            parameters = field(fn, "parameters")
+            return parameters is not None and any("get_response" in node_text(n)
+                                                  for n in descendants(parameters, "identifier"))
     return False
 
 
@@ -428,7 +431,8 @@ def instantiation_context(py: PyFile, node: SyntaxNode) -> str:
 
 def is_default_factory(value: SyntaxNode | None) -> bool:
     return value is not None and value.type == "call" and node_text(field(value, "function")).rsplit(".", 1)[-1] in (
-        "field", "Field") and "default_factory" in node_text(field(value, "arguments"))
+        "field", "Field") and any(a.type == "keyword_argument" and node_text(field(a, "name")) == "default_factory"
+                                  for a in named_children(field(value, "arguments")))
 
 
 def module_instances(py: PyFile, class_name: str | None) -> list[str]:

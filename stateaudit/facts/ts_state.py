@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from ..model import WriteSite
@@ -125,6 +124,17 @@ def _call_context(ts: TsFile, call: SyntaxNode) -> str:
     return "load" if context in ("module", "startup") else context
 
 
+def _members_used(body: SyntaxNode | None, class_name: str) -> set[str]:
+    """The members a method body reaches through `this.m` or `ClassName.m` (any `x.m` in an anonymous class),
+    read from its member expressions: a comment or a string that names one does not count."""
+    used = set()
+    for member in descendants(body, "member_expression") if body is not None else ():
+        owner = node_text(field(member, "object"))
+        if owner in ("this", class_name) or not class_name and (owner[-1:].isalnum() or owner.endswith("_")):
+            used.add(node_text(field(member, "property")))
+    return used
+
+
 def writer_methods(ts: TsFile, cls: SyntaxNode | None, writes_fns: list[SyntaxNode]) -> frozenset[str]:
     """The methods of `cls` that write some state, and the methods that reach them through `this.m()`/`Cls.m()`."""
     if cls is None:
@@ -145,8 +155,7 @@ def writer_methods(ts: TsFile, cls: SyntaxNode | None, writes_fns: list[SyntaxNo
         for name, method in methods.items():
             if name in found:
                 continue
-            text = node_text(field(method, "body"))
-            if any(re.search(rf"\b(this|{re.escape(class_name)})\.{re.escape(m)}\b", text) for m in found):
+            if _members_used(field(method, "body"), class_name) & found:
                 found.add(name)
                 changed = True
     return frozenset(found)
