@@ -147,6 +147,8 @@ SCHEMA: dict[str, dict[str, Any]] = {
     },
     "paths": {
         "purposes": Groups(Patterns(ignore_case=True)),
+        "scratch": Patterns(ignore_case=True),
+        "path_code": Patterns(ignore_case=True),
     },
     "writes": {
         "stored": Groups(Patterns()),

@@ -302,3 +302,19 @@ def test_a_long_lived_class_shape_is_read_from_base_and_parameter_names(source, 
     parsed = parse_source(source, "python")
     cls = next(n for n in walk(parsed.root) if n.type == "class_definition")
     assert long_lived_shape(cls) is long_lived
+
+
+@pytest.mark.parametrize("source, callee, fact, value", [
+    # A comment inside a path expression says nothing about the path.
+    (b"def save(data):\n    out = (\n        BASE  # was tmp_dir\n    )\n    open(out, 'w').write(data)\n",
+     "open", "scratch_path", False),
+    (b"def save(data):\n    out = tmp_dir / 'x.csv'\n    open(out, 'w').write(data)\n", "open", "scratch_path", True),
+    (b"BUF = (\n    io.BytesIO()  # not a file path\n)\n\n\ndef store(img):\n    img.save(BUF)\n", "save",
+     "first_arg_path", False),
+    (b"OUT = MEDIA_ROOT / 'thumbs'\n\n\ndef store(img):\n    img.save(OUT)\n", "save", "first_arg_path", True),
+    (b"def show(x):\n    fmt = (\n        HelpFormatter()  # prints to the terminal, not a file\n    )\n"
+     b"    fmt.write_text(x)\n", "write_text", "receiver_path", False),
+    (b"def show(x):\n    out = Path('report.txt')\n    out.write_text(x)\n", "write_text", "receiver_path", True),
+])
+def test_path_facts_read_the_code_of_the_path_not_its_comments(source, callee, fact, value):
+    assert _py_call_facts(source, callee)[fact] is value

@@ -290,3 +290,20 @@ def test_a_team_python_library_vocabulary_changes_how_state_is_judged(tmp_path, 
         assert (shipped_found.get(symbol), team_found.get(symbol)) == (before, after), symbol
     assert {k: v for k, v in team_found.items() if k not in changed} == \
         {k: v for k, v in shipped_found.items() if k not in changed}
+
+
+@pytest.mark.parametrize("text, files, finding, shipped_has", [
+    # Our request-scoped scratch areas are called scratch_*: files written there are removed with them.
+    ("paths:\n  scratch: ['(?<![/\\w])_*scratch\\w*']\n",
+     {"app/export.py": "def export(scratch_area, rows):\n    with open(scratch_area + '/rows.csv', 'w') as fh:\n"
+                       "        fh.write(str(rows))\n"},
+     ("py.local-file-write", "app/export.py", 2), True),
+    # A blob is a file on our mounted bucket: writing one is writing a file.
+    ("paths:\n  path_code: ['\\bblob\\b']\n",
+     {"app/export.py": "def export(name, rows):\n    blob = bucket_blob(name)\n    blob.write_text(str(rows))\n"},
+     ("py.local-file-write", "app/export.py", 3), False),
+], ids=["scratch", "path-code"])
+def test_a_team_path_vocabulary_changes_which_writes_are_reported(tmp_path, ruleset, text, files, finding, shipped_has):
+    make(tmp_path / "svc", {"requirements.txt": "flask\n", **files})
+    assert (finding in _found(tmp_path / "svc", ruleset)) is shipped_has
+    assert (finding in _found(tmp_path / "svc", _team(tmp_path, text))) is not shipped_has

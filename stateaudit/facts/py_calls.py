@@ -190,6 +190,7 @@ def call_facts(py: PyFile, call: SyntaxNode) -> tuple[dict[str, Any], list[Write
     receiver_node = field(function, "object") if function is not None and function.type == "attribute" else None
     path_text = _resolve_path_text(py, written) + " " + (_resolve_path_text(py, receiver_node) if receiver_node is not None else "")
     context = instantiation_context(py, call)
+    words = vocabulary()
     inner = field(call, "function")
     facts: dict[str, Any] = {
         # `lru_cache(maxsize=n)(func)`: a decorator applied by hand, inside a wrapper or at module level.
@@ -230,9 +231,10 @@ def call_facts(py: PyFile, call: SyntaxNode) -> tuple[dict[str, Any], list[Write
         "callee_is_project": _project_callee(py, callee),
         "default_if_missing": _default_if_missing(py, call, fn),
         # (An atomic write renames its temp file into place: that file is kept.)
-        "scratch_path": bool(_SCRATCH.search(path_text)) and "gettempdir" not in path_text
+        "scratch_path": bool(words.matcher("paths.scratch").search(path_text)) and "gettempdir" not in path_text
         and not re.search(r"delete\s*=\s*False", path_text) and not _renames(fn),
-        "first_arg_path": bool(positional) and bool(_PATHISH.search(_resolve_path_text(py, positional[0]))),
+        "first_arg_path": bool(positional) and bool(words.matcher("paths.path_code").search(
+            _resolve_path_text(py, positional[0]))),
         "in_cli": _in_cli(py, call),
         "persistent_temp": node_text(keywords.get("delete")) == "False",
         "detached": _detached(call, fn),
@@ -243,9 +245,7 @@ def call_facts(py: PyFile, call: SyntaxNode) -> tuple[dict[str, Any], list[Write
     return facts, []
 
 
-# A path held by a temp-named variable or attribute (`temp_path`, `self.temp`, `tmp_dir`): a scratch location its
-# owner removes (a TemporaryDirectory, a request-scoped temp context), unlike the system temp dir itself.
-_SCRATCH = re.compile(r"(?<![/\w])(self\.)?_*(temp|tmp)[a-z_]*\b(?!\s*\()", re.I)
+_COMMENTS = frozenset({"comment"})
 _COPIES = frozenset({"copy", "copyfile", "copy2", "copytree", "move", "copyfileobj"})
 # Calls that remove files, or move a file into place, by callee (`os.remove`) or method name (`.unlink()`).
 _REMOVERS = frozenset({"os.remove", "os.unlink", "shutil.rmtree"})
@@ -361,36 +361,60 @@ def _renames(fn: SyntaxNode | None) -> bool:
     return any(callee in _RENAMERS or callee.endswith(".rename") for callee, _ in _calls_in(fn))
 
 
+def _code_text(node: SyntaxNode | None) -> str:
+    """A node's text without its comments (a path split over lines may carry some): what the code says."""
+    text = node_text(node)
+    if node is not None and "#" in text:
+        for comment in nodes_of_types(node, "python", _COMMENTS):
+            text = text.replace(node_text(comment), " ", 1)
+    return text
+
+
+def _module_value_nodes(py: PyFile) -> dict[str, SyntaxNode | None]:
+    """Module-level `NAME = value`: the value nodes by the left side's text (the last assignment wins)."""
+    known = py.__dict__.get("_module_value_nodes")
+    if known is None:
+        known = {}
+        for stmt in named_children(py.root):
+            if stmt.type == "expression_statement" and named_children(stmt) and named_children(stmt)[0].type == "assignment":
+                assign = named_children(stmt)[0]
+                known[node_text(field(assign, "left"))] = field(assign, "right")  # None: `X: int`
+        py.__dict__["_module_value_nodes"] = known
+    return known
+
+
 def _resolve_path_text(py: PyFile, arg: SyntaxNode | None) -> str:
-    """The path argument's text, with the names it uses expanded (locals, then module constants, two levels)."""
+    """The path argument's code, with the names it uses expanded (locals, then module constants, two levels).
+
+    Names are read from identifiers, and comments are left out, so only what the code names is expanded."""
     if arg is None:
         return ""
+    values = _module_value_nodes(py)
     names = {node_text(n) for n in descendants(arg, "identifier")}
-    extra = [py.module_values[name] for name in names if name in py.module_values]
+    extra = [values[name] for name in names if name in values]
     fn = enclosing(arg, FUNCTIONS)
     if fn is not None:
         for node in descendants(fn, "assignment"):
             if node_text(field(node, "left")) in names:
-                extra.append(node_text(field(node, "right")))
+                extra.append(field(node, "right"))
     # One more level: `out = join(ROOT, x)` names ROOT.
-    second = [py.module_values[word] for text in extra for word in set(re.findall(r"\w+", text))
-              if word in py.module_values]
-    return " ".join([node_text(arg), *extra, *second])[:600]
-
-
-_PATHISH = re.compile(r"Path\(|pathlib|\s/\s|path|file|dir|folder|dest|target|output|root|location", re.I)
+    second = [values[word] for value in extra if value is not None
+              for word in {node_text(n) for n in descendants(value, "identifier")} if word in values]
+    return " ".join([_code_text(arg), *map(_code_text, extra), *map(_code_text, second)])[:600]
 
 
 def _looks_like_path(py: PyFile, receiver: str, fn: SyntaxNode | None) -> bool:
-    """Is the receiver of `.write_text()` a filesystem path rather than, say, a help formatter?"""
+    """Is the receiver of `.write_text()` a filesystem path rather than, say, a help formatter? Its code, or
+    the code assigned to it, has one of `paths.path_code`."""
     if not receiver:
         return False
-    if _PATHISH.search(receiver):
+    pathish = vocabulary().matcher("paths.path_code")
+    if pathish.search(receiver):
         return True
     scopes = [fn] if fn is not None else []
     for scope in [*scopes, py.root]:
         for node in descendants(scope, "assignment"):
             if node_text(field(node, "left")) == receiver:
-                if _PATHISH.search(node_text(field(node, "right"))):
+                if pathish.search(_code_text(field(node, "right"))):
                     return True
     return False
