@@ -228,13 +228,11 @@ class TsFile(FileAnalysis):
     def static_instance_field(self, cls: SyntaxNode) -> SyntaxNode | None:
         """The static field of a class's singleton (`private static instance: Db`), when the class hands it out."""
         body = field(cls, "body")
-        if not self._hands_out_instance(body):
-            return None
         for member in named_children(body):
             if member.type in ("public_field_definition", "field_definition") and self.is_static(member):
                 name = node_text(field(member, "name") or field(member, "property"))
                 if re.fullmatch(r"_?(instance|INSTANCE|singleton|_instance|default[A-Z]\w*|shared)", name):
-                    return member
+                    return member if self._hands_out_instance(body) else None
         return None
 
     def _hands_out_instance(self, body: SyntaxNode | None) -> bool:

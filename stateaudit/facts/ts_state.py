@@ -149,13 +149,16 @@ def writer_methods(ts: TsFile, cls: SyntaxNode | None, writes_fns: list[SyntaxNo
             return frozenset()  # written from outside the class's methods: callers are not the whole story
         found.add(node_text(field(outer, "name")))
     class_name = ts.class_name(cls) or ""
+    used: dict[str, set[str]] = {}  # method -> the members it reaches, read once
     changed = True
     while changed:
         changed = False
         for name, method in methods.items():
             if name in found:
                 continue
-            if _members_used(field(method, "body"), class_name) & found:
+            if name not in used:
+                used[name] = _members_used(field(method, "body"), class_name)
+            if used[name] & found:
                 found.add(name)
                 changed = True
     return frozenset(found)
