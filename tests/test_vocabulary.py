@@ -148,3 +148,162 @@ def test_a_team_memory_limiter_library_is_reported_like_the_shipped_ones(tmp_pat
     (team / "vocabulary" / "libraries.yaml").write_text(
         'libraries:\n  typescript:\n    memory_limiters:\n      "@acme/throttle": [Throttle]\n', encoding="utf-8")
     assert ("ts.memory-rate-limiter", "loginThrottle") in rules_found(load_rules([rules_dir(), team]))
+
+
+def _team(tmp_path: Path, text: str):
+    """The shipped rules plus a team folder holding only this vocabulary file."""
+    team = tmp_path / "team"
+    (team / "vocabulary").mkdir(parents=True, exist_ok=True)
+    (team / "vocabulary" / "ours.yaml").write_text(text, encoding="utf-8")
+    return load_rules([rules_dir(), team])
+
+
+def _found(root: Path, rules) -> set[tuple[str, str, int]]:
+    report = scan(root, Config(), rules, cache_dir=None).report
+    return {(f.rule_id, f.location.path, f.location.line) for f in report.findings}
+
+
+PY_WRITES = {
+    "requirements.txt": "fastapi\n",
+    "app/settings.py": "import json\nfrom pathlib import Path\n\nDEFAULTS = Path('config/defaults.json')\n\n\n"
+                       "def seed_defaults():\n    if not DEFAULTS.exists():\n"
+                       "        DEFAULTS.write_text(json.dumps({'theme': 'light'}))\n",
+    "tools/export.py": "def export_report(rows):\n    with open('reports/out.csv', 'w') as fh:\n"
+                       "        fh.write(str(rows))\n",
+    "app/commands.py": "from app.cli import cli_command\n\n\n@cli_command('dump')\ndef dump(rows):\n"
+                       "    with open('dump/rows.txt', 'w') as fh:\n        fh.write(str(rows))\n",
+}
+
+
+@pytest.mark.parametrize("text, path, line", [
+    # `seed*` functions create default files, like the shipped `init*`, `ensure*`: scaffolding, not state.
+    ("contexts:\n  python:\n    scaffold_functions: ['seed*']\n", "app/settings.py", 9),
+    # Our command-line scripts live in tools/.
+    ("contexts:\n  python:\n    cli_folders: [tools]\n", "tools/export.py", 2),
+    # Our own command decorator, like click's `@command`.
+    ("contexts:\n  python:\n    cli_decorators: ['^cli_command\\b']\n", "app/commands.py", 6),
+], ids=["scaffold-functions", "cli-folders", "cli-decorators"])
+def test_a_team_python_context_leaves_out_scaffolding_and_command_line_writes(tmp_path, ruleset, text, path, line):
+    make(tmp_path / "svc", PY_WRITES)
+    finding = ("py.local-file-write", path, line)
+    assert finding in _found(tmp_path / "svc", ruleset)
+    with_team = _found(tmp_path / "svc", _team(tmp_path, text))
+    assert finding not in with_team
+    # Only that write is judged differently.
+    assert with_team == _found(tmp_path / "svc", ruleset) - {finding}
+
+
+def test_a_team_app_object_makes_what_is_set_on_it_live_as_long_as_the_process(tmp_path, ruleset):
+    make(tmp_path / "svc", {
+        "requirements.txt": "fastapi\n",
+        "app/registry.py": "class Registry:\n    def __init__(self):\n        self.items = {}\n\n"
+                           "    def add(self, key, value):\n        self.items[key] = value\n",
+        "app/wiring.py": "from app.registry import Registry\n\n\ndef attach(server):\n    server.registry = Registry()\n",
+    })
+    finding = ("py.instance-collection", "app/registry.py", 3)
+    assert finding not in _found(tmp_path / "svc", ruleset)  # a Registry made in some function: lifetime unknown
+    # Our application object is called `server`: what is set on it lives as long as the application.
+    assert finding in _found(tmp_path / "svc", _team(tmp_path, "contexts:\n  python:\n    app_objects: [server]\n"))
+
+
+TS_SERVICE = {
+    "package.json": '{"name": "orders", "dependencies": {"express": "^4.18.0", "@nestjs/common": "^10.0.0"}}',
+    "src/totals.ts": "import { Decimal } from './decimal';\nimport { spawnWorker } from './workers';\n\n"
+                     "let total: Decimal | undefined;\nlet worker: Worker | undefined;\n\n"
+                     "export function runningTotal(): Decimal {\n  if (!total) total = new Decimal(0);\n  return total;\n}\n\n"
+                     "export function pool(): Worker {\n  if (!worker) worker = spawnWorker('resize');\n  return worker;\n}\n",
+    "src/cart.service.ts": "import { Injectable } from '@nestjs/common';\nimport { ProviderScope } from './scopes';\n"
+                           "import { EntryLedger } from './ledger';\n\n"
+                           "@Injectable({ scope: ProviderScope.PER_REQUEST })\nexport class CartService {\n"
+                           "  private readonly items = new Map<string, number>();\n\n"
+                           "  add(sku: string, qty: number) {\n    this.items.set(sku, qty);\n  }\n}\n\n"
+                           "@Injectable()\nexport class AuditService {\n  private entries = new EntryLedger();\n\n"
+                           "  record(line: string) {\n    this.entries.push(line);\n  }\n}\n",
+    "src/kv.ts": "import { AcmeKv } from './acme';\n\nexport class KvHolder {\n  private static client: AcmeKv;\n\n"
+                 "  static get() {\n    if (!KvHolder.client) KvHolder.client = new AcmeKv();\n    return KvHolder.client;\n"
+                 "  }\n}\n",
+}
+
+
+def _judged(root: Path, rules) -> dict[str, tuple[str, str, str]]:
+    """symbol -> (rule, risk, storage) of a scan."""
+    report = scan(root, Config(), rules, cache_dir=None).report
+    return {f.symbol: (f.rule_id, f.risk.name, f.storage) for f in report.findings}
+
+
+@pytest.mark.parametrize("text, symbol, shipped_verdict, team_verdict", [
+    # Our DI container's per-request scope: the cart's Map lives for one request.
+    ("contexts:\n  typescript:\n    request_scopes: [ProviderScope.PER_REQUEST]\n", "CartService.items",
+     ("ts.instance-collection", "HIGH", "in-memory"), None),
+    # Decimal is a value like Date: a global set to one lazily is a mutable global, not a lazy singleton.
+    ("libraries:\n  typescript:\n    value_classes: [Decimal]\n", "total",
+     ("ts.lazy-singleton", "LOW", "instance"), ("ts.mutable-global", "MEDIUM", "in-memory")),
+    # spawnWorker() is a factory: the global holds one worker made on first use.
+    ("libraries:\n  typescript:\n    factory_calls: ['^spawn[A-Z]']\n", "worker",
+     ("ts.mutable-global", "MEDIUM", "in-memory"), ("ts.lazy-singleton", "LOW", "instance")),
+    # Our EntryLedger is a collection class, not a client: the field that holds one is state.
+    ("libraries:\n  typescript:\n    collection_classes: ['Ledger$']\n", "AuditService.entries",
+     None, ("ts.instance-collection", "HIGH", "in-memory")),
+    # AcmeKv is a Redis-like client: the lazy holder keeps a client, its data lives in the store.
+    ("clients:\n  typescript:\n    constructed:\n      redis: [AcmeKv]\n", "KvHolder.client",
+     ("ts.lazy-singleton", "LOW", "instance"), ("ts.lazy-singleton", "LOW", "redis")),
+], ids=["request-scopes", "value-classes", "factory-calls", "collection-classes", "constructed"])
+def test_a_team_typescript_vocabulary_changes_how_state_is_judged(tmp_path, ruleset, text, symbol, shipped_verdict,
+                                                                   team_verdict):
+    make(tmp_path / "svc", TS_SERVICE)
+    shipped_found = _judged(tmp_path / "svc", ruleset)
+    team_found = _judged(tmp_path / "svc", _team(tmp_path, text))
+    assert shipped_found.get(symbol) == shipped_verdict
+    assert team_found.get(symbol) == team_verdict
+    # Only that state is judged differently.
+    assert {k: v for k, v in team_found.items() if k != symbol} == {k: v for k, v in shipped_found.items() if k != symbol}
+
+
+PY_CACHES = {
+    "requirements.txt": "flask\nflask-caching\n",
+    "app/cache.py": "from flask_caching import Cache\n\ncache = Cache(config={'CACHE_TYPE': 'acme_kv.AcmeKvCache'})\n",
+    "app/prices.py": "from functools import lru_cache\n\nfrom acme_db import connect_pool\nfrom app.cache import cache\n"
+                     "from app.secrets import vault\n\npool = connect_pool('postgres://db/prices')\n\n\n"
+                     "@cache.memoize(timeout=60)\ndef price_of(sku):\n    return pool.fetch_price(sku)\n\n\n"
+                     "@lru_cache\ndef signing_key():\n    return vault.read('signing-key')\n",
+}
+
+
+@pytest.mark.parametrize("text, changed", [
+    # AcmeKvCache keeps its entries in a shared store, like RedisCache.
+    ("libraries:\n  python:\n    cache_backends:\n      redis: [AcmeKvCache]\n",
+     {"cache": (("py.memoize-cache", "MEDIUM", "memory+redis"), ("py.memoize-cache", "LOW", "redis")),
+      "price_of": (("py.memoize-cache", "MEDIUM", "memory+redis"), ("py.memoize-cache", "LOW", "redis"))}),
+    # A body that reads the vault fetches remote data: its lru_cache is state, not a process constant.
+    ("libraries:\n  python:\n    remote_io: ['^vault$']\n",
+     {"signing_key": (None, ("py.memoize-cache", "MEDIUM", "in-memory"))}),
+    # acme_db.connect_pool() opens a database pool, like create_engine().
+    ("clients:\n  python:\n    connection_modules:\n      database: [acme_db]\n"
+     "    connection_constructors:\n      database: [connect_pool]\n",
+     {"pool": (None, ("py.connection-singleton", "LOW", "database"))}),
+], ids=["cache-backends", "remote-io", "connections"])
+def test_a_team_python_library_vocabulary_changes_how_state_is_judged(tmp_path, ruleset, text, changed):
+    make(tmp_path / "svc", PY_CACHES)
+    shipped_found = _judged(tmp_path / "svc", ruleset)
+    team_found = _judged(tmp_path / "svc", _team(tmp_path, text))
+    for symbol, (before, after) in changed.items():
+        assert (shipped_found.get(symbol), team_found.get(symbol)) == (before, after), symbol
+    assert {k: v for k, v in team_found.items() if k not in changed} == \
+        {k: v for k, v in shipped_found.items() if k not in changed}
+
+
+@pytest.mark.parametrize("text, files, finding, shipped_has", [
+    # Our request-scoped scratch areas are called scratch_*: files written there are removed with them.
+    ("paths:\n  scratch: ['(?<![/\\w])_*scratch\\w*']\n",
+     {"app/export.py": "def export(scratch_area, rows):\n    with open(scratch_area + '/rows.csv', 'w') as fh:\n"
+                       "        fh.write(str(rows))\n"},
+     ("py.local-file-write", "app/export.py", 2), True),
+    # A blob is a file on our mounted bucket: writing one is writing a file.
+    ("paths:\n  path_code: ['\\bblob\\b']\n",
+     {"app/export.py": "def export(name, rows):\n    blob = bucket_blob(name)\n    blob.write_text(str(rows))\n"},
+     ("py.local-file-write", "app/export.py", 3), False),
+], ids=["scratch", "path-code"])
+def test_a_team_path_vocabulary_changes_which_writes_are_reported(tmp_path, ruleset, text, files, finding, shipped_has):
+    make(tmp_path / "svc", {"requirements.txt": "flask\n", **files})
+    assert (finding in _found(tmp_path / "svc", ruleset)) is shipped_has
+    assert (finding in _found(tmp_path / "svc", _team(tmp_path, text))) is not shipped_has

@@ -13,19 +13,15 @@ Three idioms recur in real services:
 
 from __future__ import annotations
 
-import re
 from functools import cached_property
 
-from ..syntax import SyntaxNode, descendants, field, named_children, node_text
+from ..syntax import SyntaxNode, descendants, field, named_children, node_text, nodes_of_types, parent_of, points_of
 from ..vocabulary import current as vocabulary
 
 # functools decorators whose cache lives in the process.
 LRU_NAMES = frozenset({"lru_cache", "cache"})
-_REDIS_BACKEND = re.compile(r"redis|memcache|RedisCache|Memcached", re.I)
-_LOCAL_BACKEND = re.compile(r"simple|filesystem|FileSystemCache|SimpleCache|SimpleMemoryCache|[\"']null[\"']", re.I)
-# Reaching a network or a database from a memoised body means the cached value is remote data, not a constant.
-_REMOTE_IO = re.compile(r"(requests|httpx|aiohttp|urllib\w*|urlopen|boto3|socket|redis|session|db|cursor|client|"
-                        r"execute|query|fetch\w*|subprocess)", re.I)
+_PROSE = frozenset({"comment", "string"})
+_SETTINGS = ("CACHE_TYPE", "CACHE_REDIS")
 
 
 def module_path(rel: str) -> str:
@@ -87,19 +83,42 @@ class PyCaches:
                 continue
             callee = node_text(field(right, "function")).rsplit(".", 1)[-1]
             if callee in self.library_classes:
-                found[node_text(left)] = self._backend(node_text(field(right, "arguments")))
+                found[node_text(left)] = self._backend(field(right, "arguments"))
         return found
 
-    def _backend(self, arguments: str) -> str:
-        """The backend named in the constructor's arguments, else in the file's CACHE_TYPE settings."""
-        settings = " ".join(line for line in self.py.parsed.source.decode("utf-8", "replace").splitlines()
-                            if "CACHE_TYPE" in line or "CACHE_REDIS" in line)
-        for text in (arguments, settings):
-            if _REDIS_BACKEND.search(text):
-                return "redis"
-            if _LOCAL_BACKEND.search(text):
-                return "local"
+    def _backend(self, arguments: SyntaxNode | None) -> str:
+        """The backend named in the constructor's arguments, else in the file's CACHE_TYPE settings: the first
+        group of `libraries.python.cache_backends` (redis, local) whose pattern is found, else `config`."""
+        given = " ".join(node_text(a) for a in named_children(arguments) if a.type != "comment")
+        for text in (given, self._settings):
+            for backend, pattern in vocabulary().group_matchers("libraries.python.cache_backends"):
+                if pattern.search(text):
+                    return backend
         return "config"
+
+    @cached_property
+    def _settings(self) -> str:
+        """The code of the lines that name a cache setting (`CACHE_TYPE = "redis"`, `"CACHE_REDIS_URL": url`),
+        with comments and docstrings left out: prose that mentions a backend configures nothing."""
+        parsed = self.py.parsed
+        prose: dict[int, list[tuple[int, int]]] = {}
+        for node in nodes_of_types(parsed.root, "python", _PROSE):
+            if node.type == "string" and getattr(parent_of(node), "type", "") != "expression_statement":
+                continue  # a string value, not a docstring
+            (first, start), (last, end) = points_of(node)
+            for row in range(first, last + 1):
+                prose.setdefault(row, []).append((start if row == first else 0, end if row == last else None))
+        found = []
+        for row, raw in enumerate(parsed.source.split(b"\n")):
+            if not any(setting.encode() in raw for setting in _SETTINGS):
+                continue
+            code = bytearray(raw)
+            for start, end in prose.get(row, ()):
+                code[start:end] = b" " * len(code[start:end])  # (end None: to the end of the line)
+            text = code.decode("utf-8", "replace")
+            if any(setting in text for setting in _SETTINGS):
+                found.append(text)
+        return " ".join(found)
 
     @cached_property
     def lru_wrappers(self) -> set[str]:
@@ -136,8 +155,9 @@ class PyCaches:
             return False
         if named_children(field(fn, "parameters")):
             return False
-        name = node_text(field(fn, "name"))
-        if f"{name}.cache_clear" in self.py.parsed.source.decode("utf-8", "replace"):
-            return False
+        cleared = f"{node_text(field(fn, 'name'))}.cache_clear"
+        if any(node_text(n).endswith(cleared) for n in descendants(self.py.root, "attribute")):
+            return False  # `settings.cache_clear()` somewhere in the file: not computed once
         # The names the body uses, not the words of its docstring or comments.
-        return not any(_REMOTE_IO.fullmatch(node_text(n)) for n in descendants(field(fn, "body"), "identifier"))
+        remote = vocabulary().matcher("libraries.python.remote_io")
+        return not any(remote.search(node_text(n)) for n in descendants(field(fn, "body"), "identifier"))

@@ -9,13 +9,17 @@ from ..model import WriteSite
 from ..syntax import (
     SyntaxNode,
     ancestors,
+    children_of,
     descendants,
     enclosing,
     field,
+    line_of,
     named_children,
     node_text,
+    nodes_of_types,
     parent_of,
 )
+from ..vocabulary import current as vocabulary
 from .common import purpose_of_path, split_words
 from .py_file import (
     FUNCTIONS,
@@ -29,23 +33,125 @@ def _loops(node: SyntaxNode | None) -> bool:
     return node is not None and bool(descendants(node, "while_statement"))
 
 
+_PARKING_NAMES = ("serve_forever", "run_forever")
+_AWAIT = frozenset({"await"})
+_COMMENT = "comment"
+
+
+def _awaited_values(node: SyntaxNode | None) -> list[SyntaxNode]:
+    """The expressions awaited in a function (`x` of each `await x`), read from the tree."""
+    found = []
+    for awaiting in nodes_of_types(node, "python", _AWAIT):
+        value = next((c for c in named_children(awaiting) if c.type != _COMMENT), None)
+        if value is not None:
+            found.append(value)
+    return found
+
+
+def _dotted_name(node: SyntaxNode | None) -> bool:
+    """A plain name or a chain of attributes of one (`stop`, `self._stop`): no call or subscript in it."""
+    while node is not None and node.type == "attribute":
+        node = field(node, "object")
+    return node is not None and node.type == "identifier"
+
+
 def _parks(node: SyntaxNode | None) -> bool:
-    """A coroutine that stays alive until told to stop: it awaits an event (`await stop.wait()`) or serves forever."""
-    return node is not None and bool(re.search(r"await\s+[\w.]+\.wait\(\)|serve_forever|run_forever", node_text(node)))
+    """A coroutine that stays alive until told to stop: it awaits an event (`await stop.wait()`) or serves forever.
+
+    Read from its awaits and names, so a comment or a string that says `serve_forever` does not count."""
+    if node is None:
+        return False
+    for value in _awaited_values(node):
+        function = field(value, "function") if value.type == "call" else None
+        if function is not None and function.type == "attribute" and node_text(field(function, "attribute")) == "wait" \
+                and _dotted_name(field(function, "object")) and not named_children(field(value, "arguments")):
+            return True
+    return any(part in node_text(n) for n in descendants(node, "identifier") for part in _PARKING_NAMES)
 
 
-def _handle_kept(call: SyntaxNode, fn_text: str) -> bool:
+# Awaiting all of a group of tasks, or one task by name, within the function that started it.
+_GATHERERS = frozenset({"gather", "wait", "wait_for", "asyncio.gather", "asyncio.wait", "asyncio.wait_for"})
+
+
+def _awaits_tasks(fn: SyntaxNode | None) -> bool:
+    """The function awaits what it started: `await asyncio.gather(...)`/`wait(...)`/`wait_for(...)`, or a task
+    by name (`await task`)."""
+    return any(value.type == "identifier"
+               or value.type == "call" and node_text(field(value, "function")) in _GATHERERS
+               for value in _awaited_values(fn))
+
+
+# The forms that give a value with `=`: assignments (and `+=`...), keyword arguments, parameter defaults, `:=`.
+_ASSIGNING = frozenset({"assignment", "augmented_assignment", "keyword_argument", "default_parameter",
+                        "typed_default_parameter", "named_expression"})
+_KEEPING_METHODS = frozenset({"append", "add", "put", "put_nowait"})
+
+
+def _assigned_values(fn: SyntaxNode) -> list[SyntaxNode]:
+    """The value of every `=` form in the function (`<<=` and `>>=` are shifts, not handing a value on)."""
+    values = []
+    for node in nodes_of_types(fn, "python", _ASSIGNING):
+        if node.type == "augmented_assignment" and node_text(field(node, "operator")) in ("<<=", ">>="):
+            continue
+        value = field(node, "right") if node.type in ("assignment", "augmented_assignment") else field(node, "value")
+        if value is not None:
+            values.append(value)
+    return values
+
+
+def _first_token(node: SyntaxNode) -> SyntaxNode:
+    """The leftmost leaf of an expression (`task` of `task if done else None`, `[` of `[task]`)."""
+    while children_of(node):
+        node = children_of(node)[0]
+    return node
+
+
+def _used_as_value(name: str, leaf: SyntaxNode) -> bool:
+    """Is `leaf` the name itself, not the start of `name.x`, `name(...)` or `name[...]`?"""
+    if leaf.type != "identifier" or node_text(leaf) != name:
+        return False
+    parent = parent_of(leaf)
+    return parent is None or not any(
+        parent.type == kind and field(parent, part) == leaf
+        for kind, part in (("attribute", "object"), ("call", "function"), ("subscript", "value")))
+
+
+def _handle_kept(call: SyntaxNode, fn: SyntaxNode | None) -> bool:
     """The task's handle is kept: stored on an object or in a container, passed on, or cancelled later (so it
-    runs until shutdown rather than finishing within the function)."""
+    runs until shutdown rather than finishing within the function). Read from the function's calls and
+    assignments: a comment or a string that names the handle does not count."""
     parent = parent_of(call)
     if parent is None or parent.type != "assignment" or field(parent, "right") != call:
         return False
-    handle = node_text(field(parent, "left"))
+    left = field(parent, "left")
+    handle = node_text(left)
     if "." in handle or "[" in handle:
         return True
-    name = re.escape(handle)
-    return bool(re.search(rf"\b{name}\.cancel\(|(?<![=!<>])=\s*{name}\b(?!\s*[.(\[])|"
-                          rf"(?<![=!<>])=\s*[\[(][^\n]*\b{name}\b|\.(append|add|put|put_nowait)\(\s*{name}\s*\)", fn_text))
+    if fn is None or left is None or left.type != "identifier":
+        return False
+    for value in _assigned_values(fn):
+        first = _first_token(value)
+        if _used_as_value(handle, first):
+            return True  # `other = task`, `f(task=task)`: handed on
+        if first.type in ("[", "(") and any(
+                node_text(n) == handle and line_of(n) == line_of(value)
+                for n in descendants(value, "identifier")):
+            return True  # `self.tasks = [task, ...]`, `x = (task,)`
+    for other in descendants(fn, "call"):
+        function = field(other, "function")
+        if function is None or function.type != "attribute":
+            continue
+        method, receiver = node_text(field(function, "attribute")), field(function, "object")
+        receiver_name = node_text(field(receiver, "attribute")) if receiver is not None and receiver.type == "attribute" \
+            else node_text(receiver)
+        if method == "cancel" and receiver_name == handle:
+            return True  # cancelled later: it runs until then
+        arguments = [a for a in named_children(field(other, "arguments")) if a.type != _COMMENT]
+        if method in _KEEPING_METHODS and len(arguments) == 1 and node_text(arguments[0]) == handle \
+                and arguments[0].type == "identifier" \
+                and not any(c.type == "," for c in children_of(field(other, "arguments"))):
+            return True  # `self.tasks.append(task)`
+    return False
 
 
 def _function_named(py: PyFile, name: str) -> SyntaxNode | None:
@@ -84,7 +190,7 @@ def call_facts(py: PyFile, call: SyntaxNode) -> tuple[dict[str, Any], list[Write
     receiver_node = field(function, "object") if function is not None and function.type == "attribute" else None
     path_text = py.path_text(written) + " " + (py.path_text(receiver_node) if receiver_node is not None else "")
     context = instantiation_context(py, call)
-    fn_text = node_text(fn) if fn is not None else ""
+    words = vocabulary()
     inner = field(call, "function")
     facts: dict[str, Any] = {
         # `lru_cache(maxsize=n)(func)`: a decorator applied by hand, inside a wrapper or at module level.
@@ -102,12 +208,12 @@ def call_facts(py: PyFile, call: SyntaxNode) -> tuple[dict[str, Any], list[Write
         "daemon": node_text(keywords.get("daemon")) == "True",
         "target_loops": _loops(target_fn),
         "coroutine_loops": _loops(coroutine_fn) or _parks(coroutine_fn),
-        "handle_kept": _handle_kept(call, fn_text),
+        "handle_kept": _handle_kept(call, fn),
         "in_startup": context in ("startup", "module") or "lifespan" in " ".join(py.decorators(fn) if fn is not None else []),
         "in_handler": context == "handler",
         "joined": any(callee.endswith(".join") and not named_children(field(c, "arguments"))
                       for callee, c in _calls_in(fn)),
-        "awaited": bool(re.search(r"await\s+(asyncio\.)?(gather|wait|wait_for)\(|await\s+\w+\s*$", fn_text, re.M)),
+        "awaited": _awaits_tasks(fn),
         "write_mode": bool(_MODE.match(raw_mode)) and (bool(re.search(r"[wax]", raw_mode)) and not raw_mode.startswith("r")
                                                       or "+" in raw_mode),
         "mode": mode,
@@ -120,15 +226,14 @@ def call_facts(py: PyFile, call: SyntaxNode) -> tuple[dict[str, Any], list[Write
         # The path says what a file is for; failing that, the class and function that write it.
         "path_purpose": purpose_of_path(path_text) if purpose_of_path(path_text) != "other"
         else purpose_of_path(f"{class_name or ''} {method}"),
-        "writes_in_same_function": bool(re.search(
-            r"open\([^)]*['\"][wax]b?\+?['\"]|\.write_(text|bytes)\(|\.save\(|shutil\.(copy|move)", fn_text)),
+        "writes_in_same_function": _writes_files(fn),
         "deleted_in_same_function": _removes_files(fn),
         "callee_is_project": _project_callee(py, callee),
         "default_if_missing": _default_if_missing(py, call, fn),
         # (An atomic write renames its temp file into place: that file is kept.)
-        "scratch_path": bool(_SCRATCH.search(path_text)) and "gettempdir" not in path_text
+        "scratch_path": bool(words.matcher("paths.scratch").search(path_text)) and "gettempdir" not in path_text
         and not re.search(r"delete\s*=\s*False", path_text) and not _renames(fn),
-        "first_arg_path": bool(positional) and bool(_PATHISH.search(py.path_text(positional[0]))),
+        "first_arg_path": bool(positional) and bool(words.matcher("paths.path_code").search(py.path_text(positional[0]))),
         "in_cli": _in_cli(py, call),
         "persistent_temp": node_text(keywords.get("delete")) == "False",
         "detached": _detached(call, fn),
@@ -139,17 +244,56 @@ def call_facts(py: PyFile, call: SyntaxNode) -> tuple[dict[str, Any], list[Write
     return facts, []
 
 
-# A path held by a temp-named variable or attribute (`temp_path`, `self.temp`, `tmp_dir`): a scratch location its
-# owner removes (a TemporaryDirectory, a request-scoped temp context), unlike the system temp dir itself.
-_SCRATCH = re.compile(r"(?<![/\w])(self\.)?_*(temp|tmp)[a-z_]*\b(?!\s*\()", re.I)
+_COMMENTS = frozenset({"comment"})
 _COPIES = frozenset({"copy", "copyfile", "copy2", "copytree", "move", "copyfileobj"})
 # Calls that remove files, or move a file into place, by callee (`os.remove`) or method name (`.unlink()`).
 _REMOVERS = frozenset({"os.remove", "os.unlink", "shutil.rmtree"})
 _RENAMERS = frozenset({"os.replace", "os.rename", "shutil.move"})
 _TEMP_CONTEXTS = frozenset({"TemporaryDirectory", "NamedTemporaryFile"})
 _MODE = re.compile(r"^[rwxabtU+]{1,4}(:\w*)?$")  # a file mode literal: "wb", "a+", tarfile's "w:gz"
-_MISSING_CHECK = re.compile(r"^\s*not\b.*\b(exists|isfile|is_file|isdir|is_dir)\(", re.S)
-_SCAFFOLD_FN = re.compile(r"^(init|ensure|bootstrap|scaffold|create_default|install_default|setup|prepare)\w*$")
+_WRITE_MODE = re.compile(r"^['\"][wax]b?\+?['\"]$")  # a write mode string literal of open(): "w", "ab", "x+"
+_FILE_WRITING_METHODS = frozenset({"write_text", "write_bytes", "save"})
+
+
+def _writes_files(fn: SyntaxNode | None) -> bool:
+    """The function writes files itself: `open(..., "w")`, `.write_text()`, `.save()`, `shutil.copy/move`;
+    read from its calls, so a comment or a docstring that shows one does not count."""
+    for callee, call in _calls_in(fn):
+        function = field(call, "function")
+        if function is not None and function.type == "attribute" \
+                and node_text(field(function, "attribute")) in _FILE_WRITING_METHODS:
+            return True
+        if "shutil.copy" in callee or "shutil.move" in callee:
+            return True
+        if callee.endswith("open"):
+            arguments = [field(a, "value") if a.type == "keyword_argument" else a
+                         for a in named_children(field(call, "arguments"))]
+            if any(a is not None and a.type == "string" and _WRITE_MODE.match(node_text(a)) for a in arguments):
+                return True
+    return False
+
+
+_MISSING_CHECKS = frozenset({"exists", "isfile", "is_file", "isdir", "is_dir"})
+
+
+def _checks_missing(condition: SyntaxNode | None) -> bool:
+    """An `if` condition that starts with `not` and asks whether a file exists (`not path.exists()`,
+    `not os.path.isfile(p) and ...`): read from its operators and calls, not from its text."""
+    if condition is None:
+        return False
+    node: SyntaxNode | None = condition
+    while node is not None and node.type != "not_operator":
+        children = children_of(node)
+        node = children[0] if children else None
+    if node is None:
+        return False
+    for call in descendants(condition, "call"):
+        function = field(call, "function")
+        name = node_text(field(function, "attribute")) if function is not None and function.type == "attribute" \
+            else node_text(function)
+        if name in _MISSING_CHECKS:
+            return True
+    return False
 
 
 def _project_callee(py: PyFile, callee: str) -> bool:
@@ -166,24 +310,23 @@ def _project_callee(py: PyFile, callee: str) -> bool:
 def _default_if_missing(py: PyFile, call: SyntaxNode, fn: SyntaxNode | None) -> bool:
     """Scaffolding: the write only happens when the file is missing (`if not path.exists():`), in start-up code
     (a hook, module level, code handed the app, or an init_/ensure_/bootstrap function): a default file."""
-    guarded = any(node.type == "if_statement" and _MISSING_CHECK.search(node_text(field(node, "condition")))
+    guarded = any(node.type == "if_statement" and _checks_missing(field(node, "condition"))
                   for node in ancestors(call) if fn is None or fn in ancestors(node))
     if not guarded:
         return False
     name = node_text(field(fn, "name")) if fn is not None and fn.type == "function_definition" else ""
-    return instantiation_context(py, call) in ("startup", "module") or bool(_SCAFFOLD_FN.match(name))
-
-
-_CLI_FOLDERS = frozenset({"cli", "scripts", "commands", "management", "alembic", "bin"})
-_CLI_DECORATOR = re.compile(r"(^|\.)(command|group)\b|^click\.|^typer\.|manager\.option")
+    scaffolding = vocabulary().matcher("contexts.python.scaffold_functions")
+    return instantiation_context(py, call) in ("startup", "module") or bool(scaffolding.match(name))
 
 
 def _in_cli(py: PyFile, call: SyntaxNode) -> bool:
     """Command-line code, not the service's runtime: a file under cli/, scripts/, management/commands/,
     migrations/..., or a function registered as a click/typer/Flask CLI command."""
-    if _CLI_FOLDERS & set(py.parsed.rel.split("/")[:-1]):
+    words = vocabulary()
+    if words.names("contexts.python.cli_folders") & set(py.parsed.rel.split("/")[:-1]):
         return True
-    return any(_CLI_DECORATOR.search(d) for node in ancestors(call) if node.type == "function_definition"
+    command = words.matcher("contexts.python.cli_decorators")
+    return any(command.search(d) for node in ancestors(call) if node.type == "function_definition"
                for d in py.decorators(node))
 
 
@@ -217,19 +360,20 @@ def _renames(fn: SyntaxNode | None) -> bool:
     return any(callee in _RENAMERS or callee.endswith(".rename") for callee, _ in _calls_in(fn))
 
 
-_PATHISH = re.compile(r"Path\(|pathlib|\s/\s|path|file|dir|folder|dest|target|output|root|location", re.I)
 
 
 def _looks_like_path(py: PyFile, receiver: str, fn: SyntaxNode | None) -> bool:
-    """Is the receiver of `.write_text()` a filesystem path rather than, say, a help formatter?"""
+    """Is the receiver of `.write_text()` a filesystem path rather than, say, a help formatter? Its code, or
+    the code assigned to it, has one of `paths.path_code`."""
     if not receiver:
         return False
-    if _PATHISH.search(receiver):
+    pathish = vocabulary().matcher("paths.path_code")
+    if pathish.search(receiver):
         return True
     scopes = [fn] if fn is not None else []
     for scope in [*scopes, py.root]:
         for node in descendants(scope, "assignment"):
             if node_text(field(node, "left")) == receiver:
-                if _PATHISH.search(node_text(field(node, "right"))):
+                if pathish.search(py.code_text(field(node, "right"))):
                     return True
     return False

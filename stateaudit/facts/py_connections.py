@@ -10,27 +10,22 @@ replica would open again. Stateless module instances (settings, loggers, HTTP cl
 from __future__ import annotations
 
 from ..syntax import SyntaxNode, descendants, field, named_children, node_text
-
-# (module prefix, constructor or factory) -> what the object owns.
-_OWNERS = {
-    "database": (("sqlalchemy", "sqlmodel"), frozenset({"create_engine", "create_async_engine", "sessionmaker",
-                                                       "async_sessionmaker", "scoped_session"})),
-    "socketio": (("socketio",), frozenset({"AsyncServer", "Server"})),
-    "bot": (("discord", "telegram", "aiogram", "pyrogram", "slack_sdk.socket_mode"),
-            frozenset({"Client", "Bot", "AutoShardedClient", "AutoShardedBot", "Dispatcher", "Application",
-                       "Updater", "SocketModeClient"})),
-}
+from ..vocabulary import current as vocabulary
 
 
 def _library_kind(py, call: SyntaxNode) -> str:
-    """What a constructor call owns, judged by the name and the module it was imported from."""
+    """What a constructor call owns, judged by the name and the module it was imported from: the first kind
+    of `clients.python.connection_modules` whose module (or a sub-module) it comes from and whose
+    `clients.python.connection_constructors` has its name."""
     callee = node_text(field(call, "function"))
     head, last = callee.split(".")[0], callee.rsplit(".", 1)[-1]
     module = py.imports.get(head, "")
     if "." in callee and module == "":
         module = head
-    for kind, (modules, names) in _OWNERS.items():
-        if last in names and any(module == m or module.startswith(m + ".") for m in modules):
+    words = vocabulary()
+    constructors = words.groups("clients.python.connection_constructors")
+    for kind, modules in words.groups("clients.python.connection_modules").items():
+        if last in constructors.get(kind, ()) and any(module == m or module.startswith(m + ".") for m in modules):
             return kind
     return ""
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from functools import cached_property
 
 from ..syntax import (
@@ -39,9 +38,9 @@ _CONTAINERS = {"dict": "dict", "list": "list", "set": "set", "deque": "deque", "
                "WeakKeyDictionary": "dict", "ChainMap": "dict", "SortedDict": "dict", "SortedList": "list"}
 _LITERALS = {"dictionary": "dict", "list": "list", "set": "set", "dictionary_comprehension": "dict",
              "list_comprehension": "list", "set_comprehension": "set"}
-_APP_ATTRIBUTE = re.compile(r"^(app|application|current_app|self\.app)\.(state\.)?\w+$")
 
 
+_NAMES = frozenset({"identifier", "attribute"})
 _INSTANCE_ATTRIBUTES = frozenset({"_instance", "__instance", "_instances", "__instances"})
 _STRING_TYPES = frozenset({"string"})
 _CALLS_AND_DECORATORS = frozenset({"call", "decorator"})
@@ -74,7 +73,7 @@ class PyFile(FileAnalysis):
         statements=frozenset({"import_statement", "import_from_statement"}), top_level=False,
         client_modules="clients.python.modules", submodule_separator=".")
     path_shapes = PathShapes(names=frozenset({"identifier"}), each_name_once=True, local_assignment="assignment",
-                             second_level=True, limit=600)
+                             second_level=True, limit=600, comment_start="#")
     field_shapes = FieldShapes(member_key="self")
 
     def import_bindings(self, statement: SyntaxNode) -> list[tuple[str, str]]:
@@ -115,7 +114,7 @@ class PyFile(FileAnalysis):
         for stmt in named_children(self.root):
             if stmt.type == "expression_statement" and named_children(stmt) and named_children(stmt)[0].type == "assignment":
                 assign = named_children(stmt)[0]
-                values[node_text(field(assign, "left"))] = node_text(field(assign, "right"))
+                values[node_text(field(assign, "left"))] = self.code_text(field(assign, "right"))
         return values
 
     def clients_in(self, node: SyntaxNode) -> frozenset[str]:
@@ -396,24 +395,50 @@ def analyse(parsed: ParsedFile) -> PyFile:
 def long_lived_shape(cls: SyntaxNode) -> bool:
     """Classes a framework instantiates once per process: Django middleware (`get_response`), AppConfig, Celery Task."""
     bases = vocabulary().names("contexts.python.long_lived_bases")
-    if bases and re.search(r"\b(" + "|".join(map(re.escape, sorted(bases))) + r")\b", node_text(field(cls, "superclasses"))):
-        return True
+    supers = field(cls, "superclasses")
+    if bases and supers is not None and any(node_text(n) in bases for n in descendants(supers, _NAMES)):
+        return True  # a name in the bases (`MiddlewareMixin`, `celery.Task`), not a word of a comment
     for fn in named_children(field(cls, "body")):
         if fn.type == "function_definition" and node_text(field(fn, "name")) == "__init__":
-            return "get_response" in node_text(field(fn, "parameters"))
+            parameters = field(fn, "parameters")
+            return parameters is not None and any("get_response" in node_text(n)
+                                                  for n in descendants(parameters, "identifier"))
     return False
+
+
+def _dotted(node: SyntaxNode | None) -> str:
+    """`self.app` for a chain of plain names, else empty (a call or a subscript in it)."""
+    parts = []
+    while node is not None and node.type == "attribute":
+        parts.append(node_text(field(node, "attribute")))
+        node = field(node, "object")
+    if node is None or node.type != "identifier":
+        return ""
+    return ".".join([node_text(node), *reversed(parts)])
+
+
+def app_attribute(left: SyntaxNode | None) -> bool:
+    """An attribute of the application object: `app.events`, `app.state.x`, `current_app.x`, `self.app.x` (the
+    objects are `contexts.python.app_objects`), read from the attribute chain of an assignment's left side."""
+    if left is None or left.type != "attribute":
+        return False
+    owner = field(left, "object")
+    if owner is not None and owner.type == "attribute" and node_text(field(owner, "attribute")) == "state":
+        owner = field(owner, "object")  # `app.state.x`: Starlette's state holder of the app
+    return _dotted(owner) in vocabulary().names("contexts.python.app_objects")
 
 
 def instantiation_context(py: PyFile, node: SyntaxNode) -> str:
     parent = parent_of(node)
-    if parent is not None and parent.type == "assignment" and _APP_ATTRIBUTE.match(node_text(field(parent, "left"))):
+    if parent is not None and parent.type == "assignment" and app_attribute(field(parent, "left")):
         return "app-state"  # `app.state.x = X()`, Flask `app.events = X()`: lives as long as the application
     return py.context_of(node)  # module, startup, handler or function: `FileAnalysis.context_of`
 
 
 def is_default_factory(value: SyntaxNode | None) -> bool:
     return value is not None and value.type == "call" and node_text(field(value, "function")).rsplit(".", 1)[-1] in (
-        "field", "Field") and "default_factory" in node_text(field(value, "arguments"))
+        "field", "Field") and any(a.type == "keyword_argument" and node_text(field(a, "name")) == "default_factory"
+                                  for a in named_children(field(value, "arguments")))
 
 
 def module_instances(py: PyFile, class_name: str | None) -> list[str]:

@@ -22,12 +22,15 @@ from ..syntax import (
     line_of,
     named_children,
     node_text,
+    nodes_of_types,
     parent_of,
 )
 from ..vocabulary import current as vocabulary
 
 Event = tuple[int, str, "SyntaxNode | None"]  # (line, op, enclosing function); op "read" for non-writes
 
+
+_COMMENTS = frozenset({"comment"})
 
 @dataclass(frozen=True)
 class WriteShapes:
@@ -194,6 +197,9 @@ class PathShapes:
     local_assignment: str = ""  # `out = ROOT / name` in the same function expands `out` (Python)
     second_level: bool = False  # `out = join(ROOT, x)`: the module constants an expansion names, expanded too
     limit: int = 400  # the characters kept
+    # Python: comments inside the path's code (a path split over lines may carry some) are left out, so a
+    # comment cannot make code look like a path; the marker a comment starts with says when to look.
+    comment_start: str = ""
 
 
 @dataclass(frozen=True)
@@ -467,6 +473,15 @@ class FileAnalysis:
         """The text of the value a name in a path holds, when the file says: a module constant."""
         return self.module_values.get(node_text(node)) if node.type == "identifier" else None
 
+    def code_text(self, node: SyntaxNode | None) -> str:
+        """A node's text, without the comments in it where `path_shapes` says so: what the code says."""
+        text = node_text(node)
+        marker = self.path_shapes.comment_start
+        if node is not None and marker and marker in text:
+            for comment in nodes_of_types(node, self.parsed.language, _COMMENTS):
+                text = text.replace(node_text(comment), " ", 1)
+        return text
+
     def path_text(self, arg: SyntaxNode | None) -> str:
         """The path argument's text, with the values of the names it uses after it (module constants, and as
         `path_shapes` says, class fields, locals, and the constants those name), for the path facts'
@@ -490,10 +505,10 @@ class FileAnalysis:
             texts = {node_text(n) for n in names}
             for node in descendants(fn, shapes.local_assignment):
                 if node_text(field(node, "left")) in texts:
-                    extra.append(node_text(field(node, "right")))
+                    extra.append(self.code_text(field(node, "right")))
         second = [self.module_values[word] for text in extra for word in dict.fromkeys(re.findall(r"\w+", text))
                   if word in self.module_values] if shapes.second_level else []
-        return " ".join([node_text(arg), *extra, *second])[:shapes.limit]
+        return " ".join([self.code_text(arg), *extra, *second])[:shapes.limit]
 
     def clients_beside(self, keys: list[tuple]) -> frozenset[tuple[str, str, bool]]:
         """Clients used in the functions that read or write the state these keys name: a store *beside* it,

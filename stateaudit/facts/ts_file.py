@@ -47,6 +47,8 @@ from .ts_syntax import (
 )
 
 _IMPORTED_NAMES = frozenset({"identifier", "import_specifier"})
+_MEMBER_NAMES = frozenset({"identifier", "property_identifier"})
+_INSTANCE_ACCESSORS = frozenset({"call_expression", "method_definition"})
 _BOUND_NAMES = frozenset({"identifier", "shorthand_property_identifier_pattern"})
 _ASSIGNMENTS = frozenset({"assignment_expression", "augmented_assignment_expression"})
 _CLIENT_REF_TYPES = frozenset({"identifier", "type_identifier", "member_expression", "decorator"})
@@ -223,17 +225,37 @@ class TsFile(FileAnalysis):
         return found
 
     def request_scoped(self, cls: SyntaxNode) -> bool:
-        return any(re.search(r"Scope\.(REQUEST|TRANSIENT)", node_text(d)) for d in self.class_decorators(cls))
+        """A class made anew per request or per injection: a class decorator names one of
+        `contexts.typescript.request_scopes` (NestJS `@Injectable({ scope: Scope.REQUEST })`). Read from the
+        decorators' member expressions, so a comment that says `Scope.REQUEST` does not count."""
+        scopes = vocabulary().names("contexts.typescript.request_scopes")
+        return any(node_text(member) in scopes
+                   for d in self.class_decorators(cls) for member in descendants(d, "member_expression"))
 
     def static_instance_field(self, cls: SyntaxNode) -> SyntaxNode | None:
+        """The static field of a class's singleton (`private static instance: Db`), when the class hands it out."""
         body = field(cls, "body")
-        has_get_instance = "getInstance" in node_text(body) or "instance()" in node_text(body)
         for member in named_children(body):
             if member.type in ("public_field_definition", "field_definition") and self.is_static(member):
                 name = node_text(field(member, "name") or field(member, "property"))
-                if re.fullmatch(r"_?(instance|INSTANCE|singleton|_instance|default[A-Z]\w*|shared)", name) and has_get_instance:
-                    return member
+                if re.fullmatch(r"_?(instance|INSTANCE|singleton|_instance|default[A-Z]\w*|shared)", name):
+                    return member if self._hands_out_instance(body) else None
         return None
+
+    def _hands_out_instance(self, body: SyntaxNode | None) -> bool:
+        """Does the class body name `getInstance` or define or call an `instance()` with no arguments
+        (`static instance()`, `Db.instance()`)? Read from its names and calls, not its comments."""
+        if body is None:
+            return False
+        names = nodes_of_types(body, self.parsed.language, _MEMBER_NAMES)
+        if any("getInstance" in node_text(n) for n in names):
+            return True
+        for node in descendants(body, _INSTANCE_ACCESSORS):
+            name = field(node, "function") if node.type == "call_expression" else field(node, "name")
+            empty = field(node, "arguments") if node.type == "call_expression" else field(node, "parameters")
+            if node_text(name).endswith("instance") and not named_children(empty):
+                return True
+        return False
 
     @staticmethod
     def is_static(member: SyntaxNode) -> bool:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from ..model import WriteSite
@@ -15,6 +14,7 @@ from ..syntax import (
     field,
     named_children,
     node_text,
+    nodes_of_types,
     parent_of,
 )
 from ..vocabulary import current as vocabulary
@@ -123,6 +123,17 @@ def _call_context(ts: TsFile, call: SyntaxNode) -> str:
     return "load" if context in ("module", "startup") else context
 
 
+def _members_used(body: SyntaxNode | None, class_name: str) -> set[str]:
+    """The members a method body reaches through `this.m` or `ClassName.m` (any `x.m` in an anonymous class),
+    read from its member expressions: a comment or a string that names one does not count."""
+    used = set()
+    for member in descendants(body, "member_expression") if body is not None else ():
+        owner = node_text(field(member, "object"))
+        if owner in ("this", class_name) or not class_name and (owner[-1:].isalnum() or owner.endswith("_")):
+            used.add(node_text(field(member, "property")))
+    return used
+
+
 def writer_methods(ts: TsFile, cls: SyntaxNode | None, writes_fns: list[SyntaxNode]) -> frozenset[str]:
     """The methods of `cls` that write some state, and the methods that reach them through `this.m()`/`Cls.m()`."""
     if cls is None:
@@ -137,14 +148,16 @@ def writer_methods(ts: TsFile, cls: SyntaxNode | None, writes_fns: list[SyntaxNo
             return frozenset()  # written from outside the class's methods: callers are not the whole story
         found.add(node_text(field(outer, "name")))
     class_name = ts.class_name(cls) or ""
+    used: dict[str, set[str]] = {}  # method -> the members it reaches, read once
     changed = True
     while changed:
         changed = False
         for name, method in methods.items():
             if name in found:
                 continue
-            text = node_text(field(method, "body"))
-            if any(re.search(rf"\b(this|{re.escape(class_name)})\.{re.escape(m)}\b", text) for m in found):
+            if name not in used:
+                used[name] = _members_used(field(method, "body"), class_name)
+            if used[name] & found:
                 found.add(name)
                 changed = True
     return frozenset(found)
@@ -290,7 +303,7 @@ def _rebind_facts(ts: TsFile, keys: list[tuple], scope: str) -> dict[str, Any]:
     values = [unwrap(field(node, "right")) for node, _fn in sites]
     kinds = {value_kind(v) for v in values if v is not None}
     filled = [(node, fn) for node, fn in sites if node_text(field(node, "right")) not in ("null", "undefined")]
-    lazy = bool(filled) and all(_guarded_by_absence(node, fn) for node, fn in filled) \
+    lazy = bool(filled) and all(_guarded_by_absence(ts, node, fn) for node, fn in filled) \
         and bool(kinds & {"instance", "value"}) and "timer-handle" not in kinds
     clients = [_client_constructed(ts, v) for v in values if v is not None and v.type == "new_expression"]
     literals = {node_text(v) for v in values if v is not None}
@@ -299,20 +312,20 @@ def _rebind_facts(ts: TsFile, keys: list[tuple], scope: str) -> dict[str, Any]:
             "rebound_to": frozenset(kinds), "one_way_flag": len(literals) == 1 and literals <= {"true", "false"}}
 
 
-# `new Date()` and friends make values, not objects that own state or a connection.
-_VALUE_CLASSES = frozenset({"Date", "Error", "URL", "URLSearchParams", "RegExp", "Promise", "Number", "String",
-                            "Boolean", "Buffer"})
-_FACTORY_CALL = re.compile(r"^(create|connect|launch|open|make|build)([A-Z]\w*)?$")
-
-
 def value_kind(value: SyntaxNode) -> str:
-    """What an assignment stores: instance, timer-handle, reset (null/undefined), literal or value."""
+    """What an assignment stores: instance, timer-handle, reset (null/undefined), literal or value.
+
+    `new Date()` and the other `libraries.typescript.value_classes` make values, not objects that own state
+    or a connection; a call named like `libraries.typescript.factory_calls` (`createQueue()`) makes an instance."""
     value = unwrap(value)
     while value.type == "await_expression" and named_children(value):
         value = unwrap(named_children(value)[0])
+    words = vocabulary()
     if value.type == "new_expression":
-        return "value" if node_text(field(value, "constructor")) in _VALUE_CLASSES else "instance"
-    if value.type == "call_expression" and _FACTORY_CALL.match(node_text(field(value, "function")).rsplit(".", 1)[-1]):
+        return "value" if node_text(field(value, "constructor")) in words.names("libraries.typescript.value_classes") \
+            else "instance"
+    if value.type == "call_expression" and words.matcher("libraries.typescript.factory_calls").search(
+            node_text(field(value, "function")).rsplit(".", 1)[-1]):
         return "instance"  # createQueue(...), chromium.launch(), mongoose.connect(...)
     if value.type == "call_expression" and node_text(field(value, "function")) in ("setInterval", "setTimeout", "setImmediate"):
         return "timer-handle"
@@ -323,8 +336,17 @@ def value_kind(value: SyntaxNode) -> str:
     return "value"
 
 
-def _guarded_by_absence(assignment: SyntaxNode, fn: SyntaxNode) -> bool:
-    """Does the assignment run only when the target is still empty (`x || (x = ...)`, `if (!x) x = ...`, `??=`)?"""
+_ABSENCE_CHECKS = frozenset({"unary_expression", "binary_expression", "if_statement",
+                             "augmented_assignment_expression"})
+_MEMBER_OF = (("member_expression", "object"), ("call_expression", "function"), ("subscript_expression", "object"),
+              ("non_null_expression", None))
+
+
+def _guarded_by_absence(ts: TsFile, assignment: SyntaxNode, fn: SyntaxNode) -> bool:
+    """Does the assignment run only when the target is still empty (`x || (x = ...)`, `if (!x) x = ...`, `??=`)?
+
+    Read from the function's operators and `if` statements: `!x`, `x == null`, `if (x) return`, `x || ...`,
+    `x ?? ...`, `x ??= ...`; a comment or a string that shows one does not count."""
     if assignment.type == "augmented_assignment_expression":
         return True  # only `??=` and `||=` are recorded as rebinds
     target = node_text(field(assignment, "left"))
@@ -334,10 +356,47 @@ def _guarded_by_absence(assignment: SyntaxNode, fn: SyntaxNode) -> bool:
     if parent is not None and parent.type == "binary_expression" and node_text(field(parent, "left")) == target \
             and node_text(field(parent, "operator")) in ("||", "??"):
         return True
-    escaped = re.escape(target)
-    return bool(re.search(rf"!\s*{escaped}\b(?!\s*\.)|{escaped}\s*(==|===)\s*(null|undefined)\b|"
-                          rf"if\s*\(\s*{escaped}\s*\)\s*(\{{\s*)?return|{escaped}\s*(\|\||\?\?)",
-                          node_text(field(fn, "body"))))
+    for node in nodes_of_types(field(fn, "body"), ts.parsed.language, _ABSENCE_CHECKS):
+        if node.type == "unary_expression":
+            if node_text(field(node, "operator")) == "!" and _starts_with(field(node, "argument"), target):
+                return True  # `!this.client`
+        elif node.type == "binary_expression":
+            operator, left = node_text(field(node, "operator")), node_text(field(node, "left"))
+            if operator in ("||", "??") and left.endswith(target):
+                return True  # `this.client || ...`
+            if operator in ("==", "===") and left.endswith(target) \
+                    and node_text(field(node, "right")) in ("null", "undefined"):
+                return True  # `this.client == null`
+        elif node.type == "augmented_assignment_expression":
+            if node_text(field(node, "operator")) in ("||=", "??=") and node_text(field(node, "left")).endswith(target):
+                return True  # `this.client ??= ...` elsewhere in the function
+        elif _returns_when_present(node, target):
+            return True
+    return False
+
+
+def _starts_with(node: SyntaxNode | None, target: str) -> bool:
+    """Is the expression `target` itself, or `target(...)`, `target[...]`, `target!` (not `target.x`)?"""
+    while node is not None:
+        if node_text(node) == target:
+            outer = parent_of(node)  # `target.x` reads a member; `target?.x` still asks whether target is set
+            return outer is None or not (outer.type == "member_expression" and field(outer, "object") == node
+                                         and not any(c.type == "optional_chain" for c in children_of(outer)))
+        node = next((field(node, part) if part else (named_children(node) or [None])[0]
+                     for kind, part in _MEMBER_OF if node.type == kind), None)
+    return False
+
+
+def _returns_when_present(statement: SyntaxNode, target: str) -> bool:
+    """`if (target) return ...` or `if (target) { return ... }`: the function stops when the target is set."""
+    condition = field(statement, "condition")
+    inner = [c for c in named_children(condition) if c.type != "comment"]
+    if len(inner) != 1 or node_text(inner[0]) != target:
+        return False
+    consequence = field(statement, "consequence")
+    if consequence is not None and consequence.type == "statement_block":
+        consequence = next((c for c in named_children(consequence) if c.type != "comment"), None)
+    return consequence is not None and consequence.type == "return_statement"
 
 
 def _client_constructed(ts: TsFile, value: SyntaxNode) -> str:
@@ -348,21 +407,17 @@ def _client_constructed(ts: TsFile, value: SyntaxNode) -> str:
         cls = ts.class_of(value)
         heritage = next((c for c in children_of(cls) if c.type == "class_heritage"), None) if cls is not None else None
         names = [node_text(n) for n in descendants(heritage, _TYPE_NAMES)] if heritage else []
+    constructed = vocabulary().group_matchers("clients.typescript.constructed")
     for name in names:
         ref = ts.client_ref(name)
         if ref:
             return ref[0]
-        if re.search(r"Redis|Redlock", name):
-            return "redis"
-        if re.search(r"Queue$|^Bull", name):
-            return "queue"
-        if re.search(r"Pool$|Mongo|Prisma|Sequelize|DataSource|Knex", name):
-            return "database"
+        kind = next((kind for kind, pattern in constructed if pattern.search(name)), "")
+        if kind:
+            return kind
     return ""
 
 
-# A project class named for the data structure it is (`new LimitQueue(100)`, `new RingBuffer()`).
-_COLLECTION_CLASS = re.compile(r"(Queue|List|Stack|Buffer|Collection|Deque|Heap|Array|Bag|Ring|Window)$")
 
 
 def _project_collection(ts: TsFile, value: SyntaxNode | None) -> str | None:
@@ -371,7 +426,8 @@ def _project_collection(ts: TsFile, value: SyntaxNode | None) -> str | None:
     if value is None or value.type != "new_expression":
         return None
     ctor = field(value, "constructor")
-    if ctor is None or ctor.type != "identifier" or not _COLLECTION_CLASS.search(node_text(ctor)):
+    named_for_one = vocabulary().matcher("libraries.typescript.collection_classes")  # `LimitQueue`, `RingBuffer`
+    if ctor is None or ctor.type != "identifier" or not named_for_one.search(node_text(ctor)):
         return None
     source = ts.imports.get(node_text(ctor))
     return "collection" if (source is None and node_text(ctor) in ts.class_names) or (source or "").startswith(".") else None
