@@ -118,10 +118,6 @@ class PyFile(FileAnalysis):
                 values[node_text(field(assign, "left"))] = node_text(field(assign, "right"))
         return values
 
-    def clients_in(self, node: SyntaxNode) -> frozenset[str]:
-        """Client kinds used inside a node (a class, a function, or the whole file)."""
-        return frozenset(kind for kind, _name, _verify in self.client_refs(node))
-
     def client_refs(self, node: SyntaxNode) -> frozenset[tuple[str, str, bool]]:
         """(kind, name, needs verification) for each client use inside a node; cached per node.
 
