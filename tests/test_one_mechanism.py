@@ -8,7 +8,9 @@ Where one language's vocabulary deliberately differs, the test says so and why.
 from __future__ import annotations
 
 from stateaudit.facts import py_file, py_state, ts_state
+from stateaudit.facts.common import split_words
 from stateaudit.facts.py_file import PyFile
+from stateaudit.facts.references import class_facts
 from stateaudit.facts.ts_file import TsFile
 from stateaudit.syntax import field, named_children, node_text, parse_source, walk
 
@@ -590,3 +592,44 @@ class Registry:
 """)
     assert ts.stateful_fields(_ts_class(ts)) == ("handlers", "version")
     assert py.stateful_fields(_py_class(py)) == ("version", "handlers")
+
+
+# -- a class that keeps its state in a store ---------------------------------------------------------------
+
+def test_a_class_writing_through_a_client_has_the_same_facts_in_both_languages():
+    ts = _ts("""
+import Redis from 'ioredis';
+
+export class SessionStore {
+  constructor(private readonly redis: Redis) {}
+
+  async save(id: string, data: string): Promise<void> {
+    await this.redis.set(`session:${id}`, data);
+  }
+}
+""")
+    py = _py("""
+from redis import Redis
+
+
+class SessionStore:
+    def __init__(self):
+        self.redis = Redis()
+
+    def save(self, session_id, data):
+        self.redis.set(f"session:{session_id}", data)
+""")
+    ts_facts, py_facts = class_facts(ts, _ts_class(ts))[0], class_facts(py, _py_class(py))[0]
+    assert ts_facts == py_facts == {
+        "name": "SessionStore", "class_name": "SessionStore", "symbol": "SessionStore", "scope": "class",
+        "owner_kind": "class", "words": split_words("SessionStore"), "class_words": frozenset(split_words("SessionStore")),
+        "clients": frozenset({"redis"}), "stateful_fields": (), "stateful": False, "client_writes": True,
+        "lifetime_local": "unknown"}
+
+
+def test_only_a_typescript_class_is_made_per_request():
+    """`request_scoped`: a NestJS provider with `Scope.REQUEST` is made for each request. Python's frameworks
+    have no class scope the rules know of, so a Python class's lifetime is left to where it is made."""
+    ts = _ts("import { Injectable, Scope } from '@nestjs/common';\n\n@Injectable({ scope: Scope.REQUEST })\n"
+             "export class Basket {\n  private items: string[] = [];\n}\n")
+    assert class_facts(ts, _ts_class(ts))[0]["lifetime_local"] == "request"

@@ -117,10 +117,6 @@ class PyFile(FileAnalysis):
                 values[node_text(field(assign, "left"))] = self.code_text(field(assign, "right"))
         return values
 
-    def clients_in(self, node: SyntaxNode) -> frozenset[str]:
-        """Client kinds used inside a node (a class, a function, or the whole file)."""
-        return frozenset(kind for kind, _name, _verify in self.client_refs(node))
-
     def client_refs(self, node: SyntaxNode) -> frozenset[tuple[str, str, bool]]:
         """(kind, name, needs verification) for each client use inside a node; cached per node.
 
@@ -342,9 +338,10 @@ class PyFile(FileAnalysis):
     def collection_members(self, cls: SyntaxNode) -> list[tuple[str, list[tuple], str, bool]]:
         """Each instance's collections (also named through module instances: `STATS.seen`), then the class's
         own (`Registry.handlers`, `cls.handlers`), listed after the rebound attributes."""
-        instances = module_instances(self, self.class_name(cls))
+        collections = self.instance_collections(cls)
+        instances = module_instances(self, self.class_name(cls)) if collections else []  # a walk of the module
         own = [(name, [("self", cls.id, name)] + [("attr", var, name) for var in instances], "instance", False)
-               for name, _node in self.instance_collections(cls)]
+               for name, _node in collections]
         shared = [(name, [("cls", cls.id, name), ("self", cls.id, name), ("attr", self.class_name(cls) or "", name)],
                    "class", True) for name, _node in self.class_collections(cls)]
         return own + shared

@@ -16,7 +16,7 @@ from ..syntax import (
     parent_of,
 )
 from ..vocabulary import current as vocabulary
-from .common import split_words, write_tags, writes_through_client
+from .common import split_words, write_tags
 from .index import ClassInfo, FileIndex
 from .py_cache import module_path, resolve_module
 from .py_connections import connection_kind, has_client_manager
@@ -406,17 +406,4 @@ def singleton_facts(py: PyFile, target: SyntaxNode, class_name: str | None) -> t
         "clients": py.clients_in(cls) if cls is not None else frozenset(),
         "owner_kind": "class",
         "lifetime_local": "process",
-    }, []
-
-
-def class_facts(py: PyFile, cls: SyntaxNode) -> tuple[dict[str, Any], list[WriteSite]]:
-    """Facts for a class that may keep its state only in a shared store."""
-    name = py.class_name(cls) or ""
-    stateful = py.stateful_fields(cls)
-    return {
-        "name": name, "class_name": name, "symbol": name, "scope": "class", "owner_kind": "class",
-        "words": split_words(name), "class_words": frozenset(split_words(name)),
-        "clients": py.clients_in(cls), "stateful_fields": stateful, "stateful": bool(stateful),
-        "client_writes": writes_through_client(field(cls, "body"), py.parsed.language),
-        "lifetime_local": "unknown",
     }, []

@@ -3,7 +3,6 @@
 from .py_calls import call_facts
 from .py_file import PyFile, analyse, container_of, instantiation_context
 from .py_state import (
-    class_facts,
     decorator_facts,
     early_state_facts,
     file_index,
@@ -13,6 +12,7 @@ from .py_state import (
     state_facts,
     state_scope,
 )
+from .references import class_facts
 
 # A global-kind rule's candidates: names a function rebinds through a `global` statement (global_facts).
 GLOBALS_ARE = "global"

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 from ..model import WriteSite
 from ..syntax import (
@@ -26,6 +27,7 @@ from ..syntax import (
     parent_of,
 )
 from ..vocabulary import current as vocabulary
+from .common import split_words, writes_through_client
 
 Event = tuple[int, str, "SyntaxNode | None"]  # (line, op, enclosing function); op "read" for non-writes
 
@@ -439,6 +441,19 @@ class FileAnalysis:
         """(kind, name, needs checking against the service index) for each client used inside a node."""
         raise NotImplementedError
 
+    def clients_in(self, node: SyntaxNode) -> frozenset[str]:
+        """Client kinds used inside a node (a class, a function, or the whole file)."""
+        return frozenset(kind for kind, _name, _verify in self.client_refs(node))
+
+    @staticmethod
+    def class_name(cls: SyntaxNode | None) -> str | None:
+        raise NotImplementedError
+
+    def request_scoped(self, cls: SyntaxNode) -> bool:
+        """Is the class made anew for each request (NestJS `Scope.REQUEST`)? Python's frameworks have no such
+        class scope the rules know of: its classes say nothing either way."""
+        return False
+
     def collection_members(self, cls: SyntaxNode) -> list[tuple[str, list[tuple], str, bool]]:
         """(name, reference keys, scope, listed after the rebound fields) for each collection the class holds."""
         raise NotImplementedError
@@ -571,3 +586,16 @@ class FileAnalysis:
                         fn is None or event_fn == fn or fn in ancestors(event_fn)):
                     table.setdefault(key, []).append((line, op, event_fn))
         return table
+
+
+def class_facts(analysis: FileAnalysis, cls: SyntaxNode) -> tuple[dict[str, Any], list[WriteSite]]:
+    """Facts for a class that may keep its state only in a shared store, in either language."""
+    name = analysis.class_name(cls) or ""
+    stateful = analysis.stateful_fields(cls)
+    return {
+        "name": name, "class_name": name, "symbol": name, "scope": "class", "owner_kind": "class",
+        "words": split_words(name), "class_words": frozenset(split_words(name)),
+        "clients": analysis.clients_in(cls), "stateful_fields": stateful, "stateful": bool(stateful),
+        "client_writes": writes_through_client(field(cls, "body"), analysis.parsed.language),
+        "lifetime_local": "request" if analysis.request_scoped(cls) else "unknown",
+    }, []

@@ -118,10 +118,6 @@ class TsFile(FileAnalysis):
                         found.append((node_text(ident), source))
         return found
 
-    def clients_in(self, node: SyntaxNode) -> frozenset[str]:
-        """Client kinds used inside a node (a class, a method, or the whole file)."""
-        return frozenset(kind for kind, _name, _verify in self.client_refs(node))
-
     def client_refs(self, node: SyntaxNode) -> frozenset[tuple[str, str, bool]]:
         """(kind, type or name, needs verification) for each client use inside a node; cached per node.
 

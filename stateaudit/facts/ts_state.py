@@ -18,7 +18,7 @@ from ..syntax import (
     parent_of,
 )
 from ..vocabulary import current as vocabulary
-from .common import split_words, write_tags, writes_through_client
+from .common import split_words, write_tags
 from .index import ClassInfo, FileIndex
 from .ts_calls import held_by, is_fs_call, memory_limiter, stored_later
 from .ts_file import TsFile, instantiation_context
@@ -494,23 +494,3 @@ def _export_symbol(target: SyntaxNode, class_name: str | None) -> str:
     for node in descendants(target, "variable_declarator"):
         return node_text(field(node, "name"))
     return f"default export ({class_name})" if class_name else "default export"
-
-
-def class_facts(ts: TsFile, cls: SyntaxNode) -> tuple[dict[str, Any], list[WriteSite]]:
-    """Facts for a class that may keep its state only in a shared store."""
-    name = ts.class_name(cls) or ""
-    client_writes = writes_through_client(field(cls, "body"), ts.parsed.language)
-    return {
-        "name": name,
-        "class_name": name,
-        "symbol": name,
-        "words": split_words(name),
-        "class_words": frozenset(split_words(name)),
-        "clients": ts.clients_in(cls),
-        "stateful_fields": ts.stateful_fields(cls),
-        "stateful": bool(ts.stateful_fields(cls)),
-        "client_writes": client_writes,
-        "owner_kind": "class",
-        "lifetime_local": "request" if ts.request_scoped(cls) else "unknown",
-        "scope": "class",
-    }, []

@@ -1,9 +1,9 @@
 """Facts about TypeScript/JavaScript candidates: the extractor interface match.py calls."""
 
+from .references import class_facts
 from .ts_calls import call_facts, decorator_facts
 from .ts_file import TsFile, analyse, instantiation_context
 from .ts_state import (
-    class_facts,
     early_state_facts,
     file_index,
     shape_facts,
