@@ -8,7 +8,8 @@ monorepo this script generates), one round runs, back to back, each as a whole p
   warm    the same scan again, nothing changed
   change  the same scan after one file changed (a comment appended; restored afterwards)
   ast-grep with the floor's 10 rules (benchmarks/ast_grep_rules.py) when installed
-  NAME    with --reference NAME=DIR, the stateaudit of another checkout, as it runs by default
+  NAME    with --reference NAME=DIR, the stateaudit of another checkout: the cold scan's command, with an
+          empty cache of its own
 
 It prints wall times, their ratio to the floor F of the same round, and the peak resident memory of the
 whole process tree (sampled from /proc every 20 ms). Absolute times on a shared machine move by tens of
@@ -150,13 +151,19 @@ def scan_command(args, corpus: Corpus, cache: Path) -> list[str]:
             "-o", os.devnull, "--fail-on", "none", "--jobs", str(args.jobs), "--cache-dir", str(cache), "--quiet"]
 
 
-def reference_runs(args, corpus: Corpus) -> dict[str, tuple[list[str], dict[str, str]]]:
-    """Another stateaudit checkout (--reference NAME=DIR), cold and in its own default mode, to compare with."""
+def reference_runs(args, corpus: Corpus, workdir: Path) -> dict[str, tuple[list[str], dict[str, str]]]:
+    """Another stateaudit checkout (--reference NAME=DIR): the cold step's command, with an empty cache of its
+    own, so the two cold scans do the same work (parsing, and writing the cache).
+
+    `-P` keeps the working directory off sys.path: run from a checkout, `-m stateaudit` would otherwise import
+    that checkout's package, not the reference's.
+    """
     runs = {}
     for spec in args.reference:
         name, _, folder = spec.partition("=")
-        command = [sys.executable, "-m", "stateaudit", "scan", str(corpus.root), "--include-tests", "--format",
-                   "json", "-o", os.devnull, "--fail-on", "none"]
+        cache = workdir / f"{corpus.name}.{name}.cache"
+        shutil.rmtree(cache, ignore_errors=True)
+        command = [sys.executable, "-P", *scan_command(args, corpus, cache)[1:]]
         runs[name] = (command, dict(os.environ, PYTHONPATH=str(Path(folder).resolve())))
     return runs
 
@@ -189,7 +196,7 @@ def one_round(args, corpus: Corpus, workdir: Path) -> None:
         changed.write_bytes(original)
     for tool, command in other_tools(args, corpus, workdir).items():
         record(corpus, tool, run(command))
-    for name, (command, env) in reference_runs(args, corpus).items():
+    for name, (command, env) in reference_runs(args, corpus, workdir).items():
         record(corpus, name, run(command, env))
 
 
