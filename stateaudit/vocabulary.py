@@ -129,6 +129,7 @@ SCHEMA: dict[str, dict[str, Any]] = {
             "long_lived_decorators": Names(),
             "deferring_calls": Names(),
             "request_scopes": Names(),
+            "singleton_fields": Patterns(),
         },
     },
     "libraries": {

@@ -307,3 +307,22 @@ def test_a_team_path_vocabulary_changes_which_writes_are_reported(tmp_path, rule
     make(tmp_path / "svc", {"requirements.txt": "flask\n", **files})
     assert (finding in _found(tmp_path / "svc", ruleset)) is shipped_has
     assert (finding in _found(tmp_path / "svc", _team(tmp_path, text))) is not shipped_has
+
+
+def test_a_team_singleton_field_name_makes_its_class_a_singleton(tmp_path, ruleset):
+    make(tmp_path / "svc", {
+        "package.json": '{"name": "orders", "dependencies": {"express": "^4.18.0"}}',
+        "src/registry.ts": "export class Registry {\n  private static current: Registry;\n"
+                           "  private readonly services = new Map<string, string>();\n\n"
+                           "  static getInstance(): Registry {\n"
+                           "    if (!Registry.current) Registry.current = new Registry();\n    return Registry.current;\n  }\n\n"
+                           "  register(name: string, url: string) {\n    this.services.set(name, url);\n  }\n}\n",
+    })
+
+    def reasons(rules) -> list[str]:
+        report = scan(tmp_path / "svc", Config(), rules, cache_dir=None).report
+        return next(f.reasons for f in report.findings if f.symbol == "Registry.services")
+
+    singleton = "Registry keeps a static singleton instance"
+    assert singleton not in reasons(ruleset)  # `current` is no singleton field name we ship
+    assert singleton in reasons(_team(tmp_path, "contexts:\n  typescript:\n    singleton_fields: ['^current$']\n"))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from functools import cached_property
 
 from ..syntax import (
@@ -229,12 +228,14 @@ class TsFile(FileAnalysis):
                    for d in self.class_decorators(cls) for member in descendants(d, "member_expression"))
 
     def static_instance_field(self, cls: SyntaxNode) -> SyntaxNode | None:
-        """The static field of a class's singleton (`private static instance: Db`), when the class hands it out."""
+        """The static field of a class's singleton (`private static instance: Db`), when the class hands it out:
+        a static field named like `contexts.typescript.singleton_fields`, in a class that names `getInstance` or
+        has an `instance()`."""
         body = field(cls, "body")
+        singleton_name = vocabulary().matcher("contexts.typescript.singleton_fields")
         for member in named_children(body):
             if member.type in ("public_field_definition", "field_definition") and self.is_static(member):
-                name = node_text(field(member, "name") or field(member, "property"))
-                if re.fullmatch(r"_?(instance|INSTANCE|singleton|_instance|default[A-Z]\w*|shared)", name):
+                if singleton_name.search(node_text(field(member, "name") or field(member, "property"))):
                     return member if self._hands_out_instance(body) else None
         return None
 
