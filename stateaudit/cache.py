@@ -135,8 +135,8 @@ def gc_paused():
     """No cycle collection while many small acyclic records are unpickled.
 
     Each few hundred allocations would otherwise start a collection that walks every record loaded so
-    far: on medusa's cached results that made loading four to five times slower. (pool has the same; this
-    one serves the loading of joins, which must not import pool.)
+    far: on medusa's cached results that made loading four to five times slower. Here, not in pool, because
+    a warm scan loads joins without importing pool; pool uses it for the records workers send.
     """
     was_enabled = gc.isenabled()
     gc.disable()

@@ -8,17 +8,15 @@ caller does with them never depends on which worker finished first, and nothing 
 
 from __future__ import annotations
 
-import gc
 import multiprocessing
 import os
 import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 from .bounds import DEFAULT_FILE_BUDGET_S, BudgetExceeded, cpu_budget, generated_shape
-from .cache import ResultCache, content_digest
+from .cache import ResultCache, content_digest, gc_paused
 from .interrupt import ignore_in_worker
 from .match import MAX_FILE_BYTES, FileResult, PackedResult, match_file, pack, prepare, read_head, unpack
 from .model import ParseError, SourceFile
@@ -123,22 +121,6 @@ def _stop_workers(executor: ProcessPoolExecutor) -> None:
     for process in list((getattr(executor, "_processes", None) or {}).values()):
         process.terminate()
     executor.shutdown(wait=True, cancel_futures=True)
-
-
-@contextmanager
-def gc_paused():
-    """No cycle collection while many small acyclic records are unpickled.
-
-    Each few hundred allocations would otherwise start a collection that walks every record loaded so
-    far: on medusa's cached results that made loading four to five times slower.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def batches_by_size(files: list[SourceFile], sizes: list[int], jobs: int) -> list[list[SourceFile]]:
