@@ -633,3 +633,12 @@ def test_only_a_typescript_class_is_made_per_request():
     ts = _ts("import { Injectable, Scope } from '@nestjs/common';\n\n@Injectable({ scope: Scope.REQUEST })\n"
              "export class Basket {\n  private items: string[] = [];\n}\n")
     assert class_facts(ts, _ts_class(ts))[0]["lifetime_local"] == "request"
+
+
+def test_a_second_expansion_follows_the_names_in_code_not_the_words_of_strings():
+    """Python expands once more the module constants a local's value names (`out = os.path.join(ROOT, name)`
+    names ROOT); a word inside a string (`"ARCHIVE"`) or a comment is not a name and expands nothing."""
+    py = _py("import os\n\nROOT = '/srv/cache'\nARCHIVE = '/srv/archive'\n\n\ndef keep(name, body):\n"
+             "    out = os.path.join(ROOT, 'ARCHIVE', name)  # not ARCHIVE\n"
+             "    with open(out, 'wb') as f:\n        f.write(body)\n")
+    assert py.path_text(_first_argument(py, "open")) == "out os.path.join(ROOT, 'ARCHIVE', name) '/srv/cache'"

@@ -108,14 +108,19 @@ class PyFile(FileAnalysis):
         return functions
 
     @cached_property
-    def module_values(self) -> dict[str, str]:
-        """Module-level `NAME = value` texts, for expanding names in paths."""
+    def module_value_nodes(self) -> dict[str, SyntaxNode | None]:
+        """Module-level `NAME = value`: the value nodes (None for `NAME: int`), the last assignment's."""
         values = {}
         for stmt in named_children(self.root):
             if stmt.type == "expression_statement" and named_children(stmt) and named_children(stmt)[0].type == "assignment":
                 assign = named_children(stmt)[0]
-                values[node_text(field(assign, "left"))] = self.code_text(field(assign, "right"))
+                values[node_text(field(assign, "left"))] = field(assign, "right")
         return values
+
+    @cached_property
+    def module_values(self) -> dict[str, str]:
+        """Module-level `NAME = value` texts (their code, comments left out), for expanding names in paths."""
+        return {name: self.code_text(value) for name, value in self.module_value_nodes.items()}
 
     def client_refs(self, node: SyntaxNode) -> frozenset[tuple[str, str, bool]]:
         """(kind, name, needs verification) for each client use inside a node; cached per node.

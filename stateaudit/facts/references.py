@@ -5,7 +5,6 @@ that TsFile and PyFile fill in, and the few methods they override are the per-la
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -226,6 +225,7 @@ class FileAnalysis:
     path_shapes: PathShapes
     field_shapes: FieldShapes
     module_values: dict[str, str]  # module-level `NAME = value` texts
+    module_value_nodes: dict[str, SyntaxNode | None]  # their value nodes (languages whose PathShapes expand twice)
 
     def __init__(self, parsed: ParsedFile):
         self.parsed = parsed
@@ -506,6 +506,7 @@ class FileAnalysis:
         shapes = self.path_shapes
         names = descendants(arg, shapes.names)
         extra: list[str] = []
+        expanded: list[SyntaxNode | None] = []  # the values' nodes, whose names the second level expands
         seen: set[str] = set()
         for node in names:
             if shapes.each_name_once:
@@ -515,13 +516,18 @@ class FileAnalysis:
             value = self.path_value(node)
             if value is not None:
                 extra.append(value)
+                if shapes.second_level:
+                    expanded.append(self.module_value_nodes.get(node_text(node)))
         fn = enclosing(arg, self.function_types) if shapes.local_assignment else None
         if fn is not None:
             texts = {node_text(n) for n in names}
             for node in descendants(fn, shapes.local_assignment):
                 if node_text(field(node, "left")) in texts:
                     extra.append(self.code_text(field(node, "right")))
-        second = [self.module_values[word] for text in extra for word in dict.fromkeys(re.findall(r"\w+", text))
+                    expanded.append(field(node, "right"))
+        # Names read from the values' code (not words of their strings or comments), each once per value.
+        second = [self.module_values[word] for value in expanded if value is not None
+                  for word in dict.fromkeys(node_text(n) for n in descendants(value, shapes.names))
                   if word in self.module_values] if shapes.second_level else []
         return " ".join([self.code_text(arg), *extra, *second])[:shapes.limit]
 
