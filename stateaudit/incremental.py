@@ -25,6 +25,7 @@ import tempfile
 from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass, field, fields, replace
+from functools import cache
 from typing import TYPE_CHECKING, BinaryIO
 
 from .cache import ResultCache, gc_paused
@@ -417,8 +418,16 @@ def _share_values(shares: dict[str, FileIndex], memo: dict | None = None) -> Non
         return one(value)
 
     for share in shares.values():
-        for name in [f.name for f in fields(share)]:
-            setattr(share, name, shared(getattr(share, name)))
+        for name in _field_names(type(share)):
+            value = getattr(share, name)
+            if value:  # an empty field (most are) has nothing to share
+                setattr(share, name, shared(value))
+
+
+@cache
+def _field_names(record_type: type) -> tuple[str, ...]:
+    """A dataclass's field names, once: dataclasses.fields() builds its answer on every call."""
+    return tuple(f.name for f in fields(record_type))
 
 
 class ServiceJoiner:
