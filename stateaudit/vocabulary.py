@@ -137,6 +137,12 @@ SCHEMA: dict[str, dict[str, Any]] = {
             "cache_modules": Names(),
             "cache_backends": Groups(Patterns(ignore_case=True)),
             "remote_io": Patterns(ignore_case=True),
+            "file_copies": Names(),
+            "file_removers": Names(),
+            "file_remover_methods": Names(),
+            "file_renamers": Names(),
+            "file_renamer_methods": Names(),
+            "temp_file_contexts": Names(),
         },
         "typescript": {
             "fs_modules": Names(),

@@ -326,3 +326,43 @@ def test_a_team_singleton_field_name_makes_its_class_a_singleton(tmp_path, rules
     singleton = "Registry keeps a static singleton instance"
     assert singleton not in reasons(ruleset)  # `current` is no singleton field name we ship
     assert singleton in reasons(_team(tmp_path, "contexts:\n  typescript:\n    singleton_fields: ['^current$']\n"))
+
+
+PY_FILE_API = {
+    "requirements.txt": "flask\n",
+    "app/files.py": "from urllib.request import urlretrieve\n\nfrom app.storage import atomic_swap, purge, ScratchDir\n\n\n"
+                    "def fetch_cover(feed_url):\n    urlretrieve(feed_url, 'uploads/covers/latest.png')\n\n\n"
+                    "def export_rows(rows):\n    with open('exports/rows.csv', 'w') as fh:\n        fh.write(str(rows))\n"
+                    "    purge('exports/rows.csv')\n\n\n"
+                    "def export_archive(rows, archive):\n    with open('exports/archive.csv', 'w') as fh:\n"
+                    "        fh.write(str(rows))\n    archive.discard()\n\n\n"
+                    "def export_bundle(rows):\n    with ScratchDir() as where:\n"
+                    "        with open('exports/bundle.csv', 'w') as fh:\n            fh.write(str(rows))\n\n\n"
+                    "def save_settings(tmp_settings, data):\n    with open(tmp_settings, 'w') as fh:\n        fh.write(data)\n"
+                    "    atomic_swap(tmp_settings, 'settings.json')\n\n\n"
+                    "def save_profile(tmp_profile, final, data):\n    with open(tmp_profile, 'w') as fh:\n"
+                    "        fh.write(data)\n    tmp_profile.promote(final)\n",
+}
+
+
+@pytest.mark.parametrize("text, symbol, before, after", [
+    # urlretrieve(url, filename) writes its second argument, like shutil.copy: the path says uploads.
+    ("file_copies: [urlretrieve]", "fetch_cover", "HIGH", "CRITICAL"),
+    # Our storage helpers remove what the function wrote: a scratch file (LOW), not local data.
+    ("file_removers: [purge]", "export_rows", "CRITICAL", "LOW"),
+    ("file_remover_methods: [discard]", "export_archive", "CRITICAL", "LOW"),
+    ("temp_file_contexts: [ScratchDir]", "export_bundle", "CRITICAL", "LOW"),
+    # A temp-named file moved into place by our helper is kept: the write is reported, no longer scratch.
+    ("file_renamers: [atomic_swap]", "save_settings", None, "HIGH"),
+    ("file_renamer_methods: [promote]", "save_profile", None, "CRITICAL"),
+], ids=["file-copies", "file-removers", "file-remover-methods", "temp-file-contexts", "file-renamers",
+        "file-renamer-methods"])
+def test_a_team_python_file_api_vocabulary_changes_how_file_writes_are_judged(tmp_path, ruleset, text, symbol, before,
+                                                                          after):
+    make(tmp_path / "svc", PY_FILE_API)
+    shipped_found = _judged(tmp_path / "svc", ruleset)
+    team_found = _judged(tmp_path / "svc", _team(tmp_path, f"libraries:\n  python:\n    {text}\n"))
+    assert (shipped_found[symbol][1] if symbol in shipped_found else None) == before
+    assert team_found[symbol][:2] == ("py.local-file-write", after)
+    # Only that write is judged differently.
+    assert {k: v for k, v in team_found.items() if k != symbol} == {k: v for k, v in shipped_found.items() if k != symbol}

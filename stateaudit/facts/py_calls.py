@@ -185,7 +185,8 @@ def call_facts(py: PyFile, call: SyntaxNode) -> tuple[dict[str, Any], list[Write
     raw_mode = node_text(mode_node).strip("'\"") if mode_node is not None else ""
     first_text = node_text(positional[0]) if positional else (node_text(call) if call.type == "string" else "")
     # A copy or move writes its second argument, the destination.
-    written = positional[1] if callee.rsplit(".", 1)[-1] in _COPIES and len(positional) > 1 else (positional[0] if positional else None)
+    copies = vocabulary().names("libraries.python.file_copies")
+    written = positional[1] if callee.rsplit(".", 1)[-1] in copies and len(positional) > 1 else (positional[0] if positional else None)
     function = field(call, "function")
     receiver_node = field(function, "object") if function is not None and function.type == "attribute" else None
     path_text = py.path_text(written) + " " + (py.path_text(receiver_node) if receiver_node is not None else "")
@@ -245,11 +246,6 @@ def call_facts(py: PyFile, call: SyntaxNode) -> tuple[dict[str, Any], list[Write
 
 
 _COMMENTS = frozenset({"comment"})
-_COPIES = frozenset({"copy", "copyfile", "copy2", "copytree", "move", "copyfileobj"})
-# Calls that remove files, or move a file into place, by callee (`os.remove`) or method name (`.unlink()`).
-_REMOVERS = frozenset({"os.remove", "os.unlink", "shutil.rmtree"})
-_RENAMERS = frozenset({"os.replace", "os.rename", "shutil.move"})
-_TEMP_CONTEXTS = frozenset({"TemporaryDirectory", "NamedTemporaryFile"})
 _MODE = re.compile(r"^[rwxabtU+]{1,4}(:\w*)?$")  # a file mode literal: "wb", "a+", tarfile's "w:gz"
 _WRITE_MODE = re.compile(r"^['\"][wax]b?\+?['\"]$")  # a write mode string literal of open(): "w", "ab", "x+"
 _FILE_WRITING_METHODS = frozenset({"write_text", "write_bytes", "save"})
@@ -350,14 +346,26 @@ def _removes_files(fn: SyntaxNode | None) -> bool:
     directory that is removed for it; read from its calls and names, not from its comments or strings."""
     if fn is None:
         return False
-    if any(callee in _REMOVERS or callee.endswith(".unlink") for callee, _ in _calls_in(fn)):
+    words = vocabulary()
+    if _calls_any(fn, words.names("libraries.python.file_removers"),
+                  words.names("libraries.python.file_remover_methods")):
         return True
-    return any(node_text(n) in _TEMP_CONTEXTS for n in descendants(fn, "identifier"))
+    temp_contexts = words.names("libraries.python.temp_file_contexts")
+    return any(node_text(n) in temp_contexts for n in descendants(fn, "identifier"))
 
 
 def _renames(fn: SyntaxNode | None) -> bool:
     """The function moves a file into place (`os.replace`, `path.rename(...)`): an atomic write keeps its file."""
-    return any(callee in _RENAMERS or callee.endswith(".rename") for callee, _ in _calls_in(fn))
+    words = vocabulary()
+    return _calls_any(fn, words.names("libraries.python.file_renamers"),
+                      words.names("libraries.python.file_renamer_methods"))
+
+
+def _calls_any(fn: SyntaxNode | None, callees: frozenset[str], methods: frozenset[str]) -> bool:
+    """The function calls one of `callees` (`os.remove`), or one of `methods` on some object (`p.unlink()`);
+    the names are the vocabulary's (`libraries.python.file_*`)."""
+    return any(callee in callees or ("." in callee and callee.rsplit(".", 1)[-1] in methods)
+               for callee, _ in _calls_in(fn))
 
 
 
