@@ -120,6 +120,7 @@ SCHEMA: dict[str, dict[str, Any]] = {
             "scaffold_functions": Names(glob=True),
             "cli_folders": Names(),
             "cli_decorators": Patterns(),
+            "singleton_attributes": Names(),
         },
         "typescript": {
             "startup_functions": Names(glob=True),

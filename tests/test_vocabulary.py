@@ -366,3 +366,20 @@ def test_a_team_python_file_api_vocabulary_changes_how_file_writes_are_judged(tm
     assert team_found[symbol][:2] == ("py.local-file-write", after)
     # Only that write is judged differently.
     assert {k: v for k, v in team_found.items() if k != symbol} == {k: v for k, v in shipped_found.items() if k != symbol}
+
+
+def test_a_team_singleton_attribute_makes_its_python_class_a_singleton(tmp_path, ruleset):
+    make(tmp_path / "svc", {
+        "requirements.txt": "flask\n",
+        "app/catalog.py": "class Catalog:\n    _current = None\n\n    def __init__(self):\n        self.items = {}\n\n"
+                          "    @classmethod\n    def get_instance(cls):\n        if cls._current is None:\n"
+                          "            cls._current = cls()\n        return cls._current\n\n"
+                          "    def add(self, key, value):\n        self.items[key] = value\n",
+    })
+    # `_current` is no singleton attribute we ship: a Catalog made somewhere has a lifetime we cannot tell.
+    assert "Catalog.items" not in _judged(tmp_path / "svc", ruleset)
+    team = _team(tmp_path, "contexts:\n  python:\n    singleton_attributes: [_current]\n")
+    assert _judged(tmp_path / "svc", team)["Catalog.items"] == ("py.instance-collection", "MEDIUM", "in-memory")
+    report = scan(tmp_path / "svc", Config(), team, cache_dir=None).report
+    assert "Catalog keeps a static singleton instance" in next(f.reasons for f in report.findings
+                                                               if f.symbol == "Catalog.items")

@@ -41,7 +41,6 @@ _LITERALS = {"dictionary": "dict", "list": "list", "set": "set", "dictionary_com
 
 
 _NAMES = frozenset({"identifier", "attribute"})
-_INSTANCE_ATTRIBUTES = frozenset({"_instance", "__instance", "_instances", "__instances"})
 _STRING_TYPES = frozenset({"string"})
 _CALLS_AND_DECORATORS = frozenset({"call", "decorator"})
 
@@ -361,13 +360,14 @@ class PyFile(FileAnalysis):
     def has_singleton_instance(self, cls: SyntaxNode) -> bool:
         """The class keeps its one instance (`_instance`, a metaclass's `_instances`) and hands it out from
         `__new__`, `__call__`, `instance()` or `get_instance`: read from the names in its body (and strings
-        that name the attribute, `hasattr(cls, "_instance")`), not from its docstring or comments."""
+        that name the attribute, `hasattr(cls, "_instance")`), not from its docstring or comments. The
+        attribute names are the vocabulary's `contexts.python.singleton_attributes`."""
         body = field(cls, "body")
         if body is None:
             return False
         names = {node_text(n) for n in descendants(body, "identifier")}
         named = names | {node_text(s).strip("'\"") for s in nodes_of_types(body, "python", _STRING_TYPES)}
-        if not named & _INSTANCE_ATTRIBUTES:
+        if not named & vocabulary().names("contexts.python.singleton_attributes"):
             return False
         defined = {node_text(field(f, "name")) for f in descendants(body, "function_definition")}
         return bool(names & {"__new__", "__call__", "get_instance"}) or "instance" in defined
