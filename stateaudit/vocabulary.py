@@ -151,6 +151,7 @@ SCHEMA: dict[str, dict[str, Any]] = {
             "value_classes": Names(),
             "factory_calls": Patterns(),
             "collection_classes": Patterns(),
+            "file_removers": Names(),
         },
     },
     "paths": {

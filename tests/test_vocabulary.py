@@ -383,3 +383,16 @@ def test_a_team_singleton_attribute_makes_its_python_class_a_singleton(tmp_path,
     report = scan(tmp_path / "svc", Config(), team, cache_dir=None).report
     assert "Catalog keeps a static singleton instance" in next(f.reasons for f in report.findings
                                                                if f.symbol == "Catalog.items")
+
+
+def test_a_team_typescript_file_remover_makes_a_write_a_scratch_file(tmp_path, ruleset):
+    make(tmp_path / "svc", {
+        "package.json": '{"name": "exports", "dependencies": {"express": "^4.18.0"}}',
+        "src/export.ts": "import { writeFileSync } from 'fs';\nimport { purgeFile } from './storage';\n\n"
+                         "export function exportRows(rows: string[]): void {\n"
+                         "  writeFileSync('exports/rows.csv', rows.join('\\n'));\n  purgeFile('exports/rows.csv');\n}\n",
+    })
+    assert _judged(tmp_path / "svc", ruleset)["exportRows"] == ("ts.local-file-write", "CRITICAL", "local-disk")
+    # Our storage helper purgeFile removes the file, like fs.unlink: a scratch file removed in the same function.
+    team = _team(tmp_path, "libraries:\n  typescript:\n    file_removers: [purgeFile]\n")
+    assert _judged(tmp_path / "svc", team)["exportRows"] == ("ts.local-file-write", "LOW", "local-disk")

@@ -291,14 +291,15 @@ def _does_io(ts: TsFile, callback: SyntaxNode | None, cls: SyntaxNode | None) ->
 
 
 def _deletes_in(ts: TsFile, fn: SyntaxNode | None) -> bool:
-    """Does the function also remove files (`fs.unlink(...)`, `rm(...)`)? Its calls say so, not its comments."""
-    return fn is not None and bool(called_names(field(fn, "body")) & _REMOVERS)
+    """Does the function also remove files (`fs.unlink(...)`, `rm(...)`)? Its calls say so, not its comments;
+    the names are the vocabulary's `libraries.typescript.file_removers`."""
+    return fn is not None and bool(called_names(field(fn, "body"))
+                                   & vocabulary().names("libraries.typescript.file_removers"))
 
 
-# Calls that write file contents, and calls that remove files, by their last name.
+# Calls that write file contents, by their last name.
 _CONTENT_WRITERS = frozenset({"writeFile", "writeFileSync", "appendFile", "appendFileSync", "createWriteStream",
                               "copyFile", "rename"})
-_REMOVERS = frozenset({"unlink", "unlinkSync", "rm", "rmSync", "rmdir", "remove", "removeSync"})
 
 
 def option_keys(arguments: SyntaxNode | None) -> frozenset[str]:
