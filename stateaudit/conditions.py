@@ -91,38 +91,33 @@ def may_hold(condition: Mapping[str, Any] | None, known: Mapping[str, Any]) -> b
     Stage 1 uses it to drop a candidate before the join; `known` must hold only facts with the values the
     join will give them (join.settled).
     """
-    if not condition:
-        return True
-    for key, expected in condition.items():
-        if key == "all":
-            if not all(may_hold(c, known) for c in expected):
-                return False
-        elif key == "any":
-            if not any(may_hold(c, known) for c in expected):
-                return False
-        elif key == "not":
-            if surely_holds(expected, known):
-                return False
-        elif key in known and not _matches(known[key], expected):
-            return False
-    return True
+    return _bound(condition, known, surely=False)
 
 
 def surely_holds(condition: Mapping[str, Any] | None, known: Mapping[str, Any]) -> bool:
     """Does `condition` hold whatever the facts missing from `known` turn out to be?"""
+    return _bound(condition, known, surely=True)
+
+
+def _bound(condition: Mapping[str, Any] | None, known: Mapping[str, Any], surely: bool) -> bool:
+    """may_hold (`surely` false) and surely_holds (true) are one walk: a test of a fact missing from `known`
+    passes for the first and fails for the second, and `not` asks the other question of what it negates."""
     if not condition:
         return True
     for key, expected in condition.items():
         if key == "all":
-            if not all(surely_holds(c, known) for c in expected):
+            if not all(_bound(c, known, surely) for c in expected):
                 return False
         elif key == "any":
-            if not any(surely_holds(c, known) for c in expected):
+            if not any(_bound(c, known, surely) for c in expected):
                 return False
         elif key == "not":
-            if may_hold(expected, known):
+            if _bound(expected, known, not surely):
                 return False
-        elif key not in known or not _matches(known[key], expected):
+        elif key in known:
+            if not _matches(known[key], expected):
+                return False
+        elif surely:
             return False
     return True
 
