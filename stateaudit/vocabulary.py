@@ -121,6 +121,7 @@ SCHEMA: dict[str, dict[str, Any]] = {
             "cli_folders": Names(),
             "cli_decorators": Patterns(),
             "singleton_attributes": Names(),
+            "singleton_bases": Names(glob=True),
         },
         "typescript": {
             "startup_functions": Names(glob=True),

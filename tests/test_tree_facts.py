@@ -318,3 +318,19 @@ def test_a_long_lived_class_shape_is_read_from_base_and_parameter_names(source, 
 ])
 def test_path_facts_read_the_code_of_the_path_not_its_comments(source, callee, fact, value):
     assert _py_call_facts(source, callee)[fact] is value
+
+
+@pytest.mark.parametrize("source, singleton", [
+    (b"class Settings(SingletonMixin, BaseSettings):\n    pass\n", True),
+    (b"class Registry(metaclass=SingletonMeta):\n    pass\n", True),
+    (b"class Registry(patterns.Singleton):\n    pass\n", True),
+    (b"class Registry(  # not a Singleton: one per request\n    BaseRegistry,\n):\n    pass\n", False),
+    (b"class Registry(Generic['Singleton']):\n    pass\n", False),
+    (b"class Registry(BaseRegistry):\n    pass\n", False),
+])
+def test_a_singleton_base_is_read_from_the_names_among_the_bases(source, singleton):
+    from stateaudit.facts.py_file import PyFile
+
+    py = PyFile(parse_source(source, "python"))
+    cls = next(n for n in walk(py.root) if n.type == "class_definition")
+    assert py.has_singleton_base(cls) is singleton

@@ -396,3 +396,16 @@ def test_a_team_typescript_file_remover_makes_a_write_a_scratch_file(tmp_path, r
     # Our storage helper purgeFile removes the file, like fs.unlink: a scratch file removed in the same function.
     team = _team(tmp_path, "libraries:\n  typescript:\n    file_removers: [purgeFile]\n")
     assert _judged(tmp_path / "svc", team)["exportRows"] == ("ts.local-file-write", "LOW", "local-disk")
+
+
+def test_a_team_singleton_base_makes_its_python_subclasses_singletons(tmp_path, ruleset):
+    make(tmp_path / "svc", {
+        "requirements.txt": "flask\n",
+        "app/catalog.py": "from app.shared import SharedInstance\n\n\nclass Catalog(SharedInstance):\n"
+                          "    def __init__(self):\n        self.items = {}\n\n"
+                          "    def add(self, key, value):\n        self.items[key] = value\n",
+    })
+    # SharedInstance is no singleton base we ship: a Catalog made somewhere has a lifetime we cannot tell.
+    assert "Catalog.items" not in _judged(tmp_path / "svc", ruleset)
+    team = _team(tmp_path, "contexts:\n  python:\n    singleton_bases: [\"Shared*\"]\n")
+    assert _judged(tmp_path / "svc", team)["Catalog.items"] == ("py.instance-collection", "MEDIUM", "in-memory")

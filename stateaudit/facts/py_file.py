@@ -357,6 +357,16 @@ class PyFile(FileAnalysis):
         statements = self.write_shapes.assignments | self.write_shapes.unpacking_owners
         return any("self." in node_text(field(node, "left")) for node in descendants(cls, statements))
 
+    def has_singleton_base(self, cls: SyntaxNode) -> bool:
+        """Does a base or the metaclass make the class a singleton (`SingletonMixin`, `metaclass=Singleton`)?
+        Read from the names among its superclasses (`contexts.python.singleton_bases`), so a comment there
+        changes nothing."""
+        supers = field(cls, "superclasses")
+        if supers is None:
+            return False
+        bases = vocabulary().matcher("contexts.python.singleton_bases")
+        return any(bases.match(node_text(name)) for name in descendants(supers, "identifier"))
+
     def has_singleton_instance(self, cls: SyntaxNode) -> bool:
         """The class keeps its one instance (`_instance`, a metaclass's `_instances`) and hands it out from
         `__new__`, `__call__`, `instance()` or `get_instance`: read from the names in its body (and strings

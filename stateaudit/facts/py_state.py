@@ -40,7 +40,7 @@ def file_index(py: PyFile) -> FileIndex:
         index.classes.append(ClassInfo(
             name=name, file=py.parsed.rel, decorators=decorators,
             long_lived_decorator=any(d.split("(")[0].endswith("singleton") for d in decorators) or long_lived_shape(cls),
-            has_static_instance=py.has_singleton_instance(cls) or "Singleton" in node_text(field(cls, "superclasses")),
+            has_static_instance=py.has_singleton_instance(cls) or py.has_singleton_base(cls),
             stateful_fields=py.stateful_fields(cls), clients=py.clients_in(cls),
         ))
     for node in descendants(py.root, "call"):
