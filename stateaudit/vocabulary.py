@@ -153,6 +153,7 @@ SCHEMA: dict[str, dict[str, Any]] = {
             "factory_calls": Patterns(),
             "collection_classes": Patterns(),
             "file_removers": Names(),
+            "file_writers": Names(),
         },
     },
     "paths": {

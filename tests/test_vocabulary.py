@@ -409,3 +409,18 @@ def test_a_team_singleton_base_makes_its_python_subclasses_singletons(tmp_path, 
     assert "Catalog.items" not in _judged(tmp_path / "svc", ruleset)
     team = _team(tmp_path, "contexts:\n  python:\n    singleton_bases: [\"Shared*\"]\n")
     assert _judged(tmp_path / "svc", team)["Catalog.items"] == ("py.instance-collection", "MEDIUM", "in-memory")
+
+
+def test_a_team_typescript_file_writer_makes_a_mkdir_part_of_its_write(tmp_path, ruleset):
+    make(tmp_path / "svc", {
+        "package.json": '{"name": "avatars", "dependencies": {"express": "^4.18.0"}}',
+        "src/avatars.ts": "import { mkdirSync } from 'fs';\nimport { storeBlob } from './storage';\n\n"
+                          "export function saveAvatar(userId: string, image: Buffer): void {\n"
+                          "  mkdirSync('uploads/avatars', { recursive: true });\n"
+                          "  storeBlob(`uploads/avatars/${userId}.png`, image);\n}\n",
+    })
+    assert _judged(tmp_path / "svc", ruleset)["saveAvatar"][0] == "ts.local-file-write"
+    # Our storage helper storeBlob writes the file, like fs.writeFile: the mkdir is part of that write, and
+    # storeBlob's own body is where the write is judged.
+    team = _team(tmp_path, "libraries:\n  typescript:\n    file_writers: [storeBlob]\n")
+    assert "saveAvatar" not in _judged(tmp_path / "svc", team)

@@ -66,7 +66,7 @@ def call_facts(ts: TsFile, call: SyntaxNode) -> tuple[dict[str, Any], list[Write
         # The path says what a file is for; failing that, the class and method that write it.
         "path_purpose": _purpose(path_text + " " + node_text(field(call, "arguments")), f"{class_name or ''} {method}"),
         "deleted_in_same_function": _deletes_in(ts, fn),
-        "writes_in_same_function": fn is not None and bool(called_names(field(fn, "body")) & _CONTENT_WRITERS),
+        "writes_in_same_function": _writes_in(fn),
         "multer_memory": _names_in(field(call, "arguments"), "memoryStorage"),
         "has_store_option": "store" in options,
         "has_dest_option": "dest" in options,
@@ -297,9 +297,11 @@ def _deletes_in(ts: TsFile, fn: SyntaxNode | None) -> bool:
                                    & vocabulary().names("libraries.typescript.file_removers"))
 
 
-# Calls that write file contents, by their last name.
-_CONTENT_WRITERS = frozenset({"writeFile", "writeFileSync", "appendFile", "appendFileSync", "createWriteStream",
-                              "copyFile", "rename"})
+def _writes_in(fn: SyntaxNode | None) -> bool:
+    """Does the function also write file contents (`writeFile(...)`, `copyFile(...)`)? Its calls say so, not its
+    comments; the names are the vocabulary's `libraries.typescript.file_writers`."""
+    return fn is not None and bool(called_names(field(fn, "body"))
+                                   & vocabulary().names("libraries.typescript.file_writers"))
 
 
 def option_keys(arguments: SyntaxNode | None) -> frozenset[str]:
