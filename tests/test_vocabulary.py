@@ -424,3 +424,41 @@ def test_a_team_typescript_file_writer_makes_a_mkdir_part_of_its_write(tmp_path,
     # storeBlob's own body is where the write is judged.
     team = _team(tmp_path, "libraries:\n  typescript:\n    file_writers: [storeBlob]\n")
     assert "saveAvatar" not in _judged(tmp_path / "svc", team)
+
+
+# A team rule that reports a folder made for uploads, unless the same function writes a file into it.
+TEAM_MKDIR_RULE = """id: team.py-upload-folder
+title: Upload folder made on the local disk
+kind: file-write
+languages: [python]
+risk: MEDIUM
+message: "{symbol} makes a folder on the local disk ({callee})."
+queries:
+  python: |
+    (call function: (attribute attribute: (identifier) @fn) (#eq? @fn "makedirs")) @target
+where:
+  callee: os.makedirs
+  writes_in_same_function: false
+docs:
+  what: os.makedirs of a folder, in a function that writes no file into it.
+  why: A folder made for files that are written elsewhere is where the instance keeps them.
+  fix: Keep uploads in object storage.
+"""
+
+
+def test_a_team_python_file_writer_method_makes_a_mkdir_part_of_its_write(tmp_path, ruleset):
+    make(tmp_path / "svc", {
+        "requirements.txt": "flask\n",
+        "app/avatars.py": "import os\n\n\ndef save_avatar(upload, user_id):\n"
+                          "    os.makedirs('uploads/avatars', exist_ok=True)\n"
+                          "    upload.persist(os.path.join('uploads/avatars', user_id + '.png'))\n",
+    })
+    team = tmp_path / "team"
+    (team / "vocabulary").mkdir(parents=True)
+    (team / "team.py-upload-folder.yaml").write_text(TEAM_MKDIR_RULE, encoding="utf-8")
+    found = ("team.py-upload-folder", "app/avatars.py", 5)
+    assert found in _found(tmp_path / "svc", load_rules([rules_dir(), team]))
+    # Our upload objects' persist() writes the file, like Path.write_text(): the makedirs is part of that write.
+    (team / "vocabulary" / "ours.yaml").write_text("libraries:\n  python:\n    file_writer_methods: [persist]\n",
+                                                   encoding="utf-8")
+    assert found not in _found(tmp_path / "svc", load_rules([rules_dir(), team]))

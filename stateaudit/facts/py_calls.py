@@ -248,16 +248,17 @@ def call_facts(py: PyFile, call: SyntaxNode) -> tuple[dict[str, Any], list[Write
 _COMMENTS = frozenset({"comment"})
 _MODE = re.compile(r"^[rwxabtU+]{1,4}(:\w*)?$")  # a file mode literal: "wb", "a+", tarfile's "w:gz"
 _WRITE_MODE = re.compile(r"^['\"][wax]b?\+?['\"]$")  # a write mode string literal of open(): "w", "ab", "x+"
-_FILE_WRITING_METHODS = frozenset({"write_text", "write_bytes", "save"})
 
 
 def _writes_files(fn: SyntaxNode | None) -> bool:
     """The function writes files itself: `open(..., "w")`, `.write_text()`, `.save()`, `shutil.copy/move`;
-    read from its calls, so a comment or a docstring that shows one does not count."""
+    read from its calls, so a comment or a docstring that shows one does not count. The methods are the
+    vocabulary's `libraries.python.file_writer_methods`."""
+    writer_methods = vocabulary().names("libraries.python.file_writer_methods")
     for callee, call in _calls_in(fn):
         function = field(call, "function")
         if function is not None and function.type == "attribute" \
-                and node_text(field(function, "attribute")) in _FILE_WRITING_METHODS:
+                and node_text(field(function, "attribute")) in writer_methods:
             return True
         if "shutil.copy" in callee or "shutil.move" in callee:
             return True
