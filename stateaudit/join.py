@@ -48,7 +48,7 @@ def _resolve_imported_class(facts: Mapping[str, Any], index: ServiceIndex) -> Ma
 def _writes_through_singleton(facts: Mapping[str, Any], index: ServiceIndex) -> Mapping[str, Any]:
     """A field written in other files through its class's singleton (`server.monitors[id] = m`) is written at
     runtime: a new mapping with what the other files say."""
-    if facts.get("scope") not in ("instance", "static") or not facts.get("class_name"):
+    if not _through_singleton(facts.get):
         return facts
     info = index.lookup(facts["class_name"], facts.get("path"))
     changes: dict[str, Any] = {"owner_singleton": bool(info and info.has_static_instance)}
@@ -199,20 +199,15 @@ def settled(facts: Mapping[str, Any], classes_in_file: Mapping[str, ClassInfo]) 
     if not get("writer_functions"):
         decided["written_at_boot_only"] = get("written_at_boot_only")
     at_boot = bool(get("writer_methods"))  # _boot_time_writes may clear the two below
-    through_singleton = get("scope") in ("instance", "static") and bool(get("class_name"))  # may set them
+    through_singleton = _through_singleton(get)  # _writes_through_singleton may set them
     if not at_boot:
         decided["boot_registry"] = get("boot_registry")
         for name in ("written_after_init", "rebound_at_runtime"):
             if get(name) or not through_singleton:
                 decided[name] = get(name)
-    if through_singleton:
-        info = classes_in_file.get(get("class_name"))
-        if info is not None:
-            decided["owner_singleton"] = bool(info.has_static_instance)
-    else:
+    if not through_singleton:
         decided.update(owner_singleton=get("owner_singleton"), rebound=get("rebound"), rebound_to=get("rebound_to"))
-    if get("container") != "collection":
-        decided["container"] = get("container")
+    _decide_from_file(get, classes_in_file, decided)
     if get("kind") != "file-write":
         decided["calls_file_writer"] = False
     if get("rule") != "ts.memory-rate-limiter":
@@ -225,10 +220,22 @@ def settled_early(early: Mapping[str, Any], classes_in_file: Mapping[str, ClassI
     container, declared_with: facts.*.early_state_facts): the ones the join cannot change, and the owner's
     singleton when the file declares the class. A fact missing here is unknown, not absent."""
     known = {name: value for name, value in early.items() if name not in JOINED}
-    if early.get("container") != "collection":
-        known["container"] = early.get("container")
-    if early.get("scope") in ("instance", "static") and early.get("class_name"):
-        info = classes_in_file.get(early["class_name"])
-        if info is not None:
-            known["owner_singleton"] = bool(info.has_static_instance)
+    _decide_from_file(early.get, classes_in_file, known)
     return known
+
+
+def _through_singleton(get) -> bool:
+    """Can _writes_through_singleton change this candidate's facts? Only a field's, of a named class."""
+    return get("scope") in ("instance", "static") and bool(get("class_name"))
+
+
+def _decide_from_file(get, classes_in_file: Mapping[str, ClassInfo], decided: dict[str, Any]) -> None:
+    """What the join will say that the candidate's own facts and its file already tell: its container
+    unless it is a project collection class (_collection_class_holder may clear it), and the owner's
+    singleton when the file declares the owner class (_writes_through_singleton looks it up there first)."""
+    if get("container") != "collection":
+        decided["container"] = get("container")
+    if _through_singleton(get):
+        info = classes_in_file.get(get("class_name"))
+        if info is not None:
+            decided["owner_singleton"] = bool(info.has_static_instance)
