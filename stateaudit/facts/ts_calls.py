@@ -26,9 +26,25 @@ from .ts_syntax import (
 )
 
 
-def call_facts(ts: TsFile, call: SyntaxNode) -> tuple[dict[str, Any], list[WriteSite]]:
-    """Facts for a call that starts a timer or writes to disk."""
+def call_shape_facts(ts: TsFile, call: SyntaxNode) -> dict[str, Any]:
+    """What a call says by itself: its callee and where the callee comes from. The cheapest facts of a
+    call candidate, asked before the rest (the code around it, its callback, its path)."""
     callee = node_text(field(call, "function") or field(call, "constructor"))
+    return {
+        "callee": callee,
+        "callee_name": callee.rsplit(".", 1)[-1],
+        "callee_object": callee.rsplit(".", 1)[0] if "." in callee else "",
+        "fs_call": is_fs_call(ts, callee),
+        "callee_module": ts.imports.get(callee.split(".")[0], ""),
+    }
+
+
+def call_facts(ts: TsFile, call: SyntaxNode,
+               shape: dict[str, Any] | None = None) -> tuple[dict[str, Any], list[WriteSite]]:
+    """Facts for a call that starts a timer or writes to disk (`shape`: what call_shape_facts gave, when
+    the caller has it)."""
+    shape = shape or call_shape_facts(ts, call)
+    callee = shape["callee"]
     fn = enclosing(call, FUNCTION_TYPES)
     cls = ts.class_of(call)
     method = function_name(fn) if fn is not None else _decorated_method(call)
@@ -40,15 +56,11 @@ def call_facts(ts: TsFile, call: SyntaxNode) -> tuple[dict[str, Any], list[Write
     class_name = ts.class_name(cls)
     options = option_keys(field(call, "arguments"))
     facts: dict[str, Any] = {
-        "callee": callee,
-        "callee_name": callee.rsplit(".", 1)[-1],
-        "callee_object": callee.rsplit(".", 1)[0] if "." in callee else "",
-        "fs_call": is_fs_call(ts, callee),
+        **shape,
         "method": method,
         "class_name": class_name,
         "symbol": _call_symbol(class_name, method, holder, callee),
         "name": holder or method,
-        "callee_module": ts.imports.get(callee.split(".")[0], ""),
         "words": split_words(method) | split_words(callback_text) | split_words(holder) | (split_words(class_name) if class_name else set()),
         "class_words": frozenset(split_words(class_name)) if class_name else frozenset(),
         "callback": callback_text[:200],
