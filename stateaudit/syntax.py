@@ -453,6 +453,12 @@ def node_text(node: Node | None) -> str:
     return node.text.decode("utf-8", "replace")
 
 
+def node_bytes(node: Node) -> bytes:
+    """The node's source bytes, undecoded: for counting or grouping many nodes by their text, decoding
+    only the distinct ones."""
+    return node.text or b""
+
+
 def to_location(node: Node, path: str, lines: list[bytes]) -> Location:
     """1-based line/column in characters; tree-sitter gives 0-based rows and byte columns."""
 

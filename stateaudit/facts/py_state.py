@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from ..model import WriteSite
@@ -12,6 +13,7 @@ from ..syntax import (
     enclosing,
     field,
     named_children,
+    node_bytes,
     node_text,
     parent_of,
 )
@@ -69,43 +71,59 @@ def _outer_function(fn: SyntaxNode) -> SyntaxNode:
 
 
 _IMPORTS = frozenset({"import_statement", "import_from_statement"})
-_USES = frozenset({"identifier", "call", "decorator"})
+_DEFINITIONS = frozenset({"function_definition", "class_definition"})
+_CALLS = frozenset({"call", "decorator"})
 
 
 def _uses(py: PyFile) -> tuple[dict[str, int], list[tuple[str, str, str]]]:
     """How often each name is used (definitions aside), and every call and decorator: (callee, context, caller)."""
+    return _name_refs(py), _calls(py)
+
+
+def _name_refs(py: PyFile) -> dict[str, int]:
+    """How often each identifier is used: every identifier, less the names a `def` or `class` defines and
+    those an import statement lists (an import names a function; it does not use it). Counted by text
+    first and corrected by the few definitions and imports, rather than asking every identifier's parent."""
+    counts = Counter(node_bytes(node) for node in descendants(py.root, "identifier"))
+    for definition in descendants(py.root, _DEFINITIONS):
+        name = field(definition, "name")
+        if name is not None and name.type == "identifier":
+            counts[node_bytes(name)] -= 1
+    for statement in descendants(py.root, _IMPORTS):
+        for identifier in descendants(statement, "identifier"):
+            parent = parent_of(identifier)
+            if parent is not None and parent.type in ("dotted_name", "aliased_import"):
+                counts[node_bytes(identifier)] -= 1
     refs: dict[str, int] = {}
+    for text, count in counts.items():
+        if count > 0:
+            name = text.decode("utf-8", "replace")
+            refs[name] = refs.get(name, 0) + count
+    return refs
+
+
+def _calls(py: PyFile) -> list[tuple[str, str, str]]:
+    """Every call and decorator of a plain or dotted name: (callee, context, outermost caller)."""
     calls: list[tuple[str, str, str]] = []
     contexts: dict[int, str] = {}
-    for node in descendants(py.root, _USES):
-        if node.type == "identifier":
-            parent = parent_of(node)
-            if parent is not None and parent.type in ("function_definition", "class_definition") \
-                    and field(parent, "name") == node:
-                continue
-            if parent is not None and parent.type in ("dotted_name", "aliased_import") and \
-                    enclosing(node, _IMPORTS) is not None:
-                continue  # an import names the function; it does not use it
-            text = node_text(node)
-            refs[text] = refs.get(text, 0) + 1
-        elif node.type in ("call", "decorator"):
-            target = field(node, "function") if node.type == "call" else (named_children(node) or [None])[0]
-            if target is not None and target.type == "call" and node.type == "decorator":
-                continue  # `@register(...)`: the inner call is counted as a call
-            if target is not None and target.type == "attribute":
-                target = field(target, "attribute")
-            if target is None or target.type != "identifier":
-                continue
-            fn = enclosing(node, FUNCTIONS)
-            caller = node_text(field(_outer_function(fn), "name")) if fn is not None and fn.type == "function_definition" else ""
-            if node.type == "decorator" or fn is None:
-                context = "module"
-            else:  # the same for every call in a function: computed once per function
-                if fn.id not in contexts:
-                    contexts[fn.id] = instantiation_context(py, field(fn, "body") or node)
-                context = contexts[fn.id]
-            calls.append((node_text(target), context, caller))
-    return refs, calls
+    for node in descendants(py.root, _CALLS):
+        target = field(node, "function") if node.type == "call" else (named_children(node) or [None])[0]
+        if target is not None and target.type == "call" and node.type == "decorator":
+            continue  # `@register(...)`: the inner call is counted as a call
+        if target is not None and target.type == "attribute":
+            target = field(target, "attribute")
+        if target is None or target.type != "identifier":
+            continue
+        fn = enclosing(node, FUNCTIONS)
+        caller = node_text(field(_outer_function(fn), "name")) if fn is not None and fn.type == "function_definition" else ""
+        if node.type == "decorator" or fn is None:
+            context = "module"
+        else:  # the same for every call in a function: computed once per function
+            if fn.id not in contexts:
+                contexts[fn.id] = instantiation_context(py, field(fn, "body") or node)
+            context = contexts[fn.id]
+        calls.append((node_text(target), context, caller))
+    return calls
 
 
 def _writer_functions(py: PyFile, keys: list[tuple], writes: list[WriteSite]) -> tuple[tuple[str, bool], ...]:
