@@ -145,6 +145,7 @@ SCHEMA: dict[str, dict[str, Any]] = {
             "file_renamers": Names(),
             "file_renamer_methods": Names(),
             "temp_file_contexts": Names(),
+            "file_writers": Names(),
             "file_writer_methods": Names(),
         },
         "typescript": {

@@ -462,3 +462,21 @@ def test_a_team_python_file_writer_method_makes_a_mkdir_part_of_its_write(tmp_pa
     (team / "vocabulary" / "ours.yaml").write_text("libraries:\n  python:\n    file_writer_methods: [persist]\n",
                                                    encoding="utf-8")
     assert found not in _found(tmp_path / "svc", load_rules([rules_dir(), team]))
+
+
+def test_a_team_python_file_writer_call_makes_a_mkdir_part_of_its_write(tmp_path, ruleset):
+    make(tmp_path / "svc", {
+        "requirements.txt": "flask\n",
+        "app/reports.py": "import os\n\nfrom app.storage import put_file\n\n\ndef publish_report(src, name):\n"
+                          "    os.makedirs('reports/daily', exist_ok=True)\n"
+                          "    put_file(src, os.path.join('reports/daily', name))\n",
+    })
+    team = tmp_path / "team"
+    (team / "vocabulary").mkdir(parents=True)
+    (team / "team.py-upload-folder.yaml").write_text(TEAM_MKDIR_RULE, encoding="utf-8")
+    found = ("team.py-upload-folder", "app/reports.py", 7)
+    assert found in _found(tmp_path / "svc", load_rules([rules_dir(), team]))
+    # Our storage helper put_file copies the file into place, like shutil.copy: the makedirs is part of it.
+    (team / "vocabulary" / "ours.yaml").write_text("libraries:\n  python:\n    file_writers: [put_file]\n",
+                                                   encoding="utf-8")
+    assert found not in _found(tmp_path / "svc", load_rules([rules_dir(), team]))
