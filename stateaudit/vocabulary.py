@@ -131,6 +131,7 @@ SCHEMA: dict[str, dict[str, Any]] = {
             "long_lived_decorators": Names(),
             "deferring_calls": Names(),
             "request_scopes": Names(),
+            "provider_keys": Names(),
             "singleton_fields": Patterns(),
         },
     },
@@ -172,6 +173,7 @@ SCHEMA: dict[str, dict[str, Any]] = {
         "owner_first_name_words": Names(),
         "owner_first_class_words": Names(),
         "generic": Names(),
+        "type_wrappers": Names(),
     },
 }
 

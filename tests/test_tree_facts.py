@@ -181,6 +181,27 @@ def test_writing_in_the_same_function_is_read_from_its_calls(extra, writes):
     assert _py_call_facts(source, "build")["writes_in_same_function"] is writes
 
 
+@pytest.mark.parametrize("extra, writes", [
+    (b"  // then fs.writeFile(dir + '/a.png', data)\n", False),
+    (b"  log.info('writeFile(dir) next');\n", False),
+    (b"  await fs.promises.writeFile(`${dir}/a.png`, data);\n", True),
+    (b"  fs.renameSync(tmp, `${dir}/a.png`);\n", True),  # a Sync form, like writeFileSync
+    (b"  await fse.outputFile(`${dir}/a.png`, data);\n", True),  # fs-extra writes contents too
+])
+def test_writing_in_the_same_typescript_function_is_read_from_its_calls(extra, writes):
+    from stateaudit.facts.ts_calls import call_facts
+    from stateaudit.facts.ts_file import TsFile
+    from stateaudit.syntax import node_text
+
+    source = (b"import fs from 'fs';\nimport fse from 'fs-extra';\n\n"
+              b"export async function saveAvatar(dir: string, tmp: string, data: Buffer) {\n"
+              b"  fs.mkdirSync(dir, { recursive: true });\n" + extra + b"}\n")
+    parsed = parse_source(source, "typescript")
+    call = next(n for n in walk(parsed.root) if n.type == "call_expression"
+                and node_text(field(n, "function")) == "fs.mkdirSync")
+    assert call_facts(TsFile(parsed), call)[0]["writes_in_same_function"] is writes
+
+
 @pytest.mark.parametrize("call, write_mode", [
     (b"open(out, 'w')", True),
     (b"open(out,  # the nightly report\n     'w')", True),  # the comment is not the mode argument

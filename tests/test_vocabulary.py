@@ -480,3 +480,42 @@ def test_a_team_python_file_writer_call_makes_a_mkdir_part_of_its_write(tmp_path
     (team / "vocabulary" / "ours.yaml").write_text("libraries:\n  python:\n    file_writers: [put_file]\n",
                                                    encoding="utf-8")
     assert found not in _found(tmp_path / "svc", load_rules([rules_dir(), team]))
+
+
+def test_a_team_type_wrapper_leaves_its_name_out_of_the_element_type_words(tmp_path, ruleset):
+    make(tmp_path / "svc", {
+        "package.json": '{"name": "checkout", "dependencies": {"express": "^4.18.0"}}',
+        "src/checkout.ts": "import { Snapshot } from './snapshot';\nimport { Cart } from './cart';\n\n"
+                           "export class CheckoutState {\n  private entries = new Map<string, Snapshot<Cart>>();\n\n"
+                           "  remember(id: string, cart: Snapshot<Cart>): void {\n    this.entries.set(id, cart);\n"
+                           "  }\n}\n\nexport const checkoutState = new CheckoutState();\n",
+    })
+
+    def category(rules) -> str:
+        report = scan(tmp_path / "svc", Config(), rules, cache_dir=None).report
+        return next(f.category for f in report.findings if f.symbol == "CheckoutState.entries")
+
+    assert category(ruleset) == "versions"  # `Snapshot<Cart>` read as versions of something
+    # Our Snapshot<T> is a read-only wrapper, like Partial<T>: what the Map keeps is carts.
+    assert category(_team(tmp_path, "categories:\n  type_wrappers: [Snapshot]\n")) == "user-data"
+
+
+def test_a_team_provider_key_makes_the_classes_it_names_live_for_the_process(tmp_path, ruleset):
+    make(tmp_path / "svc", {
+        "package.json": '{"name": "auth", "dependencies": {"express": "^4.18.0"}}',
+        "src/container.ts": "import { createContainer } from './di';\nimport { SessionStore } from './sessions';\n\n"
+                            "export const container = createContainer({ singletons: [SessionStore] });\n",
+        "src/sessions.ts": "export class SessionStore {\n  private sessions = new Map<string, string>();\n\n"
+                           "  open(id: string, user: string): void {\n    this.sessions.set(id, user);\n  }\n}\n",
+        "src/routes.ts": "import express from 'express';\nimport { SessionStore } from './sessions';\n\n"
+                         "export const router = express.Router();\n\n"
+                         "router.post('/preview', (req, res) => {\n  const draft = new SessionStore();\n"
+                         "  draft.open(req.body.id, req.body.user);\n  res.sendStatus(204);\n});\n",
+    })
+    # Seen only made in a request handler, the store lives for one request.
+    assert "SessionStore.sessions" not in _judged(tmp_path / "svc", ruleset)
+    # Our container makes each class under `singletons:` once, like a NestJS module's `providers:`.
+    team = _team(tmp_path, "contexts:\n  typescript:\n    provider_keys: [singletons]\n")
+    assert _judged(tmp_path / "svc", team)["SessionStore.sessions"] == ("ts.instance-collection", "CRITICAL",
+                                                                        "in-memory")
+
