@@ -122,6 +122,8 @@ SCHEMA: dict[str, dict[str, Any]] = {
             "cli_decorators": Patterns(),
             "singleton_attributes": Names(),
             "singleton_bases": Names(glob=True),
+            "singleton_decorators": Names(glob=True),
+            "plain_decorators": Names(),
         },
         "typescript": {
             "startup_functions": Names(glob=True),

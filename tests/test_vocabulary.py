@@ -519,3 +519,34 @@ def test_a_team_provider_key_makes_the_classes_it_names_live_for_the_process(tmp
     assert _judged(tmp_path / "svc", team)["SessionStore.sessions"] == ("ts.instance-collection", "CRITICAL",
                                                                         "in-memory")
 
+
+def test_a_team_singleton_decorator_makes_its_class_live_for_the_process(tmp_path, ruleset):
+    make(tmp_path / "svc", {
+        "requirements.txt": "flask\n",
+        "app/presence.py": "from app.lifecycle import process_wide\n\n\n@process_wide\nclass Presence:\n"
+                           "    def __init__(self):\n        self.online = {}\n\n"
+                           "    def seen(self, user_id, at):\n        self.online[user_id] = at\n\n\n"
+                           "def presence():\n    return Presence()\n",
+    })
+    # Made in a function, a Presence could live for one call.
+    assert "Presence.online" not in _judged(tmp_path / "svc", ruleset)
+    # Our @process_wide, like a @singleton decorator, hands out one instance per process.
+    team = _team(tmp_path, "contexts:\n  python:\n    singleton_decorators: [process_wide]\n")
+    assert _judged(tmp_path / "svc", team)["Presence.online"] == ("py.instance-collection", "MEDIUM", "in-memory")
+
+
+def test_a_team_plain_decorator_lets_a_registry_be_filled_at_boot(tmp_path, ruleset):
+    make(tmp_path / "svc", {
+        "requirements.txt": "fastapi\n",
+        "app/registry.py": "EXPORTERS = {}\n\n\ndef add_exporter(name, exporter):\n    EXPORTERS[name] = exporter\n",
+        "app/exporters.py": "from app.registry import add_exporter\nfrom app.tracing import traced\n\n\n@traced\n"
+                            "def load_exporters():\n    add_exporter('csv', CsvExporter())\n"
+                            "    add_exporter('json', JsonExporter())\n\n\n"
+                            "class CsvExporter:\n    pass\n\n\nclass JsonExporter:\n    pass\n\n\nload_exporters()\n",
+    })
+    # A decorated function may be one a framework calls at any time: the registry is written at runtime.
+    assert _judged(tmp_path / "svc", ruleset)["EXPORTERS"] == ("py.module-collection", "MEDIUM", "in-memory")
+    # Our @traced only logs the call: load_exporters runs where it is called, at import, so the registry is
+    # filled at boot, the same on every instance.
+    assert "EXPORTERS" not in _judged(tmp_path / "svc", _team(tmp_path, "contexts:\n  python:\n"
+                                                                         "    plain_decorators: [traced]\n"))
