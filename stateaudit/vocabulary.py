@@ -132,6 +132,8 @@ SCHEMA: dict[str, dict[str, Any]] = {
             "handler_decorators": Names(),
             "long_lived_decorators": Names(),
             "deferring_calls": Names(),
+            "registration_calls": Names(),
+            "hand_out_calls": Names(),
             "request_scopes": Names(),
             "provider_keys": Names(),
             "singleton_fields": Patterns(),

@@ -550,3 +550,23 @@ def test_a_team_plain_decorator_lets_a_registry_be_filled_at_boot(tmp_path, rule
     # filled at boot, the same on every instance.
     assert "EXPORTERS" not in _judged(tmp_path / "svc", _team(tmp_path, "contexts:\n  python:\n"
                                                                          "    plain_decorators: [traced]\n"))
+
+
+FASTIFY_PLUGIN = ("import fp from 'fastify-plugin';\n\nexport default fp(async (fastify) => {\n"
+                  "  const seen = new Set<string>();\n{handout}"
+                  "  fastify.addHook('onRequest', async (request) => {\n    seen.add(request.ip);\n  });\n});\n")
+
+
+@pytest.mark.parametrize("handout, text", [
+    # fastify's addHook keeps its callback for the process, like server.on(...).
+    ("", "contexts:\n  typescript:\n    registration_calls: [addHook]\n"),
+    # decorateReply hands the Set to fastify, like decorate(...).
+    ("  fastify.decorateReply('visitors', seen);\n", "contexts:\n  typescript:\n    hand_out_calls: [decorateReply]\n"),
+], ids=["registration-calls", "hand-out-calls"])
+def test_a_team_framework_call_keeps_a_plugin_local_for_the_process(tmp_path, ruleset, handout, text):
+    make(tmp_path / "svc", {
+        "package.json": '{"name": "api", "dependencies": {"fastify": "^4.0.0", "fastify-plugin": "^4.0.0"}}',
+        "src/visitors.ts": FASTIFY_PLUGIN.replace("{handout}", handout),
+    })
+    assert "seen" not in _judged(tmp_path / "svc", ruleset)
+    assert _judged(tmp_path / "svc", _team(tmp_path, text))["seen"] == ("ts.closure-collection", "MEDIUM", "in-memory")

@@ -79,9 +79,7 @@ class TsFile(FileAnalysis):
                                methods=frozenset({"method_definition"}))
     closure_shapes = ClosureShapes(
         inline_functions=frozenset({"arrow_function", "function_expression", "method_definition"}),
-        hand_out_calls=frozenset({"decorate", "decorateRequest", "set", "provide", "expose"}),
-        registrations=frozenset({"on", "once", "addListener", "addEventListener", "use", "get", "post", "put", "patch",
-                                 "delete", "all", "route", "subscribe", "setInterval", "handle", "register", "listen"}),
+        hand_out_calls="contexts.typescript.hand_out_calls", registrations="contexts.typescript.registration_calls",
         not_factory_parameter_words="contexts.typescript.handler_parameters")
     context_shapes = ContextShapes(
         startup_functions="contexts.typescript.startup_functions", handler_parameters="contexts.typescript.handler_parameters",
