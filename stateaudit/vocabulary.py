@@ -161,6 +161,7 @@ SCHEMA: dict[str, dict[str, Any]] = {
             "collection_classes": Patterns(),
             "file_removers": Names(),
             "file_writers": Names(),
+            "remote_io": Patterns(),
         },
     },
     "paths": {

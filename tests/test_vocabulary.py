@@ -570,3 +570,21 @@ def test_a_team_framework_call_keeps_a_plugin_local_for_the_process(tmp_path, ru
     })
     assert "seen" not in _judged(tmp_path / "svc", ruleset)
     assert _judged(tmp_path / "svc", _team(tmp_path, text))["seen"] == ("ts.closure-collection", "MEDIUM", "in-memory")
+
+
+def test_a_team_http_client_makes_a_timer_callback_wait_on_the_network(tmp_path, ruleset):
+    make(tmp_path / "svc", {
+        "package.json": '{"name": "meter", "dependencies": {"express": "^4.18.0", "ky": "^1.0.0"}}',
+        "src/usage.ts": "import ky from 'ky';\nimport { usage } from './meter';\n\n"
+                        "export function startUsageSync(): void {\n"
+                        "  setInterval(() => {\n    ky.post('https://billing.internal/usage', { json: usage.drain() });\n"
+                        "  }, 60_000);\n}\n",
+    })
+
+    def judged(rules) -> tuple[str, str]:
+        report = scan(tmp_path / "svc", Config(), rules, cache_dir=None).report
+        return next((f.risk.name, f.category) for f in report.findings if f.symbol == "startUsageSync")
+
+    assert judged(ruleset) == ("LOW", "refresh")
+    # ky is our HTTP client, like axios: each instance's timer pushes the usage to billing.
+    assert judged(_team(tmp_path, "libraries:\n  typescript:\n    remote_io: ['^ky\\.']\n")) == ("MEDIUM", "sync")
