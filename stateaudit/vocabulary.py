@@ -80,6 +80,7 @@ class Order:
 
 Shape = Names | Patterns | Groups | Labels | Order
 CLIENT_KINDS = ("redis", "queue", "database")
+CONTAINER_KINDS = ("dict", "list", "set", "deque", "defaultdict", "OrderedDict", "Counter")
 
 # section -> key -> shape, or key -> {sub-key -> shape} for per-language parts.
 SCHEMA: dict[str, dict[str, Any]] = {
@@ -152,6 +153,7 @@ SCHEMA: dict[str, dict[str, Any]] = {
             "temp_file_contexts": Names(),
             "file_writers": Names(),
             "file_writer_methods": Names(),
+            "container_classes": Labels(CONTAINER_KINDS),
         },
         "typescript": {
             "fs_modules": Names(),
@@ -200,6 +202,10 @@ class Vocabulary:
 
     def labels(self, key: str) -> dict[str, str]:
         return dict(self.values.get(key, {}))
+
+    def label_of(self, key: str, name: str) -> str | None:
+        """The label of one name in a Labels key, without copying the mapping: cheap for every candidate."""
+        return self.values.get(key, {}).get(name)
 
     def order(self, key: str) -> tuple[str, ...]:
         return tuple(self.values.get(key, ()))

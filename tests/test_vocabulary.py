@@ -108,12 +108,15 @@ BROKEN = [
     ("clientz:\n  python: {}\n", 1, "unknown section 'clientz'; did you mean 'clients'?"),
     ("clients:\n  python: [redis]\n", 2, "'clients.python' must be a mapping of modules, self_attributes"),
     ("clients:\n  python:\n    modules: {redis: [a]\n", 4, "invalid YAML"),
+    ("libraries:\n  python:\n    container_classes:\n      ExpiringDict: mapping\n", 4,
+     "'libraries.python.container_classes.ExpiringDict' must be one of dict, list, set, deque, defaultdict, "
+     "OrderedDict, Counter, not 'mapping'"),
 ]
 
 
 @pytest.mark.parametrize("text, line, message", BROKEN, ids=[
     "unknown-key", "wrong-type", "bad-pattern", "bad-label", "bad-order", "unknown-section", "not-a-mapping",
-    "not-yaml"])
+    "not-yaml", "bad-container-kind"])
 def test_a_broken_vocabulary_stops_the_scan_with_file_and_line(tmp_path, text, line, message):
     team = tmp_path / "team"
     (team / "vocabulary").mkdir(parents=True)
@@ -588,3 +591,17 @@ def test_a_team_http_client_makes_a_timer_callback_wait_on_the_network(tmp_path,
     assert judged(ruleset) == ("LOW", "refresh")
     # ky is our HTTP client, like axios: each instance's timer pushes the usage to billing.
     assert judged(_team(tmp_path, "libraries:\n  typescript:\n    remote_io: ['^ky\\.']\n")) == ("MEDIUM", "sync")
+
+
+def test_a_team_container_class_makes_module_state_a_collection(tmp_path, ruleset):
+    make(tmp_path / "svc", {
+        "requirements.txt": "flask\nexpiringdict\n",
+        "app/otp.py": "from expiringdict import ExpiringDict\nfrom flask import Blueprint, request\n\n"
+                      "bp = Blueprint('otp', __name__)\nCODES = ExpiringDict(max_len=10000, max_age_seconds=300)\n\n\n"
+                      "@bp.post('/otp')\ndef send_code():\n    CODES[request.json['phone']] = make_code()\n"
+                      "    return '', 204\n",
+    })
+    assert "CODES" not in _judged(tmp_path / "svc", ruleset)
+    # An ExpiringDict is a dict whose entries expire: the codes are kept in this worker's memory only.
+    team = _team(tmp_path, "libraries:\n  python:\n    container_classes: {ExpiringDict: dict}\n")
+    assert _judged(tmp_path / "svc", team)["CODES"] == ("py.module-collection", "MEDIUM", "in-memory")
