@@ -144,6 +144,7 @@ SCHEMA: dict[str, dict[str, Any]] = {
         "python": {
             "cache_modules": Names(),
             "cache_backends": Groups(Patterns(ignore_case=True)),
+            "cache_settings": Names(),
             "remote_io": Patterns(ignore_case=True),
             "file_copies": Names(),
             "file_removers": Names(),

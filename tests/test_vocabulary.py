@@ -605,3 +605,17 @@ def test_a_team_container_class_makes_module_state_a_collection(tmp_path, rulese
     # An ExpiringDict is a dict whose entries expire: the codes are kept in this worker's memory only.
     team = _team(tmp_path, "libraries:\n  python:\n    container_classes: {ExpiringDict: dict}\n")
     assert _judged(tmp_path / "svc", team)["CODES"] == ("py.module-collection", "MEDIUM", "in-memory")
+
+
+def test_a_team_cache_setting_says_where_a_cache_object_keeps_its_entries(tmp_path, ruleset):
+    make(tmp_path / "svc", {
+        "requirements.txt": "flask\nflask-caching\n",
+        "app/cache.py": "from flask_caching import Cache\n\nCACHE_BACKEND = 'RedisCache'\n"
+                        "cache = Cache(config={'CACHE_TYPE': CACHE_BACKEND})\n",
+        "app/prices.py": "from app.cache import cache\nfrom app.db import fetch_price\n\n\n"
+                         "@cache.memoize(timeout=60)\ndef price_of(sku):\n    return fetch_price(sku)\n",
+    })
+    assert _judged(tmp_path / "svc", ruleset)["price_of"] == ("py.memoize-cache", "MEDIUM", "memory+redis")
+    # CACHE_BACKEND is our setting for the backend, like CACHE_TYPE: it names Redis.
+    team = _team(tmp_path, "libraries:\n  python:\n    cache_settings: [CACHE_BACKEND]\n")
+    assert _judged(tmp_path / "svc", team)["price_of"] == ("py.memoize-cache", "LOW", "redis")
