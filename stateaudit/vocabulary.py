@@ -138,6 +138,8 @@ SCHEMA: dict[str, dict[str, Any]] = {
             "request_scopes": Names(),
             "provider_keys": Names(),
             "singleton_fields": Patterns(),
+            "singleton_getters": Names(),
+            "singleton_instances": Names(),
         },
     },
     "libraries": {

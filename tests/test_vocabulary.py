@@ -619,3 +619,23 @@ def test_a_team_cache_setting_says_where_a_cache_object_keeps_its_entries(tmp_pa
     # CACHE_BACKEND is our setting for the backend, like CACHE_TYPE: it names Redis.
     team = _team(tmp_path, "libraries:\n  python:\n    cache_settings: [CACHE_BACKEND]\n")
     assert _judged(tmp_path / "svc", team)["price_of"] == ("py.memoize-cache", "LOW", "redis")
+
+
+def test_a_team_singleton_getter_makes_writes_through_it_writes_of_the_instance(tmp_path, ruleset):
+    make(tmp_path / "svc", {
+        "package.json": '{"name": "flags", "dependencies": {"express": "^4.18.0"}}',
+        "src/flags.ts": "export class FeatureFlags {\n  private static instance?: FeatureFlags;\n"
+                        "  readonly overrides = new Map<string, boolean>();\n\n"
+                        "  static current(): FeatureFlags {\n    if (!FeatureFlags.instance) {\n"
+                        "      FeatureFlags.instance = new FeatureFlags();\n    }\n    return FeatureFlags.instance;\n"
+                        "  }\n}\n",
+        "src/routes.ts": "import express from 'express';\nimport { FeatureFlags } from './flags';\n\n"
+                         "export const router = express.Router();\n\n"
+                         "router.post('/flags/:name', (req, res) => {\n"
+                         "  FeatureFlags.current().overrides.set(req.params.name, req.body.on);\n"
+                         "  res.sendStatus(204);\n});\n",
+    })
+    assert "FeatureFlags.overrides" not in _judged(tmp_path / "svc", ruleset)
+    # FeatureFlags.current() hands out the one instance, like getInstance(): a route writes its Map.
+    team = _team(tmp_path, "contexts:\n  typescript:\n    singleton_getters: [current]\n")
+    assert _judged(tmp_path / "svc", team)["FeatureFlags.overrides"] == ("ts.instance-collection", "HIGH", "in-memory")
