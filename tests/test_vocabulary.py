@@ -449,39 +449,26 @@ docs:
 """
 
 
-def test_a_team_python_file_writer_method_makes_a_mkdir_part_of_its_write(tmp_path, ruleset):
-    make(tmp_path / "svc", {
-        "requirements.txt": "flask\n",
-        "app/avatars.py": "import os\n\n\ndef save_avatar(upload, user_id):\n"
-                          "    os.makedirs('uploads/avatars', exist_ok=True)\n"
-                          "    upload.persist(os.path.join('uploads/avatars', user_id + '.png'))\n",
-    })
-    team = tmp_path / "team"
-    (team / "vocabulary").mkdir(parents=True)
-    (team / "team.py-upload-folder.yaml").write_text(TEAM_MKDIR_RULE, encoding="utf-8")
-    found = ("team.py-upload-folder", "app/avatars.py", 5)
-    assert found in _found(tmp_path / "svc", load_rules([rules_dir(), team]))
+@pytest.mark.parametrize("path, source, line, text", [
     # Our upload objects' persist() writes the file, like Path.write_text(): the makedirs is part of that write.
-    (team / "vocabulary" / "ours.yaml").write_text("libraries:\n  python:\n    file_writer_methods: [persist]\n",
-                                                   encoding="utf-8")
-    assert found not in _found(tmp_path / "svc", load_rules([rules_dir(), team]))
-
-
-def test_a_team_python_file_writer_call_makes_a_mkdir_part_of_its_write(tmp_path, ruleset):
-    make(tmp_path / "svc", {
-        "requirements.txt": "flask\n",
-        "app/reports.py": "import os\n\nfrom app.storage import put_file\n\n\ndef publish_report(src, name):\n"
-                          "    os.makedirs('reports/daily', exist_ok=True)\n"
-                          "    put_file(src, os.path.join('reports/daily', name))\n",
-    })
+    ("app/avatars.py", "import os\n\n\ndef save_avatar(upload, user_id):\n"
+                       "    os.makedirs('uploads/avatars', exist_ok=True)\n"
+                       "    upload.persist(os.path.join('uploads/avatars', user_id + '.png'))\n", 5,
+     "libraries:\n  python:\n    file_writer_methods: [persist]\n"),
+    # Our storage helper put_file copies the file into place, like shutil.copy: the makedirs is part of it.
+    ("app/reports.py", "import os\n\nfrom app.storage import put_file\n\n\ndef publish_report(src, name):\n"
+                       "    os.makedirs('reports/daily', exist_ok=True)\n"
+                       "    put_file(src, os.path.join('reports/daily', name))\n", 7,
+     "libraries:\n  python:\n    file_writers: [put_file]\n"),
+], ids=["file-writer-methods", "file-writers"])
+def test_a_team_python_file_writer_makes_a_mkdir_part_of_its_write(tmp_path, ruleset, path, source, line, text):
+    make(tmp_path / "svc", {"requirements.txt": "flask\n", path: source})
     team = tmp_path / "team"
     (team / "vocabulary").mkdir(parents=True)
     (team / "team.py-upload-folder.yaml").write_text(TEAM_MKDIR_RULE, encoding="utf-8")
-    found = ("team.py-upload-folder", "app/reports.py", 7)
+    found = ("team.py-upload-folder", path, line)
     assert found in _found(tmp_path / "svc", load_rules([rules_dir(), team]))
-    # Our storage helper put_file copies the file into place, like shutil.copy: the makedirs is part of it.
-    (team / "vocabulary" / "ours.yaml").write_text("libraries:\n  python:\n    file_writers: [put_file]\n",
-                                                   encoding="utf-8")
+    (team / "vocabulary" / "ours.yaml").write_text(text, encoding="utf-8")
     assert found not in _found(tmp_path / "svc", load_rules([rules_dir(), team]))
 
 
@@ -503,41 +490,6 @@ def test_a_team_type_wrapper_leaves_its_name_out_of_the_element_type_words(tmp_p
     assert category(_team(tmp_path, "categories:\n  type_wrappers: [Snapshot]\n")) == "user-data"
 
 
-def test_a_team_provider_key_makes_the_classes_it_names_live_for_the_process(tmp_path, ruleset):
-    make(tmp_path / "svc", {
-        "package.json": '{"name": "auth", "dependencies": {"express": "^4.18.0"}}',
-        "src/container.ts": "import { createContainer } from './di';\nimport { SessionStore } from './sessions';\n\n"
-                            "export const container = createContainer({ singletons: [SessionStore] });\n",
-        "src/sessions.ts": "export class SessionStore {\n  private sessions = new Map<string, string>();\n\n"
-                           "  open(id: string, user: string): void {\n    this.sessions.set(id, user);\n  }\n}\n",
-        "src/routes.ts": "import express from 'express';\nimport { SessionStore } from './sessions';\n\n"
-                         "export const router = express.Router();\n\n"
-                         "router.post('/preview', (req, res) => {\n  const draft = new SessionStore();\n"
-                         "  draft.open(req.body.id, req.body.user);\n  res.sendStatus(204);\n});\n",
-    })
-    # Seen only made in a request handler, the store lives for one request.
-    assert "SessionStore.sessions" not in _judged(tmp_path / "svc", ruleset)
-    # Our container makes each class under `singletons:` once, like a NestJS module's `providers:`.
-    team = _team(tmp_path, "contexts:\n  typescript:\n    provider_keys: [singletons]\n")
-    assert _judged(tmp_path / "svc", team)["SessionStore.sessions"] == ("ts.instance-collection", "CRITICAL",
-                                                                        "in-memory")
-
-
-def test_a_team_singleton_decorator_makes_its_class_live_for_the_process(tmp_path, ruleset):
-    make(tmp_path / "svc", {
-        "requirements.txt": "flask\n",
-        "app/presence.py": "from app.lifecycle import process_wide\n\n\n@process_wide\nclass Presence:\n"
-                           "    def __init__(self):\n        self.online = {}\n\n"
-                           "    def seen(self, user_id, at):\n        self.online[user_id] = at\n\n\n"
-                           "def presence():\n    return Presence()\n",
-    })
-    # Made in a function, a Presence could live for one call.
-    assert "Presence.online" not in _judged(tmp_path / "svc", ruleset)
-    # Our @process_wide, like a @singleton decorator, hands out one instance per process.
-    team = _team(tmp_path, "contexts:\n  python:\n    singleton_decorators: [process_wide]\n")
-    assert _judged(tmp_path / "svc", team)["Presence.online"] == ("py.instance-collection", "MEDIUM", "in-memory")
-
-
 def test_a_team_plain_decorator_lets_a_registry_be_filled_at_boot(tmp_path, ruleset):
     make(tmp_path / "svc", {
         "requirements.txt": "fastapi\n",
@@ -553,26 +505,6 @@ def test_a_team_plain_decorator_lets_a_registry_be_filled_at_boot(tmp_path, rule
     # filled at boot, the same on every instance.
     assert "EXPORTERS" not in _judged(tmp_path / "svc", _team(tmp_path, "contexts:\n  python:\n"
                                                                          "    plain_decorators: [traced]\n"))
-
-
-FASTIFY_PLUGIN = ("import fp from 'fastify-plugin';\n\nexport default fp(async (fastify) => {\n"
-                  "  const seen = new Set<string>();\n{handout}"
-                  "  fastify.addHook('onRequest', async (request) => {\n    seen.add(request.ip);\n  });\n});\n")
-
-
-@pytest.mark.parametrize("handout, text", [
-    # fastify's addHook keeps its callback for the process, like server.on(...).
-    ("", "contexts:\n  typescript:\n    registration_calls: [addHook]\n"),
-    # decorateReply hands the Set to fastify, like decorate(...).
-    ("  fastify.decorateReply('visitors', seen);\n", "contexts:\n  typescript:\n    hand_out_calls: [decorateReply]\n"),
-], ids=["registration-calls", "hand-out-calls"])
-def test_a_team_framework_call_keeps_a_plugin_local_for_the_process(tmp_path, ruleset, handout, text):
-    make(tmp_path / "svc", {
-        "package.json": '{"name": "api", "dependencies": {"fastify": "^4.0.0", "fastify-plugin": "^4.0.0"}}',
-        "src/visitors.ts": FASTIFY_PLUGIN.replace("{handout}", handout),
-    })
-    assert "seen" not in _judged(tmp_path / "svc", ruleset)
-    assert _judged(tmp_path / "svc", _team(tmp_path, text))["seen"] == ("ts.closure-collection", "MEDIUM", "in-memory")
 
 
 def test_a_team_http_client_makes_a_timer_callback_wait_on_the_network(tmp_path, ruleset):
@@ -593,20 +525,6 @@ def test_a_team_http_client_makes_a_timer_callback_wait_on_the_network(tmp_path,
     assert judged(_team(tmp_path, "libraries:\n  typescript:\n    remote_io: ['^ky\\.']\n")) == ("MEDIUM", "sync")
 
 
-def test_a_team_container_class_makes_module_state_a_collection(tmp_path, ruleset):
-    make(tmp_path / "svc", {
-        "requirements.txt": "flask\nexpiringdict\n",
-        "app/otp.py": "from expiringdict import ExpiringDict\nfrom flask import Blueprint, request\n\n"
-                      "bp = Blueprint('otp', __name__)\nCODES = ExpiringDict(max_len=10000, max_age_seconds=300)\n\n\n"
-                      "@bp.post('/otp')\ndef send_code():\n    CODES[request.json['phone']] = make_code()\n"
-                      "    return '', 204\n",
-    })
-    assert "CODES" not in _judged(tmp_path / "svc", ruleset)
-    # An ExpiringDict is a dict whose entries expire: the codes are kept in this worker's memory only.
-    team = _team(tmp_path, "libraries:\n  python:\n    container_classes: {ExpiringDict: dict}\n")
-    assert _judged(tmp_path / "svc", team)["CODES"] == ("py.module-collection", "MEDIUM", "in-memory")
-
-
 def test_a_team_cache_setting_says_where_a_cache_object_keeps_its_entries(tmp_path, ruleset):
     make(tmp_path / "svc", {
         "requirements.txt": "flask\nflask-caching\n",
@@ -621,21 +539,70 @@ def test_a_team_cache_setting_says_where_a_cache_object_keeps_its_entries(tmp_pa
     assert _judged(tmp_path / "svc", team)["price_of"] == ("py.memoize-cache", "LOW", "redis")
 
 
-def test_a_team_singleton_getter_makes_writes_through_it_writes_of_the_instance(tmp_path, ruleset):
-    make(tmp_path / "svc", {
-        "package.json": '{"name": "flags", "dependencies": {"express": "^4.18.0"}}',
-        "src/flags.ts": "export class FeatureFlags {\n  private static instance?: FeatureFlags;\n"
-                        "  readonly overrides = new Map<string, boolean>();\n\n"
-                        "  static current(): FeatureFlags {\n    if (!FeatureFlags.instance) {\n"
-                        "      FeatureFlags.instance = new FeatureFlags();\n    }\n    return FeatureFlags.instance;\n"
-                        "  }\n}\n",
-        "src/routes.ts": "import express from 'express';\nimport { FeatureFlags } from './flags';\n\n"
-                         "export const router = express.Router();\n\n"
-                         "router.post('/flags/:name', (req, res) => {\n"
-                         "  FeatureFlags.current().overrides.set(req.params.name, req.body.on);\n"
-                         "  res.sendStatus(204);\n});\n",
-    })
-    assert "FeatureFlags.overrides" not in _judged(tmp_path / "svc", ruleset)
+FASTIFY_PLUGIN = ("import fp from 'fastify-plugin';\n\nexport default fp(async (fastify) => {\n"
+                  "  const seen = new Set<string>();\n{handout}"
+                  "  fastify.addHook('onRequest', async (request) => {\n    seen.add(request.ip);\n  });\n});\n")
+FASTIFY = '{"name": "api", "dependencies": {"fastify": "^4.0.0", "fastify-plugin": "^4.0.0"}}'
+EXPRESS = '{"name": "svc", "dependencies": {"express": "^4.18.0"}}'
+
+
+@pytest.mark.parametrize("files, text, symbol, verdict", [
+    # Our container makes each class under `singletons:` once, like a NestJS module's `providers:` (seen only
+    # made in a request handler, the store would live for one request).
+    ({"package.json": EXPRESS,
+      "src/container.ts": "import { createContainer } from './di';\nimport { SessionStore } from './sessions';\n\n"
+                          "export const container = createContainer({ singletons: [SessionStore] });\n",
+      "src/sessions.ts": "export class SessionStore {\n  private sessions = new Map<string, string>();\n\n"
+                         "  open(id: string, user: string): void {\n    this.sessions.set(id, user);\n  }\n}\n",
+      "src/routes.ts": "import express from 'express';\nimport { SessionStore } from './sessions';\n\n"
+                       "export const router = express.Router();\n\n"
+                       "router.post('/preview', (req, res) => {\n  const draft = new SessionStore();\n"
+                       "  draft.open(req.body.id, req.body.user);\n  res.sendStatus(204);\n});\n"},
+     "contexts:\n  typescript:\n    provider_keys: [singletons]\n",
+     "SessionStore.sessions", ("ts.instance-collection", "CRITICAL", "in-memory")),
+    # fastify's addHook keeps its callback for the process, like server.on(...).
+    ({"package.json": FASTIFY, "src/visitors.ts": FASTIFY_PLUGIN.replace("{handout}", "")},
+     "contexts:\n  typescript:\n    registration_calls: [addHook]\n",
+     "seen", ("ts.closure-collection", "MEDIUM", "in-memory")),
+    # decorateReply hands the Set to fastify, like decorate(...).
+    ({"package.json": FASTIFY,
+      "src/visitors.ts": FASTIFY_PLUGIN.replace("{handout}", "  fastify.decorateReply('visitors', seen);\n")},
+     "contexts:\n  typescript:\n    hand_out_calls: [decorateReply]\n",
+     "seen", ("ts.closure-collection", "MEDIUM", "in-memory")),
     # FeatureFlags.current() hands out the one instance, like getInstance(): a route writes its Map.
-    team = _team(tmp_path, "contexts:\n  typescript:\n    singleton_getters: [current]\n")
-    assert _judged(tmp_path / "svc", team)["FeatureFlags.overrides"] == ("ts.instance-collection", "HIGH", "in-memory")
+    ({"package.json": EXPRESS,
+      "src/flags.ts": "export class FeatureFlags {\n  private static instance?: FeatureFlags;\n"
+                      "  readonly overrides = new Map<string, boolean>();\n\n"
+                      "  static current(): FeatureFlags {\n    if (!FeatureFlags.instance) {\n"
+                      "      FeatureFlags.instance = new FeatureFlags();\n    }\n    return FeatureFlags.instance;\n"
+                      "  }\n}\n",
+      "src/routes.ts": "import express from 'express';\nimport { FeatureFlags } from './flags';\n\n"
+                       "export const router = express.Router();\n\n"
+                       "router.post('/flags/:name', (req, res) => {\n"
+                       "  FeatureFlags.current().overrides.set(req.params.name, req.body.on);\n"
+                       "  res.sendStatus(204);\n});\n"},
+     "contexts:\n  typescript:\n    singleton_getters: [current]\n",
+     "FeatureFlags.overrides", ("ts.instance-collection", "HIGH", "in-memory")),
+    # Our @process_wide, like a @singleton decorator, hands out one instance per process (made in a function,
+    # a Presence could live for one call).
+    ({"requirements.txt": "flask\n",
+      "app/presence.py": "from app.lifecycle import process_wide\n\n\n@process_wide\nclass Presence:\n"
+                         "    def __init__(self):\n        self.online = {}\n\n"
+                         "    def seen(self, user_id, at):\n        self.online[user_id] = at\n\n\n"
+                         "def presence():\n    return Presence()\n"},
+     "contexts:\n  python:\n    singleton_decorators: [process_wide]\n",
+     "Presence.online", ("py.instance-collection", "MEDIUM", "in-memory")),
+    # An ExpiringDict is a dict whose entries expire: the codes are kept in this worker's memory only.
+    ({"requirements.txt": "flask\nexpiringdict\n",
+      "app/otp.py": "from expiringdict import ExpiringDict\nfrom flask import Blueprint, request\n\n"
+                    "bp = Blueprint('otp', __name__)\nCODES = ExpiringDict(max_len=10000, max_age_seconds=300)\n\n\n"
+                    "@bp.post('/otp')\ndef send_code():\n    CODES[request.json['phone']] = make_code()\n"
+                    "    return '', 204\n"},
+     "libraries:\n  python:\n    container_classes: {ExpiringDict: dict}\n",
+     "CODES", ("py.module-collection", "MEDIUM", "in-memory")),
+], ids=["provider-keys", "registration-calls", "hand-out-calls", "singleton-getters", "singleton-decorators",
+        "container-classes"])
+def test_a_team_word_makes_state_a_finding(tmp_path, ruleset, files, text, symbol, verdict):
+    make(tmp_path / "svc", files)
+    assert symbol not in _judged(tmp_path / "svc", ruleset)
+    assert _judged(tmp_path / "svc", _team(tmp_path, text))[symbol] == verdict
