@@ -211,7 +211,7 @@ def call_facts(py: PyFile, call: SyntaxNode) -> tuple[dict[str, Any], list[Write
         "joined": any(callee.endswith(".join") and not named_children(field(c, "arguments"))
                       for callee, c in _calls_in(fn)),
         "awaited": _awaits_tasks(fn),
-        "write_mode": _writes_with(string_value(mode_node) or ""),
+        "write_mode": _writes_with(_string_value(mode_node) or ""),
         "mode": mode,
         "first_arg": first_text[:200],
         "positional_count": len(positional),
@@ -266,7 +266,7 @@ def _mode_argument(py: PyFile, call: SyntaxNode) -> SyntaxNode | None:
     return positional[1] if len(positional) > 1 else None
 
 
-def string_value(node: SyntaxNode | None) -> str | None:
+def _string_value(node: SyntaxNode | None) -> str | None:
     """The value of a plain string literal (`"wb"` -> `wb`), read from its content nodes; None for anything
     else (a name, a call, an f-string with a `{...}` in it, strings joined by juxtaposition)."""
     if node is None or node.type != "string":
@@ -295,7 +295,7 @@ def _writes_files(py: PyFile, fn: SyntaxNode | None) -> bool:
         if callee in writers:
             return True
         if callee.endswith("open"):
-            mode = string_value(_mode_argument(py, call))
+            mode = _string_value(_mode_argument(py, call))
             if mode is not None and _writes_with(mode):
                 return True
     return False

@@ -58,8 +58,6 @@ _CLIENT_PROP_TYPES = frozenset({"identifier", "type_identifier", "decorator"})
 _EXPORTED_NAME_TYPES = frozenset({"identifier", "shorthand_property_identifier", "property_identifier"})
 
 
-
-
 class TsFile(FileAnalysis):
     """Per-file analysis, computed once and shared by every candidate in the file."""
 
