@@ -490,18 +490,24 @@ def test_a_team_type_wrapper_leaves_its_name_out_of_the_element_type_words(tmp_p
     assert category(_team(tmp_path, "categories:\n  type_wrappers: [Snapshot]\n")) == "user-data"
 
 
-def test_a_team_plain_decorator_lets_a_registry_be_filled_at_boot(tmp_path, ruleset):
-    make(tmp_path / "svc", {
-        "requirements.txt": "fastapi\n",
-        "app/registry.py": "EXPORTERS = {}\n\n\ndef add_exporter(name, exporter):\n    EXPORTERS[name] = exporter\n",
-        "app/exporters.py": "from app.registry import add_exporter\nfrom app.tracing import traced\n\n\n@traced\n"
-                            "def load_exporters():\n    add_exporter('csv', CsvExporter())\n"
-                            "    add_exporter('json', JsonExporter())\n\n\n"
-                            "class CsvExporter:\n    pass\n\n\nclass JsonExporter:\n    pass\n\n\nload_exporters()\n",
-    })
+@pytest.mark.parametrize("files", [
+    # The loader that fills the registry at import is decorated.
+    {"app/registry.py": "EXPORTERS = {}\n\n\ndef add_exporter(name, exporter):\n    EXPORTERS[name] = exporter\n",
+     "app/exporters.py": "from app.registry import add_exporter\nfrom app.tracing import traced\n\n\n@traced\n"
+                         "def load_exporters():\n    add_exporter('csv', CsvExporter())\n"
+                         "    add_exporter('json', JsonExporter())\n\n\n"
+                         "class CsvExporter:\n    pass\n\n\nclass JsonExporter:\n    pass\n\n\nload_exporters()\n"},
+    # The function that writes the registry is decorated itself.
+    {"app/registry.py": "from app.tracing import traced\n\nEXPORTERS = {}\n\n\n@traced\n"
+                        "def add_exporter(name, exporter):\n    EXPORTERS[name] = exporter\n",
+     "app/exporters.py": "from app.registry import add_exporter\n\n\nclass CsvExporter:\n    pass\n\n\n"
+                         "add_exporter('csv', CsvExporter())\n"},
+], ids=["decorated-caller", "decorated-writer"])
+def test_a_team_plain_decorator_lets_a_registry_be_filled_at_boot(tmp_path, ruleset, files):
+    make(tmp_path / "svc", {"requirements.txt": "fastapi\n", **files})
     # A decorated function may be one a framework calls at any time: the registry is written at runtime.
     assert _judged(tmp_path / "svc", ruleset)["EXPORTERS"] == ("py.module-collection", "MEDIUM", "in-memory")
-    # Our @traced only logs the call: load_exporters runs where it is called, at import, so the registry is
+    # Our @traced only logs the call: the function runs where it is called, at import, so the registry is
     # filled at boot, the same on every instance.
     assert "EXPORTERS" not in _judged(tmp_path / "svc", _team(tmp_path, "contexts:\n  python:\n"
                                                                          "    plain_decorators: [traced]\n"))

@@ -112,15 +112,18 @@ def _uses(py: PyFile) -> tuple[dict[str, int], list[tuple[str, str, str]]]:
 
 
 def _writer_functions(py: PyFile, keys: list[tuple], writes: list[WriteSite]) -> tuple[tuple[str, bool], ...]:
-    """(name, decorated) of the outermost functions holding the writes: what the service index can look up."""
+    """(name, decorated) of the outermost functions holding the writes: what the service index can look up.
+    Decorated: a decorator other than the vocabulary's `contexts.python.plain_decorators` (`@app.get`,
+    `@celery.task`) may hand the function to a framework, which runs it at any time."""
     lines = {w.line for w in writes}
+    plain = vocabulary().names("contexts.python.plain_decorators")
     found = set()
     for key in keys:
         for line, op, fn in py.events.get(key, []):
             if line in lines and op != "read" and fn is not None:
                 outer = _outer_function(fn)
                 decorators = [d.split("(")[0] for d in py.decorators(outer)]
-                decorated = any(d not in ("staticmethod", "classmethod") for d in decorators)
+                decorated = any(d not in plain for d in decorators)
                 found.add((node_text(field(outer, "name")) if outer.type == "function_definition" else "", decorated))
     return tuple(sorted(found))
 
