@@ -174,12 +174,8 @@ def call_shape_facts(py: PyFile, call: SyntaxNode) -> dict[str, Any]:
     positional, keywords = _arguments(call)
     function = field(call, "function")
     receiver = node_text(field(function, "object")) if function is not None and function.type == "attribute" else ""
-    # `path.open("wb")` takes the mode first; `open(path, "wb")`, `tarfile.open(path, "w:gz")`, `ZipFile(path, "w")` second.
-    path_open = receiver != "" and receiver.split(".")[0] not in py.imports and callee.endswith(".open")
-    mode_node = keywords.get("mode") or (positional[0] if path_open and positional else
-                                         positional[1] if len(positional) > 1 else None)
+    mode_node = _mode_argument(py, call)
     mode = node_text(mode_node).strip("'\"rbRBfu") if mode_node is not None else ""
-    raw_mode = node_text(mode_node).strip("'\"") if mode_node is not None else ""
     first_text = node_text(positional[0]) if positional else (node_text(call) if call.type == "string" else "")
     return {
         "callee": callee,
@@ -187,8 +183,7 @@ def call_shape_facts(py: PyFile, call: SyntaxNode) -> dict[str, Any]:
         "callee_module": py.imports.get(callee.split(".")[0], ""),
         "receiver": receiver,
         "daemon": node_text(keywords.get("daemon")) == "True",
-        "write_mode": bool(_MODE.match(raw_mode)) and (bool(re.search(r"[wax]", raw_mode)) and not raw_mode.startswith("r")
-                                                      or "+" in raw_mode),
+        "write_mode": _writes_with(_string_value(mode_node) or ""),
         "mode": mode,
         "first_arg": first_text[:200],
         "positional_count": len(positional),
@@ -249,7 +244,7 @@ def call_facts(py: PyFile, call: SyntaxNode,
         # The path says what a file is for; failing that, the class and function that write it.
         "path_purpose": purpose_of_path(path_text) if purpose_of_path(path_text) != "other"
         else purpose_of_path(f"{class_name or ''} {method}"),
-        "writes_in_same_function": _writes_files(fn),
+        "writes_in_same_function": _writes_files(py, fn),
         "deleted_in_same_function": _removes_files(fn),
         "callee_is_project": _project_callee(py, callee),
         "default_if_missing": _default_if_missing(py, call, fn),
@@ -265,27 +260,63 @@ def call_facts(py: PyFile, call: SyntaxNode,
     return facts, []
 
 
-_COMMENTS = frozenset({"comment"})
-_MODE = re.compile(r"^[rwxabtU+]{1,4}(:\w*)?$")  # a file mode literal: "wb", "a+", tarfile's "w:gz"
-_WRITE_MODE = re.compile(r"^['\"][wax]b?\+?['\"]$")  # a write mode string literal of open(): "w", "ab", "x+"
+_MODE = re.compile(r"^[rwxabtU+]{1,4}(:\w*)?$")  # a file mode: "wb", "a+", tarfile's "w:gz"
 
 
-def _writes_files(fn: SyntaxNode | None) -> bool:
-    """The function writes files itself: `open(..., "w")`, `.write_text()`, `.save()`, `shutil.copy/move`;
-    read from its calls, so a comment or a docstring that shows one does not count. The methods are the
-    vocabulary's `libraries.python.file_writer_methods`."""
-    writer_methods = vocabulary().names("libraries.python.file_writer_methods")
+def _writes_with(mode: str) -> bool:
+    """Is `mode` a file mode that writes (`"w"`, `"ab"`, `"x"`, `"r+"`, tarfile's `"w:gz"`)?"""
+    return bool(_MODE.match(mode)) and (bool(re.search(r"[wax]", mode)) and not mode.startswith("r") or "+" in mode)
+
+
+def _mode_argument(py: PyFile, call: SyntaxNode) -> SyntaxNode | None:
+    """The mode argument of an opening call: `mode=...`; else the first positional argument of a path's
+    `.open("wb")` (a method of a value, not of an imported module); else the second (`open(path, "wb")`,
+    `tarfile.open(path, "w:gz")`, `ZipFile(path, "w")`)."""
+    function = field(call, "function")
+    arguments = named_children(field(call, "arguments"))
+    for argument in arguments:
+        if argument.type == "keyword_argument" and node_text(field(argument, "name")) == "mode":
+            return field(argument, "value")
+    positional = [a for a in arguments if a.type not in ("keyword_argument", _COMMENT)]
+    receiver = field(function, "object") if function is not None and function.type == "attribute" else None
+    path_open = receiver is not None and node_text(function).endswith(".open") \
+        and node_text(receiver).split(".")[0] not in py.imports
+    if path_open:
+        return positional[0] if positional else None
+    return positional[1] if len(positional) > 1 else None
+
+
+def _string_value(node: SyntaxNode | None) -> str | None:
+    """The value of a plain string literal (`"wb"` -> `wb`), read from its content nodes; None for anything
+    else (a name, a call, an f-string with a `{...}` in it, strings joined by juxtaposition)."""
+    if node is None or node.type != "string":
+        return None
+    parts = named_children(node)
+    if any(part.type == "interpolation" for part in parts):
+        return None
+    return "".join(node_text(part) for part in parts if part.type == "string_content")
+
+
+def _writes_files(py: PyFile, fn: SyntaxNode | None) -> bool:
+    """The function writes files itself: an opening call whose mode argument is a literal write mode
+    (`open(path, "w")`, `path.open(mode="ab")`, `tarfile.open(out, "w:gz")`), a method that writes a file's
+    contents (`.write_text()`, `.save()`), or a call that copies or moves a file into place (`shutil.copy`).
+    Read from its calls and the mode argument's string node, so a comment, a docstring or another string
+    argument that shows one does not count. The names are the vocabulary's `libraries.python.file_writers`
+    and `file_writer_methods`."""
+    words = vocabulary()
+    writers = words.names("libraries.python.file_writers")
+    writer_methods = words.names("libraries.python.file_writer_methods")
     for callee, call in _calls_in(fn):
         function = field(call, "function")
         if function is not None and function.type == "attribute" \
                 and node_text(field(function, "attribute")) in writer_methods:
             return True
-        if "shutil.copy" in callee or "shutil.move" in callee:
+        if callee in writers:
             return True
         if callee.endswith("open"):
-            arguments = [field(a, "value") if a.type == "keyword_argument" else a
-                         for a in named_children(field(call, "arguments"))]
-            if any(a is not None and a.type == "string" and _WRITE_MODE.match(node_text(a)) for a in arguments):
+            mode = _string_value(_mode_argument(py, call))
+            if mode is not None and _writes_with(mode):
                 return True
     return False
 

@@ -36,12 +36,16 @@ from .py_file import (
 
 def file_index(py: PyFile) -> FileIndex:
     index = FileIndex()
+    words = vocabulary()
+    one_instance = words.matcher("contexts.python.singleton_decorators")
+    plain = words.names("contexts.python.plain_decorators")
     for cls in py.classes():
         name = py.class_name(cls) or ""
         decorators = tuple(py.decorators(cls))
         index.classes.append(ClassInfo(
             name=name, file=py.parsed.rel, decorators=decorators,
-            long_lived_decorator=any(d.split("(")[0].endswith("singleton") for d in decorators) or long_lived_shape(cls),
+            long_lived_decorator=any(one_instance.match(d.split("(")[0].rsplit(".", 1)[-1]) for d in decorators)
+            or long_lived_shape(cls),
             has_static_instance=py.has_singleton_instance(cls) or py.has_singleton_base(cls),
             stateful_fields=py.stateful_fields(cls), clients=py.clients_in(cls),
         ))
@@ -51,8 +55,7 @@ def file_index(py: PyFile) -> FileIndex:
             index.instantiations.append((node_text(callee), instantiation_context(py, node)))
     index.name_refs, index.calls = _uses(py)
     index.dispatched = frozenset(node_text(field(fn, "name")) for fn in descendants(py.root, "function_definition")
-                                 if any(d.split("(")[0] not in ("staticmethod", "classmethod", "property")
-                                         for d in py.decorators(fn)))
+                                 if any(d.split("(")[0] not in plain for d in py.decorators(fn)))
     index.module = module_path(py.parsed.rel)
     index.cache_objects = dict(py.caches.objects)
     index.cache_wrappers = frozenset(py.caches.lru_wrappers)
@@ -127,15 +130,18 @@ def _calls(py: PyFile) -> list[tuple[str, str, str]]:
 
 
 def _writer_functions(py: PyFile, keys: list[tuple], writes: list[WriteSite]) -> tuple[tuple[str, bool], ...]:
-    """(name, decorated) of the outermost functions holding the writes: what the service index can look up."""
+    """(name, decorated) of the outermost functions holding the writes: what the service index can look up.
+    Decorated: a decorator other than the vocabulary's `contexts.python.plain_decorators` (`@app.get`,
+    `@celery.task`) may hand the function to a framework, which runs it at any time."""
     lines = {w.line for w in writes}
+    plain = vocabulary().names("contexts.python.plain_decorators")
     found = set()
     for key in keys:
         for line, op, fn in py.events.get(key, []):
             if line in lines and op != "read" and fn is not None:
                 outer = _outer_function(fn)
                 decorators = [d.split("(")[0] for d in py.decorators(outer)]
-                decorated = any(d not in ("staticmethod", "classmethod") for d in decorators)
+                decorated = any(d not in plain for d in decorators)
                 found.add((node_text(field(outer, "name")) if outer.type == "function_definition" else "", decorated))
     return tuple(sorted(found))
 

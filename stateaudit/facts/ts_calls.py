@@ -283,9 +283,11 @@ def _schedule_store(callee: str, options: frozenset[str]) -> str:
 
 
 def _does_io(ts: TsFile, callback: SyntaxNode | None, cls: SyntaxNode | None) -> bool:
-    """Does a timer's callback wait on I/O (await, fetch, or an async method of its class)?"""
+    """Does a timer's callback wait on I/O (await, a network call, or an async method of its class)? The network
+    calls are the vocabulary's `libraries.typescript.remote_io`, searched in each callee's text (`axios.get`)."""
     if callback is None:
         return False
+    remote = vocabulary().matcher("libraries.typescript.remote_io")
     async_methods = set()
     for member in named_children(field(cls, "body")) if cls is not None else []:
         if member.type == "method_definition" and any(c.type == "async" for c in children_of(member)):
@@ -295,7 +297,7 @@ def _does_io(ts: TsFile, callback: SyntaxNode | None, cls: SyntaxNode | None) ->
             return True
         if node.type == "call_expression":
             callee = node_text(field(node, "function"))
-            if callee in ("fetch", "axios", "got") or callee.startswith(("axios.", "http.", "https.")):
+            if remote.search(callee):
                 return True
             if callee.startswith("this.") and callee[5:] in async_methods:
                 return True
