@@ -254,11 +254,49 @@ class FileAnalysis:
     def closure_writes(self, fn: SyntaxNode, name: str) -> list[WriteSite]:
         """Writes to a local of `fn` from the functions nested in it that do not bind the name themselves:
         the closures that may outlive the call."""
-        if len(descendants(fn, self.function_types)) < 2:
-            return []  # no function nested in it (the list holds `fn` itself): no events table needed
+        nested = descendants(fn, self.function_types)[1:]  # the list starts with `fn` itself
+        if not nested or not self._named_in_nested(fn, nested, name):
+            return []  # no nested function names it or an alias of it: no events table needed
         return [WriteSite(line, op) for line, op, event_fn in self.events.get(("name", name), [])
                 if op not in ("read", "rebind") and event_fn is not None and event_fn != fn
                 and fn in ancestors(event_fn) and not self.binds(event_fn, name)]
+
+    def _named_in_nested(self, fn: SyntaxNode, nested: list[SyntaxNode], name: str) -> bool:
+        """Does a function nested in `fn` name `name`, or a name an alias statement may have given it
+        (`c = cache`)? Every event of the name inside a nested function is at such an identifier (its own,
+        or an alias's that the events table credits to it), so without one there is no closure write."""
+        known = self.__dict__.setdefault("_nested_names", {})
+        if fn.id not in known:
+            known[fn.id] = {node_text(i) for f in nested for i in descendants(f, "identifier")}
+        names = known[fn.id]
+        if name in names:
+            return True
+        reached, todo = {name}, [name]
+        while todo:  # names given `name` by alias statements, and names given those, and so on
+            for alias in self._alias_sources.get(todo.pop(), ()):
+                if alias in names:
+                    return True
+                if alias not in reached:
+                    reached.add(alias)
+                    todo.append(alias)
+        return False
+
+    @cached_property
+    def _alias_sources(self) -> dict[str, set[str]]:
+        """Identifier -> the names given a value it appears in by a statement shaped like an alias (`t = x`,
+        `const t = x.y`): more than the aliases `operation` makes, never fewer."""
+        shapes = self.write_shapes
+        sources: dict[str, set[str]] = {}
+        kinds = frozenset(kind for kind in (shapes.alias_declarator, shapes.alias_assignment) if kind)
+        for statement in descendants(self.root, kinds) if kinds else ():
+            declarator = statement.type == shapes.alias_declarator
+            left = field(statement, "name" if declarator else "left")
+            right = field(statement, "value" if declarator else "right")
+            if left is None or right is None or left.type != "identifier":
+                continue
+            for identifier in descendants(right, "identifier"):
+                sources.setdefault(node_text(identifier), set()).add(node_text(left))
+        return sources
 
     def context_frame(self, fn: SyntaxNode) -> tuple[str, set[str], list[str]]:
         """What `context_of` reads of a function: its name, its parameters and its decorators."""
