@@ -462,3 +462,22 @@ def test_a_team_python_file_writer_method_makes_a_mkdir_part_of_its_write(tmp_pa
     (team / "vocabulary" / "ours.yaml").write_text("libraries:\n  python:\n    file_writer_methods: [persist]\n",
                                                    encoding="utf-8")
     assert found not in _found(tmp_path / "svc", load_rules([rules_dir(), team]))
+
+
+APP_STATE_SERVICE = {
+    "requirements.txt": "fastapi\n",
+    "app/main.py": "from fastapi import FastAPI\n\nserver = FastAPI()\nserver.state.sessions = {}\n\n\n"
+                   "@server.post('/login')\nasync def login(user: str):\n    server.state.sessions[user] = True\n"
+                   "    return {'ok': True}\n",
+}
+
+
+def test_a_team_application_object_makes_its_state_namespace_app_state(tmp_path, ruleset):
+    """`contexts.python.app_state_objects`: our FastAPI application is called `server`, so `server.state.x`
+    is application state like the shipped `app.state.x` (`scope: app-state`, reported by py.app-state)."""
+    make(tmp_path / "svc", APP_STATE_SERVICE)
+    finding = ("py.app-state", "app/main.py", 4)
+    shipped_found = _found(tmp_path / "svc", ruleset)
+    assert finding not in shipped_found  # an attribute set on some object: a function's doing
+    team_found = _found(tmp_path / "svc", _team(tmp_path, "contexts:\n  python:\n    app_state_objects: [server]\n"))
+    assert team_found == shipped_found | {finding}
