@@ -16,7 +16,7 @@ from ..syntax import (
     parent_of,
 )
 from ..vocabulary import current as vocabulary
-from .common import split_words, write_tags
+from .common import naming_facts, write_tags
 from .index import ClassInfo, FileIndex
 from .py_cache import module_path, resolve_module
 from .py_connections import connection_kind, has_client_manager
@@ -294,10 +294,9 @@ def global_facts(py: PyFile, target: SyntaxNode, name_node: SyntaxNode | None) -
         # Reported at the module assignment when there is one, else at the first `global` naming it.
         duplicate = name in py.module_assigned or py.first_global.get(name) != target
     return {
-        "scope": "module", "name": name, "symbol": name, "words": split_words(name),
-        "class_name": None, "container": container_of(value),
+        "scope": "module", **naming_facts(name, None), "container": container_of(value),
         "rebound": bool(writes), "writes": frozenset(w.op for w in writes), "written_after_init": False,
-        "owner_kind": "module", "clients": py.clients_in(py.root), "class_words": frozenset(),
+        "owner_kind": "module", "clients": py.clients_in(py.root),
         "lifetime_local": "process", "duplicate": duplicate,
         "rebound_at_startup": bool(writes) and _rebound_only_at_startup(py, name),
         "stored": write_tags(py.parsed, [w.line for w in writes]),
@@ -323,11 +322,7 @@ def decorator_facts(py: PyFile, decorator: SyntaxNode) -> tuple[dict[str, Any], 
         **_decorator_cache_facts(py, text.split("(")[0].strip(), inner),
         "decorator": text.split("(")[0].strip(),
         "decorator_args": text[len(text.split("(")[0]):][:200],
-        "name": name,
-        "class_name": class_name,
-        "symbol": f"{class_name}.{name}" if class_name else name,
-        "words": split_words(name) | (split_words(class_name) if class_name else set()),
-        "class_words": frozenset(split_words(class_name)) if class_name else frozenset(),
+        **naming_facts(name, class_name),
         "decorates_class": inner is not None and inner.type == "class_definition",
         "is_method": cls is not None,
         "owner_kind": "class" if cls is not None else "module",
@@ -392,8 +387,7 @@ def singleton_facts(py: PyFile, target: SyntaxNode, class_name: str | None) -> t
         decorated = next((c for c in named_children(parent_of(target)) if c.type == "class_definition"), None)
         name = py.class_name(decorated) or ""
         return {
-            "scope": "module", "name": name, "class_name": name, "symbol": name, "decorator": "singleton",
-            "words": split_words(name), "class_words": frozenset(split_words(name)), "own_class": True,
+            "scope": "module", **naming_facts(name, name, symbol=name), "decorator": "singleton", "own_class": True,
             "class_in_file": True, "has_instance_pattern": False,
             "stateful_fields": py.stateful_fields(decorated) if decorated is not None else (),
             "stateful": bool(py.stateful_fields(decorated)) if decorated is not None else False,
@@ -408,11 +402,8 @@ def singleton_facts(py: PyFile, target: SyntaxNode, class_name: str | None) -> t
         "value_text": node_text(value)[:300],
         "client_manager": has_client_manager(value) if owns == "socketio" else False,
         "scope": "module" if enclosing(target, frozenset({"class_definition"})) is None else "class",
-        "name": name,
-        "class_name": name,
-        "symbol": node_text(left) if left is not None and enclosing(target, frozenset({"class_definition"})) is None else f"{name}._instance",
-        "words": split_words(name),
-        "class_words": frozenset(split_words(name)),
+        **naming_facts(name, name, symbol=node_text(left) if left is not None
+                       and enclosing(target, frozenset({"class_definition"})) is None else f"{name}._instance"),
         "own_class": own_class,
         "class_in_file": cls is not None,
         "has_instance_pattern": cls is not None and py.has_singleton_instance(cls),

@@ -18,7 +18,7 @@ from ..syntax import (
     parent_of,
 )
 from ..vocabulary import current as vocabulary
-from .common import split_words
+from .common import naming_facts, split_words
 from .index import ClassInfo, FileIndex
 from .state import Candidate, StateLanguage, StateShapes
 from .ts_calls import held_by, is_fs_call, memory_limiter, stored_later
@@ -458,11 +458,7 @@ def singleton_facts(ts: TsFile, target: SyntaxNode, class_name: str | None) -> t
     stateful = ts.stateful_fields(cls) if cls is not None else ()
     facts = {
         "scope": "static" if target.type in ("public_field_definition", "field_definition", "method_definition") else "module",
-        "name": name or "",
-        "class_name": name,
-        "symbol": f"{name}.getInstance()" if has_pattern else _export_symbol(target, name),
-        "words": split_words(name or ""),
-        "class_words": frozenset(split_words(name or "")),
+        **naming_facts(name or "", name, symbol=f"{name}.getInstance()" if has_pattern else _export_symbol(target, name)),
         "own_class": own_class,
         "has_instance_pattern": has_pattern,
         "class_in_file": cls is not None,
