@@ -136,6 +136,7 @@ SCHEMA: dict[str, dict[str, Any]] = {
             "deferring_calls": Names(),
             "request_scopes": Names(),
             "app_state_properties": Names(),
+            "app_state_objects": Names(),
             "singleton_fields": Patterns(),
         },
     },

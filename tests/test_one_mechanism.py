@@ -1,7 +1,7 @@
 """One mechanism, two vocabularies: the same idiom in TypeScript and in Python gives the same fact.
 
 Each case parses a small, realistic piece of a service in both languages with the real grammars and asks
-the shared mechanism of `stateaudit.facts.references` (through each language's `state_facts`) for the fact.
+the shared mechanisms of `stateaudit.facts.references` and `stateaudit.facts.state` for the fact.
 Where one language's vocabulary deliberately differs, the test says so and why.
 """
 

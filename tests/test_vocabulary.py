@@ -481,3 +481,21 @@ def test_a_team_application_object_makes_its_state_namespace_app_state(tmp_path,
     assert finding not in shipped_found  # an attribute set on some object: a function's doing
     team_found = _found(tmp_path / "svc", _team(tmp_path, "contexts:\n  python:\n    app_state_objects: [server]\n"))
     assert team_found == shipped_found | {finding}
+
+
+def test_a_team_application_property_makes_what_hangs_on_it_app_state(tmp_path, ruleset):
+    """`contexts.typescript.app_state_properties`: our Express app keeps its shared objects under `app.shared`,
+    like the shipped `app.locals`: a Map put there at start-up and written by a handler is application state
+    (`scope: app-state`, reported by ts.app-state), and `req.app.shared.x` writes it."""
+    make(tmp_path / "svc", {
+        "package.json": '{"name": "web", "dependencies": {"express": "^4.18.0"}}',
+        "src/server.ts": "import express from 'express';\n\nconst app = express();\n(app as any).shared = {};\n"
+                         "app.shared.sessions = new Map<string, string>();\n\n"
+                         "app.post('/login', (req, res) => {\n  req.app.shared.sessions.set(req.body.user, req.ip);\n"
+                         "  res.sendStatus(204);\n});\n\napp.listen(3000);\n",
+    })
+    finding = ("ts.app-state", "src/server.ts", 5)
+    shipped_found = _found(tmp_path / "svc", ruleset)
+    assert finding not in shipped_found  # a member of some object's property: a function's doing
+    team_found = _found(tmp_path / "svc", _team(tmp_path, "contexts:\n  typescript:\n    app_state_properties: [shared]\n"))
+    assert team_found == shipped_found | {finding}

@@ -225,8 +225,7 @@ class TsState(StateLanguage):
         elif target.type == "assignment_expression":
             left = field(target, "left")
             holder = field(left, "object") if left is not None else None
-            if holder is not None and node_text(field(holder, "property")) in vocabulary().names(
-                    "contexts.typescript.app_state_properties") and (
+            if holder is not None and node_text(field(holder, "property")) in ts.app_state_properties and (
                     fn is None or instantiation_context(ts, target) in ("startup", "module")):
                 scope = "app-state"
             else:
