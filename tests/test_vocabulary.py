@@ -466,21 +466,28 @@ def test_a_team_python_file_writer_method_makes_a_mkdir_part_of_its_write(tmp_pa
 
 APP_STATE_SERVICE = {
     "requirements.txt": "fastapi\n",
-    "app/main.py": "from fastapi import FastAPI\n\nserver = FastAPI()\nserver.state.sessions = {}\n\n\n"
-                   "@server.post('/login')\nasync def login(user: str):\n    server.state.sessions[user] = True\n"
-                   "    return {'ok': True}\n",
+    "app/main.py": "from fastapi import FastAPI\n\nserver = FastAPI()\nserver.state.sessions = {}\nserver.tokens = {}\n\n\n"
+                   "@server.post('/login')\nasync def login(user: str, token: str):\n"
+                   "    server.state.sessions[user] = True\n    server.tokens[user] = token\n    return {'ok': True}\n",
 }
 
 
-def test_a_team_application_object_makes_its_state_namespace_app_state(tmp_path, ruleset):
-    """`contexts.python.app_state_objects`: our FastAPI application is called `server`, so `server.state.x`
-    is application state like the shipped `app.state.x` (`scope: app-state`, reported by py.app-state)."""
+@pytest.mark.parametrize("text, lines", [
+    # `server.state.x`: a namespace of an application object, written after start-up wherever it is set. The
+    # `server.tokens` a view writes is written through a name no app state is looked up through.
+    ("contexts:\n  python:\n    app_state_objects: [server]\n", {4}),
+    # `server.x = {}` at import is the application's; `server.x[k] = v` in a view writes it through `server`.
+    ("contexts:\n  python:\n    app_state_objects: [server]\n    app_state_holders: [server]\n", {4, 5}),
+], ids=["namespace", "attribute"])
+def test_a_team_application_object_makes_what_is_set_on_it_app_state(tmp_path, ruleset, text, lines):
+    """`contexts.python.app_state_objects` and `app_state_holders`: our FastAPI application is called `server`,
+    so what is set on it is application state like the shipped `app.state.x` and `app.x` (`scope: app-state`,
+    reported by py.app-state)."""
     make(tmp_path / "svc", APP_STATE_SERVICE)
-    finding = ("py.app-state", "app/main.py", 4)
+    findings = {("py.app-state", "app/main.py", line) for line in lines}
     shipped_found = _found(tmp_path / "svc", ruleset)
-    assert finding not in shipped_found  # an attribute set on some object: a function's doing
-    team_found = _found(tmp_path / "svc", _team(tmp_path, "contexts:\n  python:\n    app_state_objects: [server]\n"))
-    assert team_found == shipped_found | {finding}
+    assert not findings & shipped_found  # attributes set on some object: a function's doing
+    assert _found(tmp_path / "svc", _team(tmp_path, text)) == shipped_found | findings
 
 
 def test_a_team_application_property_makes_what_hangs_on_it_app_state(tmp_path, ruleset):
