@@ -1,7 +1,7 @@
 """One mechanism, two vocabularies: the same idiom in TypeScript and in Python gives the same fact.
 
 Each case parses a small, realistic piece of a service in both languages with the real grammars and asks
-the shared mechanism of `stateaudit.facts.references` (through each language's `state_facts`) for the fact.
+the shared mechanisms of `stateaudit.facts.references` and `stateaudit.facts.state` for the fact.
 Where one language's vocabulary deliberately differs, the test says so and why.
 """
 
@@ -659,3 +659,114 @@ def test_a_second_expansion_follows_the_names_in_code_not_the_words_of_strings()
              "    out = os.path.join(ROOT, 'ARCHIVE', name)  # not ARCHIVE\n"
              "    with open(out, 'wb') as f:\n        f.write(body)\n")
     assert py.path_text(_first_argument(py, "open")) == "out os.path.join(ROOT, 'ARCHIVE', name) '/srv/cache'"
+
+
+# -- state facts: one mechanism (facts/state.py), each language's scopes and keys -------------------------
+
+SHARED_STATE_FACTS = ("scope", "class_name", "symbol", "words", "class_words", "owner_kind", "lifetime_local",
+                      "written_after_init", "rebound", "increments", "clients")
+
+TS_APP = """
+import express from 'express';
+
+const app = express();
+app.locals.recentErrors = [];
+
+app.use((err, req, res, next) => {
+  req.app.locals.recentErrors.push(err.message);
+  next(err);
+});
+
+export class SessionStore {
+  private sessions = new Map<string, string>();
+  private saves = 0;
+
+  save(id: string, data: string): void {
+    const started = Date.now();
+    this.sessions.set(id, data);
+    this.saves++;
+  }
+}
+"""
+
+PY_APP = """
+import time
+
+from fastapi import FastAPI, Request
+
+app = FastAPI()
+app.state.recent_errors = []
+
+
+@app.middleware("http")
+async def remember_errors(request: Request, call_next):
+    request.app.state.recent_errors.append(request.url.path)
+    return await call_next(request)
+
+
+class SessionStore:
+    def __init__(self):
+        self.sessions = {}
+        self.saves = 0
+
+    def save(self, session_id, data):
+        started = time.time()
+        self.sessions[session_id] = data
+        self.saves += 1
+"""
+
+
+def _ts_assigned(ts: TsFile, left: str) -> dict:
+    target = next(n for n in walk(ts.root) if n.type == "assignment_expression" and node_text(field(n, "left")) == left)
+    return ts_state.state_facts(ts, target, field(field(target, "left"), "property"), field(target, "right"))[0]
+
+
+def _shared(facts: dict) -> dict:
+    return {name: facts[name] for name in SHARED_STATE_FACTS}
+
+
+def test_a_field_the_instance_sets_up_and_a_method_writes_has_the_same_facts_in_both_languages():
+    ts_facts, py_facts = _ts_field(_ts(TS_APP), "sessions"), _py_assigned(_py(PY_APP), "self.sessions")
+    assert _shared(ts_facts) == _shared(py_facts) == {
+        "scope": "instance", "class_name": "SessionStore", "symbol": "SessionStore.sessions",
+        "words": {"session", "sessions", "store", "stores"}, "class_words": frozenset({"session", "sessions", "store", "stores"}),
+        "owner_kind": "class", "lifetime_local": "unknown", "written_after_init": True, "rebound": False,
+        "increments": False, "clients": frozenset()}
+
+
+def test_a_counter_field_bumped_by_a_method_increments_in_both_languages():
+    ts_facts, py_facts = _ts_field(_ts(TS_APP), "saves"), _py_assigned(_py(PY_APP), "self.saves")
+    # `this.saves++` and `self.saves += 1` rebind the field to a new number: a rebind, tagged an increment.
+    for name in ("writes", "written_after_init", "rebound", "stored", "increments"):
+        assert ts_facts[name] == py_facts[name], name
+    assert ts_facts["writes"] == frozenset({"rebind"}) and ts_facts["increments"] and ts_facts["rebound"]
+    assert ts_facts["symbol"] == py_facts["symbol"] == "SessionStore.saves"
+
+
+def test_application_state_set_at_start_up_and_written_per_request_has_the_same_facts_in_both_languages():
+    """`app.locals.x` (Express) and `app.state.x` (Starlette): the state of the application object, named by
+    itself, living for the process, written after start-up. TypeScript finds the write (`req.app.locals.x.push`
+    is keyed through `app`); Python's `request.app.state.x` is no key it follows, so a namespace of the
+    application (`app_state_namespaces`) counts as written after start-up wherever it is assigned."""
+    ts_facts, py_facts = _ts_assigned(_ts(TS_APP), "app.locals.recentErrors"), _py_assigned(_py(PY_APP), "app.state.recent_errors")
+    assert _shared(ts_facts) | {"symbol": "-"} == _shared(py_facts) | {"symbol": "-"} == {
+        "scope": "app-state", "class_name": None, "symbol": "-", "words": {"recent", "recents", "error", "errors"},
+        "class_words": frozenset(), "owner_kind": "module", "lifetime_local": "process", "written_after_init": True,
+        "rebound": False, "increments": False, "clients": frozenset()}
+    # Named by itself, each in its language's spelling.
+    assert (ts_facts["name"], ts_facts["symbol"]) == ("recentErrors", "recentErrors")
+    assert (py_facts["name"], py_facts["symbol"]) == ("recent_errors", "recent_errors")
+    assert ts_facts["writes"] == frozenset({"push"}) and py_facts["writes"] == frozenset()
+
+
+def test_a_methods_local_is_named_after_its_class_only_in_typescript():
+    """`StateShapes.class_scopes`: a TypeScript candidate in a class is named after it in every scope but
+    `module` (`SessionStore.started`), as its rules' messages and fingerprints have always said; Python names
+    only class attributes and instance fields so. Both take the class's words, and neither finds a write."""
+    ts_facts = _ts_module(_ts(TS_APP), "started")
+    py_facts = _py_assigned(_py(PY_APP), "started")
+    assert ts_facts["scope"] == py_facts["scope"] == "function"
+    assert ts_facts["words"] == py_facts["words"] == split_words("started") | split_words("SessionStore")
+    assert ts_facts["writes"] == py_facts["writes"] == frozenset()
+    assert (ts_facts["class_name"], ts_facts["symbol"]) == ("SessionStore", "SessionStore.started")
+    assert (py_facts["class_name"], py_facts["symbol"]) == (None, "started")

@@ -612,3 +612,45 @@ def test_a_team_word_makes_state_a_finding(tmp_path, ruleset, files, text, symbo
     make(tmp_path / "svc", files)
     assert symbol not in _judged(tmp_path / "svc", ruleset)
     assert _judged(tmp_path / "svc", _team(tmp_path, text))[symbol] == verdict
+APP_STATE_SERVICE = {
+    "requirements.txt": "fastapi\n",
+    "app/main.py": "from fastapi import FastAPI\n\nserver = FastAPI()\nserver.state.sessions = {}\nserver.tokens = {}\n\n\n"
+                   "@server.post('/login')\nasync def login(user: str, token: str):\n"
+                   "    server.state.sessions[user] = True\n    server.tokens[user] = token\n    return {'ok': True}\n",
+}
+
+
+@pytest.mark.parametrize("text, lines", [
+    # `server.state.x`: a namespace of an application object, written after start-up wherever it is set. The
+    # `server.tokens` a view writes is written through a name no app state is looked up through.
+    ("contexts:\n  python:\n    app_state_objects: [server]\n", {4}),
+    # `server.x = {}` at import is the application's; `server.x[k] = v` in a view writes it through `server`.
+    ("contexts:\n  python:\n    app_state_objects: [server]\n    app_state_holders: [server]\n", {4, 5}),
+], ids=["namespace", "attribute"])
+def test_a_team_application_object_makes_what_is_set_on_it_app_state(tmp_path, ruleset, text, lines):
+    """`contexts.python.app_state_objects` and `app_state_holders`: our FastAPI application is called `server`,
+    so what is set on it is application state like the shipped `app.state.x` and `app.x` (`scope: app-state`,
+    reported by py.app-state)."""
+    make(tmp_path / "svc", APP_STATE_SERVICE)
+    findings = {("py.app-state", "app/main.py", line) for line in lines}
+    shipped_found = _found(tmp_path / "svc", ruleset)
+    assert not findings & shipped_found  # attributes set on some object: a function's doing
+    assert _found(tmp_path / "svc", _team(tmp_path, text)) == shipped_found | findings
+
+
+def test_a_team_application_property_makes_what_hangs_on_it_app_state(tmp_path, ruleset):
+    """`contexts.typescript.app_state_properties`: our Express app keeps its shared objects under `app.shared`,
+    like the shipped `app.locals`: a Map put there at start-up and written by a handler is application state
+    (`scope: app-state`, reported by ts.app-state), and `req.app.shared.x` writes it."""
+    make(tmp_path / "svc", {
+        "package.json": '{"name": "web", "dependencies": {"express": "^4.18.0"}}',
+        "src/server.ts": "import express from 'express';\n\nconst app = express();\n(app as any).shared = {};\n"
+                         "app.shared.sessions = new Map<string, string>();\n\n"
+                         "app.post('/login', (req, res) => {\n  req.app.shared.sessions.set(req.body.user, req.ip);\n"
+                         "  res.sendStatus(204);\n});\n\napp.listen(3000);\n",
+    })
+    finding = ("ts.app-state", "src/server.ts", 5)
+    shipped_found = _found(tmp_path / "svc", ruleset)
+    assert finding not in shipped_found  # a member of some object's property: a function's doing
+    team_found = _found(tmp_path / "svc", _team(tmp_path, "contexts:\n  typescript:\n    app_state_properties: [shared]\n"))
+    assert team_found == shipped_found | {finding}

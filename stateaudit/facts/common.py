@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import Any
 
 from ..syntax import ParsedFile, SyntaxNode, ancestors, descendants, field, node_text, nodes_of_types, points_of
 from ..vocabulary import current as vocabulary
@@ -27,6 +28,19 @@ def split_words(name: str | None) -> set[str]:
             else:
                 words.add(word + "s")
     return words
+
+
+def naming_facts(name: str, class_name: str | None, symbol: str | None = None) -> dict[str, Any]:
+    """The facts that name a candidate, the same for every subject that has a name and maybe a class: `name`,
+    `class_name`, `symbol` (what a finding shows: `Class.name`, unless the subject says otherwise) and the
+    `words` and `class_words` that rules and categories match."""
+    return {
+        "name": name,
+        "class_name": class_name,
+        "symbol": symbol if symbol is not None else f"{class_name}.{name}" if class_name else name,
+        "words": split_words(name) | split_words(class_name),
+        "class_words": frozenset(split_words(class_name)),
+    }
 
 
 def purpose_of_path(text: str) -> str:

@@ -18,7 +18,7 @@ from ..syntax import (
     parent_of,
 )
 from ..vocabulary import current as vocabulary
-from .common import split_words, write_tags
+from .common import naming_facts, write_tags
 from .index import ClassInfo, FileIndex
 from .py_cache import module_path, resolve_module
 from .py_connections import connection_kind, has_client_manager
@@ -32,6 +32,7 @@ from .py_file import (
     module_instances,
     owner_of,
 )
+from .state import Candidate, StateLanguage, StateShapes
 
 
 def file_index(py: PyFile) -> FileIndex:
@@ -146,120 +147,134 @@ def _writer_functions(py: PyFile, keys: list[tuple], writes: list[WriteSite]) ->
     return tuple(sorted(found))
 
 
-def state_scope(py: PyFile, target: SyntaxNode, name_node: SyntaxNode | None, value: SyntaxNode | None) -> str:
-    """Where a named value lives (module, class, instance, app-state, closure or function): the first fact of
-    a state candidate, and the cheapest, so candidates whose rule wants another scope stop here."""
-    return _scope_and_name(py, target, name_node, value)[0]
+class PyState(StateLanguage):
+    """Python's answers for the one state-facts mechanism (state.py).
+
+    What differs from TypeScript, and why: every candidate is an assignment, so the scope and the name are read
+    off its left side and the function around it (`self.x` in `__init__`, `app.state.x`, a dataclass field's
+    default factory); a class attribute is written through `cls.x`, `ClassName.x` and, unless an instance
+    shadows it, `self.x`, and an instance field through the module-level instances of its class as well; a
+    class attribute lives as long as the process (there are no request-scoped classes), a field as long as its
+    instance; and the language-only facts are those of its idioms: start-up and handler context, `_instance`
+    singletons, module-level cache objects and the functions (and their decorators) that write the state.
+    """
+
+    shapes = StateShapes(class_types=frozenset({"class_definition"}), class_scopes=frozenset({"class", "instance"}))
+
+    def shape_facts(self, py: PyFile, target: SyntaxNode, name_node: SyntaxNode | None,
+                    value: SyntaxNode | None) -> dict[str, Any]:
+        """The container a candidate holds."""
+        return {"container": container_of(value)}
+
+    def scope_and_name(self, py: PyFile, target: SyntaxNode, name_node: SyntaxNode | None,
+                       value: SyntaxNode | None) -> tuple[str, str]:
+        """App state (`app.state.x`, `app.extensions["x"]`, `app.x =` at start-up: the `app_state_*` lists of
+        the `contexts.python` vocabulary), `self.x` in `__init__`, a dataclass field, a closure's local, a class
+        attribute or a module variable; an attribute set anywhere else is a function's doing."""
+        left = field(target, "left")
+        left_text = node_text(left)
+        fn = enclosing(target, FUNCTIONS)
+        cls = owner_of(py, target)[0]
+        owner_var = node_text(field(left, "object")) if left is not None and left.type == "attribute" else ""
+        fname = node_text(field(fn, "name")) if fn is not None else ""
+        words = vocabulary()
+        if _app_state_prefix(left_text) or _in_app_registry(left_text):
+            scope, name = "app-state", left_text.split(".")[-1] if _in_app_namespace(left_text) else left_text
+        elif owner_var in words.names("contexts.python.app_state_objects") and (
+                fn is None or instantiation_context(py, target) == "startup"):
+            scope, name = "app-state", node_text(field(left, "attribute"))
+        elif owner_var and (owner_var == "self" and fname in ("__init__", "__post_init__")
+                            or fname == "__new__" and owner_var not in ("cls", "self")):
+            scope, name = "instance", node_text(field(left, "attribute"))
+        elif owner_var:
+            scope, name = "function", node_text(field(left, "attribute"))
+        elif fn is None and cls is not None and is_default_factory(value):
+            scope, name = "instance", node_text(name_node)  # a dataclass field: one per instance
+        elif fn is not None:
+            name = node_text(name_node)
+            scope = "closure" if py.closure_lives_long(fn, name) else "function"
+        elif cls is not None:
+            scope, name = "class", node_text(name_node)
+        else:
+            scope, name = "module", node_text(name_node)
+        return scope, name
+
+    def keys(self, py: PyFile, candidate: Candidate) -> list[tuple]:
+        """A module variable by name; a class attribute through `cls`, its class's name and (unless shadowed)
+        `self`; an instance field through `self` and its class's module-level instances; app state through each
+        of `contexts.python.app_state_holders`. A closure's local and a function's attribute have no key:
+        closure writes are found from the closures themselves."""
+        scope, name, cls, class_name = candidate.scope, candidate.name, candidate.owner, candidate.owner_name
+        if scope == "module":
+            return [("name", name)]
+        if scope == "class":
+            shadowed = any(n == name for n, _ in py.instance_collections(cls)) or _assigned_in_init(cls, name)
+            return [("cls", cls.id, name), ("attr", class_name or "", name)] + ([] if shadowed else [("self", cls.id, name)])
+        if scope == "instance":
+            return [("self", cls.id if cls else 0, name)] + [("attr", var, name) for var in module_instances(py, class_name)]
+        if scope == "app-state":
+            return [("attr", holder, name) for holder in _app_state_holders()]
+        return []
+
+    def owner_facts(self, py: PyFile, candidate: Candidate) -> dict[str, Any]:
+        """Class attributes and instance fields are the class's; module variables, class attributes and app
+        state live as long as the process."""
+        scope = candidate.scope
+        return {"owner_kind": "class" if scope in ("class", "instance") else "module",
+                "lifetime_local": "process" if scope in ("module", "class", "app-state") else "unknown"}
+
+    def extra_facts(self, py: PyFile, candidate: Candidate, keys: list[tuple], writes: list[WriteSite],
+                    facts: dict[str, Any]) -> dict[str, Any]:
+        """The value's callee and text, the context the assignment runs in, whether it holds one of the
+        project's own objects or a class's one instance, its cache backend and the functions that write it.
+        App state in a namespace or registry (`app.state.x`, `app.extensions["x"]`) is written after start-up
+        wherever its assignment is."""
+        target, value, name, scope, fn = candidate.target, candidate.value, candidate.name, candidate.scope, candidate.fn
+        left_text = node_text(field(target, "left"))
+        context = instantiation_context(py, target) if fn is not None else ""
+        return {
+            "callee_name": node_text(field(value, "function")).rsplit(".", 1)[-1] if value is not None and value.type == "call" else "",
+            "value_text": node_text(value)[:300],
+            "frozen": False,
+            "written_after_init": facts["written_after_init"] or (scope == "app-state" and (
+                _in_app_namespace(left_text) or _in_app_registry(left_text))),
+            "in_startup": context == "startup",
+            "in_handler": context == "handler",
+            "own_class": _own_instance(py, value),
+            "has_instance_pattern": scope == "class" and name in ("_instance", "__instance", "_instances")
+                                    and candidate.owner is not None and py.has_singleton_instance(candidate.owner),
+            "cache_backend": py.caches.objects.get(name, "") if scope == "module" else "",
+            "writer_functions": _writer_functions(py, keys, writes),
+        }
 
 
-def _scope_and_name(py: PyFile, target: SyntaxNode, name_node: SyntaxNode | None,
-                    value: SyntaxNode | None) -> tuple[str, str]:
-    known = py.__dict__.setdefault("_scopes", {})
-    if target.id not in known:
-        known[target.id] = _find_scope_and_name(py, target, name_node, value)
-    return known[target.id]
+def _app_state_prefix(left_text: str) -> bool:
+    """`app.state.x`: a namespace (`app_state_namespaces`) of an application object (`app_state_objects`)."""
+    words = vocabulary()
+    return left_text.startswith(tuple(f"{obj}.{space}." for obj in words.names("contexts.python.app_state_objects")
+                                      for space in words.names("contexts.python.app_state_namespaces")))
 
 
-def _find_scope_and_name(py: PyFile, target: SyntaxNode, name_node: SyntaxNode | None,
-                         value: SyntaxNode | None) -> tuple[str, str]:
-    left = field(target, "left")
-    left_text = node_text(left)
-    fn = enclosing(target, FUNCTIONS)
-    cls = owner_of(py, target)[0]
-    owner_var = node_text(field(left, "object")) if left is not None and left.type == "attribute" else ""
-    fname = node_text(field(fn, "name")) if fn is not None else ""
-    if left_text.startswith(("app.state.", "application.state.")) or ".extensions[" in left_text:
-        scope, name = "app-state", left_text.split(".")[-1] if ".state." in left_text else left_text
-    elif owner_var in ("app", "application") and (fn is None or instantiation_context(py, target) == "startup"):
-        scope, name = "app-state", node_text(field(left, "attribute"))
-    elif owner_var and (owner_var == "self" and fname in ("__init__", "__post_init__")
-                        or fname == "__new__" and owner_var not in ("cls", "self")):
-        scope, name = "instance", node_text(field(left, "attribute"))
-    elif owner_var:
-        scope, name = "function", node_text(field(left, "attribute"))
-    elif fn is None and cls is not None and is_default_factory(value):
-        scope, name = "instance", node_text(name_node)  # a dataclass field: one per instance
-    elif fn is not None:
-        name = node_text(name_node)
-        scope = "closure" if py.closure_lives_long(fn, name) else "function"
-    elif cls is not None:
-        scope, name = "class", node_text(name_node)
-    else:
-        scope, name = "module", node_text(name_node)
-    return scope, name
+def _in_app_namespace(left_text: str) -> bool:
+    """`x.state.y`: an assignment into an application namespace, whatever holds it."""
+    return any(f".{space}." in left_text for space in vocabulary().names("contexts.python.app_state_namespaces"))
 
 
-def shape_facts(py: PyFile, target: SyntaxNode, name_node: SyntaxNode | None,
-                value: SyntaxNode | None) -> dict[str, Any]:
-    """What a state candidate's own value says, whatever its scope: the container it holds. Asked before
-    the scope (a function local's scope needs its closures' writes): most candidates stop here."""
-    return {"container": container_of(value)}
+def _in_app_registry(left_text: str) -> bool:
+    """`app.extensions["x"]`: an assignment into an application registry (`app_state_registries`)."""
+    return any(f".{registry}[" in left_text for registry in vocabulary().names("contexts.python.app_state_registries"))
 
 
-def early_state_facts(py: PyFile, target: SyntaxNode, name_node: SyntaxNode | None, value: SyntaxNode | None,
-                      scope: str, shape: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The facts of a state candidate read off its own nodes, before any use of it is looked up (`shape`:
-    what shape_facts gave). state_facts keeps them."""
-    scope, name = _scope_and_name(py, target, name_node, value)
-    class_name = owner_of(py, target)[1]
-    return {**(shape or shape_facts(py, target, name_node, value)), "scope": scope, "name": name,
-            "class_name": class_name if scope in ("class", "instance") else None}
+def _app_state_holders() -> list[str]:
+    """The names code writes app state through, in a fixed order (the keys' order is the events' order)."""
+    return sorted(vocabulary().names("contexts.python.app_state_holders"))
 
 
-def state_facts(py: PyFile, target: SyntaxNode, name_node: SyntaxNode | None,
-                value: SyntaxNode | None, scope: str | None = None,
-                early: dict[str, Any] | None = None) -> tuple[dict[str, Any], list[WriteSite]]:
-    """Facts for a module variable, class attribute, `self.x` set in __init__, or `app.state.x`
-    (`scope`, when given, is what state_scope said: it is worked out once per candidate either way;
-    `early`, what early_state_facts gave)."""
-    left_text = node_text(field(target, "left"))
-    fn = enclosing(target, FUNCTIONS)
-    cls, class_name = owner_of(py, target)
-    scope, name = _scope_and_name(py, target, name_node, value)
-    early = early or early_state_facts(py, target, name_node, value, scope)
-    if scope == "module":
-        class_name, keys = None, [("name", name)]
-    elif scope == "class":
-        shadowed = any(n == name for n, _ in py.instance_collections(cls)) or _assigned_in_init(cls, name)
-        keys = [("cls", cls.id, name), ("attr", class_name or "", name)] + ([] if shadowed else [("self", cls.id, name)])
-    elif scope == "instance":
-        keys = [("self", cls.id if cls else 0, name)] + [("attr", var, name) for var in module_instances(py, class_name)]
-    elif scope == "app-state":
-        keys = [("attr", holder, name) for holder in ("app", "application", "current_app")]
-    elif scope == "closure":
-        keys = []
-    else:
-        keys = []
-    writes = py.writes(keys, scope if scope != "class" else "class", name) if keys else []
-    if scope == "closure":
-        writes = py.closure_writes(fn, name)
-    refs = py.clients_beside(keys)
-    facts: dict[str, Any] = {
-        **early,
-        "words": split_words(name) | (split_words(class_name) if class_name else set()),
-        "symbol": f"{class_name}.{name}" if class_name and scope in ("class", "instance") else name,
-        "callee_name": node_text(field(value, "function")).rsplit(".", 1)[-1] if value is not None and value.type == "call" else "",
-        "value_text": node_text(value)[:300],
-        "frozen": False,
-        "writes": frozenset(w.op for w in writes),
-        "written_after_init": any(w.op != "rebind" for w in writes) or (scope == "app-state" and (".state." in left_text or ".extensions[" in left_text)),
-        "rebound": any(w.op == "rebind" for w in writes),
-        "owner_kind": "class" if scope in ("class", "instance") else "module",
-        "client_refs": refs,
-        "clients": frozenset(kind for kind, _name, _verify in refs),
-        "class_words": frozenset(split_words(class_name)) if class_name else frozenset(),
-        "lifetime_local": "process" if scope in ("module", "class", "app-state") else "unknown",
-        "in_startup": fn is not None and instantiation_context(py, target) == "startup",
-        "stored": write_tags(py.parsed, [w.line for w in writes]),
-        "increments": "increment" in write_tags(py.parsed, [w.line for w in writes]),
-        "own_class": _own_instance(py, value),
-        "has_instance_pattern": scope == "class" and name in ("_instance", "__instance", "_instances")
-                                and cls is not None and py.has_singleton_instance(cls),
-        "in_handler": fn is not None and instantiation_context(py, target) == "handler",
-        "cache_backend": py.caches.objects.get(name, "") if scope == "module" else "",
-        "writer_functions": _writer_functions(py, keys, writes),
-    }
-    return facts, writes
+PYTHON = PyState()
+state_scope = PYTHON.state_scope
+shape_facts = PYTHON.shape_facts
+early_state_facts = PYTHON.early_state_facts
+state_facts = PYTHON.state_facts
 
 
 def _own_instance(py: PyFile, value: SyntaxNode | None) -> bool:
@@ -303,10 +318,9 @@ def global_facts(py: PyFile, target: SyntaxNode, name_node: SyntaxNode | None) -
         # Reported at the module assignment when there is one, else at the first `global` naming it.
         duplicate = name in py.module_assigned or py.first_global.get(name) != target
     return {
-        "scope": "module", "name": name, "symbol": name, "words": split_words(name),
-        "class_name": None, "container": container_of(value),
+        "scope": "module", **naming_facts(name, None), "container": container_of(value),
         "rebound": bool(writes), "writes": frozenset(w.op for w in writes), "written_after_init": False,
-        "owner_kind": "module", "clients": py.clients_in(py.root), "class_words": frozenset(),
+        "owner_kind": "module", "clients": py.clients_in(py.root),
         "lifetime_local": "process", "duplicate": duplicate,
         "rebound_at_startup": bool(writes) and _rebound_only_at_startup(py, name),
         "stored": write_tags(py.parsed, [w.line for w in writes]),
@@ -332,11 +346,7 @@ def decorator_facts(py: PyFile, decorator: SyntaxNode) -> tuple[dict[str, Any], 
         **_decorator_cache_facts(py, text.split("(")[0].strip(), inner),
         "decorator": text.split("(")[0].strip(),
         "decorator_args": text[len(text.split("(")[0]):][:200],
-        "name": name,
-        "class_name": class_name,
-        "symbol": f"{class_name}.{name}" if class_name else name,
-        "words": split_words(name) | (split_words(class_name) if class_name else set()),
-        "class_words": frozenset(split_words(class_name)) if class_name else frozenset(),
+        **naming_facts(name, class_name),
         "decorates_class": inner is not None and inner.type == "class_definition",
         "is_method": cls is not None,
         "owner_kind": "class" if cls is not None else "module",
@@ -401,8 +411,7 @@ def singleton_facts(py: PyFile, target: SyntaxNode, class_name: str | None) -> t
         decorated = next((c for c in named_children(parent_of(target)) if c.type == "class_definition"), None)
         name = py.class_name(decorated) or ""
         return {
-            "scope": "module", "name": name, "class_name": name, "symbol": name, "decorator": "singleton",
-            "words": split_words(name), "class_words": frozenset(split_words(name)), "own_class": True,
+            "scope": "module", **naming_facts(name, name, symbol=name), "decorator": "singleton", "own_class": True,
             "class_in_file": True, "has_instance_pattern": False,
             "stateful_fields": py.stateful_fields(decorated) if decorated is not None else (),
             "stateful": bool(py.stateful_fields(decorated)) if decorated is not None else False,
@@ -417,11 +426,8 @@ def singleton_facts(py: PyFile, target: SyntaxNode, class_name: str | None) -> t
         "value_text": node_text(value)[:300],
         "client_manager": has_client_manager(value) if owns == "socketio" else False,
         "scope": "module" if enclosing(target, frozenset({"class_definition"})) is None else "class",
-        "name": name,
-        "class_name": name,
-        "symbol": node_text(left) if left is not None and enclosing(target, frozenset({"class_definition"})) is None else f"{name}._instance",
-        "words": split_words(name),
-        "class_words": frozenset(split_words(name)),
+        **naming_facts(name, name, symbol=node_text(left) if left is not None
+                       and enclosing(target, frozenset({"class_definition"})) is None else f"{name}._instance"),
         "own_class": own_class,
         "class_in_file": cls is not None,
         "has_instance_pattern": cls is not None and py.has_singleton_instance(cls),

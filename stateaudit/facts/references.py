@@ -26,7 +26,7 @@ from ..syntax import (
     parent_of,
 )
 from ..vocabulary import current as vocabulary
-from .common import split_words, writes_through_client
+from .common import naming_facts, writes_through_client
 
 Event = tuple[int, str, "SyntaxNode | None"]  # (line, op, enclosing function); op "read" for non-writes
 
@@ -640,8 +640,7 @@ def class_facts(analysis: FileAnalysis, cls: SyntaxNode) -> tuple[dict[str, Any]
     name = analysis.class_name(cls) or ""
     stateful = analysis.stateful_fields(cls)
     return {
-        "name": name, "class_name": name, "symbol": name, "scope": "class", "owner_kind": "class",
-        "words": split_words(name), "class_words": frozenset(split_words(name)),
+        **naming_facts(name, name, symbol=name), "scope": "class", "owner_kind": "class",
         "clients": analysis.clients_in(cls), "stateful_fields": stateful, "stateful": bool(stateful),
         "client_writes": writes_through_client(field(cls, "body"), analysis.parsed.language),
         "lifetime_local": "request" if analysis.request_scoped(cls) else "unknown",

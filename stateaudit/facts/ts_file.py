@@ -288,10 +288,21 @@ class TsFile(FileAnalysis):
                 return ("this", cls.id if cls is not None else 0, prop)
             if obj is not None and obj.type == "identifier" and node_text(obj)[:1].isupper():
                 return ("static", node_text(obj), prop)
-            if obj is not None and (node_text(obj) in ("ctx", "context")
-                                    or (obj.type == "member_expression" and node_text(field(obj, "property")) in ("locals", "context", "app"))):
+            if obj is not None and (node_text(obj) in self.app_state_objects
+                                    or (obj.type == "member_expression" and node_text(field(obj, "property")) in self.app_state_properties)):
                 return ("app", prop)
         return None
+
+    @cached_property
+    def app_state_properties(self) -> frozenset[str]:
+        """`contexts.typescript.app_state_properties` (`app.locals.x`): read once per file, as every member
+        expression of the events table asks."""
+        return vocabulary().names("contexts.typescript.app_state_properties")
+
+    @cached_property
+    def app_state_objects(self) -> frozenset[str]:
+        """`contexts.typescript.app_state_objects` (Koa's `ctx.x`): read once per file, like the properties."""
+        return vocabulary().names("contexts.typescript.app_state_objects")
 
     @cached_property
     def singleton_aliases(self) -> dict[str, str]:

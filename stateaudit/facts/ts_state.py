@@ -18,8 +18,9 @@ from ..syntax import (
     parent_of,
 )
 from ..vocabulary import current as vocabulary
-from .common import split_words, write_tags
+from .common import naming_facts, split_words
 from .index import ClassInfo, FileIndex
+from .state import Candidate, StateLanguage, StateShapes
 from .ts_calls import held_by, is_fs_call, memory_limiter, stored_later
 from .ts_file import TsFile, instantiation_context
 from .ts_syntax import (
@@ -183,103 +184,99 @@ def _instance_context(ts: TsFile, new: SyntaxNode) -> str:
     return context
 
 
-def state_scope(ts: TsFile, target: SyntaxNode, name_node: SyntaxNode | None, value: SyntaxNode | None) -> str:
-    """Where a named value lives (module, export, static, instance, app-state, closure or function): the
-    first fact of a state candidate, and the cheapest, so candidates whose rule wants another scope stop here."""
-    name = node_text(name_node)
-    fn = enclosing(target, FUNCTION_TYPES)
-    if target.type in ("public_field_definition", "field_definition"):
-        scope = "static" if ts.is_static(target) else "instance"
-    elif target.type == "assignment_expression" and fn is None and node_text(field(field(target, "left"), "object")) in (
-            "exports", "module.exports"):
-        scope = "export"
-    elif target.type == "assignment_expression":
-        left = field(target, "left")
-        holder = field(left, "object") if left is not None else None
-        if holder is not None and node_text(field(holder, "property")) in ("locals", "context", "app") and (
-                fn is None or instantiation_context(ts, target) in ("startup", "module")):
-            scope = "app-state"
+class TsState(StateLanguage):
+    """TypeScript/JavaScript's answers for the one state-facts mechanism (state.py).
+
+    What differs from Python, and why: a scope is read off the declaration's node type (a class field, an
+    `exports.x =`, an `app.locals.x =`), not off the names around an assignment; a class field is written
+    through `this.x` and a static one through `ClassName.x` as well; a field's owner is its class, which a
+    framework may make anew per request (NestJS `Scope.REQUEST`), so its lifetime is the class's; and the
+    language-only facts are those of its idioms: `const` and `Object.freeze`, `new X()` values, lazy holders
+    (`this.client ??= new Redis()`), exported declarations and the static methods that write a field.
+    """
+
+    shapes = StateShapes(class_types=CLASS_TYPES,
+                         class_scopes=frozenset({"export", "static", "instance", "app-state", "closure", "function"}))
+
+    def shape_facts(self, ts: TsFile, target: SyntaxNode, name_node: SyntaxNode | None,
+                    value: SyntaxNode | None) -> dict[str, Any]:
+        """The container a candidate holds and the keyword it is declared with."""
+        declaration = parent_of(target) if target.type == "variable_declarator" else None
+        return {
+            "container": container_of(value) or _project_collection(ts, value),
+            "declared_with": node_text(children_of(declaration)[0]) if declaration is not None and children_of(declaration) else None,
+        }
+
+    def scope_and_name(self, ts: TsFile, target: SyntaxNode, name_node: SyntaxNode | None,
+                       value: SyntaxNode | None) -> tuple[str, str]:
+        """A class field is static or instance state; `exports.x =` at module level is an export; a member of
+        an object's `contexts.typescript.app_state_properties` (`app.locals.x =`) set at module level or in
+        start-up code is app state; `this.x =` in a constructor is instance state."""
+        name = node_text(name_node)
+        fn = enclosing(target, FUNCTION_TYPES)
+        if target.type in ("public_field_definition", "field_definition"):
+            scope = "static" if ts.is_static(target) else "instance"
+        elif target.type == "assignment_expression" and fn is None and node_text(field(field(target, "left"), "object")) in (
+                "exports", "module.exports"):
+            scope = "export"
+        elif target.type == "assignment_expression":
+            left = field(target, "left")
+            holder = field(left, "object") if left is not None else None
+            if holder is not None and node_text(field(holder, "property")) in ts.app_state_properties and (
+                    fn is None or instantiation_context(ts, target) in ("startup", "module")):
+                scope = "app-state"
+            else:
+                scope = "instance" if fn is not None and node_text(field(fn, "name")) == "constructor" else "function"
+        elif fn is not None:
+            scope = "closure" if ts.closure_lives_long(fn, name) else "function"
         else:
-            scope = "instance" if fn is not None and node_text(field(fn, "name")) == "constructor" else "function"
-    elif fn is not None:
-        scope = "closure" if ts.closure_lives_long(fn, name) else "function"
-    else:
-        scope = "module"
-    return scope
+            scope = "module"
+        return scope, name
+
+    def keys(self, ts: TsFile, candidate: Candidate) -> list[tuple]:
+        """A closure's local and a module variable by name, an export through `exports`, app state through `app`,
+        a field through `this` (and a static one through its class's name too)."""
+        scope, name, cls = candidate.scope, candidate.name, candidate.owner
+        if scope == "export":
+            return [("exports", name)]
+        if scope in ("module", "closure"):
+            return [("name", name)]
+        if scope == "app-state":
+            return [("app", name)]
+        if scope == "static":
+            return [("this", cls.id if cls else 0, name), ("static", candidate.owner_name or "", name)]
+        return [("this", cls.id if cls else 0, name)]
+
+    def owner_facts(self, ts: TsFile, candidate: Candidate) -> dict[str, Any]:
+        """State in a class is the class's, and lives as long as an instance: one request for a request-scoped
+        class, unknown until the join follows where the class is made. Anything else lives for the process."""
+        cls = candidate.owner if candidate.scope != "module" else None
+        if cls is None:
+            return {"lifetime_local": "process", "owner_kind": "module"}
+        return {"lifetime_local": "request" if ts.request_scoped(cls) else "unknown", "owner_kind": "class"}
+
+    def extra_facts(self, ts: TsFile, candidate: Candidate, keys: list[tuple], writes: list[WriteSite],
+                    facts: dict[str, Any]) -> dict[str, Any]:
+        """The value's class and type words, `frozen`, `exported`, how it is rebound (lazy holders), and for a
+        static field the methods that write it."""
+        target, value, name, scope = candidate.target, candidate.value, candidate.name, candidate.scope
+        declaration = parent_of(target) if target.type == "variable_declarator" else None
+        declared = parent_of(target)
+        return {
+            "value_class": node_text(field(unwrap(value), "constructor")) if unwrap(value) is not None and unwrap(value).type == "new_expression" else "",
+            "type_words": frozenset(_type_words(target, value)),
+            "frozen": is_frozen(value) or (declaration is not None and node_text(declaration).startswith("const") and name.isupper() and not writes),
+            "exported": declared is not None and parent_of(declared) is not None and parent_of(declared).type == "export_statement",
+            **_rebind_facts(ts, keys, scope),
+            "writer_methods": writer_methods(ts, candidate.owner, ts.write_functions(keys, scope, name)) if scope == "static" else frozenset(),
+        }
 
 
-def shape_facts(ts: TsFile, target: SyntaxNode, name_node: SyntaxNode | None,
-                value: SyntaxNode | None) -> dict[str, Any]:
-    """What a state candidate's own declaration says, whatever its scope: the container it holds and the
-    keyword it is declared with. The cheapest facts, asked before the scope (a function local's scope
-    needs its closures' writes): most candidates, a local holding a string, stop here."""
-    declaration = parent_of(target) if target.type == "variable_declarator" else None
-    return {
-        "container": container_of(value) or _project_collection(ts, value),
-        "declared_with": node_text(children_of(declaration)[0]) if declaration is not None and children_of(declaration) else None,
-    }
-
-
-def early_state_facts(ts: TsFile, target: SyntaxNode, name_node: SyntaxNode | None, value: SyntaxNode | None,
-                      scope: str, shape: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The facts of a state candidate read off its own nodes, before any use of it is looked up (`shape`:
-    what shape_facts gave). state_facts keeps them."""
-    return {
-        **(shape or shape_facts(ts, target, name_node, value)),
-        "scope": scope,
-        "name": node_text(name_node),
-        "class_name": ts.class_name(ts.class_of(target)) if scope != "module" else None,
-    }
-
-
-def state_facts(ts: TsFile, target: SyntaxNode, name_node: SyntaxNode | None,
-                value: SyntaxNode | None, scope: str | None = None,
-                early: dict[str, Any] | None = None) -> tuple[dict[str, Any], list[WriteSite]]:
-    """Facts for a named value: a module variable, class field or constructor assignment (`early`: what
-    early_state_facts gave for it, when the caller has it)."""
-    scope = scope or state_scope(ts, target, name_node, value)
-    early = early or early_state_facts(ts, target, name_node, value, scope)
-    name, class_name = early["name"], early["class_name"]
-    cls = ts.class_of(target)
-    fn = enclosing(target, FUNCTION_TYPES)
-    if scope == "export":
-        keys = [("exports", name)]
-    elif scope == "module":
-        keys = [("name", name)]
-    elif scope == "app-state":
-        keys = [("app", name)]
-    elif scope == "closure":
-        keys = [("name", name)]
-    elif scope == "static":
-        keys = [("this", cls.id if cls else 0, name), ("static", class_name or "", name)]
-    else:
-        keys = [("this", cls.id if cls else 0, name)]
-    writes = ts.writes(keys, scope, name) if scope != "function" else []
-    if scope == "closure":
-        writes = ts.closure_writes(fn, name)
-    declaration = parent_of(target) if target.type == "variable_declarator" else None
-    facts: dict[str, Any] = {
-        **early,
-        "words": split_words(name) | (split_words(class_name) if class_name else set()),
-        "symbol": f"{class_name}.{name}" if class_name else name,
-        "value_class": node_text(field(unwrap(value), "constructor")) if unwrap(value) is not None and unwrap(value).type == "new_expression" else "",
-        "type_words": frozenset(_type_words(target, value)),
-        "frozen": is_frozen(value) or (declaration is not None and node_text(declaration).startswith("const") and name.isupper() and not writes),
-        "writes": frozenset(w.op for w in writes),
-        "written_after_init": any(w.op != "rebind" for w in writes),
-        "rebound": any(w.op == "rebind" for w in writes),
-        "exported": parent_of(target) is not None and parent_of(parent_of(target)) is not None and parent_of(parent_of(target)).type == "export_statement",
-    }
-    facts.update(_owner_facts(ts, cls if scope != "module" else None))
-    facts.update(_rebind_facts(ts, keys, scope))
-    facts["writer_methods"] = writer_methods(ts, cls, ts.write_functions(keys, scope, name)) if scope == "static" else frozenset()
-    tags = write_tags(ts.parsed, [w.line for w in writes])
-    facts["stored"] = tags
-    facts["increments"] = "increment" in tags
-    refs = ts.clients_beside(keys)
-    facts["client_refs"] = refs
-    facts["clients"] = frozenset(kind for kind, _n, _v in refs)
-    return facts, writes
+TYPESCRIPT = TsState()
+state_scope = TYPESCRIPT.state_scope
+shape_facts = TYPESCRIPT.shape_facts
+early_state_facts = TYPESCRIPT.early_state_facts
+state_facts = TYPESCRIPT.state_facts
 
 
 _CONDITION_TYPES = frozenset({"if_statement", "binary_expression", "unary_expression", "ternary_expression",
@@ -442,19 +439,6 @@ def _type_words(target: SyntaxNode, value: SyntaxNode | None) -> set[str]:
     return words
 
 
-def _owner_facts(ts: TsFile, cls: SyntaxNode | None) -> dict[str, Any]:
-    if cls is None:
-        return {"clients": ts.clients_in(ts.root), "lifetime_local": "process",
-                "owner_kind": "module", "class_words": frozenset()}
-    name = ts.class_name(cls)
-    return {
-        "clients": ts.clients_in(cls),
-        "lifetime_local": "request" if ts.request_scoped(cls) else "unknown",
-        "owner_kind": "class",
-        "class_words": frozenset(split_words(name)) if name else frozenset(),
-    }
-
-
 def singleton_facts(ts: TsFile, target: SyntaxNode, class_name: str | None) -> tuple[dict[str, Any], list[WriteSite]]:
     """Facts for a singleton: its class, and whether that class holds state written at runtime."""
     cls = ts.class_of(target)
@@ -472,11 +456,7 @@ def singleton_facts(ts: TsFile, target: SyntaxNode, class_name: str | None) -> t
     stateful = ts.stateful_fields(cls) if cls is not None else ()
     facts = {
         "scope": "static" if target.type in ("public_field_definition", "field_definition", "method_definition") else "module",
-        "name": name or "",
-        "class_name": name,
-        "symbol": f"{name}.getInstance()" if has_pattern else _export_symbol(target, name),
-        "words": split_words(name or ""),
-        "class_words": frozenset(split_words(name or "")),
+        **naming_facts(name or "", name, symbol=f"{name}.getInstance()" if has_pattern else _export_symbol(target, name)),
         "own_class": own_class,
         "has_instance_pattern": has_pattern,
         "class_in_file": cls is not None,
