@@ -770,3 +770,66 @@ def test_a_methods_local_is_named_after_its_class_only_in_typescript():
     assert ts_facts["writes"] == py_facts["writes"] == frozenset()
     assert (ts_facts["class_name"], ts_facts["symbol"]) == ("SessionStore", "SessionStore.started")
     assert (py_facts["class_name"], py_facts["symbol"]) == (None, "started")
+
+
+# -- singletons ----------------------------------------------------------------------------------------------
+
+TS_SINGLETON = """
+import Redis from 'ioredis';
+
+export class PresenceTracker {
+  private static instance?: PresenceTracker;
+  private online = new Set<string>();
+  private redis = new Redis();
+
+  static getInstance(): PresenceTracker {
+    if (!PresenceTracker.instance) {
+      PresenceTracker.instance = new PresenceTracker();
+    }
+    return PresenceTracker.instance;
+  }
+
+  join(user: string): void {
+    this.online.add(user);
+    void this.redis.sadd('online', user);
+  }
+}
+"""
+
+PY_SINGLETON = """
+import redis
+
+
+class PresenceTracker:
+    _instance = None
+
+    def __new__(cls):
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __init__(self):
+        self.online = set()
+        self.redis = redis.Redis()
+
+    def join(self, user):
+        self.online.add(user)
+        self.redis.sadd("online", user)
+"""
+
+
+def test_a_singletons_class_says_the_same_in_both_languages():
+    """How the pattern is spotted differs (a static `instance` field with `getInstance`, an `_instance`
+    attribute set in `__new__`); what its class says comes from the one singleton_class_facts."""
+    ts = _ts(TS_SINGLETON)
+    ts_target = next(n for n in walk(ts.root) if n.type == "public_field_definition"
+                     and node_text(field(n, "name")) == "instance")
+    ts_facts = ts_state.singleton_facts(ts, ts_target, None)[0]
+    py = _py(PY_SINGLETON)
+    py_target = next(n for n in walk(py.root) if n.type == "assignment" and node_text(field(n, "left")) == "_instance")
+    py_facts = py_state.singleton_facts(py, py_target, None)[0]
+    shared = ("own_class", "class_in_file", "stateful_fields", "stateful", "clients", "owner_kind", "lifetime_local")
+    assert {k: ts_facts[k] for k in shared} == {k: py_facts[k] for k in shared} == {
+        "own_class": True, "class_in_file": True, "stateful_fields": ("online",), "stateful": True,
+        "clients": frozenset({"redis"}), "owner_kind": "class", "lifetime_local": "process"}
+    assert ts_facts["has_instance_pattern"] and py_facts["has_instance_pattern"]

@@ -32,6 +32,7 @@ from .py_file import (
     module_instances,
     owner_of,
 )
+from .references import singleton_class_facts
 from .state import Candidate, StateLanguage, StateShapes
 
 
@@ -405,18 +406,13 @@ def singleton_facts(py: PyFile, target: SyntaxNode, class_name: str | None) -> t
     module = py.imports.get(name, "")
     libraries = vocabulary().names("clients.python.libraries")
     own_class = cls is not None or module.startswith(".") or (module != "" and module.split(".")[0] not in libraries and "." in module)
-    stateful = py.stateful_fields(cls) if cls is not None else ()
     left = field(target, "left")
     if target.type == "decorator":
         decorated = next((c for c in named_children(parent_of(target)) if c.type == "class_definition"), None)
         name = py.class_name(decorated) or ""
         return {
-            "scope": "module", **naming_facts(name, name, symbol=name), "decorator": "singleton", "own_class": True,
-            "class_in_file": True, "has_instance_pattern": False,
-            "stateful_fields": py.stateful_fields(decorated) if decorated is not None else (),
-            "stateful": bool(py.stateful_fields(decorated)) if decorated is not None else False,
-            "clients": py.clients_in(decorated) if decorated is not None else frozenset(),
-            "owner_kind": "class", "lifetime_local": "process",
+            "scope": "module", **naming_facts(name, name, symbol=name), "decorator": "singleton",
+            "has_instance_pattern": False, **singleton_class_facts(py, decorated, True, class_in_file=True),
         }, []
     value = field(target, "right")
     owns = connection_kind(py, value)
@@ -428,12 +424,6 @@ def singleton_facts(py: PyFile, target: SyntaxNode, class_name: str | None) -> t
         "scope": "module" if enclosing(target, frozenset({"class_definition"})) is None else "class",
         **naming_facts(name, name, symbol=node_text(left) if left is not None
                        and enclosing(target, frozenset({"class_definition"})) is None else f"{name}._instance"),
-        "own_class": own_class,
-        "class_in_file": cls is not None,
         "has_instance_pattern": cls is not None and py.has_singleton_instance(cls),
-        "stateful_fields": stateful,
-        "stateful": bool(stateful),
-        "clients": py.clients_in(cls) if cls is not None else frozenset(),
-        "owner_kind": "class",
-        "lifetime_local": "process",
+        **singleton_class_facts(py, cls, own_class),
     }, []

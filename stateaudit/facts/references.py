@@ -645,3 +645,21 @@ def class_facts(analysis: FileAnalysis, cls: SyntaxNode) -> tuple[dict[str, Any]
         "client_writes": writes_through_client(field(cls, "body"), analysis.parsed.language),
         "lifetime_local": "request" if analysis.request_scoped(cls) else "unknown",
     }, []
+
+
+def singleton_class_facts(analysis: FileAnalysis, cls: SyntaxNode | None, own_class: bool,
+                          class_in_file: bool | None = None) -> dict[str, Any]:
+    """What a singleton's class says, in either language: whether it is the project's own and declared in
+    this file, the fields it writes after start-up and the clients it holds. One object per process either
+    way (`lifetime_local`). How the class is found and what makes the pattern differ by language (a static
+    `getInstance` field, an `_instance` attribute, a `@singleton` decorator), so the callers decide those."""
+    stateful = analysis.stateful_fields(cls) if cls is not None else ()
+    return {
+        "own_class": own_class,
+        "class_in_file": cls is not None if class_in_file is None else class_in_file,
+        "stateful_fields": stateful,
+        "stateful": bool(stateful),
+        "clients": analysis.clients_in(cls) if cls is not None else frozenset(),
+        "owner_kind": "class",
+        "lifetime_local": "process",
+    }

@@ -20,6 +20,7 @@ from ..syntax import (
 from ..vocabulary import current as vocabulary
 from .common import naming_facts, split_words
 from .index import ClassInfo, FileIndex
+from .references import singleton_class_facts
 from .state import Candidate, StateLanguage, StateShapes
 from .ts_calls import held_by, is_fs_call, memory_limiter, stored_later
 from .ts_file import TsFile, instantiation_context
@@ -453,18 +454,11 @@ def singleton_facts(ts: TsFile, target: SyntaxNode, class_name: str | None) -> t
         has_pattern = instance_field is None and cls is not None
     else:
         has_pattern = False
-    stateful = ts.stateful_fields(cls) if cls is not None else ()
     facts = {
         "scope": "static" if target.type in ("public_field_definition", "field_definition", "method_definition") else "module",
         **naming_facts(name or "", name, symbol=f"{name}.getInstance()" if has_pattern else _export_symbol(target, name)),
-        "own_class": own_class,
         "has_instance_pattern": has_pattern,
-        "class_in_file": cls is not None,
-        "stateful_fields": stateful,
-        "stateful": bool(stateful),
-        "clients": ts.clients_in(cls) if cls is not None else frozenset(),
-        "owner_kind": "class",
-        "lifetime_local": "process",
+        **singleton_class_facts(ts, cls, own_class),
     }
     return facts, []
 
