@@ -476,6 +476,11 @@ def points_of(node: Node) -> tuple[tuple[int, int], tuple[int, int]]:
     return tuple(node.start_point), tuple(node.end_point)
 
 
+def bytes_of(node: Node) -> tuple[int, int]:
+    """The node's start and end byte offsets: where it lies in the source, for looking nodes up by position."""
+    return node.start_byte, node.end_byte
+
+
 def line_of(node: Node) -> int:
     return node.start_point[0] + 1
 

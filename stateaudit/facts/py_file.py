@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from functools import cached_property
 
 from ..syntax import (
     ParsedFile,
     SyntaxNode,
     ancestors,
+    bytes_of,
     descendants,
     enclosing,
     field,
@@ -131,23 +133,42 @@ class PyFile(FileAnalysis):
         return cache[node.id]
 
     def _client_refs(self, node: SyntaxNode) -> frozenset[tuple[str, str, bool]]:
-        refs: set[tuple[str, str, bool]] = set()
+        """The client uses among the file's (`_client_sites`) that lie within the node."""
+        starts, sites = self._client_sites
+        start, end = bytes_of(node)
+        return frozenset(ref for site_end, ref in sites[bisect_left(starts, start):bisect_left(starts, end)]
+                         if site_end <= end)
+
+    @cached_property
+    def _client_sites(self) -> tuple[list[int], list[tuple[int, tuple[str, str, bool]]]]:
+        """Every client use in the file, found once, by position: an imported client's name, a `self.`/`cls.`
+        attribute named like a client (`clients.python.self_attributes`), a Django manager (`X.objects`).
+        Classes, functions and the module each ask for those inside them, so a file with many classes is
+        walked once instead of once per class. (start bytes, ascending; (end byte, use) at the same places.)"""
+        starts: list[int] = []
+        sites: list[tuple[int, tuple[str, str, bool]]] = []
         self_attributes = vocabulary().group_matchers("clients.python.self_attributes")
-        for child in descendants(node, self.reference_types):
+        names = self.client_names
+        for child in descendants(self.root, self.reference_types):
+            ref = None
             if child.type == "identifier":
-                kind = self.client_names.get(node_text(child))
+                kind = names.get(node_text(child)) if names else None
                 if kind:
-                    refs.add((kind, node_text(child), False))
+                    ref = (kind, node_text(child), False)
             elif child.type == "attribute":
                 obj, attr = field(child, "object"), node_text(field(child, "attribute"))
                 if node_text(obj) in ("self", "cls"):
                     for kind, pattern in self_attributes:
                         if pattern.search(attr):
-                            refs.add((kind, attr, False))
+                            ref = (kind, attr, False)
                             break
                 elif attr == "objects":
-                    refs.add(("database", node_text(obj), False))
-        return frozenset(refs)
+                    ref = ("database", node_text(obj), False)
+            if ref is not None:
+                site_start, site_end = bytes_of(child)
+                starts.append(site_start)
+                sites.append((site_end, ref))
+        return starts, sites
 
     # -- references and writes -----------------------------------------------
 
