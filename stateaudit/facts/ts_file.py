@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from functools import cached_property
 
 from ..syntax import (
@@ -9,6 +10,7 @@ from ..syntax import (
     ParsedFile,
     SyntaxNode,
     ancestors,
+    bytes_of,
     children_of,
     descendants,
     enclosing,
@@ -122,30 +124,50 @@ class TsFile(FileAnalysis):
         return cache[node.id]
 
     def _client_refs(self, node: SyntaxNode) -> frozenset[tuple[str, str, bool]]:
+        """The client uses among the file's (`_client_sites`) that lie within the node; a `this.x` is read
+        against the fields and constructor parameters of the node's own class (`client_props`)."""
+        props = self.client_props(self.class_of(node) if node.type not in CLASS_TYPES else node)
+        starts, sites = self._client_sites
+        start, end = bytes_of(node)
         refs: set[tuple[str, str, bool]] = set()
+        for site_end, ref, prop in sites[bisect_left(starts, start):bisect_left(starts, end)]:
+            if site_end > end:
+                continue
+            if prop is not None and prop in props:
+                refs.add(props[prop])
+            elif ref is not None:
+                refs.add(ref)
+        return frozenset(refs)
+
+    @cached_property
+    def _client_sites(self) -> tuple[list[int], list[tuple[int, tuple[str, str, bool] | None, str | None]]]:
+        """Every possible client use in the file, found once, by position: an imported client's name or type,
+        a decorator that injects one (`clients.typescript.decorators`), and each `this.x` with the use it
+        makes when the asking node's class has no field or parameter `x` holding a client (a name like
+        `clients.typescript.local_names`, or none). Classes, functions and the file each take those inside
+        them instead of walking their nodes again. (start bytes, ascending; (end byte, use, `x` of a
+        `this.x`) at the same places.)"""
         words = vocabulary()
         local_names = words.group_matchers("clients.typescript.local_names")
         client_decorators = words.labels("clients.typescript.decorators")
-        props = self.client_props(self.class_of(node) if node.type not in CLASS_TYPES else node)
-        for child in descendants(node, _CLIENT_REF_TYPES):
+        starts: list[int] = []
+        sites: list[tuple[int, tuple[str, str, bool] | None, str | None]] = []
+        for child in descendants(self.root, _CLIENT_REF_TYPES):
+            ref, prop = None, None
             if child.type in ("identifier", "type_identifier"):
                 ref = self.client_ref(node_text(child))
-                if ref:
-                    refs.add(ref)
             elif child.type == "member_expression" and node_text(field(child, "object")) == "this":
                 prop = node_text(field(child, "property"))
-                if prop in props:
-                    refs.add(props[prop])
-                    continue
-                for kind, pattern in local_names:
-                    if prop != "queue" and pattern.search(prop):
-                        refs.add((kind, prop, False))
-                        break
+                ref = next(((kind, prop, False) for kind, pattern in local_names
+                            if prop != "queue" and pattern.search(prop)), None)
             elif child.type == "decorator":
                 kind = client_decorators.get(decorator_name(child))
-                if kind:
-                    refs.add((kind, decorator_name(child), False))
-        return frozenset(refs)
+                ref = (kind, decorator_name(child), False) if kind else None
+            if ref is not None or prop is not None:
+                site_start, site_end = bytes_of(child)
+                starts.append(site_start)
+                sites.append((site_end, ref, prop))
+        return starts, sites
 
     def client_ref(self, name: str) -> tuple[str, str, bool] | None:
         kind = self.client_names.get(name)
