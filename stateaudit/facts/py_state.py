@@ -12,6 +12,7 @@ from ..syntax import (
     descendants,
     enclosing,
     field,
+    innermost_containers,
     named_children,
     node_bytes,
     node_text,
@@ -111,7 +112,10 @@ def _calls(py: PyFile) -> list[tuple[str, str, str]]:
     """Every call and decorator of a plain or dotted name: (callee, context, outermost caller)."""
     calls: list[tuple[str, str, str]] = []
     contexts: dict[int, str] = {}
-    for node in descendants(py.root, _CALLS):
+    callers: dict[int, str] = {}
+    nodes = descendants(py.root, _CALLS)
+    # Each call's function, found in one sweep over the file's functions rather than by climbing its parents.
+    for node, fn in zip(nodes, innermost_containers(nodes, descendants(py.root, FUNCTIONS)), strict=True):
         target = field(node, "function") if node.type == "call" else (named_children(node) or [None])[0]
         if target is not None and target.type == "call" and node.type == "decorator":
             continue  # `@register(...)`: the inner call is counted as a call
@@ -119,8 +123,11 @@ def _calls(py: PyFile) -> list[tuple[str, str, str]]:
             target = field(target, "attribute")
         if target is None or target.type != "identifier":
             continue
-        fn = enclosing(node, FUNCTIONS)
-        caller = node_text(field(_outer_function(fn), "name")) if fn is not None and fn.type == "function_definition" else ""
+        caller = ""
+        if fn is not None and fn.type == "function_definition":  # the same for every call in a function
+            if fn.id not in callers:
+                callers[fn.id] = node_text(field(_outer_function(fn), "name"))
+            caller = callers[fn.id]
         if node.type == "decorator" or fn is None:
             context = "module"
         else:  # the same for every call in a function: computed once per function
