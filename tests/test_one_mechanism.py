@@ -806,6 +806,8 @@ class PresenceTracker:
     def __new__(cls):
         if cls._instance is None:
             cls._instance = super().__new__(cls)
+            cls._instance.online = set()
+            cls._instance.redis = redis.Redis()
         return cls._instance
 
     def __init__(self):

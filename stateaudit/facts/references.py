@@ -518,7 +518,7 @@ class FileAnalysis:
             if any(w.op == "rebind" for w in self.writes([key], "instance", name)):
                 names.append(name)
         names += [name for name, keys, scope, late in members if late and self.writes(keys, scope, name)]
-        return tuple(names)
+        return tuple(dict.fromkeys(names))  # a field set up in two places (`__new__` and `__init__`) is one field
 
     def may_rebind_members(self, cls: SyntaxNode) -> bool:
         """Can code in the class rebind one of its fields? A language that can tell cheaply says no for
