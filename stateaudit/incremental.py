@@ -155,6 +155,8 @@ def collect(files: list[SourceFile], services: ServiceMap, work: Callable[[], Fi
         findings.extend(join.findings)
         reviewed.extend(join.reviewed)
         internal.extend(join.internal)
+    if cache is not None:
+        cache.records.commit({key for key in keys.values() if key is not None})
     file_internal = [e for r in results.values() for e in r.internal_errors]
     return Collected(results, findings, reviewed, file_internal + internal, tuple(sorted(partly.parsed)),
                      tuple(sorted(done)))
