@@ -488,3 +488,42 @@ def test_the_index_written_last_keeps_what_another_scan_wrote_before_it(tmp_path
     reader = ResultCache(tmp_path / "cache", ruleset)
     assert reader.records.read("a") == b"from the first scan" and reader.records.read("b") == b"from the second scan"
     assert len(list((tmp_path / "cache" / LAYOUT / RECORDS).glob("*.pack"))) == 2
+
+
+def _stored_indexes(cache: Path):
+    from stateaudit.incremental import ServiceIndexes
+
+    (path,) = (cache / LAYOUT / "indexes").rglob("*.pickle")
+    entry = pickle.loads(path.read_bytes())
+    assert isinstance(entry, ServiceIndexes)
+    return path, entry
+
+
+def test_the_stored_service_index_is_the_one_its_stored_shares_build(tmp_path, ruleset):
+    """What a rescan classifies a changed file against, without building it again from every share."""
+    from stateaudit.facts import ServiceIndex
+
+    service = _copy(FIXTURES / "aiponge" / "services" / "user-service", tmp_path)
+    cache = tmp_path / "cache"
+    scan(service, Config(), ruleset, cache_dir=cache)
+    _, entry = _stored_indexes(cache)
+    assert sorted(entry.shares) == [f.rel for f in discover_files(service, Config()).files]
+    built = ServiceIndex()
+    for rel in sorted(entry.shares):
+        built.add(entry.share(rel), rel)
+    assert entry.whole() == built and built.classes and built.sites
+
+
+def test_a_damaged_stored_service_index_means_a_whole_join_again(tmp_path, ruleset):
+    from dataclasses import replace
+
+    service = _copy(SAME_NAMES, tmp_path)
+    cache = tmp_path / "cache"
+    scan(service, Config(), ruleset, cache_dir=cache)
+    path, entry = _stored_indexes(cache)
+    path.write_bytes(pickle.dumps(replace(entry, index=entry.index[:40])))
+    (service / "src" / "app.ts").write_text(
+        (service / "src" / "app.ts").read_text(encoding="utf-8") + "\n// edited\n", encoding="utf-8")
+    again = scan(service, Config(), ruleset, cache_dir=cache)
+    assert again.parsed == ("src/app.ts",) and again.rejoined == (".",)
+    assert again.report.findings == scan(service, Config(), ruleset).report.findings
