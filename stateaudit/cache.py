@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import __version__
-from .atomic import write_atomic
+from .atomic import write_atomic, write_atomic_with
 from .config import Config
 from .model import SourceFile
 from .ruleset import RuleSet
@@ -148,7 +148,9 @@ class ResultCache:
             if str(target.parent) not in self._folders:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 self._folders.add(str(target.parent))
-            write_atomic(target, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL), durable=False)
+            # streamed: a large service's index shares (saleor's: 20 MB) are not copied whole in memory first
+            write_atomic_with(target, lambda handle: pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL),
+                              durable=False)
         except OSError:
             return  # a full disk or a vanished folder costs speed, never the scan
 
