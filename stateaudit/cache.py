@@ -170,7 +170,7 @@ class RecordPacks:
         self._written: dict[str, Location] = {}  # what this scan stored (here or in its workers)
         self._pending: list[tuple[str, bytes]] = []
         self._pending_bytes = 0
-        self._open: dict[str, int] = {}  # pack name -> open file descriptor, for reading
+        self._open: dict[str, tuple[int, int]] = {}  # pack name -> (open file descriptor, size), for reading
 
     def add(self, key: str, blob: bytes) -> None:
         self._pending.append((key, blob))
@@ -211,22 +211,24 @@ class RecordPacks:
         location = self._written.get(key) or self._index().get(key)
         if location is None:
             return None
+        name, offset, size, _used = location  # well formed: _read_index kept no other
         try:
-            name, offset, size, _used = location
-            fd = self._open.get(name)
-            if fd is None:
-                if "/" in name or "\\" in name or not name.endswith(PACK_SUFFIX):
-                    return None
+            opened = self._open.get(name)
+            if opened is None:
                 if len(self._open) >= 64:
                     self.close()
-                fd = self._open[name] = os.open(self.folder / name, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+                fd = os.open(self.folder / name, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+                opened = self._open[name] = (fd, os.fstat(fd).st_size)
+            fd, length = opened
+            if offset + size > length:  # a pack cut short, or an entry damaged: never read past the end
+                return None
             data = _read_at(fd, offset, size)
-        except (OSError, TypeError, ValueError, OverflowError):
+        except (OSError, ValueError, OverflowError):
             return None
         return data if len(data) == size else None
 
     def close(self) -> None:
-        for fd in self._open.values():
+        for fd, _ in self._open.values():
             try:
                 os.close(fd)
             except OSError:
@@ -239,10 +241,13 @@ class RecordPacks:
         return self._stored
 
     def _read_index(self) -> dict[str, Location]:
-        """The index on disk; empty when there is none or it is damaged (every record is then a miss)."""
+        """The index on disk; empty when there is none or it is damaged (every record is then a miss), without
+        the entries that are not well formed (a pack name with no folder in it, three whole numbers)."""
         with gc_paused():
             index = _load(self.folder / RECORD_INDEX)
-        return index if isinstance(index, dict) else {}
+        if not isinstance(index, dict):
+            return {}
+        return {key: location for key, location in index.items() if _well_formed(key, location)}
 
     def commit(self, live: set[str], now: float | None = None) -> None:
         """Write the index once, at the end of a scan: the index on disk now (another scan's may have landed
@@ -290,6 +295,14 @@ class RecordPacks:
                     os.unlink(entry.path)
             except OSError:
                 continue
+
+
+def _well_formed(key: object, location: object) -> bool:
+    if type(key) is not str or type(location) is not tuple or len(location) != 4:
+        return False
+    name, offset, size, used = location
+    return type(name) is str and name.endswith(PACK_SUFFIX) and "/" not in name and "\\" not in name \
+        and type(offset) is int and type(size) is int and type(used) is int and offset >= 0 and size >= 0
 
 
 def _read_at(fd: int, offset: int, size: int) -> bytes:

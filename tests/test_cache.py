@@ -527,3 +527,23 @@ def test_a_damaged_stored_service_index_means_a_whole_join_again(tmp_path, rules
     again = scan(service, Config(), ruleset, cache_dir=cache)
     assert again.parsed == ("src/app.ts",) and again.rejoined == (".",)
     assert again.report.findings == scan(service, Config(), ruleset).report.findings
+
+
+def test_an_index_entry_that_is_not_well_formed_or_points_past_its_pack_is_a_miss(tmp_path, ruleset):
+    cache = ResultCache(tmp_path / "cache", ruleset)
+    assert cache.open() is None
+    cache.records.add("good", b"a record")
+    cache.records.commit({"good"})
+    folder = tmp_path / "cache" / LAYOUT / RECORDS
+    (pack,) = folder.glob("*.pack")
+    index = _entries(tmp_path / "cache")
+    index.update({"past the end": (pack.name, 4, 10**9, 0), "a folder": ("../x.pack", 0, 1, 0),
+                  "not a tuple": ["x.pack", 0, 1, 0], "negative": (pack.name, -1, 2, 0), 7: (pack.name, 0, 1, 0)})
+    (folder / RECORD_INDEX).write_bytes(pickle.dumps(index))
+    reader = ResultCache(tmp_path / "cache", ruleset)
+    assert reader.records.read("good") == b"a record"
+    for key in ("past the end", "a folder", "not a tuple", "negative"):
+        assert reader.records.read(key) is None and reader.get(key) is None
+    reader.records.add("more", b"another record")
+    reader.records.commit({"good", "more"})  # the malformed entries are not carried on
+    assert set(_entries(tmp_path / "cache")) == {"good", "more"}
