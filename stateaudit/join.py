@@ -224,6 +224,12 @@ def settled_early(early: Mapping[str, Any], classes_in_file: Mapping[str, ClassI
     return known
 
 
+def settled_shape(shape: Mapping[str, Any]) -> dict[str, Any]:
+    """settled() for a call candidate of which only its shape facts are computed (facts.*.call_shape_facts):
+    those the join cannot change, as they are. A fact missing here is unknown, not absent."""
+    return {name: value for name, value in shape.items() if name not in JOINED}
+
+
 def _through_singleton(get) -> bool:
     """Can _writes_through_singleton change this candidate's facts? Only a field's, of a named class."""
     return get("scope") in ("instance", "static") and bool(get("class_name"))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ class ManifestLookup:
         self._listed: dict[str, frozenset[str]] = {}  # what discovery's listings said, apart from file system asks
         self._json: dict[str, Mapping[str, Any] | None] = {}
         self._nearest: dict[tuple[str, frozenset[str]], str | None] = {}
+        self._verdicts: dict[tuple[str, Callable[[Mapping[str, Any]], bool]], bool] = {}
 
     def note_listing(self, folder: str, files: Iterable[str]) -> None:
         """The names of the (non-folder) entries discovery found in `folder`; symlinks to files count, as
@@ -81,6 +82,15 @@ class ManifestLookup:
                 data = None
             self._json[folder] = data if isinstance(data, dict) else None
         return self._json[folder]
+
+    def package_says(self, folder: str, verdict: Callable[[Mapping[str, Any]], bool]) -> bool:
+        """`verdict` of `folder`'s package.json (False when it has none or it cannot be read), asked once per
+        folder: every folder below a package asks about the same package.json."""
+        key = (folder, verdict)
+        if key not in self._verdicts:
+            manifest = self.package_json(folder)
+            self._verdicts[key] = manifest is not None and verdict(manifest)
+        return self._verdicts[key]
 
 
 def folders_up(folder: str) -> list[str]:

@@ -12,7 +12,7 @@ from .conditions import may_hold
 from .config import MAX_FILE_BYTES
 from .facts import FileIndex, facts_module
 from .interrupt import reraise_if_interrupted
-from .join import settled, settled_early
+from .join import settled, settled_early, settled_shape
 from .model import DegradedFile, Facts, InternalError, Match, ParseError, SourceFile
 from .ruleset import Rule, RuleSet
 from .source_roles import BROWSER
@@ -265,7 +265,11 @@ def _build_match(rule: Rule, captures, parsed: ParsedFile, analysis, module, cla
         cls = _first(captures, "class")
         facts, writes = module.singleton_facts(analysis, target, node_text(cls) if cls is not None else None)
     elif subject == "call":
-        facts, writes = module.call_facts(analysis, _first(captures, "call") or target)
+        call = _first(captures, "call") or target
+        shape = _memo(analysis, "_call_shapes", (call,), lambda: module.call_shape_facts(analysis, call))
+        if not may_hold(rule.where, settled_shape(shape)):
+            return None  # another callee, mode or receiver: the code around the call need not be read
+        facts, writes = module.call_facts(analysis, call, shape)
     elif subject == "decorator":
         facts, writes = module.decorator_facts(analysis, target)
     else:

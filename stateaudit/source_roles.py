@@ -56,8 +56,7 @@ class SourceRoles:
         if any(part in self.browser_folders for part in parts):
             return BROWSER
         nearest = manifests.nearest(folder, _PACKAGE_JSON)
-        manifest = manifests.package_json(nearest) if nearest is not None else None
-        if manifest is not None and self._is_browser_package(manifest):
+        if nearest is not None and manifests.package_says(nearest, self._is_browser_package):
             return BROWSER
         return None
 

@@ -453,6 +453,12 @@ def node_text(node: Node | None) -> str:
     return node.text.decode("utf-8", "replace")
 
 
+def node_bytes(node: Node) -> bytes:
+    """The node's source bytes, undecoded: for counting or grouping many nodes by their text, decoding
+    only the distinct ones."""
+    return node.text or b""
+
+
 def to_location(node: Node, path: str, lines: list[bytes]) -> Location:
     """1-based line/column in characters; tree-sitter gives 0-based rows and byte columns."""
 
@@ -502,11 +508,17 @@ class NodeIndex:
 
     def __init__(self, root: Node, grammar: str) -> None:
         self.root = root  # keeps the tree alive while its nodes are looked up
-        self.nodes: list[Node] = _preorder_sorted(QueryCursor(_index_query(grammar)).captures(root).get("node", []))
+        query, kinds = _index_query(grammar)
+        self.nodes: list[Node] = []
         self.starts: dict[str, list[int]] = {}  # per type: start bytes, ascending (pre-order)
         self.positions: dict[str, list[int]] = {}  # per type: positions in `nodes`
-        for position, node in enumerate(self.nodes):
-            kind = node.type
+        # One single-node pattern per type: a match is complete on the node it starts at, so the cursor
+        # hands them out in the order its depth-first walk enters the nodes (pre-order, ancestor first on
+        # a shared span), and the pattern's number names the type without asking the node.
+        for position, (pattern, captures) in enumerate(QueryCursor(query).matches(root)):
+            node = captures["node"][0]
+            self.nodes.append(node)
+            kind = kinds[pattern]
             if kind not in self.starts:
                 self.starts[kind], self.positions[kind] = [], []
             self.starts[kind].append(node.start_byte)
@@ -537,30 +549,6 @@ class NodeIndex:
         return [self.nodes[p] for p in found]
 
 
-def _preorder_sorted(nodes: list[Node]) -> list[Node]:
-    """Nodes in the order a pre-order walk meets them: by start, the longer first, and for the same
-    span (`let x` declares `x` over the same bytes) the ancestor first."""
-    nodes = sorted(nodes, key=lambda n: (n.start_byte, -n.end_byte))
-    i = 0
-    while i < len(nodes) - 1:
-        j = i + 1
-        span = nodes[i].byte_range
-        while j < len(nodes) and nodes[j].byte_range == span:
-            j += 1
-        if j - i > 1:
-            nodes[i:j] = sorted(nodes[i:j], key=_depth)
-        i = j
-    return nodes
-
-
-def _depth(node: Node) -> int:
-    depth = 0
-    parent = node.parent
-    while parent is not None:
-        depth, parent = depth + 1, parent.parent
-    return depth
-
-
 def _inside(candidate: Node, node: Node, start: int, end: int) -> bool:
     """Is a node lying within `node`'s bytes its descendant (or itself)? Only ties at the edges need a look up."""
     if candidate.start_byte > start and candidate.end_byte < end:
@@ -568,11 +556,14 @@ def _inside(candidate: Node, node: Node, start: int, end: int) -> bool:
     return candidate == node or any(a == node for a in ancestors(candidate))
 
 
-def _index_query(grammar: str) -> Query:
-    query = _types_query(grammar, INDEXED_TYPES)
-    if query is None:
+@cache
+def _index_query(grammar: str) -> tuple[Query, tuple[str, ...]]:
+    """The query listing the indexed nodes of a grammar's trees, one pattern per type, and the types in
+    pattern order."""
+    kinds = tuple(sorted(INDEXED_TYPES & node_types(grammar)))
+    if not kinds:
         raise ValueError(f"the {grammar} grammar has none of the indexed node types")
-    return query
+    return new_query(LANGUAGES[grammar], " ".join(f"({kind}) @node" for kind in kinds)), kinds
 
 
 def prepare_index(grammar: str) -> None:

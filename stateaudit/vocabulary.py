@@ -80,6 +80,7 @@ class Order:
 
 Shape = Names | Patterns | Groups | Labels | Order
 CLIENT_KINDS = ("redis", "queue", "database")
+CONTAINER_KINDS = ("dict", "list", "set", "deque", "defaultdict", "OrderedDict", "Counter")
 
 # section -> key -> shape, or key -> {sub-key -> shape} for per-language parts.
 SCHEMA: dict[str, dict[str, Any]] = {
@@ -122,6 +123,8 @@ SCHEMA: dict[str, dict[str, Any]] = {
             "cli_decorators": Patterns(),
             "singleton_attributes": Names(),
             "singleton_bases": Names(glob=True),
+            "singleton_decorators": Names(glob=True),
+            "plain_decorators": Names(),
         },
         "typescript": {
             "startup_functions": Names(glob=True),
@@ -130,14 +133,20 @@ SCHEMA: dict[str, dict[str, Any]] = {
             "handler_decorators": Names(),
             "long_lived_decorators": Names(),
             "deferring_calls": Names(),
+            "registration_calls": Names(),
+            "hand_out_calls": Names(),
             "request_scopes": Names(),
+            "provider_keys": Names(),
             "singleton_fields": Patterns(),
+            "singleton_getters": Names(),
+            "singleton_instances": Names(),
         },
     },
     "libraries": {
         "python": {
             "cache_modules": Names(),
             "cache_backends": Groups(Patterns(ignore_case=True)),
+            "cache_settings": Names(),
             "remote_io": Patterns(ignore_case=True),
             "file_copies": Names(),
             "file_removers": Names(),
@@ -145,7 +154,9 @@ SCHEMA: dict[str, dict[str, Any]] = {
             "file_renamers": Names(),
             "file_renamer_methods": Names(),
             "temp_file_contexts": Names(),
+            "file_writers": Names(),
             "file_writer_methods": Names(),
+            "container_classes": Labels(CONTAINER_KINDS),
         },
         "typescript": {
             "fs_modules": Names(),
@@ -155,6 +166,7 @@ SCHEMA: dict[str, dict[str, Any]] = {
             "collection_classes": Patterns(),
             "file_removers": Names(),
             "file_writers": Names(),
+            "remote_io": Patterns(),
         },
     },
     "paths": {
@@ -171,6 +183,7 @@ SCHEMA: dict[str, dict[str, Any]] = {
         "owner_first_name_words": Names(),
         "owner_first_class_words": Names(),
         "generic": Names(),
+        "type_wrappers": Names(),
     },
 }
 
@@ -192,6 +205,10 @@ class Vocabulary:
 
     def labels(self, key: str) -> dict[str, str]:
         return dict(self.values.get(key, {}))
+
+    def label_of(self, key: str, name: str) -> str | None:
+        """The label of one name in a Labels key, without copying the mapping: cheap for every candidate."""
+        return self.values.get(key, {}).get(name)
 
     def order(self, key: str) -> tuple[str, ...]:
         return tuple(self.values.get(key, ()))

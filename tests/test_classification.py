@@ -257,12 +257,15 @@ def test_the_join_never_changes_what_a_file_settles(ruleset, monkeypatch):
     from stateaudit import match as match_module
     from stateaudit.conditions import FACT_NAMES
     from stateaudit.facts import ServiceIndex
-    from stateaudit.join import JOINED, service_facts, settled, settled_early
+    from stateaudit.join import JOINED, service_facts, settled, settled_early, settled_shape
 
     EARLY = ("scope", "name", "class_name", "container", "declared_with")  # facts.*.early_state_facts
+    SHAPE = ("callee", "callee_name", "callee_module", "callee_object", "fs_call", "receiver", "daemon",
+             "write_mode", "mode", "first_arg", "positional_count", "memory_db", "sqlite_url", "first_arg_path",
+             "persistent_temp")  # facts.*.call_shape_facts, both languages
 
     monkeypatch.setattr(match_module, "may_hold", lambda condition, known: True)
-    checked = decided = 0
+    checked = decided = shaped = 0
     for root in (FIXTURES / "aiponge", FIXTURES / "rules"):
         config = Config(include_tests=True)
         files = list(discover_files(root, config).files)
@@ -286,5 +289,9 @@ def test_the_join_never_changes_what_a_file_settles(ruleset, monkeypatch):
                 early = {name: match.facts[name] for name in EARLY if name in match.facts}
                 for name, value in settled_early(early, classes).items():
                     assert joined.get(name) == value, (file.rel, match.rule_id, name, "early")
+                shape = {name: match.facts[name] for name in SHAPE if name in match.facts}
+                for name, value in settled_shape(shape).items():
+                    assert joined.get(name) == value, (file.rel, match.rule_id, name, "shape")
+                    shaped += 1
                 checked += 1
-    assert checked > 2000 and decided > 10000, (checked, decided)
+    assert checked > 2000 and decided > 10000 and shaped > 1000, (checked, decided, shaped)

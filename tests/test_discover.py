@@ -20,8 +20,8 @@ def make(root: Path, files: dict[str, str | bytes]) -> None:
             path.write_text(content, encoding="utf-8")
 
 
-def rels(root: Path, config: Config = Config()) -> list[str]:
-    return [f.rel for f in discover_files(root, config).files]
+def rels(root: Path, config: Config | None = None) -> list[str]:
+    return [f.rel for f in discover_files(root, config or Config()).files]
 
 
 def test_discover_finds_each_language_by_extension(tmp_path):

@@ -167,10 +167,52 @@ def test_a_missing_file_check_is_read_from_the_condition_tree(condition, scaffol
     (b"    with open(out, 'wb') as fh:\n        fh.write(data)\n", True),
     (b"    shutil.move(tmp, out)\n", True),
     (b"    image.save(out)\n", True),
+    # The mode is the mode argument's string, not any string among the arguments, nor a comment.
+    (b"    users = os.popen('w').read()\n", False),  # a command named `w`, not a mode
+    (b"    with open(out, encoding='utf-8') as fh:\n        fh.read()\n", False),
+    (b"    with open(out,  # the report\n              'wt') as fh:\n        fh.write(data)\n", True),
+    (b"    with open(out, 'r+b') as fh:\n        fh.write(data)\n", True),
+    (b"    with tarfile.open(out, 'w:gz') as tar:\n        tar.add(rows)\n", True),
+    (b"    with Path(out).open(mode='ab') as fh:\n        fh.write(data)\n", True),
+    (b"    with open(out, f'{kind}b') as fh:\n        fh.write(data)\n", False),  # not a literal mode
 ])
 def test_writing_in_the_same_function_is_read_from_its_calls(extra, writes):
-    source = b"def export(out, data):\n    rows = build(data)\n" + extra
+    source = b"import os\nimport tarfile\n\n\ndef export(out, data):\n    rows = build(data)\n" + extra
     assert _py_call_facts(source, "build")["writes_in_same_function"] is writes
+
+
+@pytest.mark.parametrize("extra, writes", [
+    (b"  // then fs.writeFile(dir + '/a.png', data)\n", False),
+    (b"  log.info('writeFile(dir) next');\n", False),
+    (b"  await fs.promises.writeFile(`${dir}/a.png`, data);\n", True),
+    (b"  fs.renameSync(tmp, `${dir}/a.png`);\n", True),  # a Sync form, like writeFileSync
+    (b"  await fse.outputFile(`${dir}/a.png`, data);\n", True),  # fs-extra writes contents too
+])
+def test_writing_in_the_same_typescript_function_is_read_from_its_calls(extra, writes):
+    from stateaudit.facts.ts_calls import call_facts
+    from stateaudit.facts.ts_file import TsFile
+    from stateaudit.syntax import node_text
+
+    source = (b"import fs from 'fs';\nimport fse from 'fs-extra';\n\n"
+              b"export async function saveAvatar(dir: string, tmp: string, data: Buffer) {\n"
+              b"  fs.mkdirSync(dir, { recursive: true });\n" + extra + b"}\n")
+    parsed = parse_source(source, "typescript")
+    call = next(n for n in walk(parsed.root) if n.type == "call_expression"
+                and node_text(field(n, "function")) == "fs.mkdirSync")
+    assert call_facts(TsFile(parsed), call)[0]["writes_in_same_function"] is writes
+
+
+@pytest.mark.parametrize("call, write_mode", [
+    (b"open(out, 'w')", True),
+    (b"open(out,  # the nightly report\n     'w')", True),  # the comment is not the mode argument
+    (b"open(out, mode='ab')", True),
+    (b"open(out, 'r')", False),
+    (b"open('a')", False),  # a file named `a`, read
+    (b"Path(out).open('wb')", True),
+])
+def test_a_write_mode_is_read_from_the_mode_argument(call, write_mode):
+    source = b"from pathlib import Path\n\n\ndef export(out):\n    fh = " + call + b"\n"
+    assert _py_call_facts(source, "open")["write_mode"] is write_mode
 
 
 @pytest.mark.parametrize("left, on_app", [

@@ -108,12 +108,15 @@ BROKEN = [
     ("clientz:\n  python: {}\n", 1, "unknown section 'clientz'; did you mean 'clients'?"),
     ("clients:\n  python: [redis]\n", 2, "'clients.python' must be a mapping of modules, self_attributes"),
     ("clients:\n  python:\n    modules: {redis: [a]\n", 4, "invalid YAML"),
+    ("libraries:\n  python:\n    container_classes:\n      ExpiringDict: mapping\n", 4,
+     "'libraries.python.container_classes.ExpiringDict' must be one of dict, list, set, deque, defaultdict, "
+     "OrderedDict, Counter, not 'mapping'"),
 ]
 
 
 @pytest.mark.parametrize("text, line, message", BROKEN, ids=[
     "unknown-key", "wrong-type", "bad-pattern", "bad-label", "bad-order", "unknown-section", "not-a-mapping",
-    "not-yaml"])
+    "not-yaml", "bad-container-kind"])
 def test_a_broken_vocabulary_stops_the_scan_with_file_and_line(tmp_path, text, line, message):
     team = tmp_path / "team"
     (team / "vocabulary").mkdir(parents=True)
@@ -446,19 +449,166 @@ docs:
 """
 
 
-def test_a_team_python_file_writer_method_makes_a_mkdir_part_of_its_write(tmp_path, ruleset):
-    make(tmp_path / "svc", {
-        "requirements.txt": "flask\n",
-        "app/avatars.py": "import os\n\n\ndef save_avatar(upload, user_id):\n"
-                          "    os.makedirs('uploads/avatars', exist_ok=True)\n"
-                          "    upload.persist(os.path.join('uploads/avatars', user_id + '.png'))\n",
-    })
+@pytest.mark.parametrize("path, source, line, text", [
+    # Our upload objects' persist() writes the file, like Path.write_text(): the makedirs is part of that write.
+    ("app/avatars.py", "import os\n\n\ndef save_avatar(upload, user_id):\n"
+                       "    os.makedirs('uploads/avatars', exist_ok=True)\n"
+                       "    upload.persist(os.path.join('uploads/avatars', user_id + '.png'))\n", 5,
+     "libraries:\n  python:\n    file_writer_methods: [persist]\n"),
+    # Our storage helper put_file copies the file into place, like shutil.copy: the makedirs is part of it.
+    ("app/reports.py", "import os\n\nfrom app.storage import put_file\n\n\ndef publish_report(src, name):\n"
+                       "    os.makedirs('reports/daily', exist_ok=True)\n"
+                       "    put_file(src, os.path.join('reports/daily', name))\n", 7,
+     "libraries:\n  python:\n    file_writers: [put_file]\n"),
+], ids=["file-writer-methods", "file-writers"])
+def test_a_team_python_file_writer_makes_a_mkdir_part_of_its_write(tmp_path, ruleset, path, source, line, text):
+    make(tmp_path / "svc", {"requirements.txt": "flask\n", path: source})
     team = tmp_path / "team"
     (team / "vocabulary").mkdir(parents=True)
     (team / "team.py-upload-folder.yaml").write_text(TEAM_MKDIR_RULE, encoding="utf-8")
-    found = ("team.py-upload-folder", "app/avatars.py", 5)
+    found = ("team.py-upload-folder", path, line)
     assert found in _found(tmp_path / "svc", load_rules([rules_dir(), team]))
-    # Our upload objects' persist() writes the file, like Path.write_text(): the makedirs is part of that write.
-    (team / "vocabulary" / "ours.yaml").write_text("libraries:\n  python:\n    file_writer_methods: [persist]\n",
-                                                   encoding="utf-8")
+    (team / "vocabulary" / "ours.yaml").write_text(text, encoding="utf-8")
     assert found not in _found(tmp_path / "svc", load_rules([rules_dir(), team]))
+
+
+def test_a_team_type_wrapper_leaves_its_name_out_of_the_element_type_words(tmp_path, ruleset):
+    make(tmp_path / "svc", {
+        "package.json": '{"name": "checkout", "dependencies": {"express": "^4.18.0"}}',
+        "src/checkout.ts": "import { Snapshot } from './snapshot';\nimport { Cart } from './cart';\n\n"
+                           "export class CheckoutState {\n  private entries = new Map<string, Snapshot<Cart>>();\n\n"
+                           "  remember(id: string, cart: Snapshot<Cart>): void {\n    this.entries.set(id, cart);\n"
+                           "  }\n}\n\nexport const checkoutState = new CheckoutState();\n",
+    })
+
+    def category(rules) -> str:
+        report = scan(tmp_path / "svc", Config(), rules, cache_dir=None).report
+        return next(f.category for f in report.findings if f.symbol == "CheckoutState.entries")
+
+    assert category(ruleset) == "versions"  # `Snapshot<Cart>` read as versions of something
+    # Our Snapshot<T> is a read-only wrapper, like Partial<T>: what the Map keeps is carts.
+    assert category(_team(tmp_path, "categories:\n  type_wrappers: [Snapshot]\n")) == "user-data"
+
+
+@pytest.mark.parametrize("files", [
+    # The loader that fills the registry at import is decorated.
+    {"app/registry.py": "EXPORTERS = {}\n\n\ndef add_exporter(name, exporter):\n    EXPORTERS[name] = exporter\n",
+     "app/exporters.py": "from app.registry import add_exporter\nfrom app.tracing import traced\n\n\n@traced\n"
+                         "def load_exporters():\n    add_exporter('csv', CsvExporter())\n"
+                         "    add_exporter('json', JsonExporter())\n\n\n"
+                         "class CsvExporter:\n    pass\n\n\nclass JsonExporter:\n    pass\n\n\nload_exporters()\n"},
+    # The function that writes the registry is decorated itself.
+    {"app/registry.py": "from app.tracing import traced\n\nEXPORTERS = {}\n\n\n@traced\n"
+                        "def add_exporter(name, exporter):\n    EXPORTERS[name] = exporter\n",
+     "app/exporters.py": "from app.registry import add_exporter\n\n\nclass CsvExporter:\n    pass\n\n\n"
+                         "add_exporter('csv', CsvExporter())\n"},
+], ids=["decorated-caller", "decorated-writer"])
+def test_a_team_plain_decorator_lets_a_registry_be_filled_at_boot(tmp_path, ruleset, files):
+    make(tmp_path / "svc", {"requirements.txt": "fastapi\n", **files})
+    # A decorated function may be one a framework calls at any time: the registry is written at runtime.
+    assert _judged(tmp_path / "svc", ruleset)["EXPORTERS"] == ("py.module-collection", "MEDIUM", "in-memory")
+    # Our @traced only logs the call: the function runs where it is called, at import, so the registry is
+    # filled at boot, the same on every instance.
+    assert "EXPORTERS" not in _judged(tmp_path / "svc", _team(tmp_path, "contexts:\n  python:\n"
+                                                                         "    plain_decorators: [traced]\n"))
+
+
+def test_a_team_http_client_makes_a_timer_callback_wait_on_the_network(tmp_path, ruleset):
+    make(tmp_path / "svc", {
+        "package.json": '{"name": "meter", "dependencies": {"express": "^4.18.0", "ky": "^1.0.0"}}',
+        "src/usage.ts": "import ky from 'ky';\nimport { usage } from './meter';\n\n"
+                        "export function startUsageSync(): void {\n"
+                        "  setInterval(() => {\n    ky.post('https://billing.internal/usage', { json: usage.drain() });\n"
+                        "  }, 60_000);\n}\n",
+    })
+
+    def judged(rules) -> tuple[str, str]:
+        report = scan(tmp_path / "svc", Config(), rules, cache_dir=None).report
+        return next((f.risk.name, f.category) for f in report.findings if f.symbol == "startUsageSync")
+
+    assert judged(ruleset) == ("LOW", "refresh")
+    # ky is our HTTP client, like axios: each instance's timer pushes the usage to billing.
+    assert judged(_team(tmp_path, "libraries:\n  typescript:\n    remote_io: ['^ky\\.']\n")) == ("MEDIUM", "sync")
+
+
+def test_a_team_cache_setting_says_where_a_cache_object_keeps_its_entries(tmp_path, ruleset):
+    make(tmp_path / "svc", {
+        "requirements.txt": "flask\nflask-caching\n",
+        "app/cache.py": "from flask_caching import Cache\n\nCACHE_BACKEND = 'RedisCache'\n"
+                        "cache = Cache(config={'CACHE_TYPE': CACHE_BACKEND})\n",
+        "app/prices.py": "from app.cache import cache\nfrom app.db import fetch_price\n\n\n"
+                         "@cache.memoize(timeout=60)\ndef price_of(sku):\n    return fetch_price(sku)\n",
+    })
+    assert _judged(tmp_path / "svc", ruleset)["price_of"] == ("py.memoize-cache", "MEDIUM", "memory+redis")
+    # CACHE_BACKEND is our setting for the backend, like CACHE_TYPE: it names Redis.
+    team = _team(tmp_path, "libraries:\n  python:\n    cache_settings: [CACHE_BACKEND]\n")
+    assert _judged(tmp_path / "svc", team)["price_of"] == ("py.memoize-cache", "LOW", "redis")
+
+
+FASTIFY_PLUGIN = ("import fp from 'fastify-plugin';\n\nexport default fp(async (fastify) => {\n"
+                  "  const seen = new Set<string>();\n{handout}"
+                  "  fastify.addHook('onRequest', async (request) => {\n    seen.add(request.ip);\n  });\n});\n")
+FASTIFY = '{"name": "api", "dependencies": {"fastify": "^4.0.0", "fastify-plugin": "^4.0.0"}}'
+EXPRESS = '{"name": "svc", "dependencies": {"express": "^4.18.0"}}'
+
+
+@pytest.mark.parametrize("files, text, symbol, verdict", [
+    # Our container makes each class under `singletons:` once, like a NestJS module's `providers:` (seen only
+    # made in a request handler, the store would live for one request).
+    ({"package.json": EXPRESS,
+      "src/container.ts": "import { createContainer } from './di';\nimport { SessionStore } from './sessions';\n\n"
+                          "export const container = createContainer({ singletons: [SessionStore] });\n",
+      "src/sessions.ts": "export class SessionStore {\n  private sessions = new Map<string, string>();\n\n"
+                         "  open(id: string, user: string): void {\n    this.sessions.set(id, user);\n  }\n}\n",
+      "src/routes.ts": "import express from 'express';\nimport { SessionStore } from './sessions';\n\n"
+                       "export const router = express.Router();\n\n"
+                       "router.post('/preview', (req, res) => {\n  const draft = new SessionStore();\n"
+                       "  draft.open(req.body.id, req.body.user);\n  res.sendStatus(204);\n});\n"},
+     "contexts:\n  typescript:\n    provider_keys: [singletons]\n",
+     "SessionStore.sessions", ("ts.instance-collection", "CRITICAL", "in-memory")),
+    # fastify's addHook keeps its callback for the process, like server.on(...).
+    ({"package.json": FASTIFY, "src/visitors.ts": FASTIFY_PLUGIN.replace("{handout}", "")},
+     "contexts:\n  typescript:\n    registration_calls: [addHook]\n",
+     "seen", ("ts.closure-collection", "MEDIUM", "in-memory")),
+    # decorateReply hands the Set to fastify, like decorate(...).
+    ({"package.json": FASTIFY,
+      "src/visitors.ts": FASTIFY_PLUGIN.replace("{handout}", "  fastify.decorateReply('visitors', seen);\n")},
+     "contexts:\n  typescript:\n    hand_out_calls: [decorateReply]\n",
+     "seen", ("ts.closure-collection", "MEDIUM", "in-memory")),
+    # FeatureFlags.current() hands out the one instance, like getInstance(): a route writes its Map.
+    ({"package.json": EXPRESS,
+      "src/flags.ts": "export class FeatureFlags {\n  private static instance?: FeatureFlags;\n"
+                      "  readonly overrides = new Map<string, boolean>();\n\n"
+                      "  static current(): FeatureFlags {\n    if (!FeatureFlags.instance) {\n"
+                      "      FeatureFlags.instance = new FeatureFlags();\n    }\n    return FeatureFlags.instance;\n"
+                      "  }\n}\n",
+      "src/routes.ts": "import express from 'express';\nimport { FeatureFlags } from './flags';\n\n"
+                       "export const router = express.Router();\n\n"
+                       "router.post('/flags/:name', (req, res) => {\n"
+                       "  FeatureFlags.current().overrides.set(req.params.name, req.body.on);\n"
+                       "  res.sendStatus(204);\n});\n"},
+     "contexts:\n  typescript:\n    singleton_getters: [current]\n",
+     "FeatureFlags.overrides", ("ts.instance-collection", "HIGH", "in-memory")),
+    # Our @process_wide, like a @singleton decorator, hands out one instance per process (made in a function,
+    # a Presence could live for one call).
+    ({"requirements.txt": "flask\n",
+      "app/presence.py": "from app.lifecycle import process_wide\n\n\n@process_wide\nclass Presence:\n"
+                         "    def __init__(self):\n        self.online = {}\n\n"
+                         "    def seen(self, user_id, at):\n        self.online[user_id] = at\n\n\n"
+                         "def presence():\n    return Presence()\n"},
+     "contexts:\n  python:\n    singleton_decorators: [process_wide]\n",
+     "Presence.online", ("py.instance-collection", "MEDIUM", "in-memory")),
+    # An ExpiringDict is a dict whose entries expire: the codes are kept in this worker's memory only.
+    ({"requirements.txt": "flask\nexpiringdict\n",
+      "app/otp.py": "from expiringdict import ExpiringDict\nfrom flask import Blueprint, request\n\n"
+                    "bp = Blueprint('otp', __name__)\nCODES = ExpiringDict(max_len=10000, max_age_seconds=300)\n\n\n"
+                    "@bp.post('/otp')\ndef send_code():\n    CODES[request.json['phone']] = make_code()\n"
+                    "    return '', 204\n"},
+     "libraries:\n  python:\n    container_classes: {ExpiringDict: dict}\n",
+     "CODES", ("py.module-collection", "MEDIUM", "in-memory")),
+], ids=["provider-keys", "registration-calls", "hand-out-calls", "singleton-getters", "singleton-decorators",
+        "container-classes"])
+def test_a_team_word_makes_state_a_finding(tmp_path, ruleset, files, text, symbol, verdict):
+    make(tmp_path / "svc", files)
+    assert symbol not in _judged(tmp_path / "svc", ruleset)
+    assert _judged(tmp_path / "svc", _team(tmp_path, text))[symbol] == verdict

@@ -21,7 +21,6 @@ from ..vocabulary import current as vocabulary
 # functools decorators whose cache lives in the process.
 LRU_NAMES = frozenset({"lru_cache", "cache"})
 _PROSE = frozenset({"comment", "string"})
-_SETTINGS = ("CACHE_TYPE", "CACHE_REDIS")
 
 
 def module_path(rel: str) -> str:
@@ -99,8 +98,12 @@ class PyCaches:
     @cached_property
     def _settings(self) -> str:
         """The code of the lines that name a cache setting (`CACHE_TYPE = "redis"`, `"CACHE_REDIS_URL": url`),
-        with comments and docstrings left out: prose that mentions a backend configures nothing."""
+        with comments and docstrings left out: prose that mentions a backend configures nothing. The settings
+        are the vocabulary's `libraries.python.cache_settings`, found anywhere in a line's code."""
         parsed = self.py.parsed
+        settings = tuple(vocabulary().names("libraries.python.cache_settings"))
+        if not settings:
+            return ""
         prose: dict[int, list[tuple[int, int]]] = {}
         for node in nodes_of_types(parsed.root, "python", _PROSE):
             if node.type == "string" and getattr(parent_of(node), "type", "") != "expression_statement":
@@ -110,13 +113,13 @@ class PyCaches:
                 prose.setdefault(row, []).append((start if row == first else 0, end if row == last else None))
         found = []
         for row, raw in enumerate(parsed.source.split(b"\n")):
-            if not any(setting.encode() in raw for setting in _SETTINGS):
+            if not any(setting.encode() in raw for setting in settings):
                 continue
             code = bytearray(raw)
             for start, end in prose.get(row, ()):
                 code[start:end] = b" " * len(code[start:end])  # (end None: to the end of the line)
             text = code.decode("utf-8", "replace")
-            if any(setting in text for setting in _SETTINGS):
+            if any(setting in text for setting in settings):
                 found.append(text)
         return " ".join(found)
 

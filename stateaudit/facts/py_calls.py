@@ -159,12 +159,48 @@ def _function_named(py: PyFile, name: str) -> SyntaxNode | None:
     return py.functions_by_name.get(name.rsplit(".", 1)[-1])
 
 
-def call_facts(py: PyFile, call: SyntaxNode) -> tuple[dict[str, Any], list[WriteSite]]:
-    """Facts for a call that starts a thread/task/job or writes to disk."""
+def _arguments(call: SyntaxNode) -> tuple[list[SyntaxNode], dict[str, SyntaxNode | None]]:
+    """The call's positional arguments, and its keyword arguments by name."""
+    args = named_children(field(call, "arguments"))
+    return ([a for a in args if a.type != "keyword_argument"],
+            {node_text(field(a, "name")): field(a, "value") for a in args if a.type == "keyword_argument"})
+
+
+def call_shape_facts(py: PyFile, call: SyntaxNode) -> dict[str, Any]:
+    """What a call says by itself: its callee, receiver, mode and arguments. The cheapest facts of a call
+    candidate, asked before the rest (the code around it, its path and what it is for): most candidates,
+    a model's `.save()` or a file opened to read, stop here."""
     callee = node_text(field(call, "function"))
-    args = field(call, "arguments")
-    positional = [a for a in named_children(args) if a.type != "keyword_argument"]
-    keywords = {node_text(field(a, "name")): field(a, "value") for a in named_children(args) if a.type == "keyword_argument"}
+    positional, keywords = _arguments(call)
+    function = field(call, "function")
+    receiver = node_text(field(function, "object")) if function is not None and function.type == "attribute" else ""
+    mode_node = _mode_argument(py, call)
+    mode = node_text(mode_node).strip("'\"rbRBfu") if mode_node is not None else ""
+    first_text = node_text(positional[0]) if positional else (node_text(call) if call.type == "string" else "")
+    return {
+        "callee": callee,
+        "callee_name": callee.rsplit(".", 1)[-1],
+        "callee_module": py.imports.get(callee.split(".")[0], ""),
+        "receiver": receiver,
+        "daemon": node_text(keywords.get("daemon")) == "True",
+        "write_mode": _writes_with(_string_value(mode_node) or ""),
+        "mode": mode,
+        "first_arg": first_text[:200],
+        "positional_count": len(positional),
+        "memory_db": ":memory:" in first_text,
+        "sqlite_url": first_text.strip("'\"f").startswith("sqlite:"),
+        "first_arg_path": bool(positional) and bool(vocabulary().matcher("paths.path_code").search(py.path_text(positional[0]))),
+        "persistent_temp": node_text(keywords.get("delete")) == "False",
+    }
+
+
+def call_facts(py: PyFile, call: SyntaxNode,
+               shape: dict[str, Any] | None = None) -> tuple[dict[str, Any], list[WriteSite]]:
+    """Facts for a call that starts a thread/task/job or writes to disk (`shape`: what call_shape_facts
+    gave, when the caller has it)."""
+    shape = shape or call_shape_facts(py, call)
+    callee, receiver = shape["callee"], shape["receiver"]
+    positional, keywords = _arguments(call)
     fn = enclosing(call, FUNCTIONS)
     cls, class_name = owner_of(py, call)
     method = node_text(field(fn, "name")) if fn is not None and fn.type == "function_definition" else ""
@@ -176,17 +212,9 @@ def call_facts(py: PyFile, call: SyntaxNode) -> tuple[dict[str, Any], list[Write
     coroutine_fn = None
     if coroutine is not None and coroutine.type == "call":
         coroutine_fn = _function_named(py, node_text(field(coroutine, "function")))
-    receiver = node_text(field(field(call, "function"), "object")) if field(call, "function") is not None and field(call, "function").type == "attribute" else ""
-    # `path.open("wb")` takes the mode first; `open(path, "wb")`, `tarfile.open(path, "w:gz")`, `ZipFile(path, "w")` second.
-    path_open = receiver != "" and receiver.split(".")[0] not in py.imports and callee.endswith(".open")
-    mode_node = keywords.get("mode") or (positional[0] if path_open and positional else
-                                         positional[1] if len(positional) > 1 else None)
-    mode = node_text(mode_node).strip("'\"rbRBfu") if mode_node is not None else ""
-    raw_mode = node_text(mode_node).strip("'\"") if mode_node is not None else ""
-    first_text = node_text(positional[0]) if positional else (node_text(call) if call.type == "string" else "")
     # A copy or move writes its second argument, the destination.
     copies = vocabulary().names("libraries.python.file_copies")
-    written = positional[1] if callee.rsplit(".", 1)[-1] in copies and len(positional) > 1 else (positional[0] if positional else None)
+    written = positional[1] if shape["callee_name"] in copies and len(positional) > 1 else (positional[0] if positional else None)
     function = field(call, "function")
     receiver_node = field(function, "object") if function is not None and function.type == "attribute" else None
     path_text = py.path_text(written) + " " + (py.path_text(receiver_node) if receiver_node is not None else "")
@@ -194,19 +222,15 @@ def call_facts(py: PyFile, call: SyntaxNode) -> tuple[dict[str, Any], list[Write
     words = vocabulary()
     inner = field(call, "function")
     facts: dict[str, Any] = {
+        **shape,
         # `lru_cache(maxsize=n)(func)`: a decorator applied by hand, inside a wrapper or at module level.
         "applied_decorator": node_text(field(inner, "function")) if inner is not None and inner.type == "call"
         and py.caches.is_lru(inner) else "",
-        "callee": callee,
-        "callee_name": callee.rsplit(".", 1)[-1],
-        "callee_module": py.imports.get(callee.split(".")[0], ""),
-        "receiver": receiver,
         "method": method,
         "class_name": class_name,
         "symbol": f"{class_name}.{method}" if class_name and method else (method or callee),
         "words": split_words(method) | split_words(node_text(target) or node_text(coroutine)) | (split_words(class_name) if class_name else set()),
         "class_words": frozenset(split_words(class_name)) if class_name else frozenset(),
-        "daemon": node_text(keywords.get("daemon")) == "True",
         "target_loops": _loops(target_fn),
         "coroutine_loops": _loops(coroutine_fn) or _parks(coroutine_fn),
         "handle_kept": _handle_kept(call, fn),
@@ -215,28 +239,19 @@ def call_facts(py: PyFile, call: SyntaxNode) -> tuple[dict[str, Any], list[Write
         "joined": any(callee.endswith(".join") and not named_children(field(c, "arguments"))
                       for callee, c in _calls_in(fn)),
         "awaited": _awaits_tasks(fn),
-        "write_mode": bool(_MODE.match(raw_mode)) and (bool(re.search(r"[wax]", raw_mode)) and not raw_mode.startswith("r")
-                                                      or "+" in raw_mode),
-        "mode": mode,
-        "first_arg": first_text[:200],
-        "positional_count": len(positional),
         "receiver_path": _looks_like_path(py, receiver, fn),
-        "memory_db": ":memory:" in first_text,
-        "sqlite_url": first_text.strip("'\"f").startswith("sqlite:"),
         "target_path": path_text,
         # The path says what a file is for; failing that, the class and function that write it.
         "path_purpose": purpose_of_path(path_text) if purpose_of_path(path_text) != "other"
         else purpose_of_path(f"{class_name or ''} {method}"),
-        "writes_in_same_function": _writes_files(fn),
+        "writes_in_same_function": _writes_files(py, fn),
         "deleted_in_same_function": _removes_files(fn),
         "callee_is_project": _project_callee(py, callee),
         "default_if_missing": _default_if_missing(py, call, fn),
         # (An atomic write renames its temp file into place: that file is kept.)
         "scratch_path": bool(words.matcher("paths.scratch").search(path_text)) and "gettempdir" not in path_text
         and not re.search(r"delete\s*=\s*False", path_text) and not _renames(fn),
-        "first_arg_path": bool(positional) and bool(words.matcher("paths.path_code").search(py.path_text(positional[0]))),
         "in_cli": _in_cli(py, call),
-        "persistent_temp": node_text(keywords.get("delete")) == "False",
         "detached": _detached(call, fn),
         "owner_kind": "class" if cls is not None else "module",
         "clients": py.clients_in(cls) if cls is not None else py.clients_in(py.root),
@@ -245,27 +260,63 @@ def call_facts(py: PyFile, call: SyntaxNode) -> tuple[dict[str, Any], list[Write
     return facts, []
 
 
-_COMMENTS = frozenset({"comment"})
-_MODE = re.compile(r"^[rwxabtU+]{1,4}(:\w*)?$")  # a file mode literal: "wb", "a+", tarfile's "w:gz"
-_WRITE_MODE = re.compile(r"^['\"][wax]b?\+?['\"]$")  # a write mode string literal of open(): "w", "ab", "x+"
+_MODE = re.compile(r"^[rwxabtU+]{1,4}(:\w*)?$")  # a file mode: "wb", "a+", tarfile's "w:gz"
 
 
-def _writes_files(fn: SyntaxNode | None) -> bool:
-    """The function writes files itself: `open(..., "w")`, `.write_text()`, `.save()`, `shutil.copy/move`;
-    read from its calls, so a comment or a docstring that shows one does not count. The methods are the
-    vocabulary's `libraries.python.file_writer_methods`."""
-    writer_methods = vocabulary().names("libraries.python.file_writer_methods")
+def _writes_with(mode: str) -> bool:
+    """Is `mode` a file mode that writes (`"w"`, `"ab"`, `"x"`, `"r+"`, tarfile's `"w:gz"`)?"""
+    return bool(_MODE.match(mode)) and (bool(re.search(r"[wax]", mode)) and not mode.startswith("r") or "+" in mode)
+
+
+def _mode_argument(py: PyFile, call: SyntaxNode) -> SyntaxNode | None:
+    """The mode argument of an opening call: `mode=...`; else the first positional argument of a path's
+    `.open("wb")` (a method of a value, not of an imported module); else the second (`open(path, "wb")`,
+    `tarfile.open(path, "w:gz")`, `ZipFile(path, "w")`)."""
+    function = field(call, "function")
+    arguments = named_children(field(call, "arguments"))
+    for argument in arguments:
+        if argument.type == "keyword_argument" and node_text(field(argument, "name")) == "mode":
+            return field(argument, "value")
+    positional = [a for a in arguments if a.type not in ("keyword_argument", _COMMENT)]
+    receiver = field(function, "object") if function is not None and function.type == "attribute" else None
+    path_open = receiver is not None and node_text(function).endswith(".open") \
+        and node_text(receiver).split(".")[0] not in py.imports
+    if path_open:
+        return positional[0] if positional else None
+    return positional[1] if len(positional) > 1 else None
+
+
+def _string_value(node: SyntaxNode | None) -> str | None:
+    """The value of a plain string literal (`"wb"` -> `wb`), read from its content nodes; None for anything
+    else (a name, a call, an f-string with a `{...}` in it, strings joined by juxtaposition)."""
+    if node is None or node.type != "string":
+        return None
+    parts = named_children(node)
+    if any(part.type == "interpolation" for part in parts):
+        return None
+    return "".join(node_text(part) for part in parts if part.type == "string_content")
+
+
+def _writes_files(py: PyFile, fn: SyntaxNode | None) -> bool:
+    """The function writes files itself: an opening call whose mode argument is a literal write mode
+    (`open(path, "w")`, `path.open(mode="ab")`, `tarfile.open(out, "w:gz")`), a method that writes a file's
+    contents (`.write_text()`, `.save()`), or a call that copies or moves a file into place (`shutil.copy`).
+    Read from its calls and the mode argument's string node, so a comment, a docstring or another string
+    argument that shows one does not count. The names are the vocabulary's `libraries.python.file_writers`
+    and `file_writer_methods`."""
+    words = vocabulary()
+    writers = words.names("libraries.python.file_writers")
+    writer_methods = words.names("libraries.python.file_writer_methods")
     for callee, call in _calls_in(fn):
         function = field(call, "function")
         if function is not None and function.type == "attribute" \
                 and node_text(field(function, "attribute")) in writer_methods:
             return True
-        if "shutil.copy" in callee or "shutil.move" in callee:
+        if callee in writers:
             return True
         if callee.endswith("open"):
-            arguments = [field(a, "value") if a.type == "keyword_argument" else a
-                         for a in named_children(field(call, "arguments"))]
-            if any(a is not None and a.type == "string" and _WRITE_MODE.match(node_text(a)) for a in arguments):
+            mode = _string_value(_mode_argument(py, call))
+            if mode is not None and _writes_with(mode):
                 return True
     return False
 

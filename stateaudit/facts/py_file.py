@@ -33,9 +33,6 @@ MUTATORS = frozenset({"append", "extend", "insert", "update", "setdefault", "pop
                       "discard", "remove", "appendleft", "extendleft", "popleft", "rotate", "__setitem__",
                       "__delitem__", "sort", "reverse", "move_to_end", "subtract", "difference_update",
                       "intersection_update", "symmetric_difference_update"})
-_CONTAINERS = {"dict": "dict", "list": "list", "set": "set", "deque": "deque", "defaultdict": "defaultdict",
-               "OrderedDict": "OrderedDict", "Counter": "Counter", "WeakValueDictionary": "dict",
-               "WeakKeyDictionary": "dict", "ChainMap": "dict", "SortedDict": "dict", "SortedList": "list"}
 _LITERALS = {"dictionary": "dict", "list": "list", "set": "set", "dictionary_comprehension": "dict",
              "list_comprehension": "list", "set_comprehension": "set"}
 
@@ -384,6 +381,9 @@ class PyFile(FileAnalysis):
 
 
 def container_of(value: SyntaxNode | None) -> str | None:
+    """The kind of container a value makes: a literal (`{}`, `[...]`), a call of a container class
+    (`defaultdict(list)`, `SortedDict()`: the vocabulary's `libraries.python.container_classes`, by the
+    callee's last name), or a dataclass field's `default_factory`."""
     if value is None:
         return None
     if value.type in _LITERALS:
@@ -393,9 +393,13 @@ def container_of(value: SyntaxNode | None) -> str | None:
         if callee in ("field", "Field"):
             for arg in named_children(field(value, "arguments")):
                 if arg.type == "keyword_argument" and node_text(field(arg, "name")) == "default_factory":
-                    return _CONTAINERS.get(node_text(field(arg, "value")).rsplit(".", 1)[-1])
-        return _CONTAINERS.get(callee)
+                    return _container_class(node_text(field(arg, "value")).rsplit(".", 1)[-1])
+        return _container_class(callee)
     return None
+
+
+def _container_class(name: str) -> str | None:
+    return vocabulary().label_of("libraries.python.container_classes", name)
 
 
 def analyse(parsed: ParsedFile) -> PyFile:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from ..model import WriteSite
@@ -12,6 +13,7 @@ from ..syntax import (
     enclosing,
     field,
     named_children,
+    node_bytes,
     node_text,
     parent_of,
 )
@@ -34,12 +36,16 @@ from .py_file import (
 
 def file_index(py: PyFile) -> FileIndex:
     index = FileIndex()
+    words = vocabulary()
+    one_instance = words.matcher("contexts.python.singleton_decorators")
+    plain = words.names("contexts.python.plain_decorators")
     for cls in py.classes():
         name = py.class_name(cls) or ""
         decorators = tuple(py.decorators(cls))
         index.classes.append(ClassInfo(
             name=name, file=py.parsed.rel, decorators=decorators,
-            long_lived_decorator=any(d.split("(")[0].endswith("singleton") for d in decorators) or long_lived_shape(cls),
+            long_lived_decorator=any(one_instance.match(d.split("(")[0].rsplit(".", 1)[-1]) for d in decorators)
+            or long_lived_shape(cls),
             has_static_instance=py.has_singleton_instance(cls) or py.has_singleton_base(cls),
             stateful_fields=py.stateful_fields(cls), clients=py.clients_in(cls),
         ))
@@ -49,8 +55,7 @@ def file_index(py: PyFile) -> FileIndex:
             index.instantiations.append((node_text(callee), instantiation_context(py, node)))
     index.name_refs, index.calls = _uses(py)
     index.dispatched = frozenset(node_text(field(fn, "name")) for fn in descendants(py.root, "function_definition")
-                                 if any(d.split("(")[0] not in ("staticmethod", "classmethod", "property")
-                                         for d in py.decorators(fn)))
+                                 if any(d.split("(")[0] not in plain for d in py.decorators(fn)))
     index.module = module_path(py.parsed.rel)
     index.cache_objects = dict(py.caches.objects)
     index.cache_wrappers = frozenset(py.caches.lru_wrappers)
@@ -69,55 +74,74 @@ def _outer_function(fn: SyntaxNode) -> SyntaxNode:
 
 
 _IMPORTS = frozenset({"import_statement", "import_from_statement"})
-_USES = frozenset({"identifier", "call", "decorator"})
+_DEFINITIONS = frozenset({"function_definition", "class_definition"})
+_CALLS = frozenset({"call", "decorator"})
 
 
 def _uses(py: PyFile) -> tuple[dict[str, int], list[tuple[str, str, str]]]:
     """How often each name is used (definitions aside), and every call and decorator: (callee, context, caller)."""
+    return _name_refs(py), _calls(py)
+
+
+def _name_refs(py: PyFile) -> dict[str, int]:
+    """How often each identifier is used: every identifier, less the names a `def` or `class` defines and
+    those an import statement lists (an import names a function; it does not use it). Counted by text
+    first and corrected by the few definitions and imports, rather than asking every identifier's parent."""
+    counts = Counter(node_bytes(node) for node in descendants(py.root, "identifier"))
+    for definition in descendants(py.root, _DEFINITIONS):
+        name = field(definition, "name")
+        if name is not None and name.type == "identifier":
+            counts[node_bytes(name)] -= 1
+    for statement in descendants(py.root, _IMPORTS):
+        for identifier in descendants(statement, "identifier"):
+            parent = parent_of(identifier)
+            if parent is not None and parent.type in ("dotted_name", "aliased_import"):
+                counts[node_bytes(identifier)] -= 1
     refs: dict[str, int] = {}
+    for text, count in counts.items():
+        if count > 0:
+            name = text.decode("utf-8", "replace")
+            refs[name] = refs.get(name, 0) + count
+    return refs
+
+
+def _calls(py: PyFile) -> list[tuple[str, str, str]]:
+    """Every call and decorator of a plain or dotted name: (callee, context, outermost caller)."""
     calls: list[tuple[str, str, str]] = []
     contexts: dict[int, str] = {}
-    for node in descendants(py.root, _USES):
-        if node.type == "identifier":
-            parent = parent_of(node)
-            if parent is not None and parent.type in ("function_definition", "class_definition") \
-                    and field(parent, "name") == node:
-                continue
-            if parent is not None and parent.type in ("dotted_name", "aliased_import") and \
-                    enclosing(node, _IMPORTS) is not None:
-                continue  # an import names the function; it does not use it
-            text = node_text(node)
-            refs[text] = refs.get(text, 0) + 1
-        elif node.type in ("call", "decorator"):
-            target = field(node, "function") if node.type == "call" else (named_children(node) or [None])[0]
-            if target is not None and target.type == "call" and node.type == "decorator":
-                continue  # `@register(...)`: the inner call is counted as a call
-            if target is not None and target.type == "attribute":
-                target = field(target, "attribute")
-            if target is None or target.type != "identifier":
-                continue
-            fn = enclosing(node, FUNCTIONS)
-            caller = node_text(field(_outer_function(fn), "name")) if fn is not None and fn.type == "function_definition" else ""
-            if node.type == "decorator" or fn is None:
-                context = "module"
-            else:  # the same for every call in a function: computed once per function
-                if fn.id not in contexts:
-                    contexts[fn.id] = instantiation_context(py, field(fn, "body") or node)
-                context = contexts[fn.id]
-            calls.append((node_text(target), context, caller))
-    return refs, calls
+    for node in descendants(py.root, _CALLS):
+        target = field(node, "function") if node.type == "call" else (named_children(node) or [None])[0]
+        if target is not None and target.type == "call" and node.type == "decorator":
+            continue  # `@register(...)`: the inner call is counted as a call
+        if target is not None and target.type == "attribute":
+            target = field(target, "attribute")
+        if target is None or target.type != "identifier":
+            continue
+        fn = enclosing(node, FUNCTIONS)
+        caller = node_text(field(_outer_function(fn), "name")) if fn is not None and fn.type == "function_definition" else ""
+        if node.type == "decorator" or fn is None:
+            context = "module"
+        else:  # the same for every call in a function: computed once per function
+            if fn.id not in contexts:
+                contexts[fn.id] = instantiation_context(py, field(fn, "body") or node)
+            context = contexts[fn.id]
+        calls.append((node_text(target), context, caller))
+    return calls
 
 
 def _writer_functions(py: PyFile, keys: list[tuple], writes: list[WriteSite]) -> tuple[tuple[str, bool], ...]:
-    """(name, decorated) of the outermost functions holding the writes: what the service index can look up."""
+    """(name, decorated) of the outermost functions holding the writes: what the service index can look up.
+    Decorated: a decorator other than the vocabulary's `contexts.python.plain_decorators` (`@app.get`,
+    `@celery.task`) may hand the function to a framework, which runs it at any time."""
     lines = {w.line for w in writes}
+    plain = vocabulary().names("contexts.python.plain_decorators")
     found = set()
     for key in keys:
         for line, op, fn in py.events.get(key, []):
             if line in lines and op != "read" and fn is not None:
                 outer = _outer_function(fn)
                 decorators = [d.split("(")[0] for d in py.decorators(outer)]
-                decorated = any(d not in ("staticmethod", "classmethod") for d in decorators)
+                decorated = any(d not in plain for d in decorators)
                 found.add((node_text(field(outer, "name")) if outer.type == "function_definition" else "", decorated))
     return tuple(sorted(found))
 

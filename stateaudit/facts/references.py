@@ -142,10 +142,11 @@ class ClosureShapes:
     # the factory's body (through `definition_wrapper`, `@wraps(fn) def inner`).
     inner_definitions: frozenset[str] = frozenset()
     definition_wrapper: str = ""
-    # `fastify.decorate('cache', cache)`, `app.set('x', x)`: methods that hand a value to the framework.
-    hand_out_calls: frozenset[str] = frozenset()
-    # `emitter.on('x', () => seen.add(x))`, `router.get(...)`: methods that keep a callback; what it writes lives on.
-    registrations: frozenset[str] = frozenset()
+    # vocabulary key: methods that hand a value to the framework (`fastify.decorate('cache', cache)`, `app.set('x', x)`).
+    hand_out_calls: str = ""
+    # vocabulary key: methods that keep a callback (`emitter.on('x', () => seen.add(x))`, `router.get(...)`); what
+    # it writes lives on.
+    registrations: str = ""
     # A function with one of these parameters is no factory: a handler (vocabulary key), a class decorator.
     not_factory_parameter_words: str = ""
     not_factory_parameters: frozenset[str] = frozenset()
@@ -355,8 +356,9 @@ class FileAnalysis:
         shapes, calls = self.closure_shapes, self.write_shapes
         if not shapes.hand_out_calls:
             return False
+        hand_out = vocabulary().names(shapes.hand_out_calls)
         for node in descendants(field(fn, "body"), calls.call):
-            if node_text(field(node, calls.call_function)).rsplit(".", 1)[-1] in shapes.hand_out_calls:
+            if node_text(field(node, calls.call_function)).rsplit(".", 1)[-1] in hand_out:
                 if any(node_text(a) == name for a in named_children(field(node, "arguments"))):
                     return True
         return False
@@ -366,6 +368,7 @@ class FileAnalysis:
         shapes, calls = self.closure_shapes, self.write_shapes
         if not shapes.registrations:
             return False
+        registrations = vocabulary().names(shapes.registrations)
         for _line, op, event_fn in self.events.get(("name", name), []):
             if op in ("read", "rebind"):
                 continue
@@ -374,7 +377,7 @@ class FileAnalysis:
                 parent = parent_of(current)
                 if parent is not None and parent.type == calls.arguments and parent_of(parent) is not None:
                     callee = node_text(field(parent_of(parent), calls.call_function))
-                    if callee.rsplit(".", 1)[-1] in shapes.registrations:
+                    if callee.rsplit(".", 1)[-1] in registrations:
                         return True
                 current = enclosing(current, self.function_types)
         return False

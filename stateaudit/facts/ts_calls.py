@@ -26,9 +26,25 @@ from .ts_syntax import (
 )
 
 
-def call_facts(ts: TsFile, call: SyntaxNode) -> tuple[dict[str, Any], list[WriteSite]]:
-    """Facts for a call that starts a timer or writes to disk."""
+def call_shape_facts(ts: TsFile, call: SyntaxNode) -> dict[str, Any]:
+    """What a call says by itself: its callee and where the callee comes from. The cheapest facts of a
+    call candidate, asked before the rest (the code around it, its callback, its path)."""
     callee = node_text(field(call, "function") or field(call, "constructor"))
+    return {
+        "callee": callee,
+        "callee_name": callee.rsplit(".", 1)[-1],
+        "callee_object": callee.rsplit(".", 1)[0] if "." in callee else "",
+        "fs_call": is_fs_call(ts, callee),
+        "callee_module": ts.imports.get(callee.split(".")[0], ""),
+    }
+
+
+def call_facts(ts: TsFile, call: SyntaxNode,
+               shape: dict[str, Any] | None = None) -> tuple[dict[str, Any], list[WriteSite]]:
+    """Facts for a call that starts a timer or writes to disk (`shape`: what call_shape_facts gave, when
+    the caller has it)."""
+    shape = shape or call_shape_facts(ts, call)
+    callee = shape["callee"]
     fn = enclosing(call, FUNCTION_TYPES)
     cls = ts.class_of(call)
     method = function_name(fn) if fn is not None else _decorated_method(call)
@@ -40,15 +56,11 @@ def call_facts(ts: TsFile, call: SyntaxNode) -> tuple[dict[str, Any], list[Write
     class_name = ts.class_name(cls)
     options = option_keys(field(call, "arguments"))
     facts: dict[str, Any] = {
-        "callee": callee,
-        "callee_name": callee.rsplit(".", 1)[-1],
-        "callee_object": callee.rsplit(".", 1)[0] if "." in callee else "",
-        "fs_call": is_fs_call(ts, callee),
+        **shape,
         "method": method,
         "class_name": class_name,
         "symbol": _call_symbol(class_name, method, holder, callee),
         "name": holder or method,
-        "callee_module": ts.imports.get(callee.split(".")[0], ""),
         "words": split_words(method) | split_words(callback_text) | split_words(holder) | (split_words(class_name) if class_name else set()),
         "class_words": frozenset(split_words(class_name)) if class_name else frozenset(),
         "callback": callback_text[:200],
@@ -271,9 +283,11 @@ def _schedule_store(callee: str, options: frozenset[str]) -> str:
 
 
 def _does_io(ts: TsFile, callback: SyntaxNode | None, cls: SyntaxNode | None) -> bool:
-    """Does a timer's callback wait on I/O (await, fetch, or an async method of its class)?"""
+    """Does a timer's callback wait on I/O (await, a network call, or an async method of its class)? The network
+    calls are the vocabulary's `libraries.typescript.remote_io`, searched in each callee's text (`axios.get`)."""
     if callback is None:
         return False
+    remote = vocabulary().matcher("libraries.typescript.remote_io")
     async_methods = set()
     for member in named_children(field(cls, "body")) if cls is not None else []:
         if member.type == "method_definition" and any(c.type == "async" for c in children_of(member)):
@@ -283,7 +297,7 @@ def _does_io(ts: TsFile, callback: SyntaxNode | None, cls: SyntaxNode | None) ->
             return True
         if node.type == "call_expression":
             callee = node_text(field(node, "function"))
-            if callee in ("fetch", "axios", "got") or callee.startswith(("axios.", "http.", "https.")):
+            if remote.search(callee):
                 return True
             if callee.startswith("this.") and callee[5:] in async_methods:
                 return True

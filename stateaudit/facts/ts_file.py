@@ -58,11 +58,6 @@ _CLIENT_PROP_TYPES = frozenset({"identifier", "type_identifier", "decorator"})
 _EXPORTED_NAME_TYPES = frozenset({"identifier", "shorthand_property_identifier", "property_identifier"})
 
 
-# How code reaches a class's process-wide instance: `X.getInstance()`, `X.instance`, `X.sharedInstance`.
-SINGLETON_GETTERS = ("getInstance",)
-SINGLETON_FIELDS = ("instance", "sharedInstance")
-
-
 class TsFile(FileAnalysis):
     """Per-file analysis, computed once and shared by every candidate in the file."""
 
@@ -79,9 +74,7 @@ class TsFile(FileAnalysis):
                                methods=frozenset({"method_definition"}))
     closure_shapes = ClosureShapes(
         inline_functions=frozenset({"arrow_function", "function_expression", "method_definition"}),
-        hand_out_calls=frozenset({"decorate", "decorateRequest", "set", "provide", "expose"}),
-        registrations=frozenset({"on", "once", "addListener", "addEventListener", "use", "get", "post", "put", "patch",
-                                 "delete", "all", "route", "subscribe", "setInterval", "handle", "register", "listen"}),
+        hand_out_calls="contexts.typescript.hand_out_calls", registrations="contexts.typescript.registration_calls",
         not_factory_parameter_words="contexts.typescript.handler_parameters")
     context_shapes = ContextShapes(
         startup_functions="contexts.typescript.startup_functions", handler_parameters="contexts.typescript.handler_parameters",
@@ -244,8 +237,9 @@ class TsFile(FileAnalysis):
         (`static instance()`, `Db.instance()`)? Read from its names and calls, not its comments."""
         if body is None:
             return False
+        getters = self._singleton_access[0]
         names = nodes_of_types(body, self.parsed.language, _MEMBER_NAMES)
-        if any("getInstance" in node_text(n) for n in names):
+        if any(getter in node_text(n) for n in names for getter in getters):
             return True
         for node in descendants(body, _INSTANCE_ACCESSORS):
             name = field(node, "function") if node.type == "call_expression" else field(node, "name")
@@ -311,10 +305,19 @@ class TsFile(FileAnalysis):
         return aliases
 
     @cached_property
+    def _singleton_access(self) -> tuple[frozenset[str], frozenset[str]]:
+        """How code reaches a class's process-wide instance: the static getters (`X.getInstance()`) and static
+        fields (`X.instance`, `X.sharedInstance`) of the vocabulary's `contexts.typescript.singleton_getters`
+        and `singleton_instances`, read once per file."""
+        words = vocabulary()
+        return (words.names("contexts.typescript.singleton_getters"),
+                words.names("contexts.typescript.singleton_instances"))
+
+    @cached_property
     def names_a_singleton(self) -> bool:
         """Can the file reach a class's singleton at all? Every way _singleton_behind knows (a getter, an
         instance field, an alias of one) spells one of their names in the source; most files spell none."""
-        return any(name.encode() in self.parsed.source for name in (*SINGLETON_GETTERS, *SINGLETON_FIELDS))
+        return any(name.encode() in self.parsed.source for names in self._singleton_access for name in names)
 
     def _singleton_behind(self, node: SyntaxNode | None, follow_aliases: bool = True) -> str:
         """The class whose singleton an expression is (`X.getInstance()`, `X.instance`, an alias of one), or ''."""
@@ -327,9 +330,10 @@ class TsFile(FileAnalysis):
             return self.singleton_aliases.get(node_text(node), "") if follow_aliases else ""
         if node.type == "call_expression" and not named_children(field(node, "arguments")):
             node = field(node, "function")
-            if node is None or node.type != "member_expression" or node_text(field(node, "property")) not in SINGLETON_GETTERS:
+            if node is None or node.type != "member_expression" \
+                    or node_text(field(node, "property")) not in self._singleton_access[0]:
                 return ""
-        elif not (node.type == "member_expression" and node_text(field(node, "property")) in SINGLETON_FIELDS):
+        elif not (node.type == "member_expression" and node_text(field(node, "property")) in self._singleton_access[1]):
             return ""
         obj = field(node, "object")
         return node_text(obj) if obj is not None and obj.type == "identifier" and node_text(obj)[:1].isupper() else ""

@@ -39,6 +39,7 @@ _TYPE_NAMES = frozenset({"identifier", "type_identifier"})
 def file_index(ts: TsFile) -> FileIndex:
     index = FileIndex()
     long_lived = vocabulary().names("contexts.typescript.long_lived_decorators")
+    provider_keys = vocabulary().names("contexts.typescript.provider_keys")
     for node in descendants(ts.root, _INDEXED_HERE):
         if node.type in CLASS_TYPES:
             name = ts.class_name(node)
@@ -72,7 +73,7 @@ def file_index(ts: TsFile) -> FileIndex:
             if obj is not None and obj.type == "identifier" and node_text(obj)[:1].isupper() \
                     and ts.class_name(ts.class_of(node)) != node_text(obj):  # the class's own calls are followed in it
                 index.static_calls.append((node_text(obj), node_text(field(callee, "property")), _call_context(ts, node)))
-        elif node.type == "pair" and node_text(field(node, "key")) in ("providers", "useClass", "controllers"):
+        elif node.type == "pair" and node_text(field(node, "key")) in provider_keys:
             for ident in descendants(field(node, "value"), "identifier"):
                 index.instantiations.append((node_text(ident), "provider"))
     # Writes through a singleton ("field" keys) need a file that names one; the others need no events table.
@@ -87,19 +88,15 @@ def file_index(ts: TsFile) -> FileIndex:
     return index
 
 
-FILE_CONTENT_WRITES = frozenset({"writeFile", "writeFileSync", "appendFile", "appendFileSync", "createWriteStream",
-                                 "copyFile", "copyFileSync", "outputFile", "outputFileSync", "createFile",
-                                 "createFileSync", "writeJson", "writeJSON", "writeJsonSync", "outputJson", "move",
-                                 "moveSync", "rename", "renameSync"})
-
-
 def _file_writer_name(ts: TsFile, call: SyntaxNode) -> str:
     """The helper a file write belongs to when it writes at a path its caller passes in (`outputFile(uri, path)`).
 
-    Calls of such a helper elsewhere in the service write files too, at a place only the caller knows.
+    Calls of such a helper elsewhere in the service write files too, at a place only the caller knows. The
+    write is an fs call whose last name is one of the vocabulary's `libraries.typescript.file_writers`.
     """
     callee = node_text(field(call, "function"))
-    if callee.rsplit(".", 1)[-1] not in FILE_CONTENT_WRITES or not is_fs_call(ts, callee):
+    if callee.rsplit(".", 1)[-1] not in vocabulary().names("libraries.typescript.file_writers") \
+            or not is_fs_call(ts, callee):
         return ""
     args = named_children(field(call, "arguments"))
     fn = enclosing(call, FUNCTION_TYPES)
@@ -434,11 +431,13 @@ def _project_collection(ts: TsFile, value: SyntaxNode | None) -> str | None:
 
 
 def _type_words(target: SyntaxNode, value: SyntaxNode | None) -> set[str]:
-    """Words of the element type: `Map<string, PatternStats>` says more than a field called `patterns`."""
+    """Words of the element type: `Map<string, PatternStats>` says more than a field called `patterns`. The
+    vocabulary's `categories.type_wrappers` (`Map`, `Partial`) say how values are held, not what they are."""
     words: set[str] = set()
+    wrappers = vocabulary().names("categories.type_wrappers")
     for node in (field(unwrap(value), "type_arguments") if value is not None else None, field(target, "type")):
         for part in descendants(node, "type_identifier") if node is not None else []:
-            if node_text(part) not in ("Record", "Map", "Set", "Array", "Partial"):
+            if node_text(part) not in wrappers:
                 words |= split_words(node_text(part))
     return words
 
