@@ -15,7 +15,9 @@ import contextlib
 import os
 import stat
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 
 def write_atomic(path: Path, content: str | bytes, encoding: str = "utf-8", durable: bool = True) -> None:
@@ -24,16 +26,22 @@ def write_atomic(path: Path, content: str | bytes, encoding: str = "utf-8", dura
     `durable` flushes the data to disk before the rename, so even a power cut leaves the old file or the new
     one. Cache entries, thousands per scan and only worth speed, skip it (and keep mkstemp's private mode).
     """
-    path = Path(path)
     data = content.encode(encoding) if isinstance(content, str) else content
+    write_atomic_with(path, lambda handle: handle.write(data), durable)
+
+
+def write_atomic_with(path: Path, write: Callable[[BinaryIO], object], durable: bool = True) -> None:
+    """write_atomic of what `write(handle)` writes: a large pickle streams to the file (pickle.dump) instead
+    of being held whole in memory first."""
+    path = Path(path)
     if _special(path):
         with path.open("wb") as handle:
-            handle.write(data)
+            write(handle)
         return
     fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            write(handle)
             if durable:
                 handle.flush()
                 os.fsync(handle.fileno())

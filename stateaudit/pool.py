@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import pickle
 import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -61,10 +62,12 @@ def packed_records(files: list[SourceFile], work: FileWork, jobs: int, progress:
     files' cache keys when the caller has hashed them already.
     """
     cache = work.cache
+    if cache is None or not cache.records.has_any():  # a cold scan: nothing to look up
+        yield from ((rel, record, True) for rel, record in _matched(files, work, jobs, progress, min_pool_bytes))
+        return
     missing: list[SourceFile] = []
     for file in files:
-        key = None if cache is None else keys[file.rel] if keys is not None and file.rel in keys \
-            else cache.key_of(file)
+        key = keys[file.rel] if keys is not None and file.rel in keys else cache.key_of(file)
         with gc_paused():
             record = cache.get(key) if key is not None else None
         if record is None:
@@ -93,19 +96,26 @@ def _matched(files: list[SourceFile], work: FileWork, jobs: int, progress: Progr
                 progress(1)
         return
     prepare(work.ruleset, (f.language for f in files))
+    if work.cache is not None:  # else the forked workers would write the records kept here once more
+        work.cache.records.flush()
     executor = ProcessPoolExecutor(max_workers=jobs, mp_context=_context(), initializer=_start_worker,
                                    initargs=(work,))
     try:
         # as_completed lets go of each future once handed out, so no batch's records outlive their use.
         for future in as_completed([executor.submit(_match_batch, b) for b in batches_by_size(files, sizes, jobs)]):
-            with gc_paused():  # a batch arrives as thousands of small objects
-                done = future.result()
+            blobs, stored = future.result()
             del future
+            if work.cache is not None:
+                work.cache.records.adopt(stored)
             if progress is not None:
-                progress(len(done))
-            done.reverse()
-            while done:
-                yield done.pop()
+                progress(len(blobs))
+            blobs.reverse()
+            while blobs:
+                rel, blob = blobs.pop()
+                with gc_paused():  # a record is many small objects
+                    record = pickle.loads(blob)
+                del blob
+                yield rel, record
     except BaseException:  # Ctrl-C, SIGTERM, a broken pool, the caller gone: stop the workers now
         _stop_workers(executor)
         raise
@@ -167,21 +177,28 @@ def packed_record(file: SourceFile, work: FileWork) -> PackedResult:
     """Read a file once; skip it if it looks generated, else match it within its CPU budget; pack it.
 
     With a cache, the record is stored under the hash of the very bytes that were read, so a file
-    changed during the scan can never leave a record under the wrong content.
+    changed during the scan can never leave a record under the wrong content; it is kept for this process's
+    next pack (cache.RecordPacks).
     """
+    result, key = _packed(file, work)
+    if key is not None:
+        work.cache.put(key, result)
+    return result
+
+
+def _packed(file: SourceFile, work: FileWork) -> tuple[PackedResult, str | None]:
+    """The file's record, and the cache key of the bytes it was made from (None without a cache)."""
     try:
         data = read_head(file, work.max_bytes + 1)
     except OSError:
         # match_file reports why it cannot be read
-        return pack(match_file(file, work.ruleset, work.include_browser, work.max_bytes))
+        return pack(match_file(file, work.ruleset, work.include_browser, work.max_bytes)), None
     shape = generated_shape(data)
     if shape is not None:
         result = pack(FileResult(error=ParseError(file.rel, f"skipped: {shape}", "minified")))
     else:
         result = pack(_within_budget(file, work, data))
-    if work.cache is not None:
-        work.cache.put(work.cache.key(file, content_digest(data)), result)
-    return result
+    return result, work.cache.key(file, content_digest(data)) if work.cache is not None else None
 
 
 def _within_budget(file: SourceFile, work: FileWork, data: bytes) -> FileResult:
@@ -203,9 +220,19 @@ def _start_worker(work: FileWork) -> None:
     _WORKER["work"] = work
 
 
-def _match_batch(batch: list[SourceFile]) -> list[tuple[str, PackedResult]]:
+def _match_batch(batch: list[SourceFile]) -> tuple[list[tuple[str, bytes]], list]:
+    """The batch's records, pickled, and where the cache stored them (one pack per batch, named in the
+    parent's index). Pickled here once, the same bytes are stored and sent: the pool's own pickling of
+    them is then a copy."""
     work = _WORKER["work"]
-    return [(file.rel, packed_record(file, work)) for file in batch]
+    done = []
+    for file in batch:
+        result, key = _packed(file, work)
+        blob = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+        if key is not None:
+            work.cache.records.add(key, blob)
+        done.append((file.rel, blob))
+    return done, work.cache.records.flush() if work.cache is not None else []
 
 
 __all__ = ["FileWork", "batches_by_size", "default_jobs", "match_files", "match_one", "packed_record",

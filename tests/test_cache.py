@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from click.testing import CliRunner
 
-from stateaudit.cache import CACHE_DIR_NAME, ResultCache, context_digest
+from stateaudit.cache import CACHE_DIR_NAME, LAYOUT, RECORD_INDEX, RECORDS, ResultCache, context_digest
 from stateaudit.cli import main
 from stateaudit.config import Config
 from stateaudit.discover import discover_files
@@ -29,10 +31,16 @@ def _copy(source: Path, tmp_path: Path) -> Path:
     return target
 
 
-def _entries(cache: Path) -> list[Path]:
-    """The per-file records, v1/<2 hex digits>/<key>.pickle (joins, index shares, walks and the rule set sit in
-    folders of their own beside them, the list of queries known to compile in v1 itself)."""
-    return sorted(p for p in (cache / "v1").glob("*/*.pickle") if p.is_file() and len(p.parent.name) == 2)
+def _entries(cache: Path) -> dict[str, tuple[str, int, int, int]]:
+    """The per-file records the cache's index names: key -> (pack, offset, size, last used). Joins, index
+    shares, walks and the rule set sit in folders of their own beside them."""
+    index = cache / LAYOUT / RECORDS / RECORD_INDEX
+    return pickle.loads(index.read_bytes()) if index.exists() else {}
+
+
+def _forget_records(cache: Path) -> None:
+    """Remove every per-file record (packs and index), keeping joins and index shares."""
+    shutil.rmtree(cache / LAYOUT / RECORDS)
 
 
 def test_unchanged_rescan_parses_nothing_and_finds_the_same(tmp_path, ruleset):
@@ -70,14 +78,17 @@ def test_corrupt_entries_are_ignored_and_rebuilt(tmp_path, ruleset):
     service = _copy(SAME_NAMES, tmp_path)
     cache = tmp_path / "cache"
     first = scan(service, Config(), ruleset, cache_dir=cache)
-    entries = _entries(cache)
-    entries[0].write_bytes(b"not a pickle")
-    entries[1].write_bytes(entries[1].read_bytes()[:20])
-    entries[2].write_bytes(b"")
-    (join,) = (cache / "v1" / "joins").rglob("*.pickle")
+    records = sorted(_entries(cache).values(), key=lambda location: location[1])
+    (pack,) = {location[0] for location in records}  # four small files, one process: one pack
+    pack = cache / LAYOUT / RECORDS / pack
+    content = bytearray(pack.read_bytes())
+    _, offset, size, _ = records[0]
+    content[offset:offset + size] = b"x" * size  # not a pickle
+    pack.write_bytes(bytes(content[:records[-1][1] + 5]))  # and the last record cut short
+    (join,) = (cache / LAYOUT / "joins").rglob("*.pickle")
     join.write_bytes(b"\x80\x05 damaged")
     again = scan(service, Config(), ruleset, cache_dir=cache)
-    assert len(again.parsed) == 3 and again.rejoined == (".",)
+    assert len(again.parsed) == 2 and again.rejoined == (".",)
     assert again.report.findings == first.report.findings
     assert scan(service, Config(), ruleset, cache_dir=cache).parsed == ()
 
@@ -159,7 +170,7 @@ def test_a_scan_with_a_cache_records_the_queries_that_compiled(tmp_path, ruleset
     service = _copy(SAME_NAMES, tmp_path)
     result = CliRunner().invoke(main, ["scan", str(service), "--fail-on", "none", "--format", "json"])
     assert result.exit_code == 0, result.output
-    (listing,) = (service / CACHE_DIR_NAME / "v1").glob("queries-*.txt")
+    (listing,) = (service / CACHE_DIR_NAME / LAYOUT).glob("queries-*.txt")
     recorded = set(listing.read_text(encoding="ascii").split())
     from stateaudit.syntax import query_digest
 
@@ -262,8 +273,7 @@ def test_a_change_that_leaves_the_service_index_alone_needs_no_other_files_recor
     service = _copy(FIXTURES / "aiponge" / "services" / "user-service", tmp_path)
     cache = tmp_path / "cache"
     cold = scan(service, Config(), ruleset, cache_dir=cache).report
-    for entry in _entries(cache):  # were the unchanged files needed, they would have to be parsed again
-        entry.unlink()
+    _forget_records(cache)  # were the unchanged files needed, they would have to be parsed again
     with_finding = cold.findings[0].location.path
     changed = next(f for f in discover_files(service, Config()).files if f.rel == with_finding)
     changed.path.write_text(changed.path.read_text(encoding="utf-8") + "\n// an edit that changes no fact\n",
@@ -278,8 +288,7 @@ def test_a_change_that_leaves_the_service_index_alone_needs_no_other_files_recor
     (service / "src" / "format.ts").write_text(
         "export function initials(name: string): string {\n  return name.split(' ').map((w) => w[0]).join('');\n}\n",
         encoding="utf-8")
-    for entry in _entries(cache):
-        entry.unlink()
+    _forget_records(cache)
     assert scan(service, Config(), ruleset, cache_dir=cache).parsed == ("src/format.ts",)
     changed.path.write_text(changed.path.read_text(encoding="utf-8") + "// and another\n", encoding="utf-8")
     again = scan(service, Config(), ruleset, cache_dir=cache)
@@ -291,7 +300,7 @@ def test_damaged_index_shares_mean_a_whole_join_again(tmp_path, ruleset):
     service = _copy(SAME_NAMES, tmp_path)
     cache = tmp_path / "cache"
     scan(service, Config(), ruleset, cache_dir=cache)
-    (shares,) = (cache / "v1" / "indexes").rglob("*.pickle")
+    (shares,) = (cache / LAYOUT / "indexes").rglob("*.pickle")
     shares.write_bytes(b"\x80\x05 damaged")
     (service / "src" / "app.ts").write_text(
         (service / "src" / "app.ts").read_text(encoding="utf-8") + "\n// edited\n", encoding="utf-8")
@@ -324,7 +333,7 @@ def test_a_rule_set_is_read_once_and_read_again_when_a_rule_file_changes(tmp_pat
     vocabulary = next((rules / "vocabulary").glob("*.yaml"))
     vocabulary.write_text(vocabulary.read_text(encoding="utf-8") + "\n# a comment\n", encoding="utf-8")
     assert cached_rules(cache, [rules], load) == edited and len(loads) == 3
-    for entry in (cache / "v1" / "rules").glob("*.pickle"):
+    for entry in (cache / LAYOUT / "rules").glob("*.pickle"):
         entry.write_bytes(b"\x80\x05 damaged")
     assert cached_rules(cache, [rules], load) == edited and len(loads) == 4
 
@@ -386,3 +395,155 @@ def test_a_rescan_with_nothing_changed_loads_neither_the_matching_nor_the_proces
 
     assert loaded() == heavy  # the first scan parses every file
     assert loaded() == set()
+
+
+def test_pool_workers_write_their_records_in_packs_that_a_later_scan_reads(tmp_path, ruleset):
+    """Each worker writes one pack per batch; the parent names them all in one index, written once."""
+    from stateaudit.pool import FileWork, batches_by_size, packed_records
+
+    files = list(discover_files(FIXTURES / "corpus", Config(include_tests=True)).files)
+    writer = ResultCache(tmp_path / "cache", ruleset)
+    assert writer.open() is None
+    keys = {f.rel: writer.key_of(f) for f in files}
+    made = {rel: record for rel, record, parsed in
+            packed_records(files, FileWork(ruleset, writer), 2, min_pool_bytes=0, keys=keys) if parsed}
+    assert sorted(made) == sorted(f.rel for f in files) and len(files) > 40
+    assert not (tmp_path / "cache" / LAYOUT / RECORDS / RECORD_INDEX).exists()  # not before the scan ends
+    writer.records.commit(set(keys.values()))
+    packs = list((tmp_path / "cache" / LAYOUT / RECORDS).glob("*.pack"))
+    batches = batches_by_size(files, [f.path.stat().st_size for f in files], 2)
+    assert len(packs) == len(batches) < len(files)  # a pack per batch, not a file per record
+    reader = ResultCache(tmp_path / "cache", ruleset)
+    assert {rel: reader.get(keys[rel]) for rel in made} == made
+    again = list(packed_records(files, FileWork(ruleset, reader), 2, min_pool_bytes=0, keys=keys))
+    assert not any(parsed for _, _, parsed in again) and {rel: r for rel, r, _ in again} == made
+
+
+def _rescan_from_records(service: Path, cache: Path, ruleset):
+    """A scan that joins again from every record (a changed config): each record is read from the cache."""
+    lowered = Config(risk_overrides={"ts.instance-collection": Risk.LOW})
+    return scan(service, lowered, ruleset, cache_dir=cache), scan(service, lowered, ruleset)
+
+
+def test_a_missing_pack_or_a_damaged_index_is_a_miss_and_the_records_are_made_again(tmp_path, ruleset):
+    service = _copy(FIXTURES / "aiponge" / "services" / "user-service", tmp_path)
+    cache = tmp_path / "cache"
+    files = [f.rel for f in discover_files(service, Config()).files]
+    scan(service, Config(), ruleset, cache_dir=cache)
+    for pack in (cache / LAYOUT / RECORDS).glob("*.pack"):
+        pack.unlink()
+    again, fresh = _rescan_from_records(service, cache, ruleset)
+    assert again.parsed == tuple(files) and again.warnings == fresh.warnings
+    assert again.report.findings == fresh.report.findings and again.report.errors == fresh.report.errors
+    assert len(_entries(cache)) == len(files)  # written again, readable by the next scan
+    (cache / LAYOUT / RECORDS / RECORD_INDEX).write_bytes(b"\x80\x05 damaged")
+    lowered = Config(risk_overrides={"ts.instance-collection": Risk.HIGH})
+    damaged = scan(service, lowered, ruleset, cache_dir=cache)
+    assert damaged.parsed == tuple(files)
+    assert damaged.report.findings == scan(service, lowered, ruleset).report.findings
+    assert scan(service, Config(), ruleset, cache_dir=cache).parsed == ()
+
+
+def test_packs_no_entry_names_are_deleted_once_old_and_unused_entries_after_two_weeks(tmp_path, ruleset):
+    from stateaudit.cache import PACK_GRACE_S, RECORD_KEEP_S
+
+    cache = ResultCache(tmp_path / "cache", ruleset)
+    assert cache.open() is None
+    folder = tmp_path / "cache" / LAYOUT / RECORDS
+    cache.records.add("kept", b"record one")
+    cache.records.add("old", b"record two")
+    cache.records.commit({"kept", "old"})
+    (named,) = folder.glob("*.pack")
+    now = time.time()
+    old = now - PACK_GRACE_S - 60
+    orphan_old, orphan_young, leftover = folder / "1-dead.pack", folder / "2-running.pack", folder / ".x.pack.tmp"
+    for path in (orphan_old, orphan_young, leftover):
+        path.write_bytes(b"bytes no index names")
+    for path in (orphan_old, leftover, named):
+        os.utime(path, (old, old))
+    cache.records.add("new", b"record three")  # a commit writes the index, and deletes then
+    cache.records.commit({"kept", "old", "new"})
+    assert not orphan_old.exists() and not leftover.exists() and named.exists() and orphan_young.exists()
+    # Two weeks on, "old" (no file has that content now) goes; "kept" is a current file's and stays, so
+    # its pack does too.
+    later = now + RECORD_KEEP_S + 86400
+    cache.records.commit({"kept", "new"}, now=later)
+    reader = ResultCache(tmp_path / "cache", ruleset)
+    assert reader.records.read("kept") == b"record one" and reader.records.read("old") is None
+    assert named.exists() and set(_entries(tmp_path / "cache")) == {"kept", "new"}
+    cache.records.commit(set(), now=later + RECORD_KEEP_S + 86400)  # nothing current: every pack goes
+    assert not list(folder.glob("*.pack")) and _entries(tmp_path / "cache") == {}
+
+
+def test_the_index_written_last_keeps_what_another_scan_wrote_before_it(tmp_path, ruleset):
+    """Two scans at once: each writes its own packs; the index is merged with the one on disk when written."""
+    first, second = (ResultCache(tmp_path / "cache", ruleset) for _ in range(2))
+    assert first.open() is None
+    assert not first.records.has_any() and not second.records.has_any()
+    first.records.add("a", b"from the first scan")
+    second.records.add("b", b"from the second scan")
+    second.records.flush()
+    first.records.commit({"a"})
+    second.records.commit({"b"})
+    reader = ResultCache(tmp_path / "cache", ruleset)
+    assert reader.records.read("a") == b"from the first scan" and reader.records.read("b") == b"from the second scan"
+    assert len(list((tmp_path / "cache" / LAYOUT / RECORDS).glob("*.pack"))) == 2
+
+
+def _stored_indexes(cache: Path):
+    from stateaudit.incremental import ServiceIndexes
+
+    (path,) = (cache / LAYOUT / "indexes").rglob("*.pickle")
+    entry = pickle.loads(path.read_bytes())
+    assert isinstance(entry, ServiceIndexes)
+    return path, entry
+
+
+def test_the_stored_service_index_is_the_one_its_stored_shares_build(tmp_path, ruleset):
+    """What a rescan classifies a changed file against, without building it again from every share."""
+    from stateaudit.facts import ServiceIndex
+
+    service = _copy(FIXTURES / "aiponge" / "services" / "user-service", tmp_path)
+    cache = tmp_path / "cache"
+    scan(service, Config(), ruleset, cache_dir=cache)
+    _, entry = _stored_indexes(cache)
+    assert sorted(entry.shares) == [f.rel for f in discover_files(service, Config()).files]
+    built = ServiceIndex()
+    for rel in sorted(entry.shares):
+        built.add(entry.share(rel), rel)
+    assert entry.whole() == built and built.classes and built.sites
+
+
+def test_a_damaged_stored_service_index_means_a_whole_join_again(tmp_path, ruleset):
+    from dataclasses import replace
+
+    service = _copy(SAME_NAMES, tmp_path)
+    cache = tmp_path / "cache"
+    scan(service, Config(), ruleset, cache_dir=cache)
+    path, entry = _stored_indexes(cache)
+    path.write_bytes(pickle.dumps(replace(entry, index=entry.index[:40])))
+    (service / "src" / "app.ts").write_text(
+        (service / "src" / "app.ts").read_text(encoding="utf-8") + "\n// edited\n", encoding="utf-8")
+    again = scan(service, Config(), ruleset, cache_dir=cache)
+    assert again.parsed == ("src/app.ts",) and again.rejoined == (".",)
+    assert again.report.findings == scan(service, Config(), ruleset).report.findings
+
+
+def test_an_index_entry_that_is_not_well_formed_or_points_past_its_pack_is_a_miss(tmp_path, ruleset):
+    cache = ResultCache(tmp_path / "cache", ruleset)
+    assert cache.open() is None
+    cache.records.add("good", b"a record")
+    cache.records.commit({"good"})
+    folder = tmp_path / "cache" / LAYOUT / RECORDS
+    (pack,) = folder.glob("*.pack")
+    index = _entries(tmp_path / "cache")
+    index.update({"past the end": (pack.name, 4, 10**9, 0), "a folder": ("../x.pack", 0, 1, 0),
+                  "not a tuple": ["x.pack", 0, 1, 0], "negative": (pack.name, -1, 2, 0), 7: (pack.name, 0, 1, 0)})
+    (folder / RECORD_INDEX).write_bytes(pickle.dumps(index))
+    reader = ResultCache(tmp_path / "cache", ruleset)
+    assert reader.records.read("good") == b"a record"
+    for key in ("past the end", "a folder", "not a tuple", "negative"):
+        assert reader.records.read(key) is None and reader.get(key) is None
+    reader.records.add("more", b"another record")
+    reader.records.commit({"good", "more"})  # the malformed entries are not carried on
+    assert set(_entries(tmp_path / "cache")) == {"good", "more"}

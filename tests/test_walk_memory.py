@@ -18,6 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from stateaudit import walkmemory
+from stateaudit.cache import LAYOUT
 from stateaudit.cli import main
 from stateaudit.config import Config
 from stateaudit.discover import discover_files
@@ -176,7 +177,7 @@ def test_a_damaged_walk_record_is_ignored_and_written_again(tmp_path, ruleset, s
     cache = tmp_path / "cache"
     settle()
     cold = scan(root, Config(), ruleset, cache_dir=cache)
-    (record,) = (cache / "v1" / walkmemory.WALKS).rglob("*.pickle")
+    (record,) = (cache / LAYOUT / walkmemory.WALKS).rglob("*.pickle")
     record.write_bytes(b"\x80\x05 damaged")
     again = scan(root, Config(), ruleset, cache_dir=cache)
     assert again.report.findings == cold.report.findings and sorted(again.read) == sorted(cold.read)
