@@ -230,7 +230,9 @@ def semgrep_errors(corpus: Corpus, workdir: Path) -> str:
         return f"no readable report ({error})"
     kinds: dict[str, int] = {}
     for error in report.get("errors", []):
-        kinds[error.get("type", "error")] = kinds.get(error.get("type", "error"), 0) + 1
+        kind = error.get("type", "error")  # a name, or [name, details] (e.g. ["PartialParsing", [locations]])
+        kind = str(kind[0] if isinstance(kind, list) and kind else kind)
+        kinds[kind] = kinds.get(kind, 0) + 1
     found = ", ".join(f"{count} {kind}" for kind, count in sorted(kinds.items())) or "no errors"
     scanned = len(report.get("paths", {}).get("scanned", []))
     return f"{scanned} of {len(corpus.files)} files scanned, {len(report.get('results', []))} matches, {found}"
