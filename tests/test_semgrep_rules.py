@@ -131,3 +131,29 @@ def test_semgrep_rules_match_the_lines_the_floor_matches(tmp_path, language):
         expected = sorted((f, line) for r, f, line in floor if r == rule_id)
         assert expected, f"{rule_id}: the fixture holds no case of this rule"
         assert sorted((f, line) for r, f, line in found if r == rule_id) == expected, rule_id
+
+
+def test_benchmark_runs_semgrep_offline_on_exactly_the_floors_files(tmp_path):
+    """run.py's semgrep step: the command it times scans the corpus's files (tests/ included), and only them."""
+    semgrep = _semgrep()
+    if semgrep is None:
+        pytest.skip("semgrep is not installed (pip install semgrep)")
+    spec = importlib.util.spec_from_file_location("bench_run", REPO / "benchmarks" / "run.py")
+    bench = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("bench_run", bench)  # its dataclasses look their module up there
+    spec.loader.exec_module(bench)
+    corpus_root = tmp_path / "corpus"
+    shutil.copytree(FIXTURE / "ts", corpus_root / "src")
+    shutil.copytree(FIXTURE / "ts", corpus_root / "tests" / "src")  # Semgrep's default ignore list drops tests/
+    (corpus_root / "package.json").write_text('{"name": "sessions", "dependencies": {"express": "4"}}\n')
+    corpus = bench.load_corpus("sessions", corpus_root)
+    assert len(corpus.files) == 4 and corpus.language == "ts"
+    work = tmp_path / "work"
+    work.mkdir()
+    command, env = bench.other_tools(type("Args", (), {"jobs": 1})(), corpus, work)["semgrep"]
+    assert {"--metrics", "off"} <= set(command) and "--disable-version-check" in command
+    copied = Path(command[-1])
+    assert sorted(p.relative_to(copied).as_posix() for p in copied.rglob("*") if p.is_file()) == sorted(corpus.files)
+    done = subprocess.run(command, env=dict(os.environ, **env), capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert bench.semgrep_errors(corpus, work) == "4 of 4 files scanned, 80 matches, no errors"
