@@ -8,6 +8,7 @@ monorepo this script generates), one round runs, back to back, each as a whole p
   warm    the same scan again, nothing changed
   change  the same scan after one file changed (a comment appended; restored afterwards)
   ast-grep with the floor's 10 rules (benchmarks/ast_grep_rules.py) when installed
+  semgrep  with the same 10 rules (benchmarks/semgrep_rules.py) on copies of the floor's files, when installed
   NAME    with --reference NAME=DIR, the stateaudit of another checkout: the cold scan's command, with an
           empty cache of its own
 
@@ -44,6 +45,7 @@ from stateaudit.resources import rules_dir  # noqa: E402
 from stateaudit.ruleset import load_rules  # noqa: E402
 
 sys.path.insert(0, str(HERE))
+import semgrep_rules  # noqa: E402
 from ast_grep_rules import write_config  # noqa: E402
 from synthetic import generate  # noqa: E402
 
@@ -168,14 +170,72 @@ def reference_runs(args, corpus: Corpus, workdir: Path) -> dict[str, tuple[list[
     return runs
 
 
-def other_tools(args, corpus: Corpus, workdir: Path) -> dict[str, list[str]]:
-    """ast-grep with the floor's 10 rules, where installed (pip install ast-grep-cli)."""
-    ast_grep = shutil.which("ast-grep") or shutil.which("ast-grep", path=str(Path(sys.executable).parent))
-    if not ast_grep:
-        return {}
-    config = write_config(workdir / f"ast-grep-{corpus.language}", corpus.language)
-    return {"ast-grep": [ast_grep, "scan", "-c", str(config), "-j", str(args.jobs), "--json=stream",
-                         str(corpus.root)]}
+def other_tools(args, corpus: Corpus, workdir: Path) -> dict[str, tuple[list[str], dict[str, str] | None]]:
+    """ast-grep and Semgrep with the floor's 10 rules, each where installed, with the environment to run in."""
+    tools = {}
+    ast_grep = installed("ast-grep")
+    if ast_grep:
+        config = write_config(workdir / f"ast-grep-{corpus.language}", corpus.language)
+        tools["ast-grep"] = ([ast_grep, "scan", "-c", str(config), "-j", str(args.jobs), "--json=stream",
+                              str(corpus.root)], None)
+    semgrep = installed("semgrep")
+    if semgrep:
+        tools["semgrep"] = (semgrep_command(semgrep, args, corpus, workdir), SEMGREP_OFFLINE)
+    return tools
+
+
+def installed(tool: str) -> str | None:
+    """The path of `tool` on PATH or beside this Python (a venv's bin folder, not always on PATH)."""
+    return shutil.which(tool) or shutil.which(tool, path=str(Path(sys.executable).parent))
+
+
+# Semgrep without the network: no metrics, no version check (the config is a local file, not the registry).
+SEMGREP_OFFLINE = {"SEMGREP_SEND_METRICS": "off", "SEMGREP_ENABLE_VERSION_CHECK": "0"}
+
+
+def semgrep_command(semgrep: str, args, corpus: Corpus, workdir: Path) -> list[str]:
+    """`semgrep scan` with the floor's rules on a copy of the floor's very files (pip install semgrep).
+
+    Semgrep is given a folder holding copies of exactly those files: named one by one on its command line,
+    pysemgrep takes about five times as long (saleor/checkout, 186 files: 183 s against 35 s), and the
+    corpus's own root holds files stateaudit leaves out (medusa's browser code: about 5,700 script files, not 3,510).
+    `--x-ignore-semgrepignore-files` keeps the `tests/` and `test/` folders its default ignore list drops.
+    Its report goes to a file that semgrep_errors reads.
+    """
+    config = semgrep_rules.write_config(workdir / f"semgrep-{corpus.language}.yml", corpus.language)
+    return [semgrep, "scan", "--config", str(config), "--metrics", "off", "--disable-version-check", "--quiet",
+            "--x-ignore-semgrepignore-files", "--jobs", str(args.jobs), "--json",
+            "--output", str(semgrep_report(corpus, workdir)), str(copy_of_files(corpus, workdir))]
+
+
+def copy_of_files(corpus: Corpus, workdir: Path) -> Path:
+    """A folder in the work folder holding a copy of each file the floor reads, at its relative path."""
+    folder = workdir / f"{corpus.name}.files"
+    shutil.rmtree(folder, ignore_errors=True)
+    for rel in corpus.files:
+        (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(corpus.root / rel, folder / rel)
+    return folder
+
+
+def semgrep_report(corpus: Corpus, workdir: Path) -> Path:
+    return workdir / f"{corpus.name}.semgrep.json"
+
+
+def semgrep_errors(corpus: Corpus, workdir: Path) -> str:
+    """What Semgrep's own report says it scanned, matched and left out (it gives up on a file after 5 s per rule)."""
+    try:
+        report = json.loads(semgrep_report(corpus, workdir).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        return f"no readable report ({error})"
+    kinds: dict[str, int] = {}
+    for error in report.get("errors", []):
+        kind = error.get("type", "error")  # a name, or [name, details] (e.g. ["PartialParsing", [locations]])
+        kind = str(kind[0] if isinstance(kind, list) and kind else kind)
+        kinds[kind] = kinds.get(kind, 0) + 1
+    found = ", ".join(f"{count} {kind}" for kind, count in sorted(kinds.items())) or "no errors"
+    scanned = len(report.get("paths", {}).get("scanned", []))
+    return f"{scanned} of {len(corpus.files)} files scanned, {len(report.get('results', []))} matches, {found}"
 
 
 def one_round(args, corpus: Corpus, workdir: Path) -> None:
@@ -194,8 +254,10 @@ def one_round(args, corpus: Corpus, workdir: Path) -> None:
         record(corpus, "change", run(commands["warm"]))
     finally:
         changed.write_bytes(original)
-    for tool, command in other_tools(args, corpus, workdir).items():
-        record(corpus, tool, run(command))
+    for tool, (command, env) in other_tools(args, corpus, workdir).items():
+        record(corpus, tool, run(command, None if env is None else dict(os.environ, **env)))
+        if tool == "semgrep":
+            print(f"  {corpus.name:10} semgrep: {semgrep_errors(corpus, workdir)}", file=sys.stderr, flush=True)
     for name, (command, env) in reference_runs(args, corpus, workdir).items():
         record(corpus, name, run(command, env))
 
