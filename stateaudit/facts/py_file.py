@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from bisect import bisect_left
 from functools import cached_property
 
 from ..syntax import (
@@ -120,33 +119,13 @@ class PyFile(FileAnalysis):
         """Module-level `NAME = value` texts (their code, comments left out), for expanding names in paths."""
         return {name: self.code_text(value) for name, value in self.module_value_nodes.items()}
 
-    def client_refs(self, node: SyntaxNode) -> frozenset[tuple[str, str, bool]]:
-        """(kind, name, needs verification) for each client use inside a node; cached per node.
-
-        Every Python client is known for sure from its import, `self.x` name or Django `.objects`, so none
-        needs checking against the service index (the TypeScript side has project classes that only look
-        like clients).
-        """
-        cache = self.__dict__.setdefault("_clients_cache", {})
-        if node.id not in cache:
-            cache[node.id] = self._client_refs(node)
-        return cache[node.id]
-
-    def _client_refs(self, node: SyntaxNode) -> frozenset[tuple[str, str, bool]]:
-        """The client uses among the file's (`_client_sites`) that lie within the node."""
-        starts, sites = self._client_sites
-        start, end = bytes_of(node)
-        return frozenset(ref for site_end, ref in sites[bisect_left(starts, start):bisect_left(starts, end)]
-                         if site_end <= end)
-
     @cached_property
-    def _client_sites(self) -> tuple[list[int], list[tuple[int, tuple[str, str, bool]]]]:
-        """Every client use in the file, found once, by position: an imported client's name, a `self.`/`cls.`
-        attribute named like a client (`clients.python.self_attributes`), a Django manager (`X.objects`).
-        Classes, functions and the module each ask for those inside them, so a file with many classes is
-        walked once instead of once per class. (start bytes, ascending; (end byte, use) at the same places.)"""
+    def client_sites(self) -> tuple[list[int], list[tuple[int, tuple[str, str, bool] | None, str | None]]]:
+        """An imported client's name, a `self.`/`cls.` attribute named like a client
+        (`clients.python.self_attributes`), a Django manager (`X.objects`). Each is a client for sure, so
+        none needs checking against the service index, and none depends on the asking node's class."""
         starts: list[int] = []
-        sites: list[tuple[int, tuple[str, str, bool]]] = []
+        sites: list[tuple[int, tuple[str, str, bool] | None, str | None]] = []
         self_attributes = vocabulary().group_matchers("clients.python.self_attributes")
         names = self.client_names
         for child in descendants(self.root, self.reference_types):
@@ -167,7 +146,7 @@ class PyFile(FileAnalysis):
             if ref is not None:
                 site_start, site_end = bytes_of(child)
                 starts.append(site_start)
-                sites.append((site_end, ref))
+                sites.append((site_end, ref, None))
         return starts, sites
 
     # -- references and writes -----------------------------------------------

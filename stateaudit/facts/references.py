@@ -5,6 +5,7 @@ that TsFile and PyFile fill in, and the few methods they override are the per-la
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -14,6 +15,7 @@ from ..syntax import (
     ParsedFile,
     SyntaxNode,
     ancestors,
+    bytes_of,
     descendants,
     enclosing,
     field,
@@ -479,8 +481,40 @@ class FileAnalysis:
         return names
 
     def client_refs(self, node: SyntaxNode) -> frozenset[tuple[str, str, bool]]:
-        """(kind, name, needs checking against the service index) for each client used inside a node."""
+        """(kind, name, needs checking against the service index) for each client used inside a node (a
+        class, a function, the file), worked out once per node: the uses the file lists once with their
+        positions (`client_sites`) that lie within the node's bytes. A use that names a member of its class
+        (`this.redis`) is read against what the asking node's class holds (`member_clients`)."""
+        known = self.__dict__.setdefault("_client_refs", {})
+        if node.id not in known:
+            members = self.member_clients(node)
+            starts, sites = self.client_sites
+            start, end = bytes_of(node)
+            refs: set[tuple[str, str, bool]] = set()
+            for site_end, ref, member in sites[bisect_left(starts, start):bisect_left(starts, end)]:
+                if site_end > end:
+                    continue
+                if member is not None and member in members:
+                    refs.add(members[member])
+                elif ref is not None:
+                    refs.add(ref)
+            known[node.id] = frozenset(refs)
+        return known[node.id]
+
+    @cached_property
+    def client_sites(self) -> tuple[list[int], list[tuple[int, tuple[str, str, bool] | None, str | None]]]:
+        """Every client use in the file, by position, found once (a file's classes, functions and the file
+        itself each take those within their bytes): start bytes, ascending, and at the same places (end byte,
+        the use, the class member it names if the use depends on the asking node's class). What a client use
+        looks like is the language's: imported names and types, injecting decorators and `this.x` in
+        TypeScript; imported names, `self.x` named like a client and Django managers in Python."""
         raise NotImplementedError
+
+    def member_clients(self, node: SyntaxNode) -> dict[str, tuple[str, str, bool]]:
+        """Member name -> the client it holds, in the class of `node` (the class itself, or the one around
+        it): TypeScript's typed fields and constructor parameters. Python's `self.x` is known by its name
+        alone, so none."""
+        return {}
 
     def clients_in(self, node: SyntaxNode) -> frozenset[str]:
         """Client kinds used inside a node (a class, a function, or the whole file)."""

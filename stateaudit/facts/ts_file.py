@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from bisect import bisect_left
 from functools import cached_property
 
 from ..syntax import (
@@ -112,41 +111,15 @@ class TsFile(FileAnalysis):
                         found.append((node_text(ident), source))
         return found
 
-    def client_refs(self, node: SyntaxNode) -> frozenset[tuple[str, str, bool]]:
-        """(kind, type or name, needs verification) for each client use inside a node; cached per node.
-
-        A name imported from a package (ioredis, pg...) is a client for sure; a project class whose
-        name only looks like one (`FilesRepository`) is checked against the service index later.
-        """
-        cache = self.__dict__.setdefault("_refs_cache", {})
-        if node.id not in cache:
-            cache[node.id] = self._client_refs(node)
-        return cache[node.id]
-
-    def _client_refs(self, node: SyntaxNode) -> frozenset[tuple[str, str, bool]]:
-        """The client uses among the file's (`_client_sites`) that lie within the node; a `this.x` is read
-        against the fields and constructor parameters of the node's own class (`client_props`)."""
-        props = self.client_props(self.class_of(node) if node.type not in CLASS_TYPES else node)
-        starts, sites = self._client_sites
-        start, end = bytes_of(node)
-        refs: set[tuple[str, str, bool]] = set()
-        for site_end, ref, prop in sites[bisect_left(starts, start):bisect_left(starts, end)]:
-            if site_end > end:
-                continue
-            if prop is not None and prop in props:
-                refs.add(props[prop])
-            elif ref is not None:
-                refs.add(ref)
-        return frozenset(refs)
+    def member_clients(self, node: SyntaxNode) -> dict[str, tuple[str, str, bool]]:
+        return self.client_props(self.class_of(node) if node.type not in CLASS_TYPES else node)
 
     @cached_property
-    def _client_sites(self) -> tuple[list[int], list[tuple[int, tuple[str, str, bool] | None, str | None]]]:
-        """Every possible client use in the file, found once, by position: an imported client's name or type,
-        a decorator that injects one (`clients.typescript.decorators`), and each `this.x` with the use it
-        makes when the asking node's class has no field or parameter `x` holding a client (a name like
-        `clients.typescript.local_names`, or none). Classes, functions and the file each take those inside
-        them instead of walking their nodes again. (start bytes, ascending; (end byte, use, `x` of a
-        `this.x`) at the same places.)"""
+    def client_sites(self) -> tuple[list[int], list[tuple[int, tuple[str, str, bool] | None, str | None]]]:
+        """An imported client's name or type (a project class that only looks like a client, `FilesRepository`,
+        is checked against the service index later), a decorator that injects one
+        (`clients.typescript.decorators`), and each `this.x`: the member `x`, with the use it makes when the
+        asking node's class holds no client in `x` (a name like `clients.typescript.local_names`, or none)."""
         words = vocabulary()
         local_names = words.group_matchers("clients.typescript.local_names")
         client_decorators = words.labels("clients.typescript.decorators")
