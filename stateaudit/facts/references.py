@@ -311,6 +311,13 @@ class FileAnalysis:
         fn = enclosing(node, self.function_types)
         if fn is None:
             return "module"
+        known = self.__dict__.setdefault("_contexts", {})  # the same for all code in a function: once each
+        if fn.id not in known:
+            known[fn.id] = self._function_context(fn)
+        return known[fn.id]
+
+    def _function_context(self, fn: SyntaxNode) -> str:
+        """context_of for the code directly in `fn`."""
         shapes, words = self.context_shapes, vocabulary()
         handler_params = words.names(shapes.handler_parameters)
         startup = words.matcher(shapes.startup_functions)
