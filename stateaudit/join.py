@@ -219,14 +219,15 @@ def settled_early(early: Mapping[str, Any], classes_in_file: Mapping[str, ClassI
     """settled() for a state candidate of which only its early facts are computed (scope, name, class_name,
     container, declared_with: facts.*.early_state_facts): the ones the join cannot change, and the owner's
     singleton when the file declares the class. A fact missing here is unknown, not absent."""
-    known = {name: value for name, value in early.items() if name not in JOINED}
+    known = settled_shape(early)
     _decide_from_file(early.get, classes_in_file, known)
     return known
 
 
 def settled_shape(shape: Mapping[str, Any]) -> dict[str, Any]:
-    """settled() for a call candidate of which only its shape facts are computed (facts.*.call_shape_facts):
-    those the join cannot change, as they are. A fact missing here is unknown, not absent."""
+    """settled() for a candidate of which only some facts are computed (a call's facts.*.call_shape_facts; a
+    state candidate's early facts, which settled_early completes): those the join cannot change, as they
+    are. A fact missing here is unknown, not absent."""
     return {name: value for name, value in shape.items() if name not in JOINED}
 
 
