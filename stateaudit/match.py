@@ -28,8 +28,9 @@ from .syntax import (
     pattern_below,
     prepare_index,
     prepare_queries,
+    query_and_index,
     release_index,
-    run_queries,
+    use_index,
     walk,
 )
 from .vocabulary import install as install_vocabulary
@@ -162,6 +163,9 @@ def _match_file(file: SourceFile, ruleset: RuleSet, include_browser: bool, max_b
         result.degraded.append(DegradedFile(file.rel, "syntax-error", _syntax_message(parsed)))
     if b"stateaudit:" in source:
         result.suppressions = find_suppressions(parsed.lines)
+    rules = ruleset.for_grammar(file.language)
+    hits, index = query_and_index([rule.queries[file.language] for rule in rules], parsed.root, file.language)
+    use_index(index)
     module = facts_module(QUERY_LANGUAGE[file.language])
     analysis = module.analyse(parsed)
     result.index = module.file_index(analysis)
@@ -169,8 +173,6 @@ def _match_file(file: SourceFile, ruleset: RuleSet, include_browser: bool, max_b
     for info in result.index.classes:
         classes.setdefault(info.name, info)  # the class ServiceIndex.lookup gives for a name and this file
     seen: set[tuple[str, int]] = set()
-    rules = ruleset.for_grammar(file.language)
-    hits = run_queries([rule.queries[file.language] for rule in rules], parsed.root)
     for rule, rule_hits in zip(rules, hits, strict=True):
         try:
             matches = _rule_matches(rule, rule_hits, parsed, analysis, module, classes)
@@ -193,8 +195,9 @@ def prepare(ruleset: RuleSet, grammars) -> None:
     """
     for grammar in set(grammars):
         rules = ruleset.for_grammar(grammar)
-        prepare_queries([rule.queries[grammar] for rule in rules])
-        prepare_index(grammar)
+        prepare_queries([rule.queries[grammar] for rule in rules])  # the index rides in the rules' query
+        if not rules:
+            prepare_index(grammar)
         for rule in rules:
             for test in rule.composition.get(grammar, {}).values():
                 for pattern in test.patterns:

@@ -293,13 +293,23 @@ def run_queries(queries: list[CompiledQuery], root: Node) -> list[list[dict[str,
 
     Each query alone would walk the whole tree again; joined into one query, the tree is walked once.
     """
+    return query_and_index(queries, root, queries[0].language)[0] if queries else []
+
+
+def query_and_index(queries: list[CompiledQuery], root: Node,
+                    grammar: str) -> tuple[list[list[dict[str, list[Node]]]], NodeIndex]:
+    """The matches of each of several queries of one grammar, and the tree's NodeIndex, from one pass.
+
+    Walking a tree costs a query run about as much as its matches do, so the index's single-node patterns
+    ride along in the rules' joined query rather than walking the tree a second time.
+    """
     if not queries:
-        return []
+        return [], NodeIndex(root, grammar)
     joined = _joined(tuple((q.language, q.text) for q in queries))
     results: list[list[dict[str, list[Node]]]] = [[] for _ in queries]
-    for pattern, captures in QueryCursor(joined.query).matches(root):
-        results[joined.owner[pattern]].append(captures)
-    return results
+    index = NodeIndex(root, None)
+    index.fill(QueryCursor(joined.query).matches(root), joined.kinds, joined.index_from, joined.owner, results)
+    return results, index
 
 
 def prepare_queries(queries: list[CompiledQuery]) -> None:
@@ -311,20 +321,24 @@ def prepare_queries(queries: list[CompiledQuery]) -> None:
 @dataclass(frozen=True)
 class _JoinedQuery:
     query: Query
-    owner: tuple[int, ...]  # pattern index -> index of the query it came from
+    owner: tuple[int, ...]  # pattern index -> index of the query it came from (rule patterns only)
+    index_from: int  # the first of the index's patterns, which follow the rules' own
+    kinds: tuple[str, ...]  # the node type each index pattern lists, in pattern order
 
 
 @cache
 def _joined(parts: tuple[tuple[str, str], ...]) -> _JoinedQuery:
     language = parts[0][0]
+    kinds, index_text = _index_patterns(language)
     texts = [text for _, text in parts]
     starts, offset = [], 0
     for text in texts:
         starts.append(offset)
         offset += len(text.encode()) + 1
-    query = new_query(LANGUAGES[language], "\n".join(texts))
-    owner = tuple(bisect_right(starts, query.start_byte_for_pattern(i)) - 1 for i in range(query.pattern_count))
-    return _JoinedQuery(query, owner)
+    query = new_query(LANGUAGES[language], "\n".join([*texts, index_text]))
+    index_from = query.pattern_count - len(kinds)
+    owner = tuple(bisect_right(starts, query.start_byte_for_pattern(i)) - 1 for i in range(index_from))
+    return _JoinedQuery(query, owner, index_from, kinds)
 
 
 def pattern_at(query: CompiledQuery, node: Node) -> bool:
@@ -511,23 +525,37 @@ class NodeIndex:
 
     __slots__ = ("root", "nodes", "starts", "positions")
 
-    def __init__(self, root: Node, grammar: str) -> None:
+    def __init__(self, root: Node, grammar: str | None) -> None:
+        """Index `root`'s tree by running the grammar's index query; with no grammar, empty until `fill`."""
         self.root = root  # keeps the tree alive while its nodes are looked up
-        query, kinds = _index_query(grammar)
         self.nodes: list[Node] = []
         self.starts: dict[str, list[int]] = {}  # per type: start bytes, ascending (pre-order)
         self.positions: dict[str, list[int]] = {}  # per type: positions in `nodes`
-        # One single-node pattern per type: a match is complete on the node it starts at, so the cursor
-        # hands them out in the order its depth-first walk enters the nodes (pre-order, ancestor first on
-        # a shared span), and the pattern's number names the type without asking the node.
-        for position, (pattern, captures) in enumerate(QueryCursor(query).matches(root)):
-            node = captures["node"][0]
-            self.nodes.append(node)
-            kind = kinds[pattern]
-            if kind not in self.starts:
-                self.starts[kind], self.positions[kind] = [], []
-            self.starts[kind].append(node.start_byte)
-            self.positions[kind].append(position)
+        if grammar is not None:
+            query, kinds = _index_query(grammar)
+            self.fill(QueryCursor(query).matches(root), kinds, 0, (), [])
+
+    def fill(self, matches, kinds: tuple[str, ...], index_from: int, owner: tuple[int, ...],
+             others: list[list[dict[str, list[Node]]]]) -> None:
+        """Take the index's nodes from a query run's matches; a match of another pattern (below `index_from`)
+        goes to `others[owner[pattern]]`.
+
+        One single-node pattern per type: a match is complete on the node it starts at, so the cursor
+        hands them out in the order its depth-first walk enters the nodes (pre-order, ancestor first on a
+        shared span), and the pattern's number names the type without asking the node.
+        """
+        nodes, starts, positions = self.nodes, self.starts, self.positions
+        for pattern, captures in matches:
+            if pattern < index_from:
+                others[owner[pattern]].append(captures)
+                continue
+            node = captures[INDEX_CAPTURE][0]
+            kind = kinds[pattern - index_from]
+            if kind not in starts:
+                starts[kind], positions[kind] = [], []
+            starts[kind].append(node.start_byte)
+            positions[kind].append(len(nodes))
+            nodes.append(node)
 
     def within(self, node: Node, types: frozenset[str]) -> list[Node]:
         """`node` and its descendants whose type is in `types`, in pre-order."""
@@ -561,14 +589,23 @@ def _inside(candidate: Node, node: Node, start: int, end: int) -> bool:
     return candidate == node or any(a == node for a in ancestors(candidate))
 
 
+INDEX_CAPTURE = "stateaudit.indexed"  # the capture of the index's patterns; no rule may use it
+
+
 @cache
-def _index_query(grammar: str) -> tuple[Query, tuple[str, ...]]:
-    """The query listing the indexed nodes of a grammar's trees, one pattern per type, and the types in
-    pattern order."""
+def _index_patterns(grammar: str) -> tuple[tuple[str, ...], str]:
+    """The indexed types a grammar has, sorted, and the query text listing them: one pattern per type."""
     kinds = tuple(sorted(INDEXED_TYPES & node_types(grammar)))
     if not kinds:
         raise ValueError(f"the {grammar} grammar has none of the indexed node types")
-    return new_query(LANGUAGES[grammar], " ".join(f"({kind}) @node" for kind in kinds)), kinds
+    return kinds, " ".join(f"({kind}) @{INDEX_CAPTURE}" for kind in kinds)
+
+
+@cache
+def _index_query(grammar: str) -> tuple[Query, tuple[str, ...]]:
+    """The query listing the indexed nodes of a grammar's trees alone (for a file no rule query runs on)."""
+    kinds, text = _index_patterns(grammar)
+    return new_query(LANGUAGES[grammar], text), kinds
 
 
 def prepare_index(grammar: str) -> None:
@@ -580,9 +617,19 @@ _INDEX: list[NodeIndex | None] = [None]  # the index of the file being analysed
 
 
 def index_tree(parsed: ParsedFile) -> NodeIndex:
-    """Index the tree of the file about to be analysed; `descendants` answers from it until the next file."""
+    """Index the tree of the file about to be analysed; `descendants` answers from it until the next file.
+
+    A tree already indexed (`use_index`, after query_and_index) keeps its index."""
+    current = _INDEX[0]
+    if current is not None and current.root == parsed.root:
+        return current
     index = _INDEX[0] = NodeIndex(parsed.root, parsed.language)
     return index
+
+
+def use_index(index: NodeIndex) -> None:
+    """Make an index built elsewhere (query_and_index) the current file's."""
+    _INDEX[0] = index
 
 
 def release_index() -> None:

@@ -7,6 +7,7 @@ import pytest
 from stateaudit.syntax import (
     FUNCTION_TYPES,
     INDEXED_TYPES,
+    NodeIndex,
     _preorder,
     compile_query,
     descendants,
@@ -14,6 +15,7 @@ from stateaudit.syntax import (
     index_tree,
     innermost_containers,
     parse_source,
+    query_and_index,
     run_queries,
     run_query,
 )
@@ -106,6 +108,23 @@ def test_queries_run_together_give_each_query_its_own_matches_in_order(ruleset):
     assert run_queries([], parsed.root) == []
     extra = compile_query("python", "(identifier) @target")
     assert run_queries([extra], parsed.root) == [run_query(extra, parsed.root)]
+
+
+def test_the_index_riding_in_the_rules_query_is_the_index_of_its_own_query(ruleset):
+    """query_and_index walks the tree once for the rules and the index: both must come out as when each
+    query runs alone, the index in pre-order though rule patterns finish in between."""
+    compared = 0
+    for path, language in [*_sources(), (None, "typescript")]:
+        parsed = parse_source(BROKEN if path is None else path.read_bytes(), language)
+        queries = [rule.queries[language] for rule in ruleset.for_grammar(language)]
+        hits, index = query_and_index(queries, parsed.root, language)
+        alone = NodeIndex(parsed.root, language)
+        assert (index.nodes, index.starts, index.positions) == (alone.nodes, alone.starts, alone.positions), path
+        assert hits == [run_query(q, parsed.root) for q in queries], path
+        compared += len(index.nodes)
+    assert compared > 20000
+    hits, index = query_and_index([], parsed.root, "typescript")
+    assert hits == [] and index.nodes == NodeIndex(parsed.root, "typescript").nodes
 
 
 def test_innermost_containers_are_the_nearest_enclosing_ancestors():
