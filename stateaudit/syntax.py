@@ -462,9 +462,10 @@ def sexp(root: Node) -> str:
 
 
 def node_text(node: Node | None) -> str:
-    if node is None or node.text is None:
+    if node is None:
         return ""
-    return node.text.decode("utf-8", "replace")
+    text = node.text  # each read slices the source again: the hottest helper of fact extraction reads it once
+    return "" if text is None else text.decode("utf-8", "replace")
 
 
 def node_bytes(node: Node) -> bytes:
@@ -529,8 +530,8 @@ class NodeIndex:
         """Index `root`'s tree by running the grammar's index query; with no grammar, empty until `fill`."""
         self.root = root  # keeps the tree alive while its nodes are looked up
         self.nodes: list[Node] = []
-        self.starts: dict[str, list[int]] = {}  # per type: start bytes, ascending (pre-order)
         self.positions: dict[str, list[int]] = {}  # per type: positions in `nodes`
+        self.starts: dict[str, list[int]] = {}  # per type, once a subtree asks for it: start bytes, ascending
         if grammar is not None:
             query, kinds = _index_query(grammar)
             self.fill(QueryCursor(query).matches(root), kinds, 0, (), [])
@@ -544,21 +545,29 @@ class NodeIndex:
         hands them out in the order its depth-first walk enters the nodes (pre-order, ancestor first on a
         shared span), and the pattern's number names the type without asking the node.
         """
-        nodes, starts, positions = self.nodes, self.starts, self.positions
+        nodes = self.nodes
+        by_pattern: list[list[int]] = [[] for _ in kinds]
         for pattern, captures in matches:
             if pattern < index_from:
                 others[owner[pattern]].append(captures)
                 continue
-            node = captures[INDEX_CAPTURE][0]
-            kind = kinds[pattern - index_from]
-            if kind not in starts:
-                starts[kind], positions[kind] = [], []
-            starts[kind].append(node.start_byte)
-            positions[kind].append(len(nodes))
-            nodes.append(node)
+            by_pattern[pattern - index_from].append(len(nodes))
+            nodes.append(captures[INDEX_CAPTURE][0])
+        self.positions.update((kind, found) for kind, found in zip(kinds, by_pattern, strict=True) if found)
+
+    def _starts(self, kind: str) -> list[int]:
+        starts = self.starts.get(kind)
+        if starts is None:
+            nodes = self.nodes
+            starts = self.starts[kind] = [nodes[p].start_byte for p in self.positions[kind]]
+        return starts
 
     def within(self, node: Node, types: frozenset[str]) -> list[Node]:
-        """`node` and its descendants whose type is in `types`, in pre-order."""
+        """`node` and its descendants whose type is in `types`, in pre-order.
+
+        A node starting strictly inside `node`'s bytes is a descendant (trees nest, so nothing else can
+        start there): those come as one slice per type, and only the nodes starting on an edge are looked at.
+        """
         if node == self.root:  # the whole file: every indexed node of those types, no bounds to check
             found = [p for kind in types for p in self.positions.get(kind, ())]
             if len(types) > 1:
@@ -567,19 +576,27 @@ class NodeIndex:
         start, end = node.start_byte, node.end_byte
         found = []
         for kind in types:
-            starts = self.starts.get(kind)
-            if not starts:
+            positions = self.positions.get(kind)
+            if not positions:
                 continue
-            positions = self.positions[kind]
-            i = bisect_left(starts, start)
-            while i < len(starts) and starts[i] <= end:
-                candidate = self.nodes[positions[i]]
-                if candidate.end_byte <= end and _inside(candidate, node, start, end):
-                    found.append(positions[i])
-                i += 1
+            starts = self._starts(kind)
+            first, last = bisect_left(starts, start), bisect_right(starts, end)
+            inner_first = bisect_right(starts, start, first, last) if start < end else last
+            inner_last = bisect_left(starts, end, inner_first, last) if start < end else last
+            self._on_edge(node, positions[first:inner_first], found)
+            found.extend(positions[inner_first:inner_last])
+            self._on_edge(node, positions[inner_last:last], found)
         if len(types) > 1:
             found.sort()
         return [self.nodes[p] for p in found]
+
+    def _on_edge(self, node: Node, positions: list[int], found: list[int]) -> None:
+        """Keep those of the nodes starting where `node` starts or ends that lie inside it."""
+        start, end = node.start_byte, node.end_byte
+        for position in positions:
+            candidate = self.nodes[position]
+            if candidate.end_byte <= end and _inside(candidate, node, start, end):
+                found.append(position)
 
 
 def _inside(candidate: Node, node: Node, start: int, end: int) -> bool:
