@@ -43,6 +43,14 @@ _STRING_TYPES = frozenset({"string"})
 _CALLS_AND_DECORATORS = frozenset({"call", "decorator"})
 
 
+# Where an identifier declares or binds a name rather than referring to one.
+_BINDING_PARENTS = frozenset({
+    "function_definition", "class_definition", "parameters", "default_parameter", "typed_parameter",
+    "typed_default_parameter", "dotted_name", "aliased_import", "global_statement", "nonlocal_statement",
+})
+_CLASS_DEFINITION = frozenset({"class_definition"})
+
+
 class PyFile(FileAnalysis):
     """Per-file analysis, computed once and shared by every candidate in the file."""
 
@@ -152,30 +160,28 @@ class PyFile(FileAnalysis):
     # -- references and writes -----------------------------------------------
 
     def _base_key(self, node: SyntaxNode) -> tuple | None:
-        if node.type == "identifier":
-            parent = parent_of(node)
+        kind = node.type
+        if kind == "identifier":
+            parent = node.parent
             if parent is None:
                 return None
-            if parent.type == "attribute" and field(parent, "attribute") == node:
+            parent_kind = parent.type
+            if parent_kind == "attribute" and parent.child_by_field_name("attribute") == node:
                 return None
-            if parent.type in ("keyword_argument",) and field(parent, "name") == node:
+            if parent_kind == "keyword_argument" and parent.child_by_field_name("name") == node:
                 return None
-            if parent.type in ("function_definition", "class_definition", "parameters", "default_parameter",
-                               "typed_parameter", "typed_default_parameter", "dotted_name", "aliased_import",
-                               "global_statement", "nonlocal_statement"):
+            if parent_kind in _BINDING_PARENTS:
                 return None
             return ("name", node_text(node))
-        if node.type == "attribute":
-            obj = field(node, "object")
-            attr = node_text(field(node, "attribute"))
+        if kind == "attribute":
+            obj = node.child_by_field_name("object")
             if obj is None or obj.type != "identifier":
                 return None
+            attr = node_text(node.child_by_field_name("attribute"))
             owner = node_text(obj)
-            cls = enclosing(node, frozenset({"class_definition"}))
-            if owner == "self":
-                return ("self", cls.id if cls is not None else 0, attr)
-            if owner == "cls":
-                return ("cls", cls.id if cls is not None else 0, attr)
+            if owner in ("self", "cls"):
+                cls = enclosing(node, _CLASS_DEFINITION)
+                return (owner, cls.id if cls is not None else 0, attr)
             return ("attr", owner, attr)
         return None
 

@@ -59,6 +59,14 @@ _CLIENT_PROP_TYPES = frozenset({"identifier", "type_identifier", "decorator"})
 _EXPORTED_NAME_TYPES = frozenset({"identifier", "shorthand_property_identifier", "property_identifier"})
 
 
+# Where an identifier declares or binds a name rather than referring to one (a declarator's value refers).
+_BINDING_PARENTS = frozenset({
+    "variable_declarator", "required_parameter", "optional_parameter", "formal_parameters", "import_specifier",
+    "import_clause", "function_declaration", "class_declaration", "pair_pattern",
+    "shorthand_property_identifier_pattern", "labeled_statement",
+})
+
+
 class TsFile(FileAnalysis):
     """Per-file analysis, computed once and shared by every candidate in the file."""
 
@@ -259,32 +267,37 @@ class TsFile(FileAnalysis):
     # -- references and writes --------------------------------------------------
 
     def _base_key(self, node: SyntaxNode) -> tuple | None:
-        if node.type == "identifier":
-            parent = parent_of(node)
-            if parent is not None and parent.type in ("member_expression",) and field(parent, "property") == node:
-                return None
-            if parent is not None and parent.type in ("variable_declarator", "required_parameter", "optional_parameter",
-                                                      "formal_parameters", "import_specifier", "import_clause",
-                                                      "function_declaration", "class_declaration", "pair_pattern",
-                                                      "shorthand_property_identifier_pattern", "labeled_statement"):
-                if not (parent.type == "variable_declarator" and field(parent, "value") == node):
+        kind = node.type
+        if kind == "identifier":
+            parent = node.parent
+            if parent is not None:
+                parent_kind = parent.type
+                if parent_kind == "member_expression" and parent.child_by_field_name("property") == node:
+                    return None
+                if parent_kind in _BINDING_PARENTS and not (
+                        parent_kind == "variable_declarator" and parent.child_by_field_name("value") == node):
                     return None
             return ("name", node_text(node))
-        if node.type == "member_expression":
-            obj = field(node, "object")
-            prop = node_text(field(node, "property"))
-            held = self._singleton_behind(obj)
+        if kind == "member_expression":
+            obj = node.child_by_field_name("object")
+            prop = node_text(node.child_by_field_name("property"))
+            held = self._singleton_behind(obj) if self.names_a_singleton else ""  # it spells a name otherwise
             if held:
                 return ("field", held, prop)
-            if node_text(obj) in ("exports", "module.exports"):
+            obj_text = node_text(obj)
+            if obj_text in ("exports", "module.exports"):
                 return ("exports", prop)
-            if obj is not None and obj.type == "this":
+            if obj is None:
+                return None
+            obj_kind = obj.type
+            if obj_kind == "this":
                 cls = self.class_of(node)
                 return ("this", cls.id if cls is not None else 0, prop)
-            if obj is not None and obj.type == "identifier" and node_text(obj)[:1].isupper():
-                return ("static", node_text(obj), prop)
-            if obj is not None and (node_text(obj) in self.app_state_objects
-                                    or (obj.type == "member_expression" and node_text(field(obj, "property")) in self.app_state_properties)):
+            if obj_kind == "identifier" and obj_text[:1].isupper():
+                return ("static", obj_text, prop)
+            if obj_text in self.app_state_objects or (
+                    obj_kind == "member_expression"
+                    and node_text(obj.child_by_field_name("property")) in self.app_state_properties):
                 return ("app", prop)
         return None
 

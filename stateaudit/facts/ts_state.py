@@ -96,9 +96,15 @@ def _file_writer_name(ts: TsFile, call: SyntaxNode) -> str:
     Calls of such a helper elsewhere in the service write files too, at a place only the caller knows. The
     write is an fs call whose last name is one of the vocabulary's `libraries.typescript.file_writers`.
     """
-    callee = node_text(field(call, "function"))
-    if callee.rsplit(".", 1)[-1] not in vocabulary().names("libraries.typescript.file_writers") \
-            or not is_fs_call(ts, callee):
+    function = call.child_by_field_name("function")
+    # The callee's last name, read off its property rather than its whole text: a chained call's callee
+    # spans the chain, and most calls are not writes.
+    last = node_text(function.child_by_field_name("property")) if function is not None \
+        and function.type == "member_expression" else node_text(function)
+    if last not in vocabulary().names("libraries.typescript.file_writers"):
+        return ""
+    callee = node_text(function)
+    if not is_fs_call(ts, callee):
         return ""
     args = named_children(field(call, "arguments"))
     fn = enclosing(call, FUNCTION_TYPES)
