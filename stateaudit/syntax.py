@@ -20,6 +20,7 @@ import tree_sitter_python
 import tree_sitter_typescript
 from tree_sitter import Language, Node, Parser, Query, QueryCursor, QueryError
 
+from .callee_patterns import CalleeDispatch, shared_pattern, split_query
 from .model import Location
 
 LANGUAGES: dict[str, Language] = {
@@ -301,14 +302,23 @@ def query_and_index(queries: list[CompiledQuery], root: Node,
     """The matches of each of several queries of one grammar, and the tree's NodeIndex, from one pass.
 
     Walking a tree costs a query run about as much as its matches do, so the index's single-node patterns
-    ride along in the rules' joined query rather than walking the tree a second time.
+    ride along in the rules' joined query rather than walking the tree a second time; the rules' patterns
+    that only name a callee are answered from one shared pattern (callee_patterns.py).
     """
     if not queries:
         return [], NodeIndex(root, grammar)
     joined = _joined(tuple((q.language, q.text) for q in queries))
     results: list[list[dict[str, list[Node]]]] = [[] for _ in queries]
+    owner, rules_end, callees = joined.owner, joined.rules_end, joined.callees
+
+    def route(pattern: int, captures: dict[str, list[Node]]) -> None:
+        if pattern < rules_end:
+            results[owner[pattern]].append(captures)
+        else:
+            callees.dispatch(captures, results)
+
     index = NodeIndex(root, None)
-    index.fill(QueryCursor(joined.query).matches(root), joined.kinds, joined.index_from, joined.owner, results)
+    index.fill(QueryCursor(joined.query).matches(root), joined.kinds, joined.index_from, route)
     return results, index
 
 
@@ -322,7 +332,9 @@ def prepare_queries(queries: list[CompiledQuery]) -> None:
 class _JoinedQuery:
     query: Query
     owner: tuple[int, ...]  # pattern index -> index of the query it came from (rule patterns only)
-    index_from: int  # the first of the index's patterns, which follow the rules' own
+    rules_end: int  # the rules' own patterns come first; then the shared callee pattern, if any
+    callees: CalleeDispatch | None
+    index_from: int  # the first of the index's patterns, which come last
     kinds: tuple[str, ...]  # the node type each index pattern lists, in pattern order
 
 
@@ -330,15 +342,19 @@ class _JoinedQuery:
 def _joined(parts: tuple[tuple[str, str], ...]) -> _JoinedQuery:
     language = parts[0][0]
     kinds, index_text = _index_patterns(language)
-    texts = [text for _, text in parts]
+    splits = [split_query(language, owner, text) for owner, (_, text) in enumerate(parts)]
+    callees = [pattern for split in splits for pattern in split.callees]
+    shared = [shared_pattern(language)] if callees else []
     starts, offset = [], 0
-    for text in texts:
+    for split in splits:
         starts.append(offset)
-        offset += len(text.encode()) + 1
-    query = new_query(LANGUAGES[language], "\n".join([*texts, index_text]))
+        offset += len(split.text.encode()) + 1
+    query = new_query(LANGUAGES[language], "\n".join([*(split.text for split in splits), *shared, index_text]))
     index_from = query.pattern_count - len(kinds)
-    owner = tuple(bisect_right(starts, query.start_byte_for_pattern(i)) - 1 for i in range(index_from))
-    return _JoinedQuery(query, owner, index_from, kinds)
+    rules_end = index_from - len(shared)
+    owner = tuple(bisect_right(starts, query.start_byte_for_pattern(i)) - 1 for i in range(rules_end))
+    return _JoinedQuery(query, owner, rules_end, CalleeDispatch(language, callees) if callees else None,
+                        index_from, kinds)
 
 
 def pattern_at(query: CompiledQuery, node: Node) -> bool:
@@ -534,12 +550,11 @@ class NodeIndex:
         self.starts: dict[str, list[int]] = {}  # per type, once a subtree asks for it: start bytes, ascending
         if grammar is not None:
             query, kinds = _index_query(grammar)
-            self.fill(QueryCursor(query).matches(root), kinds, 0, (), [])
+            self.fill(QueryCursor(query).matches(root), kinds, 0, None)
 
-    def fill(self, matches, kinds: tuple[str, ...], index_from: int, owner: tuple[int, ...],
-             others: list[list[dict[str, list[Node]]]]) -> None:
+    def fill(self, matches, kinds: tuple[str, ...], index_from: int, others) -> None:
         """Take the index's nodes from a query run's matches; a match of another pattern (below `index_from`)
-        goes to `others[owner[pattern]]`.
+        goes to `others(pattern, captures)`.
 
         One single-node pattern per type: a match is complete on the node it starts at, so the cursor
         hands them out in the order its depth-first walk enters the nodes (pre-order, ancestor first on a
@@ -549,7 +564,7 @@ class NodeIndex:
         by_pattern: list[list[int]] = [[] for _ in kinds]
         for pattern, captures in matches:
             if pattern < index_from:
-                others[owner[pattern]].append(captures)
+                others(pattern, captures)
                 continue
             by_pattern[pattern - index_from].append(len(nodes))
             nodes.append(captures[INDEX_CAPTURE][0])

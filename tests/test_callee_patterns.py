@@ -1,0 +1,112 @@
+"""Rule patterns that only name a callee are answered from one shared pattern: each rule must still get
+exactly the matches its own query gives, in the same order, and anything unusual must stay in the query."""
+
+from __future__ import annotations
+
+import pytest
+
+from stateaudit.callee_patterns import split_query
+from stateaudit.syntax import compile_query, parse_source, run_queries, run_query
+
+PYTHON_SOURCE = b'''import shutil, sqlite3
+from pathlib import Path
+
+def export(report, target):
+    with open(target, "w") as handle:
+        handle.write(report)
+    Path(target).write_text(report)
+    shutil.copy(target, target + ".bak"); copy(target, "/tmp/x")
+    sqlite3.connect("state.db")
+    engine = create_engine("sqlite:///state.db"); other.create_engine()
+    cache = DiskSQLiteCache(); SQLiteStore(); db.SqliteCache()
+    open_later = opener.open
+    return (lambda: open)(), ab(), a(), b(), xb()
+'''
+
+TS_SOURCE = b'''import { writeFile } from "fs/promises";
+export async function save(path: string, body: string) {
+  await writeFile(path, body);
+  await fs.promises.writeFile(path, body);
+  setTimeout(() => save(path, body), 1000); timers.setTimeout(tick, 5);
+  outputJson(path, {}); this.store.outputFile(path); persistState(); writer.download(path);
+  new Cron("* * * * *", tick); Cron("0 0 * * *", tick); queue.upsertJobScheduler("x", {});
+  obj?.writeFile(path, body); (writeFile)(path, body); this.#writeFile(path);
+}
+'''
+
+PYTHON_QUERIES = [
+    '(call function: (identifier) @fn (#eq? @fn "open")) @target\n'
+    '(call function: (attribute attribute: (identifier) @fn) (#eq? @fn "open")) @target\n'
+    '(call function: (attribute attribute: (identifier) @fn)\n'
+    '  (#match? @fn "^(write_text|write_bytes|copy|move)$")) @target\n'
+    '; a comment between patterns\n'
+    '(call function: (identifier) @fn (#match? @fn "^(copy|move)$")) @target\n',
+    # The same call twice in one rule: both matches, in pattern order.
+    '(call function: [(identifier) @fn (attribute attribute: (identifier) @fn)] (#match? @fn "^create_engine$")) @target\n'
+    '(call function: [(attribute attribute: (identifier) @e) (identifier) @e] (#eq? @e "create_engine")) @target\n'
+    '(call function: (attribute object: (identifier) @obj attribute: (identifier) @fn)\n'
+    '  (#eq? @obj "sqlite3") (#eq? @fn "connect")) @target\n'
+    '(call function: [(identifier) @cls (attribute attribute: (identifier) @cls)]\n'
+    '  (#match? @cls "^\\\\w*(SQLite|Sqlite)\\\\w*(Cache|Store)$")) @target\n',
+    # Not a set of names: `^a|b$` is "starts with a or ends with b"; a negated predicate; another target.
+    '(call function: (identifier) @fn (#match? @fn "^a|b$")) @target\n'
+    '(call function: (identifier) @fn (#not-eq? @fn "open")) @target\n'
+    '(call function: (identifier) @fn (#eq? @fn "open")) @call\n',
+]
+
+TS_QUERIES = [
+    '(call_expression function: (member_expression property: (property_identifier) @fn)\n'
+    '  (#match? @fn "^(writeFile|outputFile|outputJson)$")) @target\n'
+    '(call_expression function: (identifier) @fn (#match? @fn "^(writeFile|outputJson)$")) @target\n',
+    '(call_expression function: (identifier) @fn (#eq? @fn "setTimeout")) @target\n'
+    '(call_expression function: [(identifier) @fn (member_expression object: (identifier) @obj\n'
+    '  property: (property_identifier) @fn (#match? @obj "^(timers)$"))] (#eq? @fn "setTimeout")) @target\n',
+    '(call_expression function: [(identifier) @fn (member_expression property: (property_identifier) @fn)]\n'
+    '  (#match? @fn "^(output|write|save|persist|download)")) @target\n'
+    '(new_expression constructor: (identifier) @ctor (#match? @ctor "^(Cron)$")) @target\n'
+    '(call_expression function: (identifier) @fn (#eq? @fn "Cron")) @target\n'
+    '(call_expression function: (member_expression property: (property_identifier) @fn)\n'
+    '  (#eq? @fn "upsertJobScheduler")) @target\n',
+]
+
+
+@pytest.mark.parametrize(("grammar", "source", "texts"), [
+    ("python", PYTHON_SOURCE, PYTHON_QUERIES),
+    ("typescript", TS_SOURCE, TS_QUERIES),
+    ("tsx", TS_SOURCE, TS_QUERIES),
+    ("javascript", TS_SOURCE.replace(b": string", b""), TS_QUERIES),
+])
+def test_each_query_gets_its_own_matches_in_order(grammar, source, texts):
+    parsed = parse_source(source, grammar)
+    queries = [compile_query(grammar, text) for text in texts]
+    alone = [run_query(query, parsed.root) for query in queries]
+    assert sum(map(len, alone)) >= 12  # the source exercises the patterns
+    assert run_queries(queries, parsed.root) == alone
+
+
+def test_only_patterns_whose_meaning_is_certain_are_taken_out():
+    split = split_query("python", 2, PYTHON_QUERIES[2])
+    assert [p.names for p in split.callees] == [None]  # `^a|b$` is a regex, tested per call, not two names
+    assert "#not-eq?" in split.text and "@call" in split.text  # a negated predicate, another target: kept
+    split = split_query("python", 0, PYTHON_QUERIES[0])
+    assert [sorted(p.forms) for p in split.callees] == [["name"], ["member"], ["member"], ["name"]]
+    assert split.callees[2].names == {b"write_text", b"write_bytes", b"copy", b"move"}
+    assert split.text.strip() == ""
+    sqlite = split_query("python", 1, PYTHON_QUERIES[1])
+    assert len(sqlite.callees) == 3 and sqlite.callees[2].names is None  # a regex, tested per call
+    assert sqlite.text.strip().startswith("(call function: (attribute object:")
+    timers = split_query("typescript", 1, TS_QUERIES[1])
+    assert len(timers.callees) == 1  # the member form with a predicate on its object stays
+
+
+def test_escapes_other_than_backslash_and_quote_are_left_to_tree_sitter():
+    text = '(call function: (identifier) @fn (#match? @fn "^open\\\\s$")) @target\n' \
+           '(call function: (identifier) @fn (#match? @fn "^open\\n$")) @target\n'
+    split = split_query("python", 0, text)
+    assert len(split.callees) == 1 and split.callees[0].names is None
+    assert "\\n" in split.text
+
+
+def test_an_unbalanced_text_is_left_whole():
+    text = '(call function: (identifier) @fn (#eq? @fn "open"))) @target'
+    assert split_query("python", 0, text).text == text
