@@ -637,7 +637,7 @@ class FileAnalysis:
         """The events' (kind, owner, name) keys by (kind, owner), in table order: a class's own fields
         (`("this", class id)`, `("self", class id)`) without a pass over the whole table per class."""
         grouped: dict[tuple, list[tuple]] = {}
-        for key in self.events:
+        for key in self.events.keys(members_only=True):
             if len(key) == 3:
                 grouped.setdefault(key[:2], []).append(key)
         return grouped
@@ -651,20 +651,97 @@ class FileAnalysis:
         return known[cls.id]
 
     @cached_property
-    def events(self) -> dict[tuple, list[Event]]:
+    def events(self) -> EventsTable:
         """Reference key -> events, with writes through simple aliases (`const s = this.sessions`) credited."""
+        return EventsTable(self)
+
+
+class EventsTable:
+    """Reference key -> events (line, operation, function), worked out per name on first ask.
+
+    A key's events come from the references ending in its name (`sessions` in `this.sessions`) and,
+    through the aliases those make (`const s = this.sessions`), from the references of the aliases' names,
+    and of their aliases in turn; from nothing else. So a file asked about a few names reads those names'
+    references only, not every reference's key and operation. The answers and their order are those of
+    the whole table built in one pass: `items()` and `keys()` give it, in the order keys first appear.
+    """
+
+    def __init__(self, analysis: FileAnalysis) -> None:
+        self._analysis = analysis
+        self._references = descendants(analysis.root, analysis.reference_types)
+        shapes = analysis.write_shapes
+        self._by_name: dict[str, list[int]] = {}  # the last name of a reference -> its positions
+        for position, node in enumerate(self._references):
+            last = node.child_by_field_name(shapes.member_name) if node.type == shapes.member else node
+            self._by_name.setdefault(node_text(last), []).append(position)
+        self._keys: dict[int, tuple | None] = {}  # position -> the reference's key, once read
+        self._operations: dict[int, tuple[str, str | None]] = {}  # position -> (operation, alias made), once read
+        self._table: dict[tuple, list[Event]] = {}
+        self._first: dict[tuple, int] = {}  # key -> the position of its first reference
+        self._done: set[str] = set()
+
+    def get(self, key: tuple, default: Any = None) -> list[Event] | Any:
+        if key[-1] not in self._done:
+            self._work_out(key[-1])
+        return self._table.get(key, default)
+
+    @cached_property
+    def _functions(self) -> list[SyntaxNode]:
+        return descendants(self._analysis.root, self._analysis.function_types)
+
+    def keys(self, members_only: bool = False) -> list[tuple]:
+        """Every key, in the order of its first reference (reads each reference's key, not its events);
+        `members_only`: those of member references (`this.x`, `self.x`), the only ones naming an owner."""
+        found: dict[tuple, None] = {}
+        member = self._analysis.write_shapes.member
+        for position, node in enumerate(self._references):
+            if members_only and node.type != member:
+                continue
+            key = self._key(position)
+            if key is not None:
+                found.setdefault(key, None)
+        return list(found)
+
+    def items(self) -> list[tuple[tuple, list[Event]]]:
+        left = [name for name in self._by_name if name not in self._done]
+        if left:
+            self._work_out(*left)  # one pass over the rest, not one per name
+        return sorted(self._table.items(), key=lambda item: self._first[item[0]])
+
+    def _key(self, position: int) -> tuple | None:
+        if position not in self._keys:
+            self._keys[position] = self._analysis._base_key(self._references[position])
+        return self._keys[position]
+
+    def _work_out(self, *wanted: str) -> None:
+        """The events of every key ending in a wanted name or in the name of an alias reachable from one,
+        from those names' references in order, aliases credited as the one-pass table credits them."""
+        analysis = self._analysis
+        names, pending, operations = set(), list(wanted), {}
+        while pending:
+            current = pending.pop()
+            if current in names:
+                continue
+            names.add(current)
+            for position in self._by_name.get(current, ()):
+                if self._key(position) is not None:
+                    if position not in self._operations:
+                        self._operations[position] = analysis._operation(self._references[position])
+                    operations[position] = self._operations[position]
+                    if operations[position][1] is not None:
+                        pending.append(operations[position][1])
+        positions = sorted(operations)
+        nodes = [self._references[p] for p in positions]
+        functions = innermost_containers(nodes, self._functions)
         table: dict[tuple, list[Event]] = {}
         aliases: list[tuple[SyntaxNode | None, str, tuple]] = []
-        references = descendants(self.root, self.reference_types)
-        functions = innermost_containers(references, descendants(self.root, self.function_types))
-        for node, fn in zip(references, functions, strict=True):
-            key = self._base_key(node)
-            if key is None:
-                continue
-            op, alias = self._operation(node)
+        for position, node, fn in zip(positions, nodes, functions, strict=True):
+            key = self._keys[position]
+            op, alias = operations[position]
             if alias is not None:
                 aliases.append((fn, alias, key))
             table.setdefault(key, []).append((line_of(node), op, fn))
+            self._first.setdefault(key, position)
         for fn, alias, key in aliases:
             if key == ("name", alias):
                 continue  # `tb = tb.tb_next` rebinds the name; it is not an alias of itself
@@ -673,7 +750,8 @@ class FileAnalysis:
                 if op not in ("read", "rebind") and event_fn is not None and (
                         fn is None or event_fn == fn or fn in ancestors(event_fn)):
                     table.setdefault(key, []).append((line, op, event_fn))
-        return table
+        self._table.update(table)
+        self._done |= names
 
 
 def class_facts(analysis: FileAnalysis, cls: SyntaxNode) -> tuple[dict[str, Any], list[WriteSite]]:
