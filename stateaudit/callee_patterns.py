@@ -105,9 +105,11 @@ class CalleeDispatch:
     def dispatch(self, captures: dict, results: list[list[dict]]) -> None:
         callee = captures[SHARED_CALLEE][0]
         text = callee.text or b""
-        orders = self.by_name.get(text, [])
+        orders = self.by_name.get(text, ())
         if self.tested:
-            orders = sorted([*orders, *(o for o in self.tested if _holds(self.patterns[o].tests, text))])
+            tested = [o for o in self.tested if _holds(self.patterns[o].tests, text)]
+            if tested:
+                orders = sorted([*orders, *tested])
         if not orders:
             return
         parent = callee.parent

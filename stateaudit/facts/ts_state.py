@@ -42,6 +42,7 @@ def file_index(ts: TsFile) -> FileIndex:
     index = FileIndex()
     long_lived = vocabulary().names("contexts.typescript.long_lived_decorators")
     provider_keys = vocabulary().names("contexts.typescript.provider_keys")
+    file_writers = frozenset(name.encode() for name in vocabulary().names("libraries.typescript.file_writers"))
     for node in descendants(ts.root, _INDEXED_HERE):
         if node.type in CLASS_TYPES:
             name = ts.class_name(node)
@@ -67,7 +68,7 @@ def file_index(ts: TsFile) -> FileIndex:
                     if fn is not None and node_text(field(fn, "name")) == "constructor":
                         index.limiter_classes.add(ts.class_name(ts.class_of(node)) or "")
         elif node.type == "call_expression":
-            writer = _file_writer_name(ts, node)
+            writer = _file_writer_name(ts, node, file_writers)
             if writer:
                 index.file_writers.add(writer)
             callee = field(node, "function")
@@ -90,18 +91,19 @@ def file_index(ts: TsFile) -> FileIndex:
     return index
 
 
-def _file_writer_name(ts: TsFile, call: SyntaxNode) -> str:
+def _file_writer_name(ts: TsFile, call: SyntaxNode, file_writers: frozenset[bytes]) -> str:
     """The helper a file write belongs to when it writes at a path its caller passes in (`outputFile(uri, path)`).
 
     Calls of such a helper elsewhere in the service write files too, at a place only the caller knows. The
-    write is an fs call whose last name is one of the vocabulary's `libraries.typescript.file_writers`.
+    write is an fs call whose last name is one of the vocabulary's `libraries.typescript.file_writers`
+    (`file_writers`, encoded: every call of the file is asked, and most are not writes).
     """
     function = call.child_by_field_name("function")
     # The callee's last name, read off its property rather than its whole text: a chained call's callee
-    # spans the chain, and most calls are not writes.
-    last = node_text(function.child_by_field_name("property")) if function is not None \
-        and function.type == "member_expression" else node_text(function)
-    if last not in vocabulary().names("libraries.typescript.file_writers"):
+    # spans the chain.
+    last = function.child_by_field_name("property") if function is not None \
+        and function.type == "member_expression" else function
+    if last is None or last.text not in file_writers:
         return ""
     callee = node_text(function)
     if not is_fs_call(ts, callee):
