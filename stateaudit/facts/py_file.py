@@ -8,7 +8,6 @@ from ..syntax import (
     ParsedFile,
     SyntaxNode,
     ancestors,
-    bytes_of,
     descendants,
     enclosing,
     field,
@@ -135,26 +134,28 @@ class PyFile(FileAnalysis):
         starts: list[int] = []
         sites: list[tuple[int, tuple[str, str, bool] | None, str | None]] = []
         self_attributes = vocabulary().group_matchers("clients.python.self_attributes")
-        names = self.client_names
-        for child in descendants(self.root, self.reference_types):
+        names = {name.encode(): kind for name, kind in self.client_names.items()}
+        # With no client imported, no name is a use: only attributes need looking at.
+        for child in descendants(self.root, self.reference_types if names else "attribute"):
             ref = None
             if child.type == "identifier":
-                kind = names.get(node_text(child)) if names else None
-                if kind:
-                    ref = (kind, node_text(child), False)
-            elif child.type == "attribute":
-                obj, attr = field(child, "object"), node_text(field(child, "attribute"))
-                if node_text(obj) in ("self", "cls"):
+                text = child.text
+                if names.get(text):
+                    ref = (names[text], node_text(child), False)
+            else:
+                obj, attr_node = child.child_by_field_name("object"), child.child_by_field_name("attribute")
+                owner = obj.text if obj is not None else None
+                if owner in (b"self", b"cls"):
+                    attr = node_text(attr_node)
                     for kind, pattern in self_attributes:
                         if pattern.search(attr):
                             ref = (kind, attr, False)
                             break
-                elif attr == "objects":
+                elif attr_node is not None and attr_node.text == b"objects":
                     ref = ("database", node_text(obj), False)
             if ref is not None:
-                site_start, site_end = bytes_of(child)
-                starts.append(site_start)
-                sites.append((site_end, ref, None))
+                starts.append(child.start_byte)
+                sites.append((child.end_byte, ref, None))
         return starts, sites
 
     # -- references and writes -----------------------------------------------
