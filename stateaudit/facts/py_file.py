@@ -8,10 +8,12 @@ from ..syntax import (
     ParsedFile,
     SyntaxNode,
     ancestors,
+    bytes_of,
     descendants,
     enclosing,
     field,
     named_children,
+    node_bytes,
     node_text,
     nodes_of_types,
     parent_of,
@@ -139,23 +141,24 @@ class PyFile(FileAnalysis):
         for child in descendants(self.root, self.reference_types if names else "attribute"):
             ref = None
             if child.type == "identifier":
-                text = child.text
+                text = node_bytes(child)
                 if names.get(text):
                     ref = (names[text], node_text(child), False)
             else:
-                obj, attr_node = child.child_by_field_name("object"), child.child_by_field_name("attribute")
-                owner = obj.text if obj is not None else None
+                obj, attr_node = field(child, "object"), field(child, "attribute")
+                owner = node_bytes(obj) if obj is not None else None
                 if owner in (b"self", b"cls"):
                     attr = node_text(attr_node)
                     for kind, pattern in self_attributes:
                         if pattern.search(attr):
                             ref = (kind, attr, False)
                             break
-                elif attr_node is not None and attr_node.text == b"objects":
+                elif attr_node is not None and node_bytes(attr_node) == b"objects":
                     ref = ("database", node_text(obj), False)
             if ref is not None:
-                starts.append(child.start_byte)
-                sites.append((child.end_byte, ref, None))
+                site_start, site_end = bytes_of(child)
+                starts.append(site_start)
+                sites.append((site_end, ref, None))
         return starts, sites
 
     # -- references and writes -----------------------------------------------
@@ -163,22 +166,22 @@ class PyFile(FileAnalysis):
     def _base_key(self, node: SyntaxNode) -> tuple | None:
         kind = node.type
         if kind == "identifier":
-            parent = node.parent
+            parent = parent_of(node)
             if parent is None:
                 return None
             parent_kind = parent.type
-            if parent_kind == "attribute" and parent.child_by_field_name("attribute") == node:
+            if parent_kind == "attribute" and field(parent, "attribute") == node:
                 return None
-            if parent_kind == "keyword_argument" and parent.child_by_field_name("name") == node:
+            if parent_kind == "keyword_argument" and field(parent, "name") == node:
                 return None
             if parent_kind in _BINDING_PARENTS:
                 return None
             return ("name", node_text(node))
         if kind == "attribute":
-            obj = node.child_by_field_name("object")
+            obj = field(node, "object")
             if obj is None or obj.type != "identifier":
                 return None
-            attr = node_text(node.child_by_field_name("attribute"))
+            attr = node_text(field(node, "attribute"))
             owner = node_text(obj)
             if owner in ("self", "cls"):
                 cls = enclosing(node, _CLASS_DEFINITION)

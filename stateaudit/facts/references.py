@@ -68,24 +68,24 @@ def operation(shapes: WriteShapes, base: SyntaxNode) -> tuple[str, str | None]:
     """What the expression rooted at `base` does to it: a write op, 'rebind', 'read', or an alias made."""
     current, depth, via_member = base, 0, False
     while True:
-        parent = current.parent
+        parent = parent_of(current)
         if parent is None:
             return "read", None
         kind = parent.type
         if kind in shapes.wrappers:
             current = parent
             continue
-        if kind == shapes.member and parent.child_by_field_name(shapes.member_object) == current:
-            grand = parent.parent
-            if grand is not None and grand.type == shapes.call and grand.child_by_field_name(shapes.call_function) == parent:
+        if kind == shapes.member and field(parent, shapes.member_object) == current:
+            grand = parent_of(parent)
+            if grand is not None and grand.type == shapes.call and field(grand, shapes.call_function) == parent:
                 method = node_text(field(parent, shapes.member_name))
                 return (method if method in shapes.mutators else "read"), None
             current, depth, via_member = parent, depth + 1, True
             continue
-        if kind == shapes.subscript and parent.child_by_field_name(shapes.subscript_object) == current:
+        if kind == shapes.subscript and field(parent, shapes.subscript_object) == current:
             current, depth = parent, depth + 1
             continue
-        if kind in shapes.assignments and parent.child_by_field_name("left") == current:
+        if kind in shapes.assignments and field(parent, "left") == current:
             return ("assign" if depth else "rebind"), None
         if kind in shapes.updates:
             return ("update" if depth else "rebind"), None
@@ -672,7 +672,7 @@ class EventsTable:
         shapes = analysis.write_shapes
         self._by_name: dict[str, list[int]] = {}  # the last name of a reference -> its positions
         for position, node in enumerate(self._references):
-            last = node.child_by_field_name(shapes.member_name) if node.type == shapes.member else node
+            last = field(node, shapes.member_name) if node.type == shapes.member else node
             self._by_name.setdefault(node_text(last), []).append(position)
         self._keys: dict[int, tuple | None] = {}  # position -> the reference's key, once read
         self._operations: dict[int, tuple[str, str | None]] = {}  # position -> (operation, alias made), once read

@@ -269,18 +269,18 @@ class TsFile(FileAnalysis):
     def _base_key(self, node: SyntaxNode) -> tuple | None:
         kind = node.type
         if kind == "identifier":
-            parent = node.parent
+            parent = parent_of(node)
             if parent is not None:
                 parent_kind = parent.type
-                if parent_kind == "member_expression" and parent.child_by_field_name("property") == node:
+                if parent_kind == "member_expression" and field(parent, "property") == node:
                     return None
                 if parent_kind in _BINDING_PARENTS and not (
-                        parent_kind == "variable_declarator" and parent.child_by_field_name("value") == node):
+                        parent_kind == "variable_declarator" and field(parent, "value") == node):
                     return None
             return ("name", node_text(node))
         if kind == "member_expression":
-            obj = node.child_by_field_name("object")
-            prop = node_text(node.child_by_field_name("property"))
+            obj = field(node, "object")
+            prop = node_text(field(node, "property"))
             held = self._singleton_behind(obj) if self.names_a_singleton else ""  # it spells a name otherwise
             if held:
                 return ("field", held, prop)
@@ -297,7 +297,7 @@ class TsFile(FileAnalysis):
                 return ("static", obj_text, prop)
             if obj_text in self.app_state_objects or (
                     obj_kind == "member_expression"
-                    and node_text(obj.child_by_field_name("property")) in self.app_state_properties):
+                    and node_text(field(obj, "property")) in self.app_state_properties):
                 return ("app", prop)
         return None
 

@@ -13,6 +13,7 @@ from ..syntax import (
     enclosing,
     field,
     named_children,
+    node_bytes,
     node_text,
     nodes_of_types,
     parent_of,
@@ -98,12 +99,12 @@ def _file_writer_name(ts: TsFile, call: SyntaxNode, file_writers: frozenset[byte
     write is an fs call whose last name is one of the vocabulary's `libraries.typescript.file_writers`
     (`file_writers`, encoded: every call of the file is asked, and most are not writes).
     """
-    function = call.child_by_field_name("function")
+    function = field(call, "function")
     # The callee's last name, read off its property rather than its whole text: a chained call's callee
     # spans the chain.
-    last = function.child_by_field_name("property") if function is not None \
+    last = field(function, "property") if function is not None \
         and function.type == "member_expression" else function
-    if last is None or last.text not in file_writers:
+    if last is None or node_bytes(last) not in file_writers:
         return ""
     callee = node_text(function)
     if not is_fs_call(ts, callee):
