@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import os
 from collections.abc import Iterator, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, fields
@@ -41,10 +42,22 @@ class Location:
 
 @dataclass(frozen=True, slots=True)
 class SourceFile:
-    path: Path  # absolute
+    """A file to scan. `fs_path` is its absolute path as a string (a Path given is turned into one); `path`
+    the same as a Path, made when asked: a scan makes one record per file, and a rescan of an unchanged tree
+    asks none of them for it, while making thousands of Paths was a fifth of its walk."""
+
+    fs_path: str  # absolute, as the file system takes it
     rel: str  # POSIX, relative to the scan root
     language: str  # "typescript" | "tsx" | "javascript" | "python"
     is_test: bool = False
+
+    def __post_init__(self) -> None:
+        if type(self.fs_path) is not str:
+            object.__setattr__(self, "fs_path", os.fspath(self.fs_path))
+
+    @property
+    def path(self) -> Path:
+        return Path(self.fs_path)
 
 
 @dataclass(frozen=True, slots=True)
