@@ -29,10 +29,20 @@ class ServiceMap:
         return owner
 
     def _nearest(self, folder: str) -> Service:
-        for key in _folders_up(folder):
-            if key in self._by_path:
-                return self._by_path[key]
-        return self._by_path["."]
+        """The service of the nearest folder at or above `folder` holding one; an ancestor already answered
+        for ends the climb (a tree's folders then cost one step each, not their depth)."""
+        if folder.startswith("/"):
+            return next((self._by_path[key] for key in _folders_up(folder) if key in self._by_path),
+                        self._by_path["."])
+        key = folder
+        while key not in self._by_path:
+            known = self._by_folder.get(key)
+            if known is not None:
+                return known
+            if key in (".", ""):
+                return self._by_path["."]
+            key = key.rpartition("/")[0] or "."
+        return self._by_path[key]
 
 
 def detect_services(root: Path, files: list[SourceFile], extra_roots: tuple[Path, ...] = (),
