@@ -94,7 +94,7 @@ class _Absent:
 
 ABSENT: Any = _Absent()
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, init=False)
 class Facts(Mapping[str, Any]):
     """What the scanner knows about one candidate: one field per fact that `where:` conditions and
     classification tables may test (conditions.FACT_NAMES is derived from these fields), shared by both
@@ -102,7 +102,8 @@ class Facts(Mapping[str, Any]):
     as a mapping of the facts that are present, as the conditions expect (`facts.get(name)`).
 
     The extractors build a dict; `Facts.from_extractor` turns it into this record at the boundary
-    (match._build_match), and a key that is not a field is our bug, raised there. Classification adds
+    (match._build_match), and a key that is not a field is our bug, raised there. It is the only way one is
+    made: the class has no generated `__init__` (its 130 arguments took a tenth of the module's import). Classification adds
     service-wide facts by building new mappings from the record; the record itself never changes.
 
     An instance keeps only the facts that are present (about 30 of 110), in field order, in its `__dict__`;
