@@ -55,7 +55,7 @@ def main() -> None:
                 path = Path(temp) / f"items{n}{suffix}"
                 path.write_text(make(n), encoding="utf-8")
                 started = time.process_time()
-                result = match_file(SourceFile(path=path, rel=path.name, language=language), ruleset)
+                result = match_file(SourceFile(path, rel=path.name, language=language), ruleset)
                 spent = time.process_time() - started
                 print(f"| {language} | {n} | {spent:.2f} | {1000 * spent / n:.2f} | {len(result.matches)} |", flush=True)
 

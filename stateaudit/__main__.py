@@ -1,5 +1,5 @@
 """Entry point for `python -m stateaudit`."""
 
-from .cli import main
+from .entry import main
 
 main()

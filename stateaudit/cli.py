@@ -64,13 +64,17 @@ def fail(message: str) -> NoReturn:
 def load_ruleset(extra: tuple[Path, ...] = (), builtin: bool = True, cache: Path | None = None) -> RuleSet:
     """The shipped rules and `extra` folders' rules; with the built-in ones (stateaudit.suppression) unless told not.
 
-    With `cache` (a scan's cache folder), a rule set loaded before from the same files is reused.
+    With `cache` (a scan's cache folder), a rule set loaded before from the same files is reused; what the
+    cache holds has the built-in rules (their documentation is YAML too: reading it would import PyYAML),
+    so a rule set without them is never taken from it.
     """
+    folders = [rules_dir(), *extra]
     try:
-        ruleset = cached_rules(cache, [rules_dir(), *extra], load_rules)
+        if not builtin:
+            return load_rules(folders)
+        return cached_rules(cache, folders, lambda dirs: with_builtin_rules(load_rules(dirs)))
     except RuleError as err:
         fail(str(err))
-    return with_builtin_rules(ruleset) if builtin else ruleset
 
 
 def _scan_root(paths: tuple[Path, ...]) -> Path:

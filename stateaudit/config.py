@@ -8,19 +8,15 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from .atomic import write_atomic
+from .manifests import toml_parser
 from .model import CONFIDENCES, Risk
 from .resources import templates_dir
 
+# PyYAML and the TOML parser are imported where a config file is read: most scans have none (each costs
+# start-up time, and a warm scan is mostly start-up).
 if TYPE_CHECKING:
     from .ruleset import RuleSet
-
-try:  # Python 3.11+
-    import tomllib
-except ModuleNotFoundError:  # pragma: no cover - Python 3.10
-    import tomli as tomllib  # type: ignore[no-redef]
 
 CONFIG_NAMES = (".stateaudit.yml", ".stateaudit.yaml")
 STARTER_TEMPLATE = "starter.stateaudit.yml"
@@ -121,6 +117,7 @@ def _read_raw(path: Path) -> dict[str, Any]:
     except UnicodeDecodeError as err:
         raise ConfigError(f"{path}:1: cannot read config (not UTF-8: byte {err.start})") from None
     if path.name == "pyproject.toml":
+        tomllib = toml_parser()
         try:
             tool = tomllib.loads(text).get("tool", {})
         except tomllib.TOMLDecodeError as err:
@@ -135,6 +132,8 @@ def _read_raw(path: Path) -> dict[str, Any]:
 
 
 def _load_yaml(path: Path, text: str) -> Any:
+    import yaml
+
     try:
         return yaml.safe_load(text) or {}
     except yaml.YAMLError as err:
@@ -195,6 +194,8 @@ def _where(path: Path, key: str) -> str:
         return f"{path}:1"
     if path.name == "pyproject.toml":
         return f"{path}:{_toml_line(text, key)}"
+    import yaml
+
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except (yaml.YAMLError, RecursionError):

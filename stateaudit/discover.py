@@ -95,13 +95,8 @@ def _replay(last: WalkRecord, root: Path, picker: _Picker, memory: WalkMemory) -
     picker.manifests.restore(last.listings)
     picker.excluded = list(last.excluded)
     base = str(root)
-    folders: dict[str, Path] = {}  # one Path per folder; each file's is a child of it
     for rel, language, test in last.kept:
-        folder_rel, _, name = rel.rpartition("/")
-        folder = folders.get(folder_rel)
-        if folder is None:
-            folder = folders[folder_rel] = root / folder_rel if folder_rel else root
-        picker.take(os.path.join(base, rel), rel, language, test, folder)
+        picker.take(os.path.join(base, rel), rel, language, test)
 
 
 def _rel(path: Path, root: Path) -> str:
@@ -143,11 +138,9 @@ class _Picker:
         test = is_test_path(rel)
         return None if test and not self.config.include_tests else (language, test)
 
-    def consider(self, path: str, rel: str, wanted: tuple[str, bool] | None = None,
-                 folder: Path | None = None) -> None:
+    def consider(self, path: str, rel: str, wanted: tuple[str, bool] | None = None) -> None:
         """`path` as the file system takes it, `rel` its POSIX path relative to the root; `wanted`, what
-        `wanted(rel)` said if it was asked already; `folder`, the file's folder as a Path when the caller has
-        it (a child of a known Path costs a fraction of parsing the whole path again)."""
+        `wanted(rel)` said if it was asked already."""
         wanted = wanted or self.wanted(rel)
         if wanted is None:
             return
@@ -158,9 +151,9 @@ class _Picker:
             return
         if self.memory is not None:
             self.memory.now.kept.append((rel, language, test))
-        self.take(path, rel, language, test, folder)
+        self.take(path, rel, language, test)
 
-    def take(self, path: str, rel: str, language: str, test: bool, folder: Path | None) -> None:
+    def take(self, path: str, rel: str, language: str, test: bool) -> None:
         """Read-check a file that the checks by name and role keep: found, or skipped with the reason."""
         max_bytes = self.config.max_file_bytes
         if self.memory is None:
@@ -170,8 +163,7 @@ class _Picker:
         if problem:
             self.skipped.append((rel, *problem))
             return
-        file_path = folder / rel.rpartition("/")[2] if folder is not None else Path(path)
-        self.found[rel] = SourceFile(file_path, rel, language, test)
+        self.found[rel] = SourceFile(path, rel, language, test)
         self.digests[rel] = digest
 
 
@@ -203,11 +195,10 @@ def _walk(start: Path, root: Path, picker: _Picker, manifests: ManifestLookup) -
 
     Each folder's listing also tells `manifests` which manifest files it holds.
     """
-    stack: list[tuple[Path, str, str, _Ignores]] = [
-        (start, str(start), _rel(start, root), _inherited_ignores(start, root))]
+    stack: list[tuple[str, str, _Ignores]] = [(str(start), _rel(start, root), _inherited_ignores(start, root))]
     memory = picker.memory
     while stack:
-        folder_path, folder, folder_rel, ignores = stack.pop()
+        folder, folder_rel, ignores = stack.pop()
         if memory is not None:
             memory.folder(folder)  # its status before its listing: a later change shows in the next status
         try:
@@ -243,13 +234,13 @@ def _walk(start: Path, root: Path, picker: _Picker, manifests: ManifestLookup) -
             if is_dir and (entry.name in SKIPPED_DIRS or _ignored(path, ignores, True)):
                 continue
             if is_dir:
-                stack.append((folder_path / entry.name, path, prefix + entry.name, ignores))
+                stack.append((path, prefix + entry.name, ignores))
             elif is_file and (wanted := picker.wanted(prefix + entry.name)) \
                     and not _ignored(path, ignores, False):
                 kept.append((path, prefix + entry.name, wanted))
         manifests.note_listing(folder_rel, files)  # before the files, whose checks look here first
         for path, rel, wanted in kept:
-            picker.consider(path, rel, wanted, folder_path)
+            picker.consider(path, rel, wanted)
 
 
 def _watch_read_files(memory: WalkMemory, folder: str, entries: list[os.DirEntry],

@@ -152,7 +152,8 @@ def collect(files: list[SourceFile], services: ServiceMap, work: Callable[[], Fi
     by_service: dict[str, list[SourceFile]] = {}
     for file in files:
         by_service.setdefault(services.owner_of(file.rel).path, []).append(file)
-    service_keys = {path: _service_key(cache, services, members[0].rel, config)
+    settings = stable_repr(config)  # the same for every service: written once, not once per service
+    service_keys = {path: _service_key(cache, services, members[0].rel, settings)
                     for path, members in by_service.items()} if cache is not None else {}
     kept, stored = _stored_joins(cache, by_service, service_keys, keys, progress) if cache is not None else ({}, {})
     partly = _partly_changed(cache, by_service, service_keys, stored, keys, work, progress, services, ruleset,
@@ -454,9 +455,10 @@ def members_digest(keys: dict[str, str]) -> str:
     return digest.hexdigest()
 
 
-def _service_key(cache: ResultCache, services: ServiceMap, member: str, config: Config) -> str:
-    """The entry name of a service's join: its manifest facts and the config (its files are in the entry)."""
-    return cache.join_key([stable_repr(services.owner_of(member)), stable_repr(config)])
+def _service_key(cache: ResultCache, services: ServiceMap, member: str, settings: str) -> str:
+    """The entry name of a service's join: its manifest facts and the config (`settings`, its stable_repr;
+    its files are in the entry)."""
+    return cache.join_key([stable_repr(services.owner_of(member)), settings])
 
 
 def stable_repr(record: object) -> str:

@@ -93,6 +93,16 @@ class ManifestLookup:
         return self._verdicts[key]
 
 
+def toml_parser():
+    """The TOML parser module (tomllib; tomli before Python 3.11), imported when a pyproject.toml is read:
+    most scans read none, and a warm scan is mostly start-up."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # pragma: no cover - Python 3.10
+        import tomli as tomllib  # type: ignore[no-redef]
+    return tomllib
+
+
 def folders_up(folder: str) -> list[str]:
     """`folder`, then each folder above it, ending with the root ".": `a/b` -> [`a/b`, `a`, `.`]."""
     out = []
@@ -108,4 +118,4 @@ def folder_of(rel: str) -> str:
     return rel.rpartition("/")[0] or "."
 
 
-__all__ = ["ManifestLookup", "folder_of", "folders_up"]
+__all__ = ["ManifestLookup", "folder_of", "folders_up", "toml_parser"]

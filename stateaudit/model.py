@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import os
 from collections.abc import Iterator, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, fields
@@ -41,10 +42,22 @@ class Location:
 
 @dataclass(frozen=True, slots=True)
 class SourceFile:
-    path: Path  # absolute
+    """A file to scan. `fs_path` is its absolute path as a string (a Path given is turned into one); `path`
+    the same as a Path, made when asked: a scan makes one record per file, and a rescan of an unchanged tree
+    asks none of them for it, while making thousands of Paths was a fifth of its walk."""
+
+    fs_path: str  # absolute, as the file system takes it
     rel: str  # POSIX, relative to the scan root
     language: str  # "typescript" | "tsx" | "javascript" | "python"
     is_test: bool = False
+
+    def __post_init__(self) -> None:
+        if type(self.fs_path) is not str:
+            object.__setattr__(self, "fs_path", os.fspath(self.fs_path))
+
+    @property
+    def path(self) -> Path:
+        return Path(self.fs_path)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +94,7 @@ class _Absent:
 
 ABSENT: Any = _Absent()
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, init=False)
 class Facts(Mapping[str, Any]):
     """What the scanner knows about one candidate: one field per fact that `where:` conditions and
     classification tables may test (conditions.FACT_NAMES is derived from these fields), shared by both
@@ -89,7 +102,8 @@ class Facts(Mapping[str, Any]):
     as a mapping of the facts that are present, as the conditions expect (`facts.get(name)`).
 
     The extractors build a dict; `Facts.from_extractor` turns it into this record at the boundary
-    (match._build_match), and a key that is not a field is our bug, raised there. Classification adds
+    (match._build_match), and a key that is not a field is our bug, raised there. It is the only way one is
+    made: the class has no generated `__init__` (its 130 arguments took a tenth of the module's import). Classification adds
     service-wide facts by building new mappings from the record; the record itself never changes.
 
     An instance keeps only the facts that are present (about 30 of 110), in field order, in its `__dict__`;

@@ -8,9 +8,7 @@ import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from .conditions import DERIVED_NAMES, FACT_NAMES, ConditionError, validate
 from .model import CONFIDENCES, KINDS, PRIORITIES, Risk
@@ -51,8 +49,11 @@ TABLES = ("categories", "storage", "assessment", "confidence", "infrastructure",
 GRAMMARS = {"typescript": ("typescript", "tsx"), "javascript": ("javascript",), "python": ("python",)}
 EXTENSION_OF = {"typescript": "ts", "javascript": "js", "python": "py"}
 _QUERY_ROW = re.compile(r"at row (\d+)")
-# libyaml's parser when PyYAML was built with it: rule loading is on every scan's start-up path.
-_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+# PyYAML is imported by the functions that read or walk YAML: a scan whose rule set comes from the cache
+# (cache.cached_rules) reads none, and importing it is a share of every start-up.
+if TYPE_CHECKING:
+    import yaml
 
 
 class RuleError(Exception):
@@ -108,6 +109,8 @@ class RuleSet:
 
 def _line_of(node: yaml.Node | None, key: str | None = None) -> int:
     """1-based line of a mapping key in a composed YAML node (the node itself when key is None)."""
+    import yaml
+
     if node is None:
         return 1
     if key is not None and isinstance(node, yaml.MappingNode):
@@ -120,6 +123,8 @@ def _line_of(node: yaml.Node | None, key: str | None = None) -> int:
 def _line_at(node: yaml.Node | None, trail: tuple[str | int, ...], fallback: int) -> int:
     """1-based line of the entry that `trail` (mapping keys and list indexes) leads to inside `node`;
     the deepest line found on the way when the trail leaves the YAML (e.g. a flow mapping's missing key)."""
+    import yaml
+
     line = fallback
     for step in trail:
         if isinstance(node, yaml.MappingNode) and isinstance(step, str):
@@ -136,11 +141,14 @@ def _line_at(node: yaml.Node | None, trail: tuple[str | int, ...], fallback: int
 
 
 def _read_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
+    import yaml
+
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
         raise RuleError(f"{path}:1: cannot read rule file ({err})") from None
-    loader = _SafeLoader(text)
+    # libyaml's parser when PyYAML was built with it: rule loading is on a cold scan's start-up path.
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
@@ -179,6 +187,8 @@ def _type_name(kind: type | tuple[type, ...]) -> str:
 
 def _duplicate_keys(path: Path, node: yaml.Node | None) -> None:
     """YAML silently keeps the last of two equal keys; in a rule that hides a mistake, so refuse it."""
+    import yaml
+
     stack = [node] if node is not None else []
     while stack:
         current = stack.pop()
@@ -195,6 +205,8 @@ def _duplicate_keys(path: Path, node: yaml.Node | None) -> None:
 
 
 def _child(node: yaml.Node | None, key: str) -> yaml.Node | None:
+    import yaml
+
     if isinstance(node, yaml.MappingNode):
         for k, v in node.value:
             if getattr(k, "value", None) == key:
@@ -345,6 +357,8 @@ def _compile_composition(path: Path, node, data: Mapping) -> dict[str, dict[str,
 
 
 def _node_test(path: Path, key: str, language: str, grammar: str, entries: list, node) -> NodeTest:
+    import yaml
+
     types: set[str] = set()
     patterns = []
     for i, entry in enumerate(entries):
@@ -367,6 +381,8 @@ def _node_test(path: Path, key: str, language: str, grammar: str, entries: list,
 
 
 def _check_rows(path: Path, node, rows: Any, table: str) -> list[Mapping[str, Any]]:
+    import yaml
+
     if not isinstance(rows, list):
         raise RuleError(f"{path}:{_line_of(node)}: '{table}' must be a list of rows")
     checked = []

@@ -16,7 +16,7 @@ from .cache import ResultCache
 from .classify import classify, review
 from .conditions import holds
 from .config import Config
-from .discover import discover_files
+from .discover import Discovery, discover_files
 from .fingerprints import unique_fingerprints
 from .incremental import Progress, collect, stable_repr
 from .interrupt import reraise_if_interrupted
@@ -61,12 +61,12 @@ def scan(root: Path, config: Config, ruleset: RuleSet, paths: list[Path] | None 
     cache, warnings = _open_cache(cache_dir, per_file_rules, config)
     memory, memory_key = _walk_memory(cache, root, paths, config, ruleset)
     discovery = discover_files(root, config, paths, ruleset.roles, memory)
-    if memory is not None:
-        save_memory(cache, memory_key, memory)
     files = list(discovery.files)
     if on_files is not None:
         on_files(len(files))
-    services = detect_services(root, files, config.service_roots, discovery.manifests)
+    services = _services(root, files, config, discovery, memory)
+    if memory is not None:
+        save_memory(cache, memory_key, memory)
     collected = collect(files, services, lambda: _file_work(ruleset, cache, config), cache, ruleset, config, jobs,
                         classify_service, progress, discovery.digests)
     results = collected.results
@@ -106,6 +106,18 @@ def _walk_memory(cache: ResultCache | None, root: Path, paths: list[Path] | None
     starts = [p.resolve() for p in paths] if paths else [root]
     key = cache.join_key(["walk", str(root), *map(str, starts), stable_repr(config), stable_repr(ruleset.roles)])
     return load_memory(cache, key, starts == [root]), key
+
+
+def _services(root: Path, files: list[SourceFile], config: Config, discovery: Discovery,
+              memory: WalkMemory | None) -> ServiceMap:
+    """The services of `files`; a replayed walk's, when it found them from the same files (walkmemory), which
+    spares reading every manifest again. Not with `service_roots`: the walk may not have listed those."""
+    def detect() -> ServiceMap:
+        return detect_services(root, files, config.service_roots, discovery.manifests)
+
+    if memory is None or config.service_roots:
+        return detect()
+    return memory.services([(f.rel, f.language) for f in files], detect)
 
 
 def _file_work(ruleset: RuleSet, cache: ResultCache | None, config: Config) -> FileWork:

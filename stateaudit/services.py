@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import configparser
 import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from .manifests import ManifestLookup, folder_of, folders_up
+from .manifests import ManifestLookup, folder_of, folders_up, toml_parser
 from .model import Service, SourceFile
-
-try:
-    import tomllib
-except ModuleNotFoundError:  # pragma: no cover - Python 3.10
-    import tomli as tomllib  # type: ignore[no-redef]
 
 MANIFESTS = ("package.json", "pyproject.toml", "setup.py", "setup.cfg", "requirements.txt")
 _REQ_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
@@ -35,10 +29,20 @@ class ServiceMap:
         return owner
 
     def _nearest(self, folder: str) -> Service:
-        for key in _folders_up(folder):
-            if key in self._by_path:
-                return self._by_path[key]
-        return self._by_path["."]
+        """The service of the nearest folder at or above `folder` holding one; an ancestor already answered
+        for ends the climb (a tree's folders then cost one step each, not their depth)."""
+        if folder.startswith("/"):
+            return next((self._by_path[key] for key in _folders_up(folder) if key in self._by_path),
+                        self._by_path["."])
+        key = folder
+        while key not in self._by_path:
+            known = self._by_folder.get(key)
+            if known is not None:
+                return known
+            if key in (".", ""):
+                return self._by_path["."]
+            key = key.rpartition("/")[0] or "."
+        return self._by_path[key]
 
 
 def detect_services(root: Path, files: list[SourceFile], extra_roots: tuple[Path, ...] = (),
@@ -152,6 +156,7 @@ def _requirement_names(lines: list[str]) -> set[str]:
 
 
 def _read_pyproject(path: Path) -> tuple[str | None, set[str]]:
+    tomllib = toml_parser()
     try:
         data = tomllib.loads(_read_text(path))
     except tomllib.TOMLDecodeError:
@@ -166,6 +171,8 @@ def _read_pyproject(path: Path) -> tuple[str | None, set[str]]:
 
 
 def _read_setup_cfg(path: Path) -> set[str]:
+    import configparser  # here: few services have a setup.cfg, and it costs every scan's start-up
+
     parser = configparser.ConfigParser()
     try:
         parser.read_string(_read_text(path))

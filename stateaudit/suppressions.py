@@ -17,8 +17,6 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 
-import yaml
-
 from .classify import fingerprint
 from .model import Finding, Location, Risk, SuppressionNote
 from .resources import rules_dir
@@ -70,7 +68,10 @@ def find_suppressions(lines: Iterable[bytes | str]) -> tuple[Suppression, ...]:
 
 @functools.lru_cache(maxsize=1)
 def suppression_rule() -> Rule:
-    """The built-in rule's record, with its documentation read from rules/builtin/."""
+    """The built-in rule's record, with its documentation read from rules/builtin/ (a rule set from the
+    cache has it already: PyYAML is imported here only when it is read)."""
+    import yaml
+
     path = rules_dir() / BUILTIN_FOLDER / f"{RULE_ID}.yaml"
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     return Rule(
@@ -82,9 +83,9 @@ def suppression_rule() -> Rule:
 
 def with_builtin_rules(ruleset: RuleSet) -> RuleSet:
     """The rule set plus the built-in rules, so reports, `rules` and `explain` know them; no query runs for them."""
-    rule = suppression_rule()
-    if rule.id in ruleset.rules or rule.id in ruleset.disabled:
+    if RULE_ID in ruleset.rules or RULE_ID in ruleset.disabled:
         return ruleset
+    rule = suppression_rule()
     return replace(ruleset, rules={**ruleset.rules, rule.id: rule})
 
 

@@ -22,11 +22,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import yaml
-
-_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# PyYAML is imported by the functions that read or walk YAML: a rule set from the cache (cache.cached_rules)
+# carries its vocabulary, and a scan that reads no YAML should not pay for importing it.
+if TYPE_CHECKING:
+    import yaml
 
 
 class VocabularyError(ValueError):
@@ -384,8 +385,10 @@ def _check_pattern(path: Path, line: int, name: str, item: str, shape: Patterns)
 
 
 def _parse(path: Path) -> tuple[Any, yaml.Node | None]:
+    import yaml
+
     try:
-        loader = _SafeLoader(path.read_text(encoding="utf-8"))
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(path.read_text(encoding="utf-8"))
         try:  # one parse: the node gives the lines, the same node the data
             node = loader.get_single_node()
             data = loader.construct_document(node) if node is not None else None
@@ -401,6 +404,8 @@ def _parse(path: Path) -> tuple[Any, yaml.Node | None]:
 
 def _line(node: yaml.Node | None, key: Any) -> int:
     """The 1-based line of `key` in a YAML mapping node (the node's own line when it cannot be found)."""
+    import yaml
+
     if isinstance(node, yaml.MappingNode):
         for key_node, _value in node.value:
             if key_node.value == str(key):
@@ -409,6 +414,8 @@ def _line(node: yaml.Node | None, key: Any) -> int:
 
 
 def _value(node: yaml.Node | None, key: Any) -> yaml.Node | None:
+    import yaml
+
     if isinstance(node, yaml.MappingNode):
         for key_node, value in node.value:
             if key_node.value == str(key):
@@ -417,6 +424,8 @@ def _value(node: yaml.Node | None, key: Any) -> yaml.Node | None:
 
 
 def _item_line(node: yaml.Node | None, index: int, fallback: int) -> int:
+    import yaml
+
     if isinstance(node, yaml.SequenceNode) and index < len(node.value):
         return node.value[index].start_mark.line + 1
     return fallback

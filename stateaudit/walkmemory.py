@@ -24,11 +24,13 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .cache import ResultCache
+    from .services import ServiceMap
 
 WALKS = "walks"  # the cache part holding walk records
 
@@ -67,6 +69,8 @@ class WalkRecord:
     listings: dict[str, frozenset[str]] = field(default_factory=dict)  # folder rel -> manifest names in it
     files: dict[str, FileState] = field(default_factory=dict)  # rel -> its read check
     replayable: bool = True
+    services: ServiceMap | None = None  # the services found from this walk's files and manifests, if asked
+    service_files: list[tuple[str, str]] | None = None  # the (rel, language) of the files they were found from
 
 
 class WalkMemory:
@@ -79,6 +83,7 @@ class WalkMemory:
         self.previous = previous if isinstance(previous, WalkRecord) else None
         self.now = WalkRecord(replayable=root_walk)
         self.read: list[str] = []  # files read and hashed in this walk
+        self.replayed: WalkRecord | None = None  # the last record, once still_valid found it stands for this walk
         self._since = time.time_ns() - int(RACY_SECONDS * 1e9)  # statuses older than this are settled
 
     def settled(self, key: StatKey | None) -> bool:
@@ -136,14 +141,32 @@ class WalkMemory:
             for path, key in table.items():
                 if status_of(path) != key:
                     return None
+        self.replayed = old
         return old
+
+    def services(self, files: list[tuple[str, str]], detect: Callable[[], ServiceMap]) -> ServiceMap:
+        """The services of `files` ((rel, language) each): those of the replayed record when they were found
+        from these very files, else `detect()`; kept in the record made now.
+
+        A replayed record's manifests are watched files whose statuses are as recorded, so the services read
+        from them are as `detect()` would find them. Only for services whose folders the walk listed: a
+        service root the walk did not enter (config `service_roots`) has manifests no status covers.
+        """
+        last = self.replayed
+        if last is not None and last.services is not None and last.service_files == files:
+            found = last.services
+        else:
+            found = detect()
+        self.now.services, self.now.service_files = found, files
+        return found
 
     def changed(self) -> bool:
         """Is the record made now worth writing (the last one, if any, says something else)?"""
         old = self.previous
         return old is None or old.files != self.now.files or old.replayable != self.now.replayable \
             or old.kept != self.now.kept or old.folders != self.now.folders or old.watched != self.now.watched \
-            or old.excluded != self.now.excluded or old.listings != self.now.listings
+            or old.excluded != self.now.excluded or old.listings != self.now.listings \
+            or old.services != self.now.services or old.service_files != self.now.service_files
 
 
 def load_memory(cache: ResultCache, key: str, root_walk: bool) -> WalkMemory:

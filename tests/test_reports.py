@@ -113,6 +113,21 @@ def test_reports_differ_only_in_timing_between_runs(ruleset, monkeypatch, format
     assert (first == second) is (format_name != "json")
 
 
+def test_json_report_is_the_text_the_standard_library_writes(ruleset, monkeypatch):
+    """The findings JSON is written by orjson for speed; its bytes must stay what json.dumps writes, whatever
+    a snippet holds (control characters, quotes, non-ASCII, a lone surrogate from an undecodable name)."""
+    monkeypatch.chdir(REPO)
+    report = scan(Path("fixtures/corpus"), Config(), ruleset).report
+    assert report.findings
+    awkward = ['tab\there "quoted" back\\slash', "nul\x00 bell\x07 esc\x1b del\x7f", "née 状態 🚀 \u2028 \ufeff",
+               "name\udcff.ts"]
+    for snippet in awkward:
+        changed = replace(report, duration_s=0.07,
+                          findings=(replace(report.findings[0], snippet=snippet, symbol=None), *report.findings[1:]))
+        expected = json.dumps(to_dict(changed), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+        assert FORMATTERS["json"](changed) == expected
+
+
 @pytest.mark.parametrize("project", ["aiponge", "corpus"])
 def test_markdown_summary_counts_equal_table_rows_and_json(project, ruleset, monkeypatch):
     monkeypatch.chdir(REPO)

@@ -138,6 +138,8 @@ def test_after_each_kind_of_change_the_shortcut_gives_the_report_of_a_scan_witho
             src / "cache" / "session-store.ts", "sessions", "sessionz")),
         ("manifest same-size edit, mtime restored", lambda: _same_size_edit(
             root / "web" / "package.json", '"react"', '"reacx"')),
+        ("the service renamed in its manifest, same files", lambda: _same_size_edit(
+            root / "package.json", '"@shop/sessions"', '"@shop/sessionz"')),
         ("a file renamed", lambda: os.rename(src / "sessions.ts", src / "sessions-setup.ts")),
         ("a file added", lambda: (src / "registry.ts").write_text(
             'import { SessionStore } from "./cache/session-store";\n\nexport const registry = new SessionStore();\n',

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import orjson
+
 from ..model import Finding, Report
 
 SCHEMA_VERSION = 1
@@ -95,4 +97,16 @@ def count_by_reason(entries) -> dict[str, int]:
 
 
 def render(report: Report) -> str:
-    return json.dumps(to_dict(report), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    """The report as `json.dumps(..., indent=2, sort_keys=True, ensure_ascii=False)` writes it, plus a newline.
+
+    orjson writes that very text several times faster: with `indent`, the standard library encodes in pure
+    Python, which was a tenth of a warm scan. The two differ only on floats written with an exponent (1e-07
+    against 1e-7); the report's one float is `duration_s`, rounded to hundredths. What orjson refuses (a
+    string holding a lone surrogate, an integer over 64 bits) is left to json, as before.
+    """
+    data = to_dict(report)
+    try:
+        return orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE
+                            ).decode("utf-8")
+    except TypeError:
+        return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
