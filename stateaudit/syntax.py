@@ -540,7 +540,7 @@ class NodeIndex:
     and building it costs one query run in C instead of listing every node in Python.
     """
 
-    __slots__ = ("root", "nodes", "starts", "positions")
+    __slots__ = ("root", "nodes", "starts", "positions", "of_type")
 
     def __init__(self, root: Node, grammar: str | None) -> None:
         """Index `root`'s tree by running the grammar's index query; with no grammar, empty until `fill`."""
@@ -548,6 +548,7 @@ class NodeIndex:
         self.nodes: list[Node] = []
         self.positions: dict[str, list[int]] = {}  # per type: positions in `nodes`
         self.starts: dict[str, list[int]] = {}  # per type, once a subtree asks for it: start bytes, ascending
+        self.of_type: dict[str, list[Node]] = {}  # per type, once the whole file is asked for it: its nodes
         if grammar is not None:
             query, kinds = _index_query(grammar)
             self.fill(QueryCursor(query).matches(root), kinds, 0, None)
@@ -584,6 +585,11 @@ class NodeIndex:
         start there): those come as one slice per type, and only the nodes starting on an edge are looked at.
         """
         if node == self.root:  # the whole file: every indexed node of those types, no bounds to check
+            if len(types) == 1:  # asked again and again (every name of the file): listed once, copied
+                (kind,) = types
+                if kind not in self.of_type:
+                    self.of_type[kind] = [self.nodes[p] for p in self.positions.get(kind, ())]
+                return list(self.of_type[kind])
             found = [p for kind in types for p in self.positions.get(kind, ())]
             if len(types) > 1:
                 found.sort()

@@ -382,9 +382,13 @@ class PyFile(FileAnalysis):
         body = field(cls, "body")
         if body is None:
             return False
+        attributes = vocabulary().names("contexts.python.singleton_attributes")
+        text = node_bytes(body)  # a name or string naming one is a piece of the body's text: most spell none
+        if not any(attribute.encode() in text for attribute in attributes):
+            return False
         names = {node_text(n) for n in descendants(body, "identifier")}
         named = names | {node_text(s).strip("'\"") for s in nodes_of_types(body, "python", _STRING_TYPES)}
-        if not named & vocabulary().names("contexts.python.singleton_attributes"):
+        if not named & attributes:
             return False
         defined = {node_text(field(f, "name")) for f in descendants(body, "function_definition")}
         return bool(names & {"__new__", "__call__", "get_instance"}) or "instance" in defined
