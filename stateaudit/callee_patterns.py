@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
 
 SHARED_CALL = "stateaudit.call"  # the shared pattern's captures; no rule may use them
 SHARED_CALLEE = "stateaudit.callee"
@@ -144,6 +145,7 @@ _PREDICATE = re.compile(r"\(\s*#(eq|match)\?\s+" + _CAPTURE + r"\s+" + _STRING +
 _LITERALS = re.compile(r"\^(?:\(([\w|]+)\)|(\w+))\$")  # ^name$ or ^(a|b|c)$: a set of names
 
 
+@cache
 def _forms(shape: CallShape) -> list[tuple[frozenset[str], re.Pattern[str]]]:
     name = rf"\(\s*{shape.name}\s*\)\s*{_CAPTURE}"
     member = rf"\(\s*{shape.member}\s+{shape.member_field}:\s*\(\s*{shape.member_name}\s*\)\s*{_CAPTURE}\s*\)"
@@ -156,9 +158,17 @@ def _forms(shape: CallShape) -> list[tuple[frozenset[str], re.Pattern[str]]]:
     ]
 
 
+@cache
+def _head(shape: CallShape) -> re.Pattern[str]:
+    return re.compile(rf"\(\s*{shape.call}\s+function:\s*")
+
+
+_TAIL = re.compile(r"\)\s*@target\s*$")
+
+
 def _callee_pattern(shape: CallShape, owner: int, item: str) -> CalleePattern | None:
-    head = re.match(rf"\(\s*{shape.call}\s+function:\s*", item)
-    tail = re.search(r"\)\s*@target\s*$", item)
+    head = _head(shape).match(item)
+    tail = _TAIL.search(item)
     if head is None or tail is None:
         return None
     body = item[head.end():tail.start()]
