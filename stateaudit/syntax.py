@@ -14,14 +14,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from functools import cache
+from typing import TYPE_CHECKING
 
 import tree_sitter_javascript
 import tree_sitter_python
 import tree_sitter_typescript
 from tree_sitter import Language, Node, Parser, Query, QueryCursor, QueryError
 
-from .callee_patterns import CalleeDispatch, shared_pattern, split_query
 from .model import Location
+
+if TYPE_CHECKING:
+    from .callee_patterns import CalleeDispatch
 
 LANGUAGES: dict[str, Language] = {
     "typescript": Language(tree_sitter_typescript.language_typescript()),
@@ -340,6 +343,8 @@ class _JoinedQuery:
 
 @cache
 def _joined(parts: tuple[tuple[str, str], ...]) -> _JoinedQuery:
+    from .callee_patterns import CalleeDispatch, shared_pattern, split_query  # a scan that parses nothing needs none
+
     language = parts[0][0]
     kinds, index_text = _index_patterns(language)
     splits = [split_query(language, owner, text) for owner, (_, text) in enumerate(parts)]

@@ -389,7 +389,7 @@ def test_a_rescan_with_nothing_changed_loads_neither_the_matching_nor_the_proces
         "    assert not done.code, done.code\n"
         "print(' '.join(sorted(sys.modules)))\n")
     heavy = {"stateaudit.facts", "stateaudit.match", "stateaudit.pool", "multiprocessing", "concurrent.futures",
-             "yaml"}
+             "yaml", "stateaudit.callee_patterns"}
     readers = {"tomllib", "tomli", "configparser"}  # for pyproject.toml and setup.cfg, which the service has none of
     env = dict(os.environ, PYTHONPATH=str(REPO))
 
