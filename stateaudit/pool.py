@@ -8,13 +8,12 @@ caller does with them never depends on which worker finished first, and nothing 
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import pickle
 import sys
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .bounds import DEFAULT_FILE_BUDGET_S, BudgetExceeded, cpu_budget, generated_shape
 from .cache import ResultCache, content_digest, gc_paused
@@ -22,6 +21,9 @@ from .interrupt import ignore_in_worker
 from .match import MAX_FILE_BYTES, FileResult, PackedResult, match_file, pack, prepare, read_head, unpack
 from .model import ParseError, SourceFile
 from .ruleset import RuleSet
+
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
 
 # Below this much source a pool costs more (process start, result transfer) than it saves.
 POOL_MIN_BYTES = 1_000_000
@@ -95,6 +97,9 @@ def _matched(files: list[SourceFile], work: FileWork, jobs: int, progress: Progr
             if progress is not None:
                 progress(1)
         return
+    # Imported here: a scan small enough for one process (a rescan after one edit) needs neither.
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
     prepare(work.ruleset, (f.language for f in files))
     if work.cache is not None:  # else the forked workers would write the records kept here once more
         work.cache.records.flush()
@@ -163,6 +168,8 @@ def _size(file: SourceFile) -> int:
 
 def _context():
     """fork on Linux: workers inherit the compiled queries instead of compiling them again."""
+    import multiprocessing
+
     if sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("fork")
     return multiprocessing.get_context()
