@@ -607,18 +607,20 @@ class NodeIndex:
                 continue
             starts = self._starts(kind)
             first, last = bisect_left(starts, start), bisect_right(starts, end)
-            inner_first = bisect_right(starts, start, first, last) if start < end else last
-            inner_last = bisect_left(starts, end, inner_first, last) if start < end else last
-            self._on_edge(node, positions[first:inner_first], found)
+            if start < end:
+                inner_first = bisect_right(starts, start, first, last)
+                inner_last = bisect_left(starts, end, inner_first, last)
+            else:  # a node of no width: whatever starts there is on its edge
+                inner_first = inner_last = last
+            self._on_edge(node, start, end, positions[first:inner_first], found)
             found.extend(positions[inner_first:inner_last])
-            self._on_edge(node, positions[inner_last:last], found)
+            self._on_edge(node, start, end, positions[inner_last:last], found)
         if len(types) > 1:
             found.sort()
         return [self.nodes[p] for p in found]
 
-    def _on_edge(self, node: Node, positions: list[int], found: list[int]) -> None:
-        """Keep those of the nodes starting where `node` starts or ends that lie inside it."""
-        start, end = node.start_byte, node.end_byte
+    def _on_edge(self, node: Node, start: int, end: int, positions: list[int], found: list[int]) -> None:
+        """Keep those of the nodes starting where `node` (`start` to `end`) starts or ends that lie inside it."""
         for position in positions:
             candidate = self.nodes[position]
             if candidate.end_byte <= end and _inside(candidate, node, start, end):

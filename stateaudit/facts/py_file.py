@@ -141,9 +141,9 @@ class PyFile(FileAnalysis):
         for child in descendants(self.root, self.reference_types if names else "attribute"):
             ref = None
             if child.type == "identifier":
-                text = node_bytes(child)
-                if names.get(text):
-                    ref = (names[text], node_text(child), False)
+                kind = names.get(node_bytes(child))
+                if kind:
+                    ref = (kind, node_text(child), False)
             else:
                 obj, attr_node = field(child, "object"), field(child, "attribute")
                 owner = node_bytes(obj) if obj is not None else None
