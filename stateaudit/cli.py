@@ -61,18 +61,20 @@ def fail(message: str) -> NoReturn:
     sys.exit(ExitCode.USAGE_ERROR)
 
 
-def load_ruleset(extra: tuple[Path, ...] = (), builtin: bool = True, cache: Path | None = None) -> RuleSet:
+def load_ruleset(extra: tuple[Path, ...] = (), builtin: bool = True, cache: Path | None = None,
+                 check_queries: bool = True) -> RuleSet:
     """The shipped rules and `extra` folders' rules; with the built-in ones (stateaudit.suppression) unless told not.
 
     With `cache` (a scan's cache folder), a rule set loaded before from the same files is reused; what the
     cache holds has the built-in rules (their documentation is YAML too: reading it would import PyYAML),
-    so a rule set without them is never taken from it.
+    so a rule set without them is never taken from it. With `check_queries=False` the rules' queries are
+    left for the scan to check, for the grammars its files use (scan.scan): a scan's cached rule set is one.
     """
     folders = [rules_dir(), *extra]
     try:
         if not builtin:
-            return load_rules(folders)
-        return cached_rules(cache, folders, lambda dirs: with_builtin_rules(load_rules(dirs)))
+            return load_rules(folders, check_queries)
+        return cached_rules(cache, folders, lambda dirs: with_builtin_rules(load_rules(dirs, check_queries)))
     except RuleError as err:
         fail(str(err))
 
@@ -138,10 +140,13 @@ class Scanning:
 
     def run(self, baseline: Baseline | None = None, keep=None) -> ScanResult:
         """Scan with a progress bar, then print each file's problem, internal error and warning on stderr."""
-        with ScanProgress(progress_wanted(self.quiet)) as progress:
-            result = scan(self.root, self.config, self.ruleset, list(self.paths) or None, baseline,
-                          jobs=self.jobs, progress=progress.advance, cache_dir=self.cache,
-                          on_files=progress.start, keep=keep)
+        try:
+            with ScanProgress(progress_wanted(self.quiet)) as progress:
+                result = scan(self.root, self.config, self.ruleset, list(self.paths) or None, baseline,
+                              jobs=self.jobs, progress=progress.advance, cache_dir=self.cache,
+                              on_files=progress.start, keep=keep)
+        except RuleError as err:  # a query of a grammar the files use does not compile
+            fail(str(err))
         if self.cache is not None and not any(w.startswith(f"cache {self.cache}") for w in result.warnings):
             save_known_queries(self.cache)
         _print_problems(result)
@@ -170,7 +175,7 @@ def prepare(paths: tuple[Path, ...], options: dict, **overrides) -> Scanning:
     cache = None if options["no_cache"] else (options["cache_dir"] or root / CACHE_DIR_NAME)
     if cache is not None:
         load_known_queries(cache)
-    ruleset = load_ruleset(config.rule_dirs, cache=cache)
+    ruleset = load_ruleset(config.rule_dirs, cache=cache, check_queries=False)
     try:
         check_against_rules(config, ruleset)
     except ConfigError as err:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import re
 import string
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -101,6 +101,10 @@ class RuleSet:
 
     def for_grammar(self, grammar: str) -> list[Rule]:
         return [r for r in self.rules.values() if grammar in r.queries]
+
+    def grammars(self) -> set[str]:
+        """The grammars some rule has a query for."""
+        return {g for rule in self.rules.values() for g in rule.queries}
 
     def without(self, disabled: frozenset[str]) -> RuleSet:
         return RuleSet({k: v for k, v in self.rules.items() if k not in disabled}, self.tables,
@@ -423,10 +427,13 @@ def load_tables(path: Path) -> dict[str, list[Mapping[str, Any]]]:
     return tables
 
 
-def load_rules(dirs: list[Path]) -> RuleSet:
+def load_rules(dirs: list[Path], check_queries: bool = True) -> RuleSet:
     """Rules from each folder in order; later folders may add rules and prepend table rows.
 
     Every file is validated, including rules switched off with `enabled: false`, which are then left out.
+    With `check_queries=False` the enabled rules' queries are left for check_rule_queries, which a scan
+    calls for the grammars its files use: compiling a grammar's joined query is most of a cold start-up,
+    wasted on a grammar the scan never parses.
     """
     rules: dict[str, Rule] = {}
     seen: dict[str, Path] = {}
@@ -453,20 +460,26 @@ def load_rules(dirs: list[Path]) -> RuleSet:
         vocabulary = load_vocabulary(dirs)
     except VocabularyError as err:
         raise RuleError(str(err)) from None
-    _check_queries(list(rules.values()), switched_off)
-    return RuleSet(rules, {k: tuple(v) for k, v in tables.items()}, frozenset(seen) - frozenset(rules),
-                   source_roles_of(vocabulary), vocabulary)
+    ruleset = RuleSet(rules, {k: tuple(v) for k, v in tables.items()}, frozenset(seen) - frozenset(rules),
+                      source_roles_of(vocabulary), vocabulary)
+    if check_queries:
+        check_rule_queries(ruleset, ruleset.grammars())
+    for rule in switched_off:  # they never run, so each is checked alone
+        load_rule(rule.path)
+    return ruleset
 
 
-def _check_queries(enabled: list[Rule], switched_off: list[Rule]) -> None:
-    """Check that every rule's queries compile, the enabled rules' together per grammar.
+def check_rule_queries(ruleset: RuleSet, grammars: Iterable[str]) -> None:
+    """Check that the rule set's queries of these grammars compile, together per grammar; raise RuleError.
 
-    The enabled rules are checked in RuleSet.for_grammar order, so the joined query compiled here is the
-    one matching runs. When it fails, the rules are loaded again one at a time, which names the file and
-    line of the culprit. Rules switched off never run, so each is checked alone.
+    The rules are checked in RuleSet.for_grammar order, so the joined query compiled here is the one
+    matching runs. When it fails, the rules are loaded again one at a time, which names the file and line
+    of the culprit. Queries known to compile (syntax.trust_queries) are not compiled again.
     """
-    for grammar in sorted({g for rule in enabled for g in rule.queries}):
-        group = [rule for rule in enabled if grammar in rule.queries]
+    for grammar in sorted(set(grammars)):
+        group = ruleset.for_grammar(grammar)
+        if not group:
+            continue
         try:
             check_together([rule.queries[grammar] for rule in group])
         except QueryCompileError as err:
@@ -474,8 +487,6 @@ def _check_queries(enabled: list[Rule], switched_off: list[Rule]) -> None:
                 load_rule(rule.path)
             raise RuleError(f"{group[0].path}:1: the {grammar} queries of the rule set do not compile "
                             f"together ({err})") from None
-    for rule in switched_off:
-        load_rule(rule.path)
 
 
 def _id_line(path: Path) -> int:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import __version__
 from .aggregate import aggregate
@@ -21,7 +23,7 @@ from .fingerprints import unique_fingerprints
 from .incremental import Progress, collect, stable_repr
 from .interrupt import reraise_if_interrupted
 from .model import CONFIDENCES, Finding, InternalError, Match, ParseError, Report, Reviewed, Risk, SourceFile
-from .ruleset import RuleSet
+from .ruleset import RuleError, RuleSet, check_rule_queries
 from .services import ServiceMap, detect_services
 from .suppressions import apply_suppressions, policy_for, with_builtin_rules, without_builtin_rules
 from .vocabulary import install as install_vocabulary
@@ -31,6 +33,8 @@ if TYPE_CHECKING:  # imported where files are matched or services joined: a resc
     from .facts import ServiceIndex
     from .match import FileResult
     from .pool import FileWork
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -60,11 +64,19 @@ def scan(root: Path, config: Config, ruleset: RuleSet, paths: list[Path] | None 
     install_vocabulary(ruleset.vocabulary)  # the join and the classification read it too
     cache, warnings = _open_cache(cache_dir, per_file_rules, config)
     memory, memory_key = _walk_memory(cache, root, paths, config, ruleset)
-    discovery = discover_files(root, config, paths, ruleset.roles, memory)
+
+    def discover() -> tuple[Discovery, ServiceMap, WalkMemory | None]:
+        found = discover_files(root, config, paths, ruleset.roles, memory)
+        return found, _services(root, list(found.files), config, found, memory), memory
+
+    if _cold(cache, memory, jobs):
+        discovery, services, memory = _discover_while_compiling(discover, ruleset, root)
+    else:
+        discovery, services, memory = discover()
     files = list(discovery.files)
+    check_rule_queries(ruleset, {f.language for f in files})  # RuleError: a query of a grammar in use is broken
     if on_files is not None:
         on_files(len(files))
-    services = _services(root, files, config, discovery, memory)
     if memory is not None:
         save_memory(cache, memory_key, memory)
     collected = collect(files, services, lambda: _file_work(ruleset, cache, config), cache, ruleset, config, jobs,
@@ -106,6 +118,55 @@ def _walk_memory(cache: ResultCache | None, root: Path, paths: list[Path] | None
     starts = [p.resolve() for p in paths] if paths else [root]
     key = cache.join_key(["walk", str(root), *map(str, starts), stable_repr(config), stable_repr(ruleset.roles)])
     return load_memory(cache, key, starts == [root]), key
+
+
+def _cold(cache: ResultCache | None, memory: WalkMemory | None, jobs: int | None) -> bool:
+    """Will this scan walk the whole tree and then match every file, on more than one core?
+
+    Only then is discovery worth running beside the queries' compiling (beside.py): a rescan replays its
+    walk in a blink and matches few files, if any.
+    """
+    if jobs == 1 or (cache is not None and cache.records.has_any()) or (memory is not None and memory.previous is not None):
+        return False
+    from .beside import can_fork
+    from .pool import default_jobs
+
+    return can_fork() and (jobs or default_jobs()) > 1
+
+
+def _discover_while_compiling(discover: Callable[[], T], ruleset: RuleSet, root: Path) -> T:
+    """`discover()` in a forked child while this process compiles the rules' joined queries, which the
+    pool's workers then inherit; a grammar's compile error is left for check_rule_queries to raise, and
+    only when the scan's files use that grammar, so what is reported never depends on which finished first."""
+    from .beside import run_beside
+    from .match import prepare
+
+    def compile_grammar(grammar: str) -> None:
+        try:
+            check_rule_queries(ruleset, [grammar])
+        except RuleError:
+            return
+        prepare(ruleset, [grammar])
+
+    grammars = [g for g in _likely_grammars(root) if g in ruleset.grammars()]
+    return run_beside(discover, [partial(compile_grammar, g) for g in grammars])
+
+
+def _likely_grammars(root: Path) -> tuple[str, ...]:
+    """The grammars worth compiling before discovery says which the files use: those the manifests at the
+    root point to, else all, cheapest first (the one still compiling when discovery ends may go unused)."""
+    try:
+        names = set(os.listdir(root))
+    except OSError:
+        names = set()
+    likely = {g for name, grammars in _MANIFEST_GRAMMARS.items() if name in names for g in grammars}
+    return tuple(g for g in _COMPILE_ORDER if g in likely) if likely else _COMPILE_ORDER
+
+
+_COMPILE_ORDER = ("python", "javascript", "typescript", "tsx")  # by the time their joined queries take
+_NODE, _PYTHON = ("javascript", "typescript", "tsx"), ("python",)
+_MANIFEST_GRAMMARS = {"package.json": _NODE, "tsconfig.json": _NODE, "pyproject.toml": _PYTHON, "setup.py": _PYTHON,
+                      "setup.cfg": _PYTHON, "requirements.txt": _PYTHON, "manage.py": _PYTHON, "Pipfile": _PYTHON}
 
 
 def _services(root: Path, files: list[SourceFile], config: Config, discovery: Discovery,

@@ -78,3 +78,43 @@ def test_unusable_settings_exit_2_with_file_and_line(tmp_path, monkeypatch, file
     assert found, message
     assert (found.group(1).removeprefix(str(tmp_path) + "/"), int(found.group(2))) == (named, line)
     assert fragment in found.group(3)
+
+
+STORE_TS = """\
+export const sessions = new Map<string, string>();
+
+export function remember(id: string, who: string): void {
+  sessions.set(id, who);
+}
+"""
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_broken_query_stops_only_the_scans_whose_files_use_its_grammar(tmp_path, monkeypatch, jobs):
+    """A scan checks the queries of the grammars its files use: compiling the others is most of a cold
+    start-up. With two jobs, discovery runs beside the compiling (beside.py); which of them finishes first
+    must not change what is reported. `stateaudit rules` checks every grammar."""
+    make(tmp_path, {"web/src/store.ts": STORE_TS,
+                    "rules/team.jobs.yaml": GOOD_RULE.replace("(identifier)", "(identifer)")})
+    monkeypatch.chdir(tmp_path)
+    args = ["--jobs", jobs, "--no-cache", "--format", "json", "--fail-on", "none"]
+
+    with_team = CliRunner().invoke(main, ["scan", "web", "--rules", "rules", *args])
+    without = CliRunner().invoke(main, ["scan", "web", *args])
+    assert with_team.exit_code == 0, with_team.output
+    assert '"sessions"' in with_team.stdout
+    assert _findings(with_team.stdout) == _findings(without.stdout)
+
+    make(tmp_path, {"web/jobs.py": "jobs = {}\n"})
+    mixed = CliRunner().invoke(main, ["scan", "web", "--rules", "rules", *args])
+    listed = CliRunner().invoke(main, ["rules", "--rules", "rules"])
+    for result in (mixed, listed):
+        assert result.exit_code == 2, result.output
+        assert "Traceback" not in result.stderr
+        assert re.fullmatch(r"stateaudit: .*rules/team\.jobs\.yaml:9: .*does not compile.*", result.stderr.strip())
+
+
+def _findings(report: str) -> list:
+    import json
+
+    return [(f["rule"], f["file"], f["line"]) for f in json.loads(report)["findings"]]
