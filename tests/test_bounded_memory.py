@@ -53,3 +53,28 @@ def test_matches_wait_on_disk_until_their_service_is_joined(ruleset):
         for rel in reversed(records):
             assert spill.take(rel) == match_files([f for f in files if f.rel == rel], FileWork(ruleset), 1)[rel].matches
         assert spill.waiting == 0
+
+
+def test_puts_after_a_take_do_not_overwrite_what_still_waits(ruleset):
+    """Services are joined while other files' records still arrive: takes and puts interleave in the file."""
+    files = list(discover_files(FIXTURES / "aiponge", Config()).files)[:6]
+    records = {f.rel: packed_record(f, FileWork(ruleset)).matches for f in files}
+    rels = list(records)
+    with MatchSpill() as spill:
+        spill.put(rels[0], records[rels[0]])
+        spill.put(rels[1], records[rels[1]])
+        assert spill.take(rels[0]) == _unpickled(records[rels[0]])
+        for rel in rels[2:]:
+            spill.put(rel, records[rel])
+        assert spill.take(rels[4]) == _unpickled(records[rels[4]])
+        spill.put(rels[0], records[rels[0]])
+        assert [spill.take(rel) for rel in (rels[1], rels[0], rels[2], rels[3], rels[5])] == \
+            [_unpickled(records[rel]) for rel in (rels[1], rels[0], rels[2], rels[3], rels[5])]
+        assert spill.waiting == 0
+
+
+def _unpickled(blob: bytes) -> list:
+    """What a take gives back for a put of `blob`: the matches it pickles."""
+    import pickle
+
+    return pickle.loads(blob)
