@@ -127,10 +127,17 @@ def _regex(pattern: str) -> re.Pattern:
     return re.compile(pattern)
 
 
+_MANY = (set, frozenset, tuple, list)
+_PLAIN = frozenset({str, int, float, type(None)})  # values a test compares as they are
+
+
 def _matches(actual: Any, expected: Any) -> bool:
-    many = isinstance(actual, (set, frozenset, tuple, list))
-    if isinstance(expected, bool):
+    many = isinstance(actual, _MANY)
+    kind = type(expected)
+    if kind is bool:
         return bool(actual) == expected
+    if kind in _PLAIN:  # most tests: asked first, as isinstance(expected, Mapping) is an ABC look-up
+        return expected in actual if many else actual == expected
     if isinstance(expected, Mapping):
         if "not" in expected and _matches(actual, expected["not"]):
             return False
