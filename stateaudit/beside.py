@@ -41,9 +41,11 @@ def run_beside(task: Callable[[], T], chores: Iterable[Callable[[], object]]) ->
         os.close(reading)
         _answer(task, writing)
     os.close(writing)  # the child's end: once it exits, reading sees the end instead of waiting forever
+    answered = select.poll()  # not select.select, which fails on a descriptor numbered over 1023
+    answered.register(reading, select.POLLIN | select.POLLHUP)
     try:
         for chore in chores:
-            if select.select([reading], [], [], 0)[0]:
+            if answered.poll(0):
                 break
             chore()
         answer = _read_all(reading)

@@ -94,3 +94,24 @@ def test_the_child_leaves_the_parents_files_alone(tmp_path):
         handle.write("written once\n")  # still in the buffer when the child is forked
         run_beside(lambda: Path(tmp_path).is_dir(), [])
     assert out.read_text(encoding="utf-8") == "written once\n"
+
+
+def test_a_process_with_over_a_thousand_open_files_still_waits_on_its_child():
+    """select.select cannot watch a descriptor numbered over 1023; a long-running host process may hold that many."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 1100:
+        pytest.skip(f"this machine allows {hard} open files")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1100) if hard == resource.RLIM_INFINITY
+                                                 else max(soft, min(hard, 1100)), hard))
+    held = [os.open(os.devnull, os.O_RDONLY)]
+    try:
+        while held[-1] < 1030:
+            held.append(os.dup(held[0]))
+        ran: list[str] = []
+        assert run_beside(lambda: "found", [lambda: ran.append("chore")]) == "found"
+    finally:
+        for fd in held:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
