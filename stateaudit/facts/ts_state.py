@@ -212,10 +212,11 @@ class TsState(StateLanguage):
                     value: SyntaxNode | None) -> dict[str, Any]:
         """The container a candidate holds and the keyword it is declared with."""
         declaration = parent_of(target) if target.type == "variable_declarator" else None
-        return {
-            "container": container_of(value) or _project_collection(ts, value),
-            "declared_with": node_text(children_of(declaration)[0]) if declaration is not None and children_of(declaration) else None,
-        }
+        declared_with = node_text(children_of(declaration)[0]) if declaration is not None and children_of(declaration) else None
+        shape = {"container": container_of(value) or _project_collection(ts, value), "declared_with": declared_with}
+        if declared_with == "const":  # never rebound, so never a lazy holder: known before its uses are read
+            shape.update(_NOT_REBOUND_LAZILY)
+        return shape
 
     def scope_and_name(self, ts: TsFile, target: SyntaxNode, name_node: SyntaxNode | None,
                        value: SyntaxNode | None) -> tuple[str, str]:
@@ -277,7 +278,7 @@ class TsState(StateLanguage):
             "type_words": frozenset(_type_words(target, value)),
             "frozen": is_frozen(value) or (declaration is not None and node_text(declaration).startswith("const") and name.isupper() and not writes),
             "exported": declared is not None and parent_of(declared) is not None and parent_of(declared).type == "export_statement",
-            **_rebind_facts(ts, keys, scope),
+            **_rebind_facts(ts, keys, scope, facts.get("declared_with") == "const"),
             "writer_methods": writer_methods(ts, candidate.owner, ts.write_functions(keys, scope, name)) if scope == "static" else frozenset(),
         }
 
@@ -293,14 +294,18 @@ _CONDITION_TYPES = frozenset({"if_statement", "binary_expression", "unary_expres
                              "parenthesized_expression"})
 
 
-def _rebind_facts(ts: TsFile, keys: list[tuple], scope: str) -> dict[str, Any]:
+_NOT_REBOUND_LAZILY = {"lazy_init": False, "lazy_instance": False}
+
+
+def _rebind_facts(ts: TsFile, keys: list[tuple], scope: str, constant: bool = False) -> dict[str, Any]:
     """How a field or variable is rebound after start-up: lazily (set once when first needed), to what.
 
     `this.client || (this.client = new Redis())`, `if (!X.client) X.client = new Redis()` and
     `if (this.p) return this.p; this.p = load()` make a lazy holder: one object per process, created on
     first use. A flag only ever set to the same literal (`shuttingDown = true`) is a one-way lifecycle flag.
+    A `const` (`constant`) is never rebound: an assignment of its name is to another variable that shadows it.
     """
-    if scope not in ("static", "module", "instance", "export"):
+    if constant or scope not in ("static", "module", "instance", "export"):
         return {"rebound_at_runtime": False, "lazy_init": False, "lazy_instance": False, "holds_client": "",
                 "rebound_to": frozenset(), "one_way_flag": False}
     sites = ts.runtime_rebinds(keys)
