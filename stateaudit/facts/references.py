@@ -548,11 +548,12 @@ class FileAnalysis:
         """
         shapes = self.field_shapes
         members = self.collection_members(cls)
-        if not members and not self.may_rebind_members(cls):
+        rebinds = self.may_rebind_members(cls)
+        if not members and not rebinds:
             return ()  # nothing the events table could show: most classes (schemas, types) never build it
         handles = vocabulary().matcher("clients.handle_names")
         names = [name for name, keys, scope, late in members if not late and self.writes(keys, scope, name)]
-        for key in self.keys_by_owner.get((shapes.member_key, cls.id), ()):
+        for key in self.keys_by_owner.get((shapes.member_key, cls.id), ()) if rebinds else ():
             name = key[2]
             if name in names or handles.search(name) or name in shapes.instance_names:
                 continue
@@ -562,8 +563,8 @@ class FileAnalysis:
         return tuple(dict.fromkeys(names))  # a field set up in two places (`__new__` and `__init__`) is one field
 
     def may_rebind_members(self, cls: SyntaxNode) -> bool:
-        """Can code in the class rebind one of its fields? A language that can tell cheaply says no for
-        classes that cannot, and they skip the events table."""
+        """Can code in the class rebind one of its fields after start-up? A language that can tell cheaply
+        says no for classes that cannot, and they skip the events table (and the file its keys by owner)."""
         return True
 
     def path_value(self, node: SyntaxNode) -> str | None:

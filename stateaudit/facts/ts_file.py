@@ -17,6 +17,7 @@ from ..syntax import (
     is_named,
     line_of,
     named_children,
+    node_bytes,
     node_text,
     nodes_of_types,
     parent_of,
@@ -600,6 +601,19 @@ class TsFile(FileAnalysis):
                         if container_of(unwrap(field(node, "right"))) is not None:
                             found.append((node_text(field(left, "property")), node, False))
         return found
+
+    def may_rebind_members(self, cls: SyntaxNode) -> bool:
+        """Only an assignment in a function other than the constructor (whose writes initialise: `writes`
+        leaves them out), or an update (`this.n++`, found by its text), can rebind a field after start-up.
+        Most classes (entities, DTOs, services that only read what is injected) have neither."""
+        text = node_bytes(cls)
+        if b"++" in text or b"--" in text:
+            return True
+        for node in descendants(cls, _ASSIGNMENTS):
+            fn = enclosing(node, FUNCTION_TYPES)
+            if fn is not None and not self._in_constructor(fn):
+                return True
+        return False
 
     def collection_members(self, cls: SyntaxNode) -> list[tuple[str, list[tuple], str, bool]]:
         """The collection fields (a static one is also named through its class: `Cache.entries`)."""
