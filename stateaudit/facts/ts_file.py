@@ -53,6 +53,7 @@ _INSTANCE_ACCESSORS = frozenset({"call_expression", "method_definition"})
 _BOUND_NAMES = frozenset({"identifier", "shorthand_property_identifier_pattern"})
 _ASSIGNMENTS = frozenset({"assignment_expression", "augmented_assignment_expression"})
 _CLIENT_REF_TYPES = frozenset({"identifier", "type_identifier", "member_expression", "decorator"})
+_CLIENT_MEMBER_TYPES = frozenset({"member_expression", "decorator"})
 _CLIENT_PROP_TYPES = frozenset({"identifier", "type_identifier", "decorator"})
 
 
@@ -134,14 +135,18 @@ class TsFile(FileAnalysis):
         client_decorators = words.labels("clients.typescript.decorators")
         starts: list[int] = []
         sites: list[tuple[int, tuple[str, str, bool] | None, str | None]] = []
-        for child in descendants(self.root, _CLIENT_REF_TYPES):
+        named: dict[str, tuple[str, str, bool] | None] = {}  # `this.x` -> the use its name alone says, once per x
+        # A name is a client use only if the file imports a client by it: without one, names need no look.
+        for child in descendants(self.root, _CLIENT_REF_TYPES if self.client_names else _CLIENT_MEMBER_TYPES):
             ref, prop = None, None
             if child.type in ("identifier", "type_identifier"):
                 ref = self.client_ref(node_text(child))
             elif child.type == "member_expression" and node_text(field(child, "object")) == "this":
                 prop = node_text(field(child, "property"))
-                ref = next(((kind, prop, False) for kind, pattern in local_names
-                            if prop != "queue" and pattern.search(prop)), None)
+                if prop not in named:
+                    named[prop] = next(((kind, prop, False) for kind, pattern in local_names
+                                        if prop != "queue" and pattern.search(prop)), None)
+                ref = named[prop]
             elif child.type == "decorator":
                 kind = client_decorators.get(decorator_name(child))
                 ref = (kind, decorator_name(child), False) if kind else None
