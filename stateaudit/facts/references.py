@@ -369,13 +369,14 @@ class FileAnalysis:
         if params & shapes.not_factory_parameters or (
                 shapes.not_factory_parameter_words and params & words.names(shapes.not_factory_parameter_words)):
             return False
+        # All must hold; asked cheapest first. Most functions (methods, helpers) are not run once at start-up,
+        # and that costs a look-up, where a closure's writes cost the file's events table.
+        if not (shapes.factory_parameter_words and params & words.names(shapes.factory_parameter_words)) \
+                and not self.factory_runs_once(fn, factory):
+            return False
         if not self.closure_writes(fn, name):
             return False
-        if not (self._returns_closure(fn) or self._handed_out(fn, name) or self._written_by_listener(fn, name)):
-            return False
-        if shapes.factory_parameter_words and params & words.names(shapes.factory_parameter_words):
-            return True
-        return self.factory_runs_once(fn, factory)
+        return self._returns_closure(fn) or self._handed_out(fn, name) or self._written_by_listener(fn, name)
 
     def _returns_closure(self, fn: SyntaxNode) -> bool:
         """Does the factory return a function (or an object of functions) that outlives the call?"""
