@@ -495,6 +495,16 @@ def node_bytes(node: Node) -> bytes:
     return node.text or b""
 
 
+def texts_of(nodes: list[Node]) -> list[bytes]:
+    """node_bytes of each node, in one loop: for counting the many nodes of a file by their text."""
+    return [node.text or b"" for node in nodes]
+
+
+def has_error(node: Node) -> bool:
+    """Is there a syntax error (or a missing node) anywhere in the node's subtree?"""
+    return node.has_error
+
+
 def to_location(node: Node, path: str, lines: list[bytes]) -> Location:
     """1-based line/column in characters; tree-sitter gives 0-based rows and byte columns."""
 

@@ -12,11 +12,13 @@ from ..syntax import (
     descendants,
     enclosing,
     field,
+    has_error,
     innermost_containers,
     named_children,
     node_bytes,
     node_text,
     parent_of,
+    texts_of,
 )
 from ..vocabulary import current as vocabulary
 from .common import naming_facts, write_tags
@@ -90,13 +92,17 @@ def _name_refs(py: PyFile) -> dict[str, int]:
     """How often each identifier is used: every identifier, less the names a `def` or `class` defines and
     those an import statement lists (an import names a function; it does not use it). Counted by text
     first and corrected by the few definitions and imports, rather than asking every identifier's parent."""
-    counts = Counter(node_bytes(node) for node in descendants(py.root, "identifier"))
+    counts = Counter(texts_of(descendants(py.root, "identifier")))
     for definition in descendants(py.root, _DEFINITIONS):
         name = field(definition, "name")
         if name is not None and name.type == "identifier":
             counts[node_bytes(name)] -= 1
     for statement in descendants(py.root, _IMPORTS):
-        for identifier in descendants(statement, "identifier"):
+        names = descendants(statement, "identifier")
+        if not has_error(statement):  # the grammar puts a well-formed import's every name in a dotted name or alias
+            counts.subtract(texts_of(names))
+            continue
+        for identifier in names:
             parent = parent_of(identifier)
             if parent is not None and parent.type in ("dotted_name", "aliased_import"):
                 counts[node_bytes(identifier)] -= 1
