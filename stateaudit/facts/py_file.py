@@ -288,21 +288,28 @@ class PyFile(FileAnalysis):
         return all(enclosing(n, frozenset({"decorator"})) is not None or enclosing(n, FUNCTIONS) is None for n in uses)
 
     @cached_property
-    def _call_uses(self) -> dict[str, list[SyntaxNode]]:
-        """Function name -> nodes that call it or apply it as a decorator."""
-        uses: dict[str, list[SyntaxNode]] = {}
+    def call_targets(self) -> list[tuple[SyntaxNode, str]]:
+        """Every call and decorator whose callee ends in a plain name (`f()`, `obj.f()`, `@f`, `@mod.f`), with
+        that name, in pre-order: one pass that the service index's calls and the factories' uses share."""
+        found: list[tuple[SyntaxNode, str]] = []
         for node in descendants(self.root, _CALLS_AND_DECORATORS):
             target = None
             if node.type == "call":
                 target = field(node, "function")
-            elif node.type == "decorator" and named_children(node):
+            elif named_children(node):  # a decorator; `@register(...)` names a call, whose own callee counts
                 target = named_children(node)[0]
-            if target is None:
-                continue
-            if target.type == "attribute":
+            if target is not None and target.type == "attribute":
                 target = field(target, "attribute")
             if target is not None and target.type == "identifier":
-                uses.setdefault(node_text(target), []).append(node)
+                found.append((node, node_text(target)))
+        return found
+
+    @cached_property
+    def _call_uses(self) -> dict[str, list[SyntaxNode]]:
+        """Function name -> nodes that call it or apply it as a decorator."""
+        uses: dict[str, list[SyntaxNode]] = {}
+        for node, name in self.call_targets:
+            uses.setdefault(name, []).append(node)
         return uses
 
     # -- classes ----------------------------------------------------------------

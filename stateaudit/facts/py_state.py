@@ -80,7 +80,6 @@ def _outer_function(fn: SyntaxNode) -> SyntaxNode:
 
 _IMPORTS = frozenset({"import_statement", "import_from_statement"})
 _DEFINITIONS = frozenset({"function_definition", "class_definition"})
-_CALLS = frozenset({"call", "decorator"})
 
 
 def _uses(py: PyFile) -> tuple[dict[str, int], list[tuple[str, str, str]]]:
@@ -119,16 +118,10 @@ def _calls(py: PyFile) -> list[tuple[str, str, str]]:
     calls: list[tuple[str, str, str]] = []
     contexts: dict[int, str] = {}
     callers: dict[int, str] = {}
-    nodes = descendants(py.root, _CALLS)
+    targets = py.call_targets  # `@register(...)` is not among them: its inner call is counted as a call
+    nodes = [node for node, _name in targets]
     # Each call's function, found in one sweep over the file's functions rather than by climbing its parents.
-    for node, fn in zip(nodes, innermost_containers(nodes, descendants(py.root, FUNCTIONS)), strict=True):
-        target = field(node, "function") if node.type == "call" else (named_children(node) or [None])[0]
-        if target is not None and target.type == "call" and node.type == "decorator":
-            continue  # `@register(...)`: the inner call is counted as a call
-        if target is not None and target.type == "attribute":
-            target = field(target, "attribute")
-        if target is None or target.type != "identifier":
-            continue
+    for (node, name), fn in zip(targets, innermost_containers(nodes, descendants(py.root, FUNCTIONS)), strict=True):
         caller = ""
         if fn is not None and fn.type == "function_definition":  # the same for every call in a function
             if fn.id not in callers:
@@ -140,7 +133,7 @@ def _calls(py: PyFile) -> list[tuple[str, str, str]]:
             if fn.id not in contexts:
                 contexts[fn.id] = instantiation_context(py, field(fn, "body") or node)
             context = contexts[fn.id]
-        calls.append((node_text(target), context, caller))
+        calls.append((name, context, caller))
     return calls
 
 
