@@ -221,6 +221,11 @@ def settled_early(early: Mapping[str, Any], classes_in_file: Mapping[str, ClassI
     singleton when the file declares the class. A fact missing here is unknown, not absent."""
     known = settled_shape(early)
     _decide_from_file(early.get, classes_in_file, known)
+    if not _through_singleton(early.get):  # as settled() decides them, for the early facts that hold them
+        known.update((name, early[name]) for name in ("rebound", "rebound_to", "owner_singleton") if name in early)
+        if not early.get("writer_methods"):
+            known.update((name, early[name]) for name in ("written_after_init", "rebound_at_runtime")
+                         if name in early)
     return known
 
 

@@ -263,7 +263,11 @@ def _build_match(rule: Rule, captures, parsed: ParsedFile, analysis, module, cla
         facts, writes = _memo(analysis, "_state_facts", (target, name, value),
                               lambda: module.state_facts(analysis, target, name, value, scope, early))
     elif subject == "global":
-        facts, writes = module.global_facts(analysis, target, name)
+        shape = _memo(analysis, "_global_shapes", (target, name),
+                      lambda: module.global_shape_facts(analysis, target, name))
+        if not may_hold(rule.where, settled_early(shape[0], classes)):
+            return None  # never rebound, or reported at another node: its clients and writes need no reading
+        facts, writes = module.global_facts(analysis, target, name, shape)
     elif subject == "singleton":
         cls = _first(captures, "class")
         facts, writes = module.singleton_facts(analysis, target, node_text(cls) if cls is not None else None)

@@ -312,8 +312,11 @@ def _assigned_in_init(cls: SyntaxNode, name: str) -> bool:
     return False
 
 
-def global_facts(py: PyFile, target: SyntaxNode, name_node: SyntaxNode | None) -> tuple[dict[str, Any], list[WriteSite]]:
-    """Facts for a module variable: does any function rebind it through `global`?"""
+def global_shape_facts(py: PyFile, target: SyntaxNode,
+                       name_node: SyntaxNode | None) -> tuple[dict[str, Any], list[WriteSite]]:
+    """The facts of a module variable its file settles before the rest are read: does any function rebind it
+    through `global`, its name, its container, and is it reported at another node? Most module variables are
+    never rebound, and a rule that wants them rebound stops here (match.py)."""
     name = node_text(name_node)
     # A function rebinds a module name only through `global` (otherwise the name is its own local): a file
     # without a global statement has no such write, and needs no events table to say so.
@@ -327,11 +330,20 @@ def global_facts(py: PyFile, target: SyntaxNode, name_node: SyntaxNode | None) -
     return {
         "scope": "module", **naming_facts(name, None), "container": container_of(value),
         "rebound": bool(writes), "writes": frozenset(w.op for w in writes), "written_after_init": False,
-        "owner_kind": "module", "clients": py.clients_in(py.root),
-        "lifetime_local": "process", "duplicate": duplicate,
-        "rebound_at_startup": bool(writes) and _rebound_only_at_startup(py, name),
-        "stored": write_tags(py.parsed, [w.line for w in writes]),
-        "increments": "increment" in write_tags(py.parsed, [w.line for w in writes]),
+        "owner_kind": "module", "lifetime_local": "process", "duplicate": duplicate,
+    }, writes
+
+
+def global_facts(py: PyFile, target: SyntaxNode, name_node: SyntaxNode | None,
+                 shape: tuple[dict[str, Any], list[WriteSite]] | None = None) -> tuple[dict[str, Any], list[WriteSite]]:
+    """Facts for a module variable: does any function rebind it through `global`? (`shape`: what
+    global_shape_facts gave, when the caller has it.)"""
+    facts, writes = shape or global_shape_facts(py, target, name_node)
+    tags = write_tags(py.parsed, [w.line for w in writes])
+    return {
+        **facts, "clients": py.clients_in(py.root),
+        "rebound_at_startup": bool(writes) and _rebound_only_at_startup(py, node_text(name_node)),
+        "stored": tags, "increments": "increment" in tags,
     }, writes
 
 

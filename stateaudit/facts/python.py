@@ -7,6 +7,7 @@ from .py_state import (
     early_state_facts,
     file_index,
     global_facts,
+    global_shape_facts,
     shape_facts,
     singleton_facts,
     state_facts,
@@ -18,4 +19,4 @@ from .references import class_facts
 GLOBALS_ARE = "global"
 
 __all__ = ["GLOBALS_ARE", "PyFile", "analyse", "call_facts", "call_shape_facts", "class_facts", "container_of", "decorator_facts", "early_state_facts", "file_index",
-           "global_facts", "instantiation_context", "shape_facts", "singleton_facts", "state_facts", "state_scope"]
+           "global_facts", "global_shape_facts", "instantiation_context", "shape_facts", "singleton_facts", "state_facts", "state_scope"]
