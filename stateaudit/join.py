@@ -7,7 +7,7 @@ a candidate, so a worker can drop a candidate whose `where:` already fails on th
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
 
@@ -198,15 +198,7 @@ def settled(facts: Mapping[str, Any], classes_in_file: Mapping[str, ClassInfo]) 
         decided["wraps_cache"] = get("wraps_cache")
     if not get("writer_functions"):
         decided["written_at_boot_only"] = get("written_at_boot_only")
-    at_boot = bool(get("writer_methods"))  # _boot_time_writes may clear the two below
-    through_singleton = _through_singleton(get)  # _writes_through_singleton may set them
-    if not at_boot:
-        decided["boot_registry"] = get("boot_registry")
-        for name in ("written_after_init", "rebound_at_runtime"):
-            if get(name) or not through_singleton:
-                decided[name] = get(name)
-    if not through_singleton:
-        decided.update(owner_singleton=get("owner_singleton"), rebound=get("rebound"), rebound_to=get("rebound_to"))
+    _decide_writes(get, decided)
     _decide_from_file(get, classes_in_file, decided)
     if get("kind") != "file-write":
         decided["calls_file_writer"] = False
@@ -221,11 +213,7 @@ def settled_early(early: Mapping[str, Any], classes_in_file: Mapping[str, ClassI
     singleton when the file declares the class. A fact missing here is unknown, not absent."""
     known = settled_shape(early)
     _decide_from_file(early.get, classes_in_file, known)
-    if not _through_singleton(early.get):  # as settled() decides them, for the early facts that hold them
-        known.update((name, early[name]) for name in ("rebound", "rebound_to", "owner_singleton") if name in early)
-        if not early.get("writer_methods"):
-            known.update((name, early[name]) for name in ("written_after_init", "rebound_at_runtime")
-                         if name in early)
+    _decide_writes(early.get, known, early.__contains__)  # for the early facts that hold them (module variables)
     return known
 
 
@@ -234,6 +222,21 @@ def settled_shape(shape: Mapping[str, Any]) -> dict[str, Any]:
     state candidate's early facts, which settled_early completes): those the join cannot change, as they
     are. A fact missing here is unknown, not absent."""
     return {name: value for name, value in shape.items() if name not in JOINED}
+
+
+def _decide_writes(get, decided: dict[str, Any], computed: Callable[[str], bool] = lambda _name: True) -> None:
+    """The write facts no step of the join can change for this candidate, of those `computed` says it has:
+    _boot_time_writes may clear the first two for a static field's writer methods, and
+    _writes_through_singleton may set them all for a field of a named class."""
+    through_singleton = _through_singleton(get)
+    if not get("writer_methods"):
+        if computed("boot_registry"):
+            decided["boot_registry"] = get("boot_registry")
+        for name in ("written_after_init", "rebound_at_runtime"):
+            if computed(name) and (get(name) or not through_singleton):
+                decided[name] = get(name)
+    if not through_singleton:
+        decided.update((name, get(name)) for name in ("owner_singleton", "rebound", "rebound_to") if computed(name))
 
 
 def _through_singleton(get) -> bool:
