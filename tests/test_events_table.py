@@ -46,11 +46,13 @@ def reset():
 
 
 def _tables(source: bytes, grammar: str):
-    """Two tables of one tree (class ids are node ids, the same in both), each from its own analysis."""
+    """Two tables of one tree (class ids are node ids, the same in both), each from its own analysis, and
+    the analyses, which must outlive their tables (a table refers back to its analysis weakly)."""
     release_index()
     parsed = parse_source(source, grammar)
     module = facts_module(QUERY_LANGUAGE[grammar])
-    return module.analyse(parsed).events, module.analyse(parsed).events
+    analyses = module.analyse(parsed), module.analyse(parsed)
+    return analyses[0].events, analyses[1].events, analyses
 
 
 def _plain(events):
@@ -70,7 +72,7 @@ def _sources():
 def test_each_key_asked_alone_gets_what_the_one_pass_table_holds(order):
     checked = 0
     for source, grammar in _sources():
-        one_pass, lazy = _tables(source, grammar)
+        one_pass, lazy, _analyses = _tables(source, grammar)
         whole = [(key, _plain(events)) for key, events in one_pass.items()]
         keys = lazy.keys()
         assert keys == [key for key, _ in whole]  # the same keys, in the order they first appear
@@ -90,12 +92,12 @@ def test_aliases_are_credited_as_the_one_pass_table_credits_them():
         keys = [key for key in reversed(table.keys()) if key[0] == kind and key[-1] == name]
         return [[op for _line, op, _fn in table.get(key)] for key in keys]
 
-    table = _tables(ALIASES_TS, "typescript")[0]
+    table, _, _analyses = _tables(ALIASES_TS, "typescript")
     assert ops(table, "this", "sessions") == [["read"]]
     assert ops(table, "name", "t") == [["set"]]
     assert ops(table, "name", "s") == [["read", "set"]]
     assert ops(table, "name", "registry") == [["read", "push", "set", "delete"]]
-    table = _tables(ALIASES_PY, "python")[0]
+    table, _, _analyses = _tables(ALIASES_PY, "python")
     assert ops(table, "name", "again") == [["rebind", "append"]]
     assert ops(table, "name", "items") == [["rebind", "read", "append"]]
     assert ops(table, "self", "items") == [["rebind", "read"]]

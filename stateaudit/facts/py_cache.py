@@ -13,6 +13,7 @@ Three idioms recur in real services:
 
 from __future__ import annotations
 
+import weakref
 from functools import cached_property
 
 from ..syntax import SyntaxNode, descendants, field, named_children, node_text, nodes_of_types, parent_of, points_of
@@ -52,7 +53,9 @@ class PyCaches:
     """What one Python file says about caches; built lazily from its PyFile."""
 
     def __init__(self, py) -> None:
-        self.py = py
+        # The file's analysis keeps this object (PyFile.caches): a plain reference back would make a cycle,
+        # which outlives the file until the cycle collector finds it, tree and all.
+        self.py = weakref.proxy(py)
 
     @cached_property
     def library_classes(self) -> set[str]:

@@ -5,6 +5,7 @@ that TsFile and PyFile fill in, and the few methods they override are the per-la
 
 from __future__ import annotations
 
+import weakref
 from bisect import bisect_left
 from dataclasses import dataclass
 from functools import cached_property
@@ -666,10 +667,14 @@ class EventsTable:
     and of their aliases in turn; from nothing else. So a file asked about a few names reads those names'
     references only, not every reference's key and operation. The answers and their order are those of
     the whole table built in one pass: `items()` and `keys()` give it, in the order keys first appear.
+
+    It belongs to its file's analysis (`FileAnalysis.events`) and refers back to it weakly, so the file's
+    objects are freed the moment its match is done, without the cycle collector; asked after the analysis is
+    gone, it raises ReferenceError.
     """
 
     def __init__(self, analysis: FileAnalysis) -> None:
-        self._analysis = analysis
+        self._analysis = weakref.proxy(analysis)  # which keeps this table: no cycle to outlive the file
         self._references = descendants(analysis.root, analysis.reference_types)
         shapes = analysis.write_shapes
         self._by_name: dict[str, list[int]] = {}  # the last name of a reference -> its positions
