@@ -109,21 +109,22 @@ def _matched(files: list[SourceFile], work: FileWork, jobs: int, progress: Progr
     executor = ProcessPoolExecutor(max_workers=jobs, mp_context=_context(), initializer=_start_worker,
                                    initargs=(work,))
     try:
-        # as_completed lets go of each future once handed out, so no batch's records outlive their use.
-        for future in as_completed([executor.submit(_match_batch, b) for b in batches_by_size(files, sizes, jobs)]):
-            blobs, stored = future.result()
-            del future
-            if work.cache is not None:
-                work.cache.records.adopt(stored)
-            if progress is not None:
-                progress(len(blobs))
-            blobs.reverse()
-            while blobs:
-                rel, blob = blobs.pop()
-                with gc_paused():  # a record is many small objects
-                    record = pickle.loads(blob)
-                del blob
-                yield rel, record
+        with fewer_young_collections():  # the parent joins each record as it comes: it makes no cycles either
+            # as_completed lets go of each future once handed out, so no batch's records outlive their use.
+            for future in as_completed([executor.submit(_match_batch, b) for b in batches_by_size(files, sizes, jobs)]):
+                blobs, stored = future.result()
+                del future
+                if work.cache is not None:
+                    work.cache.records.adopt(stored)
+                if progress is not None:
+                    progress(len(blobs))
+                blobs.reverse()
+                while blobs:
+                    rel, blob = blobs.pop()
+                    with gc_paused():  # a record is many small objects
+                        record = pickle.loads(blob)
+                    del blob
+                    yield rel, record
     except BaseException:  # Ctrl-C, SIGTERM, a broken pool, the caller gone: stop the workers now
         _stop_workers(executor)
         raise
