@@ -126,7 +126,7 @@ def _from_utf16(rel: str, raw: bytes) -> SourceText:
 
 def read_head(file: SourceFile, limit: int) -> bytes:
     """At most `limit` bytes of a file: enough to tell a file over the size limit without reading it all."""
-    with file.path.open("rb") as handle:
+    with open(file.fs_path, "rb") as handle:  # not file.path: a Path object per file cost more than the open
         return handle.read(limit)
 
 

@@ -189,7 +189,7 @@ def batches_by_size(files: list[SourceFile], sizes: list[int], jobs: int) -> lis
 
 def _size(file: SourceFile) -> int:
     try:
-        return file.path.stat().st_size
+        return os.stat(file.fs_path).st_size  # no Path object per file: this runs before the pool starts
     except OSError:
         return 0
 
