@@ -155,14 +155,16 @@ class Settled(Mapping[str, Any]):
     in the file); otherwise it is missing, and `where:` tests on it are left to the join.
     """
 
-    __slots__ = ("_facts", "_decided")
+    __slots__ = ("_facts", "_decided", "_unknown")
 
-    def __init__(self, facts: Mapping[str, Any], decided: dict[str, Any]) -> None:
+    def __init__(self, facts: Mapping[str, Any], decided: dict[str, Any],
+                 unknown: frozenset[str] = frozenset()) -> None:
         self._facts = facts
         self._decided = decided
+        self._unknown = unknown  # facts not computed yet (see settled): missing, whatever else is decided
 
     def __contains__(self, name: object) -> bool:
-        return name not in JOINED or name in self._decided
+        return name not in self._unknown and (name not in JOINED or name in self._decided)
 
     def __getitem__(self, name: str) -> Any:
         if name not in JOINED:
@@ -176,11 +178,13 @@ class Settled(Mapping[str, Any]):
         raise TypeError("a Settled view answers single facts only")
 
 
-def settled(facts: Mapping[str, Any], classes_in_file: Mapping[str, ClassInfo]) -> Settled:
+def settled(facts: Mapping[str, Any], classes_in_file: Mapping[str, ClassInfo],
+            unknown: frozenset[str] = frozenset()) -> Settled:
     """What the join will say of this candidate for the facts it cannot change (see Settled).
 
     `classes_in_file`: the first class of each name its file declares, which is what ServiceIndex.lookup
-    answers for a name and that file. Each branch mirrors one step of service_facts.
+    answers for a name and that file. Each branch mirrors one step of service_facts. `unknown`: the costly
+    facts of a candidate not computed yet (a decorated function's clients); every other fact is in `facts`.
     """
     get = facts.get
     decided: dict[str, Any] = {}
@@ -204,7 +208,7 @@ def settled(facts: Mapping[str, Any], classes_in_file: Mapping[str, ClassInfo]) 
         decided["calls_file_writer"] = False
     if get("rule") != "ts.memory-rate-limiter":
         decided["wraps_memory_limiter"] = get("wraps_memory_limiter")
-    return Settled(facts, decided)
+    return Settled(facts, decided, unknown)
 
 
 def settled_early(early: Mapping[str, Any], classes_in_file: Mapping[str, ClassInfo]) -> dict[str, Any]:

@@ -257,6 +257,7 @@ def test_the_join_never_changes_what_a_file_settles(ruleset, monkeypatch):
     from stateaudit import match as match_module
     from stateaudit.conditions import FACT_NAMES
     from stateaudit.facts import ServiceIndex
+    from stateaudit.facts.references import CLASS_FACTS_LATER
     from stateaudit.join import JOINED, service_facts, settled, settled_early, settled_shape
 
     EARLY = ("scope", "name", "class_name", "container", "declared_with")  # facts.*.early_state_facts
@@ -265,7 +266,7 @@ def test_the_join_never_changes_what_a_file_settles(ruleset, monkeypatch):
              "persistent_temp")  # facts.*.call_shape_facts, both languages
 
     monkeypatch.setattr(match_module, "may_hold", lambda condition, known: True)
-    checked = decided = shaped = 0
+    checked = decided = shaped = staged = 0
     for root in (FIXTURES / "aiponge", FIXTURES / "rules"):
         config = Config(include_tests=True)
         files = list(discover_files(root, config).files)
@@ -293,5 +294,14 @@ def test_the_join_never_changes_what_a_file_settles(ruleset, monkeypatch):
                 for name, value in settled_shape(shape).items():
                     assert joined.get(name) == value, (file.rel, match.rule_id, name, "shape")
                     shaped += 1
+                # A class candidate is first judged without its costly facts, which must then count as unknown.
+                before = {name: match.facts[name] for name in FACT_NAMES if name in match.facts
+                          and name not in CLASS_FACTS_LATER}
+                known_before = settled(before, classes, unknown=CLASS_FACTS_LATER)
+                for name in FACT_NAMES | JOINED:
+                    if name in known_before:
+                        assert name not in CLASS_FACTS_LATER, (file.rel, match.rule_id, name)
+                        assert joined.get(name) == known_before[name], (file.rel, match.rule_id, name, "before")
+                        staged += match.rule_id.endswith(".client-backed-store") and name in JOINED
                 checked += 1
-    assert checked > 2000 and decided > 10000 and shaped > 1000, (checked, decided, shaped)
+    assert checked > 2000 and decided > 10000 and shaped > 1000 and staged > 10, (checked, decided, shaped, staged)

@@ -761,14 +761,19 @@ class EventsTable:
         self._done |= names
 
 
-def class_facts(analysis: FileAnalysis, cls: SyntaxNode) -> tuple[dict[str, Any], list[WriteSite]]:
-    """Facts for a class that may keep its state only in a shared store, in either language."""
+# The facts of a class that read its whole body again: asked only once the others leave its rule a chance.
+CLASS_FACTS_LATER = frozenset({"client_writes"})
+
+
+def class_facts(analysis: FileAnalysis, cls: SyntaxNode, later: bool = True) -> tuple[dict[str, Any], list[WriteSite]]:
+    """Facts for a class that may keep its state only in a shared store, in either language; without `later`,
+    all but those of CLASS_FACTS_LATER (every class of a file is a candidate; its name rules most out)."""
     name = analysis.class_name(cls) or ""
     stateful = analysis.stateful_fields(cls)
     return {
         **naming_facts(name, name, symbol=name), "scope": "class", "owner_kind": "class",
         "clients": analysis.clients_in(cls), "stateful_fields": stateful, "stateful": bool(stateful),
-        "client_writes": writes_through_client(field(cls, "body"), analysis.parsed.language),
+        **({"client_writes": writes_through_client(field(cls, "body"), analysis.parsed.language)} if later else {}),
         "lifetime_local": "request" if analysis.request_scoped(cls) else "unknown",
     }, []
 
