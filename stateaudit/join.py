@@ -184,7 +184,7 @@ def settled(facts: Mapping[str, Any], classes_in_file: Mapping[str, ClassInfo],
 
     `classes_in_file`: the first class of each name its file declares, which is what ServiceIndex.lookup
     answers for a name and that file. Each branch mirrors one step of service_facts. `unknown`: the costly
-    facts of a candidate not computed yet (a decorated function's clients); every other fact is in `facts`.
+    facts of a candidate not computed yet (a class's client writes); every other fact is in `facts`.
     """
     get = facts.get
     decided: dict[str, Any] = {}

@@ -146,7 +146,9 @@ def _collect_young_less_often() -> None:
 
 @contextmanager
 def fewer_young_collections() -> Iterator[None]:
-    """Young collections every YOUNG_COLLECTION_EVERY allocations while files are matched in this process."""
+    """Young collections every YOUNG_COLLECTION_EVERY allocations while this process matches files or takes
+    the records the workers matched (and, between two, while its caller joins them: records are acyclic too).
+    Left as it is until the generator that holds it ends or is closed."""
     thresholds = gc.get_threshold()
     _collect_young_less_often()
     try:
