@@ -253,7 +253,7 @@ def _build_match(rule: Rule, captures, parsed: ParsedFile, analysis, module, cla
         # Cheapest first; each step stops a candidate whose rule cannot hold on what is known so far.
         shape = _memo(analysis, "_shape_facts", (target, name, value),
                       lambda: module.shape_facts(analysis, target, name, value))
-        if not may_hold(rule.where, settled_early(shape, classes)):
+        if not _shape_may_hold(analysis, rule, shape, classes):
             return None  # another container or declaration keyword
         scope = module.state_scope(analysis, target, name, value)
         if not may_hold(rule.where, {"scope": scope}):  # the join never changes scope
@@ -295,6 +295,27 @@ def _build_match(rule: Rule, captures, parsed: ParsedFile, analysis, module, cla
         symbol=facts.get("symbol") or None, snippet=_snippet(parsed, location.line, location.end_line),
         facts=facts, write_sites=tuple(writes),
     )
+
+
+def _shape_may_hold(analysis, rule: Rule, shape: dict[str, Any], classes: dict) -> bool:
+    """may_hold(rule.where, settled_early(shape, classes)), worked out once per file for each rule and shape.
+
+    A file's state candidates come by the thousand (every local collection-shaped assignment) and share a
+    handful of shapes (`{"container": None}` above all); the answer depends on the shape alone, for
+    settled_early reads the file's classes only for a field's owner, which a shape never names (no scope, no
+    class name there). A shape that names them, or holds a value that cannot be a key, is worked out each time.
+    """
+    if "scope" in shape or "class_name" in shape:
+        return may_hold(rule.where, settled_early(shape, classes))
+    try:
+        key = (rule.id, *shape.items())
+        verdicts = analysis.__dict__.setdefault("_shape_verdicts", {})
+        verdict = verdicts.get(key)
+    except TypeError:  # an unhashable fact value
+        return may_hold(rule.where, settled_early(shape, classes))
+    if verdict is None:
+        verdict = verdicts[key] = may_hold(rule.where, settled_early(shape, classes))
+    return verdict
 
 
 def _may_hold_before(rule: Rule, later: frozenset[str], meta: dict[str, str], classes: dict,
