@@ -246,7 +246,6 @@ def _build_match(rule: Rule, captures, parsed: ParsedFile, analysis, module, cla
     name = _first(captures, "name")
     value = _first(captures, "value")
     subject = rule.subject if rule.subject != "auto" else subject_of(rule.kind, target.type)
-    meta = {"rule": rule.id, "kind": rule.kind, "language": parsed.language, "path": parsed.rel}
     if subject == "global":
         subject = module.GLOBALS_ARE  # "state" where the language has no global statement (TypeScript)
     if subject == "state":
@@ -282,11 +281,11 @@ def _build_match(rule: Rule, captures, parsed: ParsedFile, analysis, module, cla
     elif subject == "decorator":
         facts, writes = module.decorator_facts(analysis, target)
     else:
-        if not _may_hold_before(rule, module.CLASS_FACTS_LATER, meta, classes,
+        if not _may_hold_before(rule, module.CLASS_FACTS_LATER, _identity(rule, parsed), classes,
                                 lambda: module.class_facts(analysis, target, later=False)[0]):
             return None  # its name or fields already fail the rule: its body need not be read again
         facts, writes = module.class_facts(analysis, target)
-    facts = Facts.from_extractor({**facts, **meta})
+    facts = Facts.from_extractor({**facts, **_identity(rule, parsed)})
     if not may_hold(rule.where, settled(facts, classes)):
         return None  # fails on what the file alone decides: no service-wide fact can change that
     location = parsed.location(target)
@@ -295,6 +294,11 @@ def _build_match(rule: Rule, captures, parsed: ParsedFile, analysis, module, cla
         symbol=facts.get("symbol") or None, snippet=_snippet(parsed, location.line, location.end_line),
         facts=facts, write_sites=tuple(writes),
     )
+
+
+def _identity(rule: Rule, parsed: ParsedFile) -> dict[str, str]:
+    """The facts every candidate of a rule in a file has; made only for a candidate that gets that far."""
+    return {"rule": rule.id, "kind": rule.kind, "language": parsed.language, "path": parsed.rel}
 
 
 def _shape_may_hold(analysis, rule: Rule, shape: dict[str, Any], classes: dict) -> bool:
@@ -318,11 +322,11 @@ def _shape_may_hold(analysis, rule: Rule, shape: dict[str, Any], classes: dict) 
     return verdict
 
 
-def _may_hold_before(rule: Rule, later: frozenset[str], meta: dict[str, str], classes: dict,
+def _may_hold_before(rule: Rule, later: frozenset[str], identity: dict[str, str], classes: dict,
                      early: Callable[[], dict[str, Any]]) -> bool:
     """Can the rule still hold, judged on every fact of the candidate but the costly `later` ones (`early()`
     computes the others)? Those count as unknown, so this never drops what the full facts would keep."""
-    return may_hold(rule.where, settled(Facts.from_extractor({**early(), **meta}), classes, unknown=later))
+    return may_hold(rule.where, settled(Facts.from_extractor({**early(), **identity}), classes, unknown=later))
 
 
 def _memo(analysis, table: str, nodes: tuple, compute):
