@@ -288,27 +288,32 @@ class PyFile(FileAnalysis):
         return all(enclosing(n, frozenset({"decorator"})) is not None or enclosing(n, FUNCTIONS) is None for n in uses)
 
     @cached_property
-    def call_targets(self) -> list[tuple[SyntaxNode, str]]:
+    def call_targets(self) -> list[tuple[SyntaxNode, str, bool]]:
         """Every call and decorator whose callee ends in a plain name (`f()`, `obj.f()`, `@f`, `@mod.f`), with
-        that name, in pre-order: one pass that the service index's calls and the factories' uses share."""
-        found: list[tuple[SyntaxNode, str]] = []
+        that name and whether it is a call of that name alone (`f()`, which may make an instance), in pre-order:
+        one pass that the service index's calls and instantiations and the factories' uses share."""
+        found: list[tuple[SyntaxNode, str, bool]] = []
         for node in descendants(self.root, _CALLS_AND_DECORATORS):
             target = None
             if node.type == "call":
                 target = field(node, "function")
             elif named_children(node):  # a decorator; `@register(...)` names a call, whose own callee counts
                 target = named_children(node)[0]
-            if target is not None and target.type == "attribute":
+            if target is None:
+                continue
+            if target.type == "identifier":
+                found.append((node, node_text(target), node.type == "call"))
+            elif target.type == "attribute":
                 target = field(target, "attribute")
-            if target is not None and target.type == "identifier":
-                found.append((node, node_text(target)))
+                if target is not None and target.type == "identifier":
+                    found.append((node, node_text(target), False))
         return found
 
     @cached_property
     def _call_uses(self) -> dict[str, list[SyntaxNode]]:
         """Function name -> nodes that call it or apply it as a decorator."""
         uses: dict[str, list[SyntaxNode]] = {}
-        for node, name in self.call_targets:
+        for node, name, _plain in self.call_targets:
             uses.setdefault(name, []).append(node)
         return uses
 
@@ -465,10 +470,16 @@ def app_attribute(left: SyntaxNode | None) -> bool:
     return _dotted(owner) in vocabulary().names("contexts.python.app_objects")
 
 
-def instantiation_context(py: PyFile, node: SyntaxNode) -> str:
+def made_for_app(node: SyntaxNode) -> bool:
+    """Is the value at `node` assigned to an attribute of the application (`app.state.x = X()`, Flask
+    `app.events = X()`)? It then lives as long as the application."""
     parent = parent_of(node)
-    if parent is not None and parent.type == "assignment" and app_attribute(field(parent, "left")):
-        return "app-state"  # `app.state.x = X()`, Flask `app.events = X()`: lives as long as the application
+    return parent is not None and parent.type == "assignment" and app_attribute(field(parent, "left"))
+
+
+def instantiation_context(py: PyFile, node: SyntaxNode) -> str:
+    if made_for_app(node):
+        return "app-state"
     return py.context_of(node)  # module, startup, handler or function: `FileAnalysis.context_of`
 
 

@@ -32,6 +32,7 @@ from .py_file import (
     instantiation_context,
     is_default_factory,
     long_lived_shape,
+    made_for_app,
     module_instances,
     owner_of,
 )
@@ -54,11 +55,8 @@ def file_index(py: PyFile) -> FileIndex:
             has_static_instance=py.has_singleton_instance(cls) or py.has_singleton_base(cls),
             stateful_fields=py.stateful_fields(cls), clients=py.clients_in(cls),
         ))
-    for node in descendants(py.root, "call"):
-        callee = field(node, "function")
-        if callee is not None and callee.type == "identifier" and node_text(callee)[:1].isupper():
-            index.instantiations.append((node_text(callee), instantiation_context(py, node)))
-    index.name_refs, index.calls = _uses(py)
+    index.calls, index.instantiations = _calls_and_instantiations(py)
+    index.name_refs = _name_refs(py)
     index.dispatched = frozenset(node_text(field(fn, "name")) for fn in descendants(py.root, "function_definition")
                                  if any(d.split("(")[0] not in plain for d in py.decorators(fn)))
     index.module = module_path(py.parsed.rel)
@@ -80,11 +78,6 @@ def _outer_function(fn: SyntaxNode) -> SyntaxNode:
 
 _IMPORTS = frozenset({"import_statement", "import_from_statement"})
 _DEFINITIONS = frozenset({"function_definition", "class_definition"})
-
-
-def _uses(py: PyFile) -> tuple[dict[str, int], list[tuple[str, str, str]]]:
-    """How often each name is used (definitions aside), and every call and decorator: (callee, context, caller)."""
-    return _name_refs(py), _calls(py)
 
 
 def _name_refs(py: PyFile) -> dict[str, int]:
@@ -113,28 +106,27 @@ def _name_refs(py: PyFile) -> dict[str, int]:
     return refs
 
 
-def _calls(py: PyFile) -> list[tuple[str, str, str]]:
-    """Every call and decorator of a plain or dotted name: (callee, context, outermost caller)."""
+def _calls_and_instantiations(py: PyFile) -> tuple[list[tuple[str, str, str]], list[tuple[str, str]]]:
+    """Every call and decorator of a plain or dotted name: (callee, context, outermost caller); and every
+    call of a capitalised plain name, which may make an instance: (class, where it is made)."""
     calls: list[tuple[str, str, str]] = []
-    contexts: dict[int, str] = {}
+    instantiations: list[tuple[str, str]] = []
     callers: dict[int, str] = {}
     targets = py.call_targets  # `@register(...)` is not among them: its inner call is counted as a call
-    nodes = [node for node, _name in targets]
+    nodes = [node for node, _name, _plain in targets]
     # Each call's function, found in one sweep over the file's functions rather than by climbing its parents.
-    for (node, name), fn in zip(targets, innermost_containers(nodes, descendants(py.root, FUNCTIONS)), strict=True):
+    for (node, name, plain), fn in zip(targets, innermost_containers(nodes, descendants(py.root, FUNCTIONS)),
+                                       strict=True):
         caller = ""
         if fn is not None and fn.type == "function_definition":  # the same for every call in a function
             if fn.id not in callers:
                 callers[fn.id] = node_text(field(_outer_function(fn), "name"))
             caller = callers[fn.id]
-        if node.type == "decorator" or fn is None:
-            context = "module"
-        else:  # the same for every call in a function: computed once per function
-            if fn.id not in contexts:
-                contexts[fn.id] = instantiation_context(py, field(fn, "body") or node)
-            context = contexts[fn.id]
+        context = "module" if node.type == "decorator" else py.context_in(fn)
         calls.append((name, context, caller))
-    return calls
+        if plain and name[:1].isupper():
+            instantiations.append((name, "app-state" if made_for_app(node) else context))
+    return calls, instantiations
 
 
 def _writer_functions(py: PyFile, keys: list[tuple], writes: list[WriteSite]) -> tuple[tuple[str, bool], ...]:

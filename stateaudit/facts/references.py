@@ -309,7 +309,11 @@ class FileAnalysis:
         """Where the code at `node` runs: 'module' (at load), 'startup' (start-up code: a start-up function, a
         hook, set-up code handed the application, a constructor), 'handler' (per request, message or job) or
         'function' (somewhere else). The innermost function that says decides."""
-        fn = enclosing(node, self.function_types)
+        return self.context_in(enclosing(node, self.function_types))
+
+    def context_in(self, fn: SyntaxNode | None) -> str:
+        """context_of the code directly in `fn` (None: at module level), for a caller that knows the function
+        already (one sweep over a file's functions rather than climbing from each node)."""
         if fn is None:
             return "module"
         known = self.__dict__.setdefault("_contexts", {})  # the same for all code in a function: once each
