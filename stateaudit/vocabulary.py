@@ -205,7 +205,12 @@ class Vocabulary:
     sources: tuple[Path, ...] = ()  # the files read, in order: part of the cache's context
 
     def names(self, key: str) -> frozenset[str]:
-        return frozenset(self.values.get(key, ()))
+        """A Names key's names, made a set once per vocabulary: fact extractors ask per candidate."""
+        cache = self._derived
+        found = cache.get(("names", key))
+        if found is None:
+            found = cache[("names", key)] = frozenset(self.values.get(key, ()))
+        return found
 
     def groups(self, key: str) -> dict[str, tuple[str, ...]]:
         return dict(self.values.get(key, {}))
@@ -222,14 +227,14 @@ class Vocabulary:
 
     def matcher(self, key: str) -> re.Pattern[str]:
         """One compiled pattern for a Names(glob) or Patterns key; cached per vocabulary."""
-        cache = self._matchers
+        cache = self._derived
         if key not in cache:
             cache[key] = _compile(_shape(key), list(self.values.get(key, ())))
         return cache[key]
 
     def group_matchers(self, key: str) -> list[tuple[str, re.Pattern[str]]]:
         """(group, compiled pattern) for a Groups(Patterns) key, in the groups' order."""
-        cache = self._matchers
+        cache = self._derived
         if key not in cache:
             shape = _shape(key)
             assert isinstance(shape, Groups)
@@ -237,8 +242,37 @@ class Vocabulary:
                           for group, items in self.values.get(key, {}).items()]
         return cache[key]
 
+    def group_of_module(self, key: str, module: str, separator: str) -> str | None:
+        """The first group of a Groups(Names) key that lists `module` or a module it lies under (`redis` for
+        `redis.asyncio` with the separator "."), or None. Each prefix of `module` ending before a separator is
+        looked up in a table made once, not compared with every listed name."""
+        table = self._derived.get(("group_of_module", key))
+        if table is None:
+            table = self._derived[("group_of_module", key)] = {}
+            for rank, (group, listed) in enumerate(self.values.get(key, {}).items()):
+                for name in listed:
+                    table.setdefault(name, (rank, group))
+        found = table.get(module)
+        prefix_end = module.find(separator)
+        while prefix_end >= 0:
+            here = table.get(module[:prefix_end])
+            if here is not None and (found is None or here[0] < found[0]):
+                found = here
+            prefix_end = module.find(separator, prefix_end + 1)
+        return found[1] if found is not None else None
+
+    def group_searched(self, key: str, text: str) -> str | None:
+        """The first group of a Groups(Patterns) key whose pattern searches `text` successfully, or None;
+        remembered per text, for names asked again in file after file (a class's `self.redis`)."""
+        memo = self._derived.setdefault(("group_searched", key), {})
+        if text not in memo:
+            memo[text] = next((group for group, pattern in self.group_matchers(key) if pattern.search(text)), None)
+        return memo[text]
+
     @cached_property
-    def _matchers(self) -> dict[str, Any]:
+    def _derived(self) -> dict[Any, Any]:
+        """What is worked out from the values (compiled patterns, sets, lookup tables), once per vocabulary;
+        never pickled: a worker makes its own."""
         return {}
 
     def __getstate__(self) -> dict[str, Any]:  # compiled patterns are rebuilt in a worker, not pickled

@@ -654,3 +654,37 @@ def test_a_team_application_property_makes_what_hangs_on_it_app_state(tmp_path, 
     assert finding not in shipped_found  # a member of some object's property: a function's doing
     team_found = _found(tmp_path / "svc", _team(tmp_path, "contexts:\n  typescript:\n    app_state_properties: [shared]\n"))
     assert team_found == shipped_found | {finding}
+
+
+@pytest.mark.parametrize("key, separator", [("clients.python.modules", "."), ("clients.typescript.modules", "/")])
+def test_a_module_belongs_to_the_first_client_kind_listing_it_or_a_module_above_it(key, separator):
+    """`group_of_module` answers from a table of prefixes; it must agree with comparing the module with every
+    listed name, the first kind winning, for listed modules, their sub-modules and look-alikes."""
+    words = shipped()
+    groups = words.groups(key)
+    listed = [name for names in groups.values() for name in names]
+    asked = {module for name in listed for module in (name, name + separator + "sub", name + separator + "a" + separator
+                                                          + "b", name + "x", "x" + name, separator + name)}
+    asked |= {"", separator, "project" + separator + "redis"}
+
+    def by_comparison(module: str) -> str | None:
+        return next((group for group, names in groups.items()
+                     if any(module == name or module.startswith(name + separator) for name in names)), None)
+
+    assert listed
+    for module in sorted(asked):
+        assert words.group_of_module(key, module, separator) == by_comparison(module), module
+    assert any(words.group_of_module(key, module, separator) for module in asked)
+
+
+def test_derived_lookups_of_one_key_do_not_collide():
+    """A key's names and its compiled pattern are kept apart in the vocabulary's memo."""
+    words = shipped()
+    key = "contexts.python.plain_decorators"
+    pattern = words.matcher(key)
+    names = words.names(key)
+    assert isinstance(names, frozenset) and names
+    assert words.matcher(key) is pattern and words.names(key) is names
+    assert words.group_searched("clients.python.self_attributes", "redis_client") == \
+        next((group for group, p in words.group_matchers("clients.python.self_attributes") if p.search("redis_client")),
+             None)

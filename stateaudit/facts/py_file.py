@@ -17,6 +17,7 @@ from ..syntax import (
     node_text,
     nodes_of_types,
     parent_of,
+    texts_of,
 )
 from ..vocabulary import current as vocabulary
 from .references import (
@@ -133,33 +134,33 @@ class PyFile(FileAnalysis):
         """An imported client's name, a `self.`/`cls.` attribute named like a client
         (`clients.python.self_attributes`), a Django manager (`X.objects`). Each is a client for sure, so
         none needs checking against the service index, and none depends on the asking node's class."""
-        starts: list[int] = []
-        sites: list[tuple[int, tuple[str, str, bool] | None, str | None]] = []
-        self_attributes = vocabulary().group_matchers("clients.python.self_attributes")
-        names = {name.encode(): kind for name, kind in self.client_names.items()}
-        # With no client imported, no name is a use: only attributes need looking at.
-        for child in descendants(self.root, self.reference_types if names else "attribute"):
+        found: list[tuple[int, int, tuple[str, str, bool]]] = []  # (start, end, use)
+        names = {name.encode(): (kind, name, False) for name, kind in self.client_names.items()}
+        if names:  # with no client imported, no name is a use: only attributes need looking at
+            identifiers = descendants(self.root, "identifier")
+            for child, text in zip(identifiers, texts_of(identifiers), strict=True):
+                if text in names:
+                    found.append((*bytes_of(child), names[text]))
+        words = vocabulary()
+        attributes = descendants(self.root, "attribute")
+        for child, text in zip(attributes, texts_of(attributes), strict=True):
+            # An attribute's text begins with its object's and ends with its name: most are neither.
+            if not (text.startswith((b"self", b"cls")) or text.endswith(b"objects")):
+                continue
+            obj, attr_node = field(child, "object"), field(child, "attribute")
+            owner = node_bytes(obj) if obj is not None else None
             ref = None
-            if child.type == "identifier":
-                kind = names.get(node_bytes(child))
-                if kind:
-                    ref = (kind, node_text(child), False)
-            else:
-                obj, attr_node = field(child, "object"), field(child, "attribute")
-                owner = node_bytes(obj) if obj is not None else None
-                if owner in (b"self", b"cls"):
-                    attr = node_text(attr_node)
-                    for kind, pattern in self_attributes:
-                        if pattern.search(attr):
-                            ref = (kind, attr, False)
-                            break
-                elif attr_node is not None and node_bytes(attr_node) == b"objects":
-                    ref = ("database", node_text(obj), False)
+            if owner in (b"self", b"cls"):
+                attr = node_text(attr_node)
+                kind = words.group_searched("clients.python.self_attributes", attr)
+                if kind is not None:
+                    ref = (kind, attr, False)
+            elif attr_node is not None and node_bytes(attr_node) == b"objects":
+                ref = ("database", node_text(obj), False)
             if ref is not None:
-                site_start, site_end = bytes_of(child)
-                starts.append(site_start)
-                sites.append((site_end, ref, None))
-        return starts, sites
+                found.append((*bytes_of(child), ref))
+        found.sort(key=lambda site: site[0])  # by start: each node takes those within its bytes by bisection
+        return [start for start, _end, _ref in found], [(end, ref, None) for _start, end, ref in found]
 
     # -- references and writes -----------------------------------------------
 

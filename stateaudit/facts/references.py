@@ -480,13 +480,10 @@ class FileAnalysis:
         client module or a sub-module of one (a module in two kinds counts as the first), and names imported
         from the project that look like clients (`local_client_names`)."""
         shapes, words = self.import_shapes, vocabulary()
-        client_modules = words.groups(shapes.client_modules)
         local_names = words.group_matchers(shapes.local_client_names) if shapes.local_client_names else []
-        separator = shapes.submodule_separator
         names: dict[str, str] = {}
         for local, source in self.imports.items():
-            kind = next((kind for kind, modules in client_modules.items()
-                         if any(source == m or source.startswith(m + separator) for m in modules)), None)
+            kind = words.group_of_module(shapes.client_modules, source, shapes.submodule_separator)
             if kind is None and source.startswith(shapes.project_prefix):
                 kind = next((kind for kind, pattern in local_names if pattern.search(local)), None)
             if kind is not None:
