@@ -129,7 +129,9 @@ class PyCaches:
     @cached_property
     def lru_wrappers(self) -> set[str]:
         """Module functions whose body applies functools' lru_cache: decorators that give each function a cache."""
-        wrappers = set()
+        wrappers: set[str] = set()
+        if b"functools" not in self.py.parsed.source:
+            return wrappers  # is_lru needs `functools.` or a name imported from it: most files have neither
         for stmt in named_children(self.py.root):
             fn = field(stmt, "definition") if stmt.type == "decorated_definition" else stmt
             if fn is None or fn.type != "function_definition":

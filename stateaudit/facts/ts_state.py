@@ -35,7 +35,8 @@ from .ts_syntax import (
     unwrap,
 )
 
-_INDEXED_HERE = CLASS_TYPES | {"new_expression", "call_expression", "pair"}
+_INDEXED_NO_PAIRS = CLASS_TYPES | {"new_expression", "call_expression"}
+_INDEXED_HERE = _INDEXED_NO_PAIRS | {"pair"}
 _TYPE_NAMES = frozenset({"identifier", "type_identifier"})
 
 
@@ -43,8 +44,14 @@ def file_index(ts: TsFile) -> FileIndex:
     index = FileIndex()
     long_lived = vocabulary().names("contexts.typescript.long_lived_decorators")
     provider_keys = vocabulary().names("contexts.typescript.provider_keys")
-    file_writers = frozenset(name.encode() for name in vocabulary().names("libraries.typescript.file_writers"))
-    for node in descendants(ts.root, _INDEXED_HERE):
+    source = ts.parsed.source
+    # A file write's callee and a provider's key are named in the file: most files name none of them.
+    file_writers = frozenset(writer for name in vocabulary().names("libraries.typescript.file_writers")
+                             if (writer := name.encode()) in source)
+    listed = _INDEXED_HERE
+    if not any(key.encode() in source for key in provider_keys):
+        listed = _INDEXED_NO_PAIRS
+    for node in descendants(ts.root, listed):
         if node.type in CLASS_TYPES:
             name = ts.class_name(node)
             if not name:
@@ -69,7 +76,7 @@ def file_index(ts: TsFile) -> FileIndex:
                     if fn is not None and node_text(field(fn, "name")) == "constructor":
                         index.limiter_classes.add(ts.class_name(ts.class_of(node)) or "")
         elif node.type == "call_expression":
-            writer = _file_writer_name(ts, node, file_writers)
+            writer = _file_writer_name(ts, node, file_writers) if file_writers else ""
             if writer:
                 index.file_writers.add(writer)
             callee = field(node, "function")
