@@ -365,23 +365,25 @@ class FileAnalysis:
         """Does a local of `fn` live as long as the process? It does when `fn` is a factory run once at
         start-up that hands out a closure writing the local: middleware factories, plugins, decorators
         applied at import. Then it is state of the process, as a module variable is."""
-        shapes = self.closure_shapes
-        factory = self.factory_name(fn)
-        if not factory:
-            return False
-        params = self.parameter_names(fn)
-        words = vocabulary()
-        if params & shapes.not_factory_parameters or (
-                shapes.not_factory_parameter_words and params & words.names(shapes.not_factory_parameter_words)):
-            return False
         # All must hold; asked cheapest first. Most functions (methods, helpers) are not run once at start-up,
         # and that costs a look-up, where a closure's writes cost the file's events table.
-        if not (shapes.factory_parameter_words and params & words.names(shapes.factory_parameter_words)) \
-                and not self.factory_runs_once(fn, factory):
-            return False
-        if not self.closure_writes(fn, name):
+        if not self._factory_run_once(fn) or not self.closure_writes(fn, name):
             return False
         return self._returns_closure(fn) or self._handed_out(fn, name) or self._written_by_listener(fn, name)
+
+    def _factory_run_once(self, fn: SyntaxNode) -> bool:
+        """Is `fn` a named factory, run once at start-up, whose parameters do not say otherwise? The same for
+        every local of `fn`: worked out once per function (a handler's every `{}` and `[]` asks)."""
+        known = self.__dict__.setdefault("_factories", {})
+        if fn.id not in known:
+            shapes, words = self.closure_shapes, vocabulary()
+            factory = self.factory_name(fn)
+            params = self.parameter_names(fn) if factory else set()
+            known[fn.id] = bool(factory) and not (params & shapes.not_factory_parameters or (
+                shapes.not_factory_parameter_words and params & words.names(shapes.not_factory_parameter_words))) \
+                and bool(shapes.factory_parameter_words and params & words.names(shapes.factory_parameter_words)
+                         or self.factory_runs_once(fn, factory))
+        return known[fn.id]
 
     def _returns_closure(self, fn: SyntaxNode) -> bool:
         """Does the factory return a function (or an object of functions) that outlives the call?"""
