@@ -96,6 +96,7 @@ class CalleeDispatch:
         self.patterns = patterns
         self.by_name: dict[bytes, list[int]] = {}  # literal name -> the patterns naming it, in order
         self.tested: list[int] = []  # the patterns with a regex, in order
+        self.known: dict[bytes, tuple[int, ...]] = {}  # callee text -> the patterns accepting it, in order
         for order, pattern in enumerate(patterns):
             if pattern.names is None:
                 self.tested.append(order)
@@ -103,14 +104,22 @@ class CalleeDispatch:
                 for name in pattern.names:
                     self.by_name.setdefault(name, []).append(order)
 
+    def accepting(self, text: bytes) -> tuple[int, ...]:
+        """The patterns that accept a callee text, in order; remembered per text, for callee names recur in
+        file after file (`get`, `filter`, `push`) and each regex test decodes and searches."""
+        orders = self.known.get(text)
+        if orders is None:
+            found = self.by_name.get(text, [])
+            tested = [o for o in self.tested if _holds(self.patterns[o].tests, text)]
+            orders = tuple(sorted([*found, *tested]) if tested else found)
+            if len(self.known) >= KNOWN_CALLEES:
+                self.known.clear()  # a bound on memory: the names of one huge generated file need not stay
+            self.known[text] = orders
+        return orders
+
     def dispatch(self, captures: dict, results: list[list[dict]]) -> None:
         callee = captures[SHARED_CALLEE][0]
-        text = callee.text or b""
-        orders = self.by_name.get(text, ())
-        if self.tested:
-            tested = [o for o in self.tested if _holds(self.patterns[o].tests, text)]
-            if tested:
-                orders = sorted([*orders, *tested])
+        orders = self.accepting(callee.text or b"")
         if not orders:
             return
         parent = callee.parent
@@ -120,6 +129,9 @@ class CalleeDispatch:
             pattern = self.patterns[order]
             if form in pattern.forms:
                 results[pattern.owner].append({"target": [call], pattern.capture: [callee]})
+
+
+KNOWN_CALLEES = 50_000  # callee texts whose accepting patterns a process remembers at most
 
 
 def _holds(tests: tuple[tuple[str, object], ...], text: bytes) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from stateaudit.callee_patterns import split_query
+from stateaudit.callee_patterns import KNOWN_CALLEES, CalleeDispatch, split_query
 from stateaudit.syntax import compile_query, parse_source, run_queries, run_query
 
 PYTHON_SOURCE = b'''import shutil, sqlite3
@@ -82,6 +82,19 @@ def test_each_query_gets_its_own_matches_in_order(grammar, source, texts):
     alone = [run_query(query, parsed.root) for query in queries]
     assert sum(map(len, alone)) >= 12  # the source exercises the patterns
     assert run_queries(queries, parsed.root) == alone
+    assert run_queries(queries, parsed.root) == alone  # the callees' patterns now come from memory
+
+
+def test_the_callees_remembered_are_bounded_and_answer_as_when_worked_out():
+    split = split_query("python", 0, PYTHON_QUERIES[1])
+    dispatch = CalleeDispatch("python", list(split.callees))
+    texts = [b"create_engine", b"DiskSQLiteCache", b"SqliteCache", b"open", b"connect"]
+    first = [dispatch.accepting(text) for text in texts]
+    assert first[0] == (0, 1) and first[1] == first[2] == (2,) and first[3] == first[4] == ()
+    for number in range(KNOWN_CALLEES + 10):
+        dispatch.accepting(b"name%d" % number)
+    assert len(dispatch.known) <= KNOWN_CALLEES
+    assert [dispatch.accepting(text) for text in texts] == first
 
 
 def test_only_patterns_whose_meaning_is_certain_are_taken_out():
