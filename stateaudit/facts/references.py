@@ -365,9 +365,11 @@ class FileAnalysis:
         """Does a local of `fn` live as long as the process? It does when `fn` is a factory run once at
         start-up that hands out a closure writing the local: middleware factories, plugins, decorators
         applied at import. Then it is state of the process, as a module variable is."""
-        # All must hold; asked cheapest first. Most functions (methods, helpers) are not run once at start-up,
-        # and that costs a look-up, where a closure's writes cost the file's events table.
-        if not self._factory_run_once(fn) or not self.closure_writes(fn, name):
+        # All must hold; asked cheapest first. Most functions hold no function at all (no closure can write
+        # the local: a look-up in the index) and are not run once at start-up (a look-up per function), where a
+        # closure's writes cost the file's events table.
+        if len(descendants(fn, self.function_types)) < 2 or not self._factory_run_once(fn) \
+                or not self.closure_writes(fn, name):
             return False
         return self._returns_closure(fn) or self._handed_out(fn, name) or self._written_by_listener(fn, name)
 
