@@ -378,14 +378,20 @@ class FileAnalysis:
         every local of `fn`: worked out once per function (a handler's every `{}` and `[]` asks)."""
         known = self.__dict__.setdefault("_factories", {})
         if fn.id not in known:
-            shapes, words = self.closure_shapes, vocabulary()
-            factory = self.factory_name(fn)
-            params = self.parameter_names(fn) if factory else set()
-            known[fn.id] = bool(factory) and not (params & shapes.not_factory_parameters or (
-                shapes.not_factory_parameter_words and params & words.names(shapes.not_factory_parameter_words))) \
-                and bool(shapes.factory_parameter_words and params & words.names(shapes.factory_parameter_words)
-                         or self.factory_runs_once(fn, factory))
+            known[fn.id] = self._is_factory_run_once(fn)
         return known[fn.id]
+
+    def _is_factory_run_once(self, fn: SyntaxNode) -> bool:
+        shapes, words = self.closure_shapes, vocabulary()
+        factory = self.factory_name(fn)
+        if not factory:
+            return False
+        params = self.parameter_names(fn)
+        if params & shapes.not_factory_parameters or (
+                shapes.not_factory_parameter_words and params & words.names(shapes.not_factory_parameter_words)):
+            return False
+        return bool(shapes.factory_parameter_words and params & words.names(shapes.factory_parameter_words)) \
+            or self.factory_runs_once(fn, factory)
 
     def _returns_closure(self, fn: SyntaxNode) -> bool:
         """Does the factory return a function (or an object of functions) that outlives the call?"""
