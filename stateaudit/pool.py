@@ -25,7 +25,7 @@ from .model import ParseError, SourceFile
 from .ruleset import RuleSet
 
 if TYPE_CHECKING:
-    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures import Future, ProcessPoolExecutor
 
 # Below this much source a pool costs more (process start, result transfer) than it saves.
 POOL_MIN_BYTES = 1_000_000
@@ -101,7 +101,7 @@ def _matched(files: list[SourceFile], work: FileWork, jobs: int, progress: Progr
                     progress(1)
         return
     # Imported here: a scan small enough for one process (a rescan after one edit) needs neither.
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures import ProcessPoolExecutor
 
     prepare(work.ruleset, (f.language for f in files))
     if work.cache is not None:  # else the forked workers would write the records kept here once more
@@ -110,8 +110,8 @@ def _matched(files: list[SourceFile], work: FileWork, jobs: int, progress: Progr
                                    initargs=(work,))
     try:
         with fewer_young_collections():  # the parent joins each record as it comes: it makes no cycles either
-            # as_completed lets go of each future once handed out, so no batch's records outlive their use.
-            for future in as_completed([executor.submit(_match_batch, b) for b in batches_by_size(files, sizes, jobs)]):
+            # Each future is let go of once handed out, so no batch's records outlive their use.
+            for future in completed([executor.submit(_match_batch, b) for b in batches_by_size(files, sizes, jobs)]):
                 blobs, stored = future.result()
                 del future
                 if work.cache is not None:
@@ -129,6 +129,27 @@ def _matched(files: list[SourceFile], work: FileWork, jobs: int, progress: Progr
         _stop_workers(executor)
         raise
     executor.shutdown()
+
+
+SIGNAL_CHECK_S = 0.2  # how long the parent waits on its workers at most before Python's signal handlers run
+
+
+def completed(futures: list[Future]) -> Iterator[Future]:
+    """Each future as it completes (as `as_completed` gives them), waking every SIGNAL_CHECK_S meanwhile.
+
+    The kernel hands a Ctrl-C or SIGTERM to any thread of the process: to the executor's manager or queue
+    feeder thread as well as to the main thread. Python's handler then runs only when the main thread runs
+    again, and a wait without a timeout left it asleep until the next batch was done: on a big batch the scan
+    went on for tens of seconds after Ctrl-C. Nothing keeps a future once it is handed out.
+    """
+    from concurrent.futures import FIRST_COMPLETED, wait
+
+    pending = set(futures)
+    futures.clear()
+    while pending:
+        done, pending = wait(pending, timeout=SIGNAL_CHECK_S, return_when=FIRST_COMPLETED)
+        while done:
+            yield done.pop()
 
 
 # Matching a file makes tens of thousands of short-lived objects and no reference cycles (the fact tables

@@ -8,14 +8,19 @@ outlast the short wait that follows.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
+from concurrent.futures import ProcessPoolExecutor
 
 import pytest
+
+from stateaudit.pool import SIGNAL_CHECK_S, _stop_workers, completed
 
 from .conftest import FIXTURES, REPO
 
@@ -29,8 +34,15 @@ def big_tree(tmp_path_factory):
     """Twenty copies of the example platform: a scan of some seconds even on a fast machine."""
     root = tmp_path_factory.mktemp("big")
     for i in range(20):
-        shutil.copytree(FIXTURES / "aiponge", root / f"copy{i}")
+        # A scan of the fixture in a working copy leaves its cache there: not part of the tree to scan.
+        shutil.copytree(FIXTURES / "aiponge", root / f"copy{i}", ignore=shutil.ignore_patterns(".stateaudit-cache"))
     return root
+
+
+def _default_sigint():
+    """The scan starts with Ctrl-C's default action, as from a terminal, whatever this test run was started
+    with: a shell starts background jobs with SIGINT ignored, and a program rightly keeps an inherited SIG_IGN."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def start_scan(tmp_path, tree, delay, jobs):
@@ -42,6 +54,7 @@ def start_scan(tmp_path, tree, delay, jobs):
         [sys.executable, "-m", "stateaudit", "scan", str(tree), "--format", "json", "-o", str(report),
          "--config", str(fifo), "--no-cache", "--jobs", str(jobs)],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        preexec_fn=_default_sigint,
     )
     with open(fifo, "w") as config:  # returns once the scan has opened its config
         config.write("fail_on: none\n")
@@ -138,3 +151,32 @@ def test_a_command_whose_interrupt_was_wrapped_still_exits_130(capsys):
         signal.signal(signal.SIGTERM, handlers[1])
     assert stopped.value.code == 130
     assert capsys.readouterr().err == "stateaudit: interrupted; no report was written\n"
+
+
+class _Woken(Exception):
+    """Raised by this test's SIGINT handler, so that nothing it misses could stop the test run itself."""
+
+
+def _raise_woken(_signum, _frame):
+    raise _Woken
+
+
+def test_ctrl_c_that_another_thread_receives_still_stops_the_wait_on_the_workers():
+    """The kernel hands a process's Ctrl-C to any of its threads, the executor's own among them; Python runs
+    the handler in the main thread only when that thread runs. Waiting on the workers must wake for it."""
+    previous = signal.signal(signal.SIGINT, _raise_woken)
+    executor = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
+    receiver = threading.Thread(target=time.sleep, args=(3,))
+    try:
+        futures = [executor.submit(time.sleep, 30)]  # a batch far longer than the wait allowed below
+        receiver.start()
+        threading.Timer(0.5, signal.pthread_kill, (receiver.ident, signal.SIGINT)).start()
+        started = time.monotonic()
+        with pytest.raises(_Woken):
+            for _future in completed(futures):
+                pass
+        assert time.monotonic() - started < 0.5 + 5 * SIGNAL_CHECK_S + 2
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        _stop_workers(executor)
+        receiver.join()
