@@ -311,15 +311,14 @@ def _shape_may_hold(analysis, rule: Rule, shape: dict[str, Any], classes: dict) 
     """
     if "scope" in shape or "class_name" in shape:
         return may_hold(rule.where, settled_early(shape, classes))
+    verdicts = analysis.__dict__.setdefault("_shape_verdicts", {})
+    key = (rule.id, *shape.items())
     try:
-        key = (rule.id, *shape.items())
-        verdicts = analysis.__dict__.setdefault("_shape_verdicts", {})
-        verdict = verdicts.get(key)
+        if key not in verdicts:
+            verdicts[key] = may_hold(rule.where, settled_early(shape, classes))
+        return verdicts[key]
     except TypeError:  # an unhashable fact value
         return may_hold(rule.where, settled_early(shape, classes))
-    if verdict is None:
-        verdict = verdicts[key] = may_hold(rule.where, settled_early(shape, classes))
-    return verdict
 
 
 def _may_hold_before(rule: Rule, later: frozenset[str], identity: dict[str, str], classes: dict,

@@ -254,10 +254,14 @@ class FileAnalysis:
         """Is `name` a parameter or local of `fn` itself?"""
         raise NotImplementedError
 
+    def nested_functions(self, fn: SyntaxNode) -> list[SyntaxNode]:
+        """The functions defined inside `fn`, at any depth, in pre-order: one look-up in the file's index."""
+        return descendants(fn, self.function_types)[1:]  # the list starts with `fn` itself
+
     def closure_writes(self, fn: SyntaxNode, name: str) -> list[WriteSite]:
         """Writes to a local of `fn` from the functions nested in it that do not bind the name themselves:
         the closures that may outlive the call."""
-        nested = descendants(fn, self.function_types)[1:]  # the list starts with `fn` itself
+        nested = self.nested_functions(fn)
         if not nested or not self._named_in_nested(fn, nested, name):
             return []  # no nested function names it or an alias of it: no events table needed
         return [WriteSite(line, op) for line, op, event_fn in self.events.get(("name", name), [])
@@ -368,8 +372,7 @@ class FileAnalysis:
         # All must hold; asked cheapest first. Most functions hold no function at all (no closure can write
         # the local: a look-up in the index) and are not run once at start-up (a look-up per function), where a
         # closure's writes cost the file's events table.
-        if len(descendants(fn, self.function_types)) < 2 or not self._factory_run_once(fn) \
-                or not self.closure_writes(fn, name):
+        if not self.nested_functions(fn) or not self._factory_run_once(fn) or not self.closure_writes(fn, name):
             return False
         return self._returns_closure(fn) or self._handed_out(fn, name) or self._written_by_listener(fn, name)
 
@@ -490,12 +493,11 @@ class FileAnalysis:
         client module or a sub-module of one (a module in two kinds counts as the first), and names imported
         from the project that look like clients (`local_client_names`)."""
         shapes, words = self.import_shapes, vocabulary()
-        local_names = words.group_matchers(shapes.local_client_names) if shapes.local_client_names else []
         names: dict[str, str] = {}
         for local, source in self.imports.items():
             kind = words.group_of_module(shapes.client_modules, source, shapes.submodule_separator)
-            if kind is None and source.startswith(shapes.project_prefix):
-                kind = next((kind for kind, pattern in local_names if pattern.search(local)), None)
+            if kind is None and shapes.local_client_names and source.startswith(shapes.project_prefix):
+                kind = words.group_searched(shapes.local_client_names, local)
             if kind is not None:
                 names[local] = kind
         return names

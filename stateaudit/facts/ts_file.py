@@ -131,7 +131,6 @@ class TsFile(FileAnalysis):
         (`clients.typescript.decorators`), and each `this.x`: the member `x`, with the use it makes when the
         asking node's class holds no client in `x` (a name like `clients.typescript.local_names`, or none)."""
         words = vocabulary()
-        local_names = words.group_matchers("clients.typescript.local_names")
         client_decorators = words.labels("clients.typescript.decorators")
         starts: list[int] = []
         sites: list[tuple[int, tuple[str, str, bool] | None, str | None]] = []
@@ -144,8 +143,8 @@ class TsFile(FileAnalysis):
             elif child.type == "member_expression" and node_text(field(child, "object")) == "this":
                 prop = node_text(field(child, "property"))
                 if prop not in named:
-                    named[prop] = next(((kind, prop, False) for kind, pattern in local_names
-                                        if prop != "queue" and pattern.search(prop)), None)
+                    kind = words.group_searched("clients.typescript.local_names", prop) if prop != "queue" else None
+                    named[prop] = (kind, prop, False) if kind is not None else None
                 ref = named[prop]
             elif child.type == "decorator":
                 kind = client_decorators.get(decorator_name(child))

@@ -423,12 +423,12 @@ def _client_constructed(ts: TsFile, value: SyntaxNode) -> str:
         cls = ts.class_of(value)
         heritage = next((c for c in children_of(cls) if c.type == "class_heritage"), None) if cls is not None else None
         names = [node_text(n) for n in descendants(heritage, _TYPE_NAMES)] if heritage else []
-    constructed = vocabulary().group_matchers("clients.typescript.constructed")
+    words = vocabulary()
     for name in names:
         ref = ts.client_ref(name)
         if ref:
             return ref[0]
-        kind = next((kind for kind, pattern in constructed if pattern.search(name)), "")
+        kind = words.group_searched("clients.typescript.constructed", name)
         if kind:
             return kind
     return ""
