@@ -102,3 +102,38 @@ def test_aliases_are_credited_as_the_one_pass_table_credits_them():
     assert ops(table, "name", "items") == [["rebind", "read", "append"]]
     assert ops(table, "self", "items") == [["rebind", "read"]]
     assert ops(table, "name", "registry") == [["rebind", "read", "rebind", "assign"]]
+
+
+def _keyed(analysis, nodes):
+    return sorted((node.start_byte, -node.end_byte) for node in nodes if analysis._base_key(node) is not None)
+
+
+def test_python_finds_a_names_references_through_its_identifiers_as_reading_every_reference_would():
+    """PyFile.references_named looks a name up among the identifiers (an attribute through its last part)
+    instead of reading every reference's name: the references that can name state must be the same."""
+    from stateaudit.facts.references import FileAnalysis
+
+    checked = 0
+    for source, grammar in _sources():
+        if grammar != "python":
+            continue
+        _one, _two, (py, _other) = _tables(source, grammar)
+        every = FileAnalysis.reference_names(py)
+        assert sorted(py.reference_names()) == sorted(name for name in every if name)
+        for name in every:
+            found = _keyed(py, py.references_named(name))
+            assert found == _keyed(py, FileAnalysis.references_named(py, name)), name
+            checked += len(found)
+    assert checked > 2000
+
+
+def test_an_invalid_byte_never_ends_up_in_a_python_identifier():
+    """What PyFile.references_named relies on to look a decoded name up by its UTF-8: the lexer splits an
+    identifier at a byte that is not UTF-8, so no identifier's text decodes with a replacement."""
+    for byte in (b"\xff", b"\xe9", b"\xc3", b"\xed\xa0\x80", b"\xf0\x9f"):
+        source = b"x" + byte + b"y = {}\nx" + byte + b"y[1] = 2\nself.a" + byte + b"b.append(1)\n"
+        release_index()
+        py = facts_module("python").analyse(parse_source(source, "python", recover=False))  # lines kept as written
+        texts = py.identifiers[1]
+        assert texts and all(text.decode("utf-8", "strict") for text in texts)
+        assert b"x" in texts and b"y" in texts

@@ -83,6 +83,43 @@ class PyFile(FileAnalysis):
                              second_level=True, limit=600, comment_start="#")
     field_shapes = FieldShapes(member_key="self")
 
+    @cached_property
+    def identifiers(self) -> tuple[list[SyntaxNode], list[bytes]]:
+        """The file's identifiers in pre-order, and their texts at the same places: read once, for the name
+        counts, the client uses and the references of a name, which most files all ask for."""
+        nodes = descendants(self.root, "identifier")
+        return nodes, texts_of(nodes)
+
+    def identifiers_named(self, text: bytes) -> list[SyntaxNode]:
+        """The identifiers of this text, in pre-order (found by the list's own search, not a Python loop)."""
+        nodes, texts = self.identifiers
+        found: list[SyntaxNode] = []
+        at = -1
+        while True:
+            try:
+                at = texts.index(text, at + 1)
+            except ValueError:
+                return found
+            found.append(nodes[at])
+
+    def references_named(self, name: str) -> list[SyntaxNode]:
+        """Every name of a Python reference is an identifier: a plain name, or an attribute's last part
+        (`self.x`, whose reference is the attribute). So the identifiers of that text say where they are,
+        without reading the name of every reference of the file. An attribute's own name refers to nothing
+        by itself (it has no key) and is left out. The lexer never puts an invalid byte in an identifier, so
+        a name's UTF-8 is its text."""
+        found = []
+        for node in self.identifiers_named(name.encode()):
+            parent = parent_of(node)
+            if parent is not None and parent.type == "attribute" and field(parent, "attribute") == node:
+                found.append(parent)
+            else:
+                found.append(node)
+        return found
+
+    def reference_names(self) -> list[str]:
+        return [text.decode() for text in dict.fromkeys(self.identifiers[1])]
+
     def import_bindings(self, statement: SyntaxNode) -> list[tuple[str, str]]:
         """`import x.y` (binds x), `import x as y` and `from m import n`, `from m import n as k`."""
         found: list[tuple[str, str]] = []
@@ -137,8 +174,7 @@ class PyFile(FileAnalysis):
         found: list[tuple[int, int, tuple[str, str, bool]]] = []  # (start, end, use)
         names = {name.encode(): (kind, name, False) for name, kind in self.client_names.items()}
         if names:  # with no client imported, no name is a use: only attributes need looking at
-            identifiers = descendants(self.root, "identifier")
-            for child, text in zip(identifiers, texts_of(identifiers), strict=True):
+            for child, text in zip(*self.identifiers, strict=True):
                 if text in names:
                     found.append((*bytes_of(child), names[text]))
         words = vocabulary()

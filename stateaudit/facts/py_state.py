@@ -84,7 +84,7 @@ def _name_refs(py: PyFile) -> dict[str, int]:
     """How often each identifier is used: every identifier, less the names a `def` or `class` defines and
     those an import statement lists (an import names a function; it does not use it). Counted by text
     first and corrected by the few definitions and imports, rather than asking every identifier's parent."""
-    counts = Counter(texts_of(descendants(py.root, "identifier")))
+    counts = Counter(py.identifiers[1])
     for definition in descendants(py.root, _DEFINITIONS):
         name = field(definition, "name")
         if name is not None and name.type == "identifier":

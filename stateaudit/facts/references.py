@@ -667,6 +667,27 @@ class FileAnalysis:
         return known[cls.id]
 
     @cached_property
+    def _references_by_name(self) -> dict[str, list[SyntaxNode]]:
+        """The file's references (`reference_types`) by their last name (`sessions` for `this.sessions`),
+        each list in pre-order."""
+        shapes = self.write_shapes
+        by_name: dict[str, list[SyntaxNode]] = {}
+        for node in descendants(self.root, self.reference_types):
+            last = field(node, shapes.member_name) if node.type == shapes.member else node
+            by_name.setdefault(node_text(last), []).append(node)
+        return by_name
+
+    def references_named(self, name: str) -> list[SyntaxNode]:
+        """The references whose last name is `name`, in any order (the events table puts them in pre-order);
+        a reference that can name no state may be left out. A language that can find them without reading
+        every reference's name says so."""
+        return self._references_by_name.get(name, [])
+
+    def reference_names(self) -> list[str]:
+        """The last name of every reference in the file (each once, in any order)."""
+        return list(self._references_by_name)
+
+    @cached_property
     def events(self) -> EventsTable:
         """Reference key -> events, with writes through simple aliases (`const s = this.sessions`) credited."""
         return EventsTable(self)
@@ -678,8 +699,9 @@ class EventsTable:
     A key's events come from the references ending in its name (`sessions` in `this.sessions`) and,
     through the aliases those make (`const s = this.sessions`), from the references of the aliases' names,
     and of their aliases in turn; from nothing else. So a file asked about a few names reads those names'
-    references only, not every reference's key and operation. The answers and their order are those of
-    the whole table built in one pass: `items()` and `keys()` give it, in the order keys first appear.
+    references only (`FileAnalysis.references_named`), not every reference's key and operation. The answers
+    and their order are those of the whole table built in one pass: `items()` and `keys()` give it, in the
+    order keys first appear.
 
     It belongs to its file's analysis (`FileAnalysis.events`) and refers back to it weakly, so the file's
     objects are freed the moment its match is done, without the cycle collector; asked after the analysis is
@@ -688,16 +710,10 @@ class EventsTable:
 
     def __init__(self, analysis: FileAnalysis) -> None:
         self._analysis = weakref.proxy(analysis)  # which keeps this table: no cycle to outlive the file
-        self._references = descendants(analysis.root, analysis.reference_types)
-        shapes = analysis.write_shapes
-        self._by_name: dict[str, list[int]] = {}  # the last name of a reference -> its positions
-        for position, node in enumerate(self._references):
-            last = field(node, shapes.member_name) if node.type == shapes.member else node
-            self._by_name.setdefault(node_text(last), []).append(position)
-        self._keys: dict[int, tuple | None] = {}  # position -> the reference's key, once read
-        self._operations: dict[int, tuple[str, str | None]] = {}  # position -> (operation, alias made), once read
+        self._keys: dict[int, tuple | None] = {}  # reference node id -> its key, once read
+        self._operations: dict[int, tuple[str, str | None]] = {}  # node id -> (operation, alias made), once read
         self._table: dict[tuple, list[Event]] = {}
-        self._first: dict[tuple, int] = {}  # key -> the position of its first reference
+        self._first: dict[tuple, tuple[int, int]] = {}  # key -> where its first reference is, in pre-order
         self._done: set[str] = set()
 
     def get(self, key: tuple, default: Any = None) -> list[Event] | Any:
@@ -713,55 +729,56 @@ class EventsTable:
         """Every key, in the order of its first reference (reads each reference's key, not its events);
         `members_only`: those of member references (`this.x`, `self.x`), the only ones naming an owner."""
         found: dict[tuple, None] = {}
-        member = self._analysis.write_shapes.member
-        for position, node in enumerate(self._references):
-            if members_only and node.type != member:
-                continue
-            key = self._key(position)
+        analysis = self._analysis
+        member = analysis.write_shapes.member
+        types = frozenset((member,)) if members_only else analysis.reference_types
+        for node in descendants(analysis.root, types):
+            key = self._key(node)
             if key is not None:
                 found.setdefault(key, None)
         return list(found)
 
     def items(self) -> list[tuple[tuple, list[Event]]]:
-        left = [name for name in self._by_name if name not in self._done]
+        left = [name for name in self._analysis.reference_names() if name not in self._done]
         if left:
             self._work_out(*left)  # one pass over the rest, not one per name
         return sorted(self._table.items(), key=lambda item: self._first[item[0]])
 
-    def _key(self, position: int) -> tuple | None:
-        if position not in self._keys:
-            self._keys[position] = self._analysis._base_key(self._references[position])
-        return self._keys[position]
+    def _key(self, node: SyntaxNode) -> tuple | None:
+        if node.id not in self._keys:
+            self._keys[node.id] = self._analysis._base_key(node)
+        return self._keys[node.id]
 
     def _work_out(self, *wanted: str) -> None:
         """The events of every key ending in a wanted name or in the name of an alias reachable from one,
-        from those names' references in order, aliases credited as the one-pass table credits them."""
+        from those names' references in pre-order, aliases credited as the one-pass table credits them."""
         analysis = self._analysis
-        names, pending, operations = set(), list(wanted), {}
+        names, pending, found = set(), list(wanted), {}
         while pending:
             current = pending.pop()
             if current in names:
                 continue
             names.add(current)
-            for position in self._by_name.get(current, ()):
-                if self._key(position) is not None:
-                    if position not in self._operations:
-                        self._operations[position] = analysis._operation(self._references[position])
-                    operations[position] = self._operations[position]
-                    if operations[position][1] is not None:
-                        pending.append(operations[position][1])
-        positions = sorted(operations)
-        nodes = [self._references[p] for p in positions]
+            for node in analysis.references_named(current):
+                if self._key(node) is not None:
+                    if node.id not in self._operations:
+                        self._operations[node.id] = analysis._operation(node)
+                    found[node.id] = node
+                    alias = self._operations[node.id][1]
+                    if alias is not None:
+                        pending.append(alias)
+        # Pre-order: by start, an ancestor before what it holds (references of one name never share a span).
+        nodes = sorted(found.values(), key=_preorder_key)
         functions = innermost_containers(nodes, self._functions)
         table: dict[tuple, list[Event]] = {}
         aliases: list[tuple[SyntaxNode | None, str, tuple]] = []
-        for position, node, fn in zip(positions, nodes, functions, strict=True):
-            key = self._keys[position]
-            op, alias = operations[position]
+        for node, fn in zip(nodes, functions, strict=True):
+            key = self._keys[node.id]
+            op, alias = self._operations[node.id]
             if alias is not None:
                 aliases.append((fn, alias, key))
             table.setdefault(key, []).append((line_of(node), op, fn))
-            self._first.setdefault(key, position)
+            self._first.setdefault(key, _preorder_key(node))
         for fn, alias, key in aliases:
             if key == ("name", alias):
                 continue  # `tb = tb.tb_next` rebinds the name; it is not an alias of itself
@@ -772,6 +789,12 @@ class EventsTable:
                     table.setdefault(key, []).append((line, op, event_fn))
         self._table.update(table)
         self._done |= names
+
+
+def _preorder_key(node: SyntaxNode) -> tuple[int, int]:
+    """Where a node comes in pre-order among nodes that nest or follow each other: by start, longest first."""
+    start, end = bytes_of(node)
+    return start, -end
 
 
 # The facts of a class that read its whole body again: asked only once the others leave its rule a chance.
