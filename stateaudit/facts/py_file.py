@@ -173,10 +173,8 @@ class PyFile(FileAnalysis):
         none needs checking against the service index, and none depends on the asking node's class."""
         found: list[tuple[int, int, tuple[str, str, bool]]] = []  # (start, end, use)
         names = {name.encode(): (kind, name, False) for name, kind in self.client_names.items()}
-        if names:  # with no client imported, no name is a use: only attributes need looking at
-            for child, text in zip(*self.identifiers, strict=True):
-                if text in names:
-                    found.append((*bytes_of(child), names[text]))
+        for text, use in names.items():  # each imported client's name, found by the list's own search
+            found.extend((*bytes_of(child), use) for child in self.identifiers_named(text))
         words = vocabulary()
         attributes = descendants(self.root, "attribute")
         for child, text in zip(attributes, texts_of(attributes), strict=True):
