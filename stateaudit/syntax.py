@@ -711,23 +711,30 @@ def innermost_containers(nodes: list[Node], containers: list[Node]) -> list[Node
     """For each node, the innermost of `containers` that lies around it (its nearest ancestor among them).
 
     Both lists are in pre-order (as `descendants` gives them): one sweep with a stack of open containers,
-    instead of climbing each node's ancestors (each step up is itself a walk down from the root in C).
+    instead of climbing each node's ancestors (each step up is itself a walk down from the root in C). Each
+    container's bytes are read once, not once per node it is tested against.
     """
     found: list[Node | None] = []
-    stack: list[Node] = []
-    following = 0
+    stack: list[tuple[int, int, Node]] = []  # the open containers, outermost first: (start, end, container)
+    bounds = [(container.start_byte, container.end_byte) for container in containers]
+    following, total = 0, len(containers)
     for node in nodes:
         start, end = node.start_byte, node.end_byte
-        while following < len(containers) and containers[following].start_byte <= start:
-            container = containers[following]
-            while stack and stack[-1].end_byte < container.start_byte:
+        while following < total and bounds[following][0] <= start:
+            container_start, container_end = bounds[following]
+            while stack and stack[-1][1] < container_start:
                 stack.pop()
-            stack.append(container)
+            stack.append((container_start, container_end, containers[following]))
             following += 1
-        while stack and stack[-1].end_byte < start:
+        while stack and stack[-1][1] < start:
             stack.pop()
-        found.append(next((c for c in reversed(stack) if c.start_byte <= start and end <= c.end_byte and c != node),
-                          None))
+        inner = None
+        for container_start, container_end, container in reversed(stack):
+            if container_start <= start and end <= container_end and (
+                    container_start != start or container_end != end or container != node):
+                inner = container
+                break
+        found.append(inner)
     return found
 
 

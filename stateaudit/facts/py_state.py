@@ -111,18 +111,23 @@ def _calls_and_instantiations(py: PyFile) -> tuple[list[tuple[str, str, str]], l
     call of a capitalised plain name, which may make an instance: (class, where it is made)."""
     calls: list[tuple[str, str, str]] = []
     instantiations: list[tuple[str, str]] = []
-    callers: dict[int, str] = {}
+    per_function: dict[int, tuple[str, str]] = {}  # a function node's id() -> (outermost caller, context)
     targets = py.call_targets  # `@register(...)` is not among them: its inner call is counted as a call
     nodes = [node for node, _name, _plain in targets]
-    # Each call's function, found in one sweep over the file's functions rather than by climbing its parents.
+    # Each call's function, found in one sweep over the file's functions rather than by climbing its parents;
+    # what a call takes from its function is the same for every call in it, so it is worked out once.
     for (node, name, plain), fn in zip(targets, innermost_containers(nodes, descendants(py.root, FUNCTIONS)),
                                        strict=True):
-        caller = ""
-        if fn is not None and fn.type == "function_definition":  # the same for every call in a function
-            if fn.id not in callers:
-                callers[fn.id] = node_text(field(_outer_function(fn), "name"))
-            caller = callers[fn.id]
-        context = "module" if node.type == "decorator" else py.context_in(fn)
+        if fn is None:
+            caller, context = "", "module"
+        else:
+            known = per_function.get(id(fn))  # the sweep hands out the listed function objects themselves
+            if known is None:
+                caller = node_text(field(_outer_function(fn), "name")) if fn.type == "function_definition" else ""
+                known = per_function[id(fn)] = (caller, py.context_in(fn))
+            caller, context = known
+        if node.type == "decorator":
+            context = "module"
         calls.append((name, context, caller))
         if plain and name[:1].isupper():
             instantiations.append((name, "app-state" if made_for_app(node) else context))
