@@ -368,7 +368,14 @@ class PyFile(FileAnalysis):
         return [node_text(d)[1:].strip() for d in named_children(parent) if d.type == "decorator"]
 
     def instance_collections(self, cls: SyntaxNode) -> list[tuple[str, SyntaxNode]]:
-        """Collections each instance gets: set in __init__/__post_init__/__new__, or dataclass default factories."""
+        """Collections each instance gets: set in __init__/__post_init__/__new__, or dataclass default factories.
+        Worked out once per class: the class's facts, its stateful fields and its candidates' keys all ask."""
+        known = self.__dict__.setdefault("_instance_collections_by_class", {})
+        if cls.id not in known:
+            known[cls.id] = self._instance_collections(cls)
+        return known[cls.id]
+
+    def _instance_collections(self, cls: SyntaxNode) -> list[tuple[str, SyntaxNode]]:
         found = []
         for fn in descendants(field(cls, "body"), "function_definition"):
             name = node_text(field(fn, "name"))
@@ -384,14 +391,19 @@ class PyFile(FileAnalysis):
         return found
 
     def class_collections(self, cls: SyntaxNode) -> list[tuple[str, SyntaxNode]]:
-        found = []
-        for stmt in named_children(field(cls, "body")):
-            if stmt.type == "expression_statement" and named_children(stmt) and named_children(stmt)[0].type == "assignment":
-                assign = named_children(stmt)[0]
-                left = field(assign, "left")
-                if left is not None and left.type == "identifier" and container_of(field(assign, "right")):
-                    found.append((node_text(left), assign))
-        return found
+        """The collections assigned in the class body itself (`handlers = {}`), once per class."""
+        known = self.__dict__.setdefault("_class_collections_by_class", {})
+        if cls.id not in known:
+            found = known[cls.id] = []
+            for stmt in named_children(field(cls, "body")):
+                if stmt.type != "expression_statement":
+                    continue
+                inner = named_children(stmt)
+                if inner and inner[0].type == "assignment":
+                    left = field(inner[0], "left")
+                    if left is not None and left.type == "identifier" and container_of(field(inner[0], "right")):
+                        found.append((node_text(left), inner[0]))
+        return known[cls.id]
 
     def collection_members(self, cls: SyntaxNode) -> list[tuple[str, list[tuple], str, bool]]:
         """Each instance's collections (also named through module instances: `STATS.seen`), then the class's
