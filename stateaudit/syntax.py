@@ -712,20 +712,23 @@ def innermost_containers(nodes: list[Node], containers: list[Node]) -> list[Node
 
     Both lists are in pre-order (as `descendants` gives them): one sweep with a stack of open containers,
     instead of climbing each node's ancestors (each step up is itself a walk down from the root in C). Each
-    container's bytes are read once, not once per node it is tested against.
+    container's bytes are read once, when the sweep reaches it, not once per node it is tested against.
     """
     found: list[Node | None] = []
     stack: list[tuple[int, int, Node]] = []  # the open containers, outermost first: (start, end, container)
-    bounds = [(container.start_byte, container.end_byte) for container in containers]
     following, total = 0, len(containers)
+    # Containers are read only as far as the last node: a caller asking about a few nodes near the top of
+    # a file with thousands of functions reads a few of them.
+    next_start = containers[0].start_byte if containers else None
     for node in nodes:
         start, end = node.start_byte, node.end_byte
-        while following < total and bounds[following][0] <= start:
-            container_start, container_end = bounds[following]
-            while stack and stack[-1][1] < container_start:
+        while next_start is not None and next_start <= start:
+            container = containers[following]
+            while stack and stack[-1][1] < next_start:
                 stack.pop()
-            stack.append((container_start, container_end, containers[following]))
+            stack.append((next_start, container.end_byte, container))
             following += 1
+            next_start = containers[following].start_byte if following < total else None
         while stack and stack[-1][1] < start:
             stack.pop()
         inner = None
