@@ -3,7 +3,7 @@ or shared machine cannot blur.
 
 On a shared machine, wall and CPU times of the same work move by tens of percent from run to run, which
 hides any change of a few per cent. The number of instructions a process executes does not depend on the
-load: two counts of the same run differ by about 0.02 %. For this checkout, each `--reference NAME=DIR`
+load: two counts of the same code differ by 0.02 to 0.04 %. For this checkout, each `--reference NAME=DIR`
 and the floor (reading, parsing and the 10-pattern query of ../shared/bench/queries, as floor.py does),
 two processes run under `valgrind --tool=callgrind`, side by side: one loads the rules and matches one
 warm-up file, the other also matches the N picked files. The difference is the instructions of matching
