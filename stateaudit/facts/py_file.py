@@ -370,10 +370,7 @@ class PyFile(FileAnalysis):
     def instance_collections(self, cls: SyntaxNode) -> list[tuple[str, SyntaxNode]]:
         """Collections each instance gets: set in __init__/__post_init__/__new__, or dataclass default factories.
         Worked out once per class: the class's facts, its stateful fields and its candidates' keys all ask."""
-        known = self.__dict__.setdefault("_instance_collections_by_class", {})
-        if cls.id not in known:
-            known[cls.id] = self._instance_collections(cls)
-        return known[cls.id]
+        return self.remembered("instance_collections", cls, self._instance_collections)
 
     def _instance_collections(self, cls: SyntaxNode) -> list[tuple[str, SyntaxNode]]:
         found = []
@@ -392,18 +389,17 @@ class PyFile(FileAnalysis):
 
     def class_collections(self, cls: SyntaxNode) -> list[tuple[str, SyntaxNode]]:
         """The collections assigned in the class body itself (`handlers = {}`), once per class."""
-        known = self.__dict__.setdefault("_class_collections_by_class", {})
-        if cls.id not in known:
-            found = known[cls.id] = []
-            for stmt in named_children(field(cls, "body")):
-                if stmt.type != "expression_statement":
-                    continue
-                inner = named_children(stmt)
-                if inner and inner[0].type == "assignment":
-                    left = field(inner[0], "left")
-                    if left is not None and left.type == "identifier" and container_of(field(inner[0], "right")):
-                        found.append((node_text(left), inner[0]))
-        return known[cls.id]
+        return self.remembered("class_collections", cls, self._class_collections)
+
+    def _class_collections(self, cls: SyntaxNode) -> list[tuple[str, SyntaxNode]]:
+        found = []
+        for stmt in named_children(field(cls, "body")):
+            inner = named_children(stmt) if stmt.type == "expression_statement" else []
+            if inner and inner[0].type == "assignment":
+                left = field(inner[0], "left")
+                if left is not None and left.type == "identifier" and container_of(field(inner[0], "right")):
+                    found.append((node_text(left), inner[0]))
+        return found
 
     def collection_members(self, cls: SyntaxNode) -> list[tuple[str, list[tuple], str, bool]]:
         """Each instance's collections (also named through module instances: `STATS.seen`), then the class's

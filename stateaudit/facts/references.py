@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import weakref
 from bisect import bisect_left
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 
 from ..model import WriteSite
 from ..syntax import (
@@ -31,7 +32,8 @@ from ..syntax import (
 from ..vocabulary import current as vocabulary
 from .common import naming_facts, writes_through_client
 
-Event = tuple[int, str, "SyntaxNode | None"]  # (line, op, enclosing function); op "read" for non-writes
+Event = tuple[int, str, "SyntaxNode | None"]
+Answer = TypeVar("Answer")  # (line, op, enclosing function); op "read" for non-writes
 
 
 _COMMENTS = frozenset({"comment"})
@@ -379,10 +381,7 @@ class FileAnalysis:
     def _factory_run_once(self, fn: SyntaxNode) -> bool:
         """Is `fn` a named factory, run once at start-up, whose parameters do not say otherwise? The same for
         every local of `fn`: worked out once per function (a handler's every `{}` and `[]` asks)."""
-        known = self.__dict__.setdefault("_factories", {})
-        if fn.id not in known:
-            known[fn.id] = self._is_factory_run_once(fn)
-        return known[fn.id]
+        return self.remembered("factory_run_once", fn, self._is_factory_run_once)
 
     def _is_factory_run_once(self, fn: SyntaxNode) -> bool:
         shapes, words = self.closure_shapes, vocabulary()
@@ -661,10 +660,16 @@ class FileAnalysis:
     def stateful_fields(self, cls: SyntaxNode) -> tuple[str, ...]:
         """The class's fields written after its initialisation (`_stateful_fields`), worked out once per
         class: the index, class and singleton facts all ask."""
-        known = self.__dict__.setdefault("_stateful", {})
-        if cls.id not in known:
-            known[cls.id] = self._stateful_fields(cls)
-        return known[cls.id]
+        return self.remembered("stateful_fields", cls, self._stateful_fields)
+
+    def remembered(self, table: str, node: SyntaxNode, compute: Callable[[SyntaxNode], Answer]) -> Answer:
+        """compute(node), worked out once per node for each table: the facts that several candidates of one
+        class or function ask for. Every table lives in one store, so none can shadow an attribute."""
+        known = self.__dict__.setdefault("_remembered", {})
+        key = (table, node.id)
+        if key not in known:
+            known[key] = compute(node)
+        return known[key]
 
     @cached_property
     def _references_by_name(self) -> dict[str, list[SyntaxNode]]:
@@ -778,7 +783,8 @@ class EventsTable:
             if alias is not None:
                 aliases.append((fn, alias, key))
             table.setdefault(key, []).append((line_of(node), op, fn))
-            self._first.setdefault(key, _preorder_key(node))
+            if key not in self._first:
+                self._first[key] = _preorder_key(node)
         for fn, alias, key in aliases:
             if key == ("name", alias):
                 continue  # `tb = tb.tb_next` rebinds the name; it is not an alias of itself
