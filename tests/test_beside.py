@@ -38,7 +38,10 @@ def test_the_task_runs_in_a_child_while_the_chores_run_here(tmp_path):
 
     def chore() -> None:
         ran.append(os.getpid())
-        marker.write_text("written by the parent", encoding="utf-8")
+        # Written whole, then named: the task polls for the name and must not read a file still empty.
+        partial = tmp_path / "compiled.partial"
+        partial.write_text("written by the parent", encoding="utf-8")
+        os.replace(partial, marker)
 
     pid, seen = run_beside(task, [chore])
     assert pid != parent and seen == "written by the parent"
