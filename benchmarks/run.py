@@ -10,7 +10,7 @@ monorepo this script generates), one round runs, back to back, each as a whole p
   ast-grep with the floor's 10 rules (benchmarks/ast_grep_rules.py) when installed
   semgrep  with the same 10 rules (benchmarks/semgrep_rules.py) on copies of the floor's files, when installed
   NAME    with --reference NAME=DIR, the stateaudit of another checkout: the cold scan's command, with an
-          empty cache of its own
+          empty cache of its own; after this checkout's steps in rounds 1, 3, ..., before them in 2, 4, ...
 
 It prints wall times, their ratio to the floor F of the same round, and the peak resident memory of the
 whole process tree (sampled from /proc every 20 ms). Absolute times on a shared machine move by tens of
@@ -238,7 +238,14 @@ def semgrep_errors(corpus: Corpus, workdir: Path) -> str:
     return f"{scanned} of {len(corpus.files)} files scanned, {len(report.get('results', []))} matches, {found}"
 
 
-def one_round(args, corpus: Corpus, workdir: Path) -> None:
+def one_round(args, corpus: Corpus, workdir: Path, number: int = 0) -> None:
+    """One round of every step on a corpus. The other checkouts' cold scans (--reference) run after this
+    checkout's steps in even rounds and before them in odd ones: run always second, a step was measured on a
+    machine the first had warmed (files in the page cache, CPU clocks up), which favoured it by several per
+    cent in run Q."""
+    references = reference_runs(args, corpus, workdir)
+    if number % 2:
+        _reference_steps(corpus, references)
     listing = workdir / f"{corpus.name}.list"
     listing.write_text("".join(f"./{rel}\n" for rel in corpus.files), encoding="utf-8")
     cache = workdir / f"{corpus.name}.cache"
@@ -258,7 +265,12 @@ def one_round(args, corpus: Corpus, workdir: Path) -> None:
         record(corpus, tool, run(command, None if env is None else dict(os.environ, **env)))
         if tool == "semgrep":
             print(f"  {corpus.name:10} semgrep: {semgrep_errors(corpus, workdir)}", file=sys.stderr, flush=True)
-    for name, (command, env) in reference_runs(args, corpus, workdir).items():
+    if not number % 2:
+        _reference_steps(corpus, references)
+
+
+def _reference_steps(corpus: Corpus, references: dict[str, tuple[list[str], dict[str, str]]]) -> None:
+    for name, (command, env) in references.items():
         record(corpus, name, run(command, env))
 
 
@@ -323,7 +335,7 @@ def main() -> None:
         for number in range(args.rounds):
             print(f"round {number + 1}", file=sys.stderr)
             for corpus in corpora:  # interleaved: every corpus, every step, then the next round
-                one_round(args, corpus, workdir)
+                one_round(args, corpus, workdir, number)
         rows = report(corpora, args)
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
