@@ -31,8 +31,12 @@ if TYPE_CHECKING:
 # Below this much source a pool costs more (process start, result transfer) than it saves.
 POOL_MIN_BYTES = 1_000_000
 POOL_MIN_FILES = 16
-# Batches per worker: enough that one slow batch does not leave the other cores idle at the end.
+# Batches per worker: few enough that each carries many files, enough that the join of a service can start
+# before the pool ends.
 BATCHES_PER_JOB = 16
+# The last part of the work goes in smaller batches, down to this fraction of a full one: a worker that
+# takes a full batch last keeps the scan waiting on it while the other cores have nothing left to do.
+SMALLEST_BATCH = 1 / 8
 
 Progress = Callable[[int], None]
 _WORKER: dict = {}
@@ -195,24 +199,40 @@ def _stop_workers(executor: ProcessPoolExecutor) -> None:
 
 
 def batches_by_size(files: list[SourceFile], sizes: list[int], jobs: int) -> list[list[SourceFile]]:
-    """Consecutive runs of files of about equal bytes, largest batches first so the tail is short."""
-    target = max(1, sum(sizes) // (jobs * BATCHES_PER_JOB))
+    """Consecutive runs of files, largest batches first so the tail is short.
+
+    A batch holds about a `jobs * BATCHES_PER_JOB`-th of the bytes while more than `4 * jobs` such batches
+    remain; after that each takes a quarter of a worker's share of what is left, down to `SMALLEST_BATCH`
+    of a full batch. On saleor, 32 equal batches of about 0.7 s of CPU each left one core idle for 0.3 to
+    0.7 s at the end while the other finished its last batch.
+    """
+    total = sum(sizes)
+    full = max(1, total // (jobs * BATCHES_PER_JOB))
+    smallest = max(1, int(full * SMALLEST_BATCH))
     batches: list[list[SourceFile]] = []
     weights: list[int] = []
     current: list[SourceFile] = []
-    weight = 0
+    weight, remaining = 0, total
+    target = _batch_target(remaining, full, smallest, jobs)
     for file, size in zip(files, sizes, strict=True):
         current.append(file)
         weight += size
         if weight >= target:
             batches.append(current)
             weights.append(weight)
+            remaining -= weight
             current, weight = [], 0
+            target = _batch_target(remaining, full, smallest, jobs)
     if current:
         batches.append(current)
         weights.append(weight)
     order = sorted(range(len(batches)), key=lambda i: -weights[i])
     return [batches[i] for i in order]
+
+
+def _batch_target(remaining: int, full: int, smallest: int, jobs: int) -> int:
+    """The bytes of the next batch: a full one, or a quarter of a worker's share of what is left."""
+    return max(smallest, min(full, remaining // (4 * jobs)))
 
 
 def _size(file: SourceFile) -> int:

@@ -58,6 +58,20 @@ def test_batches_hold_every_file_once_largest_first(ruleset):
     assert weights == sorted(weights, reverse=True) and len(batches) > 2
 
 
+def test_the_last_quarter_of_the_work_goes_in_smaller_and_smaller_batches():
+    """A full batch taken last keeps the scan waiting on one core: the tail is cut finer."""
+    from stateaudit.pool import BATCHES_PER_JOB, SMALLEST_BATCH
+
+    files = [f"f{n}" for n in range(4000)]  # the files are only carried: 4,000 of 100 bytes
+    batches = batches_by_size(files, [100] * len(files), 2)
+    weights = [100 * len(b) for b in batches]
+    full = 400_000 // (2 * BATCHES_PER_JOB)
+    assert [f for b in batches for f in b] == files  # consecutive runs, in order: full ones, then the tail
+    assert weights[0] == full and weights == sorted(weights, reverse=True)
+    assert sum(w for w in weights if w < full) <= 400_000 // 4
+    assert weights[-1] <= full * SMALLEST_BATCH + 100 and len(batches) > 2 * BATCHES_PER_JOB
+
+
 def _index(records, order) -> ServiceIndex:
     index = ServiceIndex()
     for rel in order:
