@@ -437,6 +437,32 @@ def _pickled_index(index: ServiceIndex) -> bytes:
     return _pickled(index)
 
 
+# From this many member files, a service's index is pickled in a forked child while the parent classifies
+# the service (beside.py): on saleor (4,327 files, one service) pickling took 0.66 s and classifying 0.41 s,
+# one after the other, after the pool had ended. A smaller index pickles in less time than a fork costs.
+PICKLE_BESIDE_FROM_FILES = 1_000
+
+
+def _pickled_and_classified(index: ServiceIndex, classify: Callable[[], tuple[list[Finding], list[Reviewed]]],
+                            files: int) -> tuple[bytes, tuple[list[Finding], list[Reviewed]]]:
+    """The service index pickled to store (_pickled_index), and `classify()`.
+
+    What is stored is the index as built: pickled first, or in a child forked before classification reads it.
+    A child that dies without an answer leaves the pickling to this process (run_beside), after classifying,
+    which only reads the index.
+    """
+    from .beside import can_fork, run_beside
+
+    if files < PICKLE_BESIDE_FROM_FILES or not can_fork():
+        pickled = _pickled_index(index)
+        return pickled, classify()
+    classified: list[tuple[list[Finding], list[Reviewed]]] = []
+    pickled = run_beside(lambda: _pickled_index(index), [lambda: classified.append(classify())])
+    if not classified:  # the child answered before the chore began
+        classified.append(classify())
+    return pickled, classified[0]
+
+
 @cache
 def _field_names(record_type: type) -> tuple[str, ...]:
     """A dataclass's field names, once: dataclasses.fields() builds its answer on every call."""
@@ -523,12 +549,17 @@ class ServiceJoiner:
 
         members = self.members[path]
         index = self.indexes.pop(path, ServiceIndex())
-        if self._keep_shares:  # before classification reads it: what is stored is the index as built
-            self.pickled_indexes[path] = _pickled_index(index)
         broken = {f.rel for f in members if self.records[f.rel].has_syntax_errors}
         internal: list[InternalError] = []
-        findings, reviewed = self._classify(members, index, spill.take, broken, self._services, self._ruleset,
-                                            self._config, internal)
+
+        def classify() -> tuple[list[Finding], list[Reviewed]]:
+            return self._classify(members, index, spill.take, broken, self._services, self._ruleset, self._config,
+                                  internal)
+
+        if self._keep_shares:
+            self.pickled_indexes[path], (findings, reviewed) = _pickled_and_classified(index, classify, len(members))
+        else:
+            findings, reviewed = classify()
         self.done[path] = ServiceJoin({}, "", tuple(findings), tuple(reviewed), tuple(internal),
                                       {f.rel: self.records[f.rel] for f in members})
 

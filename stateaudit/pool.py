@@ -116,9 +116,14 @@ def _matched(files: list[SourceFile], work: FileWork, jobs: int, progress: Progr
     try:
         with fewer_young_collections():  # the parent joins each record as it comes: it makes no cycles either
             # Each future is let go of once handed out, so no batch's records outlive their use.
-            for future in completed([executor.submit(_match_batch, b) for b in batches_by_size(files, sizes, jobs)]):
+            futures = [executor.submit(_match_batch, b) for b in batches_by_size(files, sizes, jobs)]
+            left = len(futures)
+            for future in completed(futures):
                 blobs, stored = future.result()
                 del future
+                left -= 1
+                if not left:  # the workers are idle: gone before the caller joins the last records
+                    executor.shutdown()
                 if work.cache is not None:
                     work.cache.records.adopt(stored)
                 if progress is not None:

@@ -518,6 +518,28 @@ def test_the_stored_service_index_is_the_one_its_stored_shares_build(tmp_path, r
     assert entry.whole() == built and built.classes and built.sites
 
 
+def test_a_large_service_index_pickled_in_a_child_beside_classification_is_stored_the_same(tmp_path, ruleset,
+                                                                                        monkeypatch):
+    """From PICKLE_BESIDE_FROM_FILES member files the index is pickled in a forked child while the parent
+    classifies: what is stored and found is what the parent alone stores and finds."""
+    import stateaudit.beside as beside
+    import stateaudit.incremental as incremental
+
+    service = _copy(FIXTURES / "aiponge" / "services" / "user-service", tmp_path)
+    alone = scan(service, Config(), ruleset, cache_dir=tmp_path / "alone")
+    _, stored_alone = _stored_indexes(tmp_path / "alone")
+    forks = []
+    run_beside = beside.run_beside
+    monkeypatch.setattr(beside, "run_beside", lambda task, chores: forks.append(1) or run_beside(task, chores))
+    monkeypatch.setattr(incremental, "PICKLE_BESIDE_FROM_FILES", 1)
+    forked = scan(service, Config(), ruleset, cache_dir=tmp_path / "forked")
+    _, stored_forked = _stored_indexes(tmp_path / "forked")
+    assert forks == ([1] if beside.can_fork() else [])
+    assert stored_forked.index == stored_alone.index and stored_forked.shares == stored_alone.shares
+    assert forked.report.findings == alone.report.findings and forked.report.reviewed == alone.report.reviewed
+    assert len(alone.report.findings) + len(alone.report.reviewed) > 3
+
+
 def test_a_damaged_stored_service_index_means_a_whole_join_again(tmp_path, ruleset):
     from dataclasses import replace
 
