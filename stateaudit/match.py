@@ -165,7 +165,8 @@ def _match_file(file: SourceFile, ruleset: RuleSet, include_browser: bool, max_b
     if b"stateaudit:" in source:
         result.suppressions = find_suppressions(parsed.lines)
     rules = ruleset.for_grammar(file.language)
-    hits, index = query_and_index([rule.queries[file.language] for rule in rules], parsed.root, file.language)
+    hits, index = query_and_index([rule.queries[file.language] for rule in rules], parsed.root, file.language,
+                                  parsed.source)
     use_index(index)
     module = facts_module(QUERY_LANGUAGE[file.language])
     analysis = module.analyse(parsed)
@@ -196,7 +197,7 @@ def prepare(ruleset: RuleSet, grammars) -> None:
     """
     for grammar in set(grammars):
         rules = ruleset.for_grammar(grammar)
-        prepare_queries([rule.queries[grammar] for rule in rules])  # the index rides in the rules' query
+        prepare_queries([rule.queries[grammar] for rule in rules], lean=True)  # the index rides in the rules' query
         if not rules:
             prepare_index(grammar)
         for rule in rules:
