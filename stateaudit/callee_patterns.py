@@ -207,7 +207,7 @@ def _predicates(text: str, capture: str) -> tuple[tuple[str, object], ...]:
         found = _PREDICATE.match(text, position)
         if found is None or found.group(2) != capture:
             return ()
-        value = _unescape(found.group(3))
+        value = unescape_query_string(found.group(3))
         if value is None:
             return ()
         tests.append(("eq", value.encode()) if found.group(1) == "eq" else ("match", re.compile(value)))
@@ -215,7 +215,7 @@ def _predicates(text: str, capture: str) -> tuple[tuple[str, object], ...]:
     return tuple(tests)
 
 
-def _unescape(text: str) -> str | None:
+def unescape_query_string(text: str) -> str | None:
     """A query string's value; None for escapes other than `\\\\` and `\\"` (left to tree-sitter)."""
     out, escaped = [], False
     for char in text:

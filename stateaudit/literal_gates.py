@@ -16,6 +16,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from .callee_patterns import unescape_query_string
+
 try:  # the parsed form of a regular expression is re's own: its modules moved in Python 3.11
     from re import _constants as sre  # noqa: PLC2701
     from re import _parser as sre_parse  # noqa: PLC2701
@@ -43,7 +45,7 @@ def pattern_words(pattern: str, certain: Callable[[str], bool]) -> frozenset[byt
     best: frozenset[str] | None = None
     for found in _PREDICATE.finditer(pattern):
         kind, capture, arguments = found.groups()
-        values = [_unescape(v) for v in _STRINGS.findall(arguments)]
+        values = [unescape_query_string(v) for v in _STRINGS.findall(arguments)]
         if not values or any(v is None for v in values) or not certain(capture):
             continue
         if kind == "eq":
@@ -66,23 +68,6 @@ def fewest_words(words: set[bytes]) -> tuple[bytes, ...]:
 def _usable(words: frozenset[str]) -> bool:
     """Long enough, ASCII and without spaces: no decoding or blanked line can make or unmake one."""
     return all(len(w) >= MIN_WORD and w.isascii() and not any(c.isspace() for c in w) for w in words)
-
-
-def _unescape(text: str) -> str | None:
-    """A query string's value (tree-sitter's escapes: `\\\\`, `\\"`, `\\n`, `\\t`); None for others."""
-    out, escaped = [], False
-    for char in text:
-        if escaped:
-            mapped = {"\\": "\\", '"': '"', "n": "\n", "t": "\t"}.get(char)
-            if mapped is None:
-                return None
-            out.append(mapped)
-            escaped = False
-        elif char == "\\":
-            escaped = True
-        else:
-            out.append(char)
-    return None if escaped else "".join(out)
 
 
 def regex_words(pattern: str) -> frozenset[str] | None:
