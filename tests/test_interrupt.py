@@ -180,3 +180,18 @@ def test_ctrl_c_that_another_thread_receives_still_stops_the_wait_on_the_workers
         signal.signal(signal.SIGINT, previous)
         _stop_workers(executor)
         receiver.join()
+
+
+def test_an_interrupt_that_passed_through_exec_still_exits_130(tmp_path):
+    """Ctrl-C that lands while a lazily imported module makes a dataclass passes out of an `exec` of a string;
+    CPython then made `python -m stateaudit` die by SIGINT (-2) though it exited with 130."""
+    (tmp_path / "interrupted_in_exec.py").write_text(
+        "from stateaudit.interrupt import _stop\n"
+        "try:\n"
+        "    exec('raise KeyboardInterrupt')\n"
+        "except KeyboardInterrupt:\n"
+        "    _stop('interrupted', 130)\n")
+    done = subprocess.run([sys.executable, "-m", "interrupted_in_exec"], cwd=tmp_path, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": f"{REPO}{os.pathsep}{tmp_path}"})
+    assert done.returncode == 130, done.stderr
+    assert done.stderr == "stateaudit: interrupted; no report was written\n"
