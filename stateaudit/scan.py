@@ -153,14 +153,47 @@ def _discover_while_compiling(discover: Callable[[], T], ruleset: RuleSet, root:
 
 
 def _likely_grammars(root: Path) -> tuple[str, ...]:
-    """The grammars worth compiling before discovery says which the files use: those the manifests at the
+    """The grammars worth compiling before discovery says which the files use: those the manifests nearest the
     root point to, else all, cheapest first (the one still compiling when discovery ends may go unused)."""
-    try:
-        names = set(os.listdir(root))
-    except OSError:
-        names = set()
-    likely = {g for name, grammars in _MANIFEST_GRAMMARS.items() if name in names for g in grammars}
+    likely = {g for name in _nearest_manifests(root) for g in _MANIFEST_GRAMMARS[name]}
     return tuple(g for g in _COMPILE_ORDER if g in likely) if likely else _COMPILE_ORDER
+
+
+PEEK_FOLDERS = 64  # folders listed at most while looking for the manifests nearest the root
+
+
+def _nearest_manifests(root: Path) -> set[str]:
+    """The manifest names of the shallowest level that holds any: the root, its folders, or theirs.
+
+    A monorepo often keeps its manifests a level or two down (`packages/svc-a/package.json`): with none at the
+    root, every grammar was guessed, Python first, and compiling it (0.13 to 0.23 s) held up a TypeScript-only
+    tree whose walk was done in 0.08 s. Breadth first, at most PEEK_FOLDERS folders, skipped folders
+    (discover.SKIPPED_DIRS) and hidden ones left out; an unreadable folder is passed over.
+    """
+    from .discover import SKIPPED_DIRS
+
+    level, listed = [str(root)], 0
+    for _depth in range(3):
+        found: set[str] = set()
+        below: list[str] = []
+        for folder in level:
+            if listed == PEEK_FOLDERS:
+                return found
+            listed += 1
+            try:
+                with os.scandir(folder) as entries:
+                    for entry in entries:
+                        if entry.name in _MANIFEST_GRAMMARS:
+                            found.add(entry.name)
+                        elif not entry.name.startswith(".") and entry.name not in SKIPPED_DIRS \
+                                and entry.is_dir(follow_symlinks=False):
+                            below.append(entry.path)
+            except OSError:
+                continue
+        if found:
+            return found
+        level = sorted(below)
+    return set()
 
 
 _COMPILE_ORDER = ("python", "javascript", "typescript", "tsx")  # by the time their joined queries take
