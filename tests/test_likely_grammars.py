@@ -41,3 +41,12 @@ def test_the_look_is_bounded(tmp_path):
         _file(tmp_path / f"d{number:03}" / "inner" / "package.json", "{}")
     assert _likely_grammars(tmp_path) == _COMPILE_ORDER
     assert _likely_grammars(tmp_path / "missing") == _COMPILE_ORDER
+
+
+def test_manifests_of_both_families_keep_the_family_whose_files_are_seen(tmp_path):
+    _file(tmp_path / "package.json", "{}")  # tooling beside a Python service, as saleor's
+    _file(tmp_path / "pyproject.toml")
+    _file(tmp_path / "shop" / "models.py", "x = 1\n")
+    assert _likely_grammars(tmp_path) == ("python",)
+    _file(tmp_path / "web" / "app.ts", "export const a = 1;\n")
+    assert _likely_grammars(tmp_path) == ("python", *NODE)  # both seen: both guessed, cheapest first
