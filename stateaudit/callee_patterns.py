@@ -151,16 +151,16 @@ def _holds(tests: tuple[tuple[str, object], ...], text: bytes) -> bool:
     return True
 
 
-_CAPTURE = r"@([A-Za-z_][\w.-]*)"
-_STRING = r'"((?:[^"\\]|\\.)*)"'
-_PREDICATE = re.compile(r"\(\s*#(eq|match)\?\s+" + _CAPTURE + r"\s+" + _STRING + r"\s*\)\s*")
+QUERY_CAPTURE = r"@([A-Za-z_][\w.-]*)"  # a capture in a query's text; group 1 its name
+QUERY_STRING = r'"((?:[^"\\]|\\.)*)"'  # a string in a query's text; group 1 its escaped value
+_PREDICATE = re.compile(r"\(\s*#(eq|match)\?\s+" + QUERY_CAPTURE + r"\s+" + QUERY_STRING + r"\s*\)\s*")
 _LITERALS = re.compile(r"\^(?:\(([\w|]+)\)|(\w+))\$")  # ^name$ or ^(a|b|c)$: a set of names
 
 
 @cache
 def _forms(shape: CallShape) -> list[tuple[frozenset[str], re.Pattern[str]]]:
-    name = rf"\(\s*{shape.name}\s*\)\s*{_CAPTURE}"
-    member = rf"\(\s*{shape.member}\s+{shape.member_field}:\s*\(\s*{shape.member_name}\s*\)\s*{_CAPTURE}\s*\)"
+    name = rf"\(\s*{shape.name}\s*\)\s*{QUERY_CAPTURE}"
+    member = rf"\(\s*{shape.member}\s+{shape.member_field}:\s*\(\s*{shape.member_name}\s*\)\s*{QUERY_CAPTURE}\s*\)"
     either = frozenset({"name", "member"})
     return [
         (frozenset({"name"}), re.compile(name)),

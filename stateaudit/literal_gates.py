@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from .callee_patterns import unescape_query_string
+from .callee_patterns import QUERY_CAPTURE, QUERY_STRING, unescape_query_string
 
 try:  # the parsed form of a regular expression is re's own: its modules moved in Python 3.11
     from re import _constants as sre  # noqa: PLC2701
@@ -28,9 +28,9 @@ except ImportError:  # Python 3.10
 MIN_WORD = 3  # a shorter word is in almost every file: no use as a gate
 MAX_WORDS = 16  # alternatives kept for one part of a regular expression before it counts as any text
 
-_ARGUMENT = r'"(?:[^"\\]|\\.)*"'
-_PREDICATE = re.compile(r"\(\s*#(eq|match|any-of)\?\s+@([A-Za-z_][\w.-]*)((?:\s+" + _ARGUMENT + r")+)\s*\)")
-_STRINGS = re.compile(r'"((?:[^"\\]|\\.)*)"')
+# A predicate whose arguments are all strings; group 2 its capture, group 3 its arguments' text.
+_PREDICATE = re.compile(r"\(\s*#(eq|match|any-of)\?\s+" + QUERY_CAPTURE + r"((?:\s+" + QUERY_STRING + r")+)\s*\)")
+_STRINGS = re.compile(QUERY_STRING)
 
 
 def pattern_words(pattern: str, certain: Callable[[str], bool]) -> frozenset[bytes] | None:
@@ -44,7 +44,7 @@ def pattern_words(pattern: str, certain: Callable[[str], bool]) -> frozenset[byt
     """
     best: frozenset[str] | None = None
     for found in _PREDICATE.finditer(pattern):
-        kind, capture, arguments = found.groups()
+        kind, capture, arguments = found.group(1, 2, 3)
         values = [unescape_query_string(v) for v in _STRINGS.findall(arguments)]
         if not values or any(v is None for v in values) or not certain(capture):
             continue
@@ -75,12 +75,11 @@ def regex_words(pattern: str) -> frozenset[str] | None:
     none worth testing (or the expression is not one Python reads, or ignores case)."""
     try:
         parsed = sre_parse.parse(pattern)
-    except (re.error, RecursionError):
+        if parsed.state.flags & (re.IGNORECASE | re.VERBOSE):
+            return None
+        return _sequence(list(parsed))[1]
+    except (re.error, RecursionError):  # reading its parts recurses as re's parser does: as deep, no deeper
         return None
-    if parsed.state.flags & (re.IGNORECASE | re.VERBOSE):
-        return None
-    _exact, required = _sequence(list(parsed))
-    return required
 
 
 # A part of a parsed expression is described by (exact, required): `exact`, the set of texts it matches when
@@ -92,22 +91,23 @@ _Info = tuple[frozenset[str] | None, frozenset[str] | None]
 def _sequence(items: list) -> _Info:
     """A concatenation: runs of exact parts are multiplied out into words; the best word set is kept."""
     candidates: list[frozenset[str]] = []
-    current: frozenset[str] | None = frozenset({""})
+    nothing = frozenset({""})
+    current = nothing  # the texts the run of exact parts so far matches
     exact_all = True
     for item in items:
         exact, required = _item(item)
         if required:
             candidates.append(required)
-        if exact is not None and current is not None:
+        if exact is not None:
             product = frozenset(a + b for a in current for b in exact)
             if len(product) <= MAX_WORDS:
                 current = product
                 continue
         exact_all = False
-        if current is not None and current != frozenset({""}):
+        if current != nothing:
             candidates.append(current)
-        current = exact if exact is not None else frozenset({""})
-    if current is not None and current != frozenset({""}):
+        current = exact if exact is not None else nothing
+    if current != nothing:
         candidates.append(current)
     candidates = [c for c in candidates if all(c)]
     best = max(candidates, key=lambda words: min(map(len, words)), default=None)

@@ -162,7 +162,7 @@ def _likely_grammars(root: Path) -> tuple[str, ...]:
     """
     manifests, seen = _look_near(root)
     likely = {g for name in manifests for g in _MANIFEST_GRAMMARS[name]}
-    families = [set(family) for family in (_PYTHON, _NODE) if likely & set(family)]
+    families = _families(likely)
     if len(families) > 1:
         with_files = [family for family in families if family & seen]
         if len(with_files) == 1:
@@ -212,8 +212,15 @@ def _look_near(root: Path) -> tuple[set[str], set[str]]:
                 continue
         if found and not manifests:
             manifests = found
+            if len(_families({g for name in found for g in _MANIFEST_GRAMMARS[name]})) == 1:
+                break  # one family: the files seen would not change the guess
         level = sorted(below)
     return manifests, seen
+
+
+def _families(grammars: set[str]) -> list[set[str]]:
+    """The grammar families (Python; JavaScript and TypeScript) that some of `grammars` belong to."""
+    return [set(family) for family in (_PYTHON, _NODE) if grammars & set(family)]
 
 
 _COMPILE_ORDER = ("python", "javascript", "typescript", "tsx")  # by the time their joined queries take

@@ -32,8 +32,8 @@ from ..syntax import (
 from ..vocabulary import current as vocabulary
 from .common import naming_facts, writes_through_client
 
-Event = tuple[int, str, "SyntaxNode | None"]
-Answer = TypeVar("Answer")  # (line, op, enclosing function); op "read" for non-writes
+Event = tuple[int, str, "SyntaxNode | None"]  # (line, op, enclosing function); op "read" for non-writes
+Answer = TypeVar("Answer")  # what FileAnalysis.remembered keeps per node
 
 
 _COMMENTS = frozenset({"comment"})
