@@ -109,7 +109,7 @@ def shared_pattern(grammar: str) -> str:
 def split_query(grammar: str, owner: int, text: str) -> SplitQuery:
     """Take the callee patterns out of one rule query; a text this cannot read is left whole."""
     shape = _SHAPES.get(grammar)
-    items = _top_level_items(text) if shape is not None else None
+    items = top_level_items(text) if shape is not None else None
     if items is None:
         return SplitQuery(text, ())
     from .syntax import node_types  # the grammar's own types: a supertype in a pattern stands for several
@@ -338,7 +338,7 @@ def _literal_names(tests: tuple[tuple[str, object], ...]) -> frozenset[bytes] | 
     return names
 
 
-def _top_level_items(text: str) -> list[tuple[int, int]] | None:
+def top_level_items(text: str) -> list[tuple[int, int]] | None:
     """Where each top-level pattern of a query lies (comments left out), or None when the text is not
     plainly balanced: such a query is left for tree-sitter to read whole."""
     items: list[tuple[int, int]] = []

@@ -309,7 +309,8 @@ def query_and_index(queries: list[CompiledQuery], root: Node, grammar: str,
     ride along in the rules' joined query rather than walking the tree a second time; the rules' patterns
     that only name a callee are answered from one shared pattern (callee_patterns.py). With `source`, the
     text `root` was parsed from, a file that holds none of the words the rules' predicates test for is
-    matched without the patterns that test them (literal_gates.py), which cannot match there.
+    matched without the patterns that test them (literal_gates.py), which cannot match there. The rules'
+    patterns rooted at the root node run apart, over the top level only (root_patterns.py).
     """
     if not queries:
         return [], NodeIndex(root, grammar)
@@ -328,6 +329,10 @@ def query_and_index(queries: list[CompiledQuery], root: Node, grammar: str,
 
     index = NodeIndex(root, None)
     index.fill(QueryCursor(joined.query).matches(root), joined.kinds, joined.index_from, route)
+    if joined.roots is not None:
+        from .root_patterns import run_roots
+
+        run_roots(joined.roots, joined.root_owner, root, results, queries)
     return results, index
 
 
@@ -351,6 +356,8 @@ class _JoinedQuery:
     text: str = ""  # the query's text
     gated: tuple[int, ...] = ()  # the rules' patterns that test a capture against words (literal_gates)
     words: tuple[bytes, ...] = ()  # a file with none of these can match none of the gated patterns
+    roots: Query | None = None  # the rules' patterns rooted at the root node, run apart (root_patterns.py)
+    root_owner: tuple[int, ...] = ()  # their pattern index -> index of the query each came from
 
 
 @cache
@@ -360,6 +367,7 @@ def _joined(parts: tuple[tuple[str, str], ...]) -> _JoinedQuery:
     language = parts[0][0]
     kinds, index_text = _index_patterns(language)
     splits = [split_query(language, owner, text) for owner, (_, text) in enumerate(parts)]
+    splits, roots, root_owner = _roots_apart(language, splits)
     callees = [pattern for split in splits for pattern in split.callees]
     shared = [shared_pattern(language)] if callees else []
     starts, offset = [], 0
@@ -373,7 +381,27 @@ def _joined(parts: tuple[tuple[str, str], ...]) -> _JoinedQuery:
     owner = tuple(bisect_right(starts, query.start_byte_for_pattern(i)) - 1 for i in range(rules_end))
     gated, words = _gated_patterns(query, text, rules_end) if language in LEAN_QUERY_GRAMMARS else ((), ())
     return _JoinedQuery(query, owner, rules_end, CalleeDispatch(language, callees) if callees else None,
-                        index_from, kinds, text, gated, words)
+                        index_from, kinds, text, gated, words, roots, root_owner)
+
+
+def _roots_apart(language: str, splits: list) -> tuple[list, Query | None, tuple[int, ...]]:
+    """The rule queries' texts without their patterns rooted at the root node, the query of those, and the
+    rule each of its patterns came from (root_patterns.py); all left in place when they do not compile
+    one pattern per item."""
+    from .root_patterns import split_roots
+
+    kept, items, owners = [], [], []
+    for owner, split in enumerate(splits):
+        text, roots = split_roots(language, split.text)
+        kept.append(replace(split, text=text))
+        items.extend(roots)
+        owners.extend([owner] * len(roots))
+    if not items:
+        return splits, None, ()
+    query = new_query(LANGUAGES[language], "\n".join(items))
+    if query.pattern_count != len(items):
+        return splits, None, ()
+    return kept, query, tuple(owners)
 
 
 # The grammars whose files without the rules' words run a second, lean joined query. It costs a second
@@ -421,6 +449,22 @@ def _lean(parts: tuple[tuple[str, str], ...]) -> _JoinedQuery:
     for pattern in joined.gated:
         query.disable_pattern(pattern)
     return replace(joined, query=query)
+
+
+def top_level_matches(query: Query, root: Node):
+    """The matches of patterns starting at `root` itself: the cursor goes down only as far as the states in
+    progress need it, where patterns started at every node would take it through the whole tree."""
+    cursor = QueryCursor(query)
+    cursor.set_max_start_depth(0)
+    return cursor.matches(root)
+
+
+def matches_between(query: Query, root: Node, start: int, end: int):
+    """The matches of a query in `root`'s tree that lie in the bytes from `start` to `end`, and maybe a few
+    touching them."""
+    cursor = QueryCursor(query)
+    cursor.set_byte_range(start, end)
+    return cursor.matches(root)
 
 
 def pattern_at(query: CompiledQuery, node: Node) -> bool:
