@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from stateaudit.callee_patterns import KNOWN_CALLEES, CalleeDispatch, split_query
-from stateaudit.syntax import compile_query, parse_source, run_queries, run_query
+
+from .joined_queries import alone_and_joined
 
 PYTHON_SOURCE = b'''import shutil, sqlite3
 from pathlib import Path
@@ -97,12 +98,11 @@ TS_QUERIES = [
     ("javascript", TS_SOURCE.replace(b": string", b""), TS_QUERIES),
 ])
 def test_each_query_gets_its_own_matches_in_order(grammar, source, texts):
-    parsed = parse_source(source, grammar)
-    queries = [compile_query(grammar, text) for text in texts]
-    alone = [run_query(query, parsed.root) for query in queries]
+    alone, joined, _ = alone_and_joined(grammar, source, texts)
     assert sum(map(len, alone)) >= 30  # the source exercises the patterns
-    assert run_queries(queries, parsed.root) == alone
-    assert run_queries(queries, parsed.root) == alone  # the callees' patterns now come from memory
+    assert joined == alone
+    again, joined_again, _ = alone_and_joined(grammar, source, texts)
+    assert joined_again == again  # the callees' accepting patterns now come from memory
 
 
 def test_the_callees_remembered_are_bounded_and_answer_as_when_worked_out():

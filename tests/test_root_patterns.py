@@ -7,7 +7,9 @@ from __future__ import annotations
 import pytest
 
 from stateaudit.root_patterns import split_roots
-from stateaudit.syntax import _joined, compile_query, parse_source, run_queries, run_query
+from stateaudit.syntax import _joined
+
+from .joined_queries import alone_and_joined
 
 PYTHON_SOURCE = b'''import functools
 cache = functools.lru_cache(maxsize=100)(load)
@@ -60,23 +62,19 @@ TS_QUERIES = [
     ("tsx", TS_SOURCE, TS_QUERIES),
 ])
 def test_each_query_gets_its_own_matches_in_order(grammar, source, texts):
-    parsed = parse_source(source, grammar)
-    queries = [compile_query(grammar, text) for text in texts]
+    alone, joined, queries = alone_and_joined(grammar, source, texts)
     assert _joined(tuple((q.language, q.text) for q in queries)).roots is not None  # the patterns run apart
-    alone = [run_query(query, parsed.root) for query in queries]
     assert sum(map(len, alone)) >= 12
-    assert run_queries(queries, parsed.root) == alone
+    assert joined == alone
 
 
 def test_a_rule_with_matches_of_both_kinds_in_one_statement_is_ordered_by_its_own_query():
     """`cache = functools.lru_cache(...)(load)`: the root pattern's match finishes at the call on the right,
     before the lru_cache call's inside it."""
-    parsed = parse_source(PYTHON_SOURCE, "python")
-    query = compile_query("python", PYTHON_QUERIES[0])
-    alone = run_query(query, parsed.root)
+    (alone,), joined, _ = alone_and_joined("python", PYTHON_SOURCE, PYTHON_QUERIES[:1])
     first_statement = [m["target"][0].type for m in alone if m["target"][0].start_point[0] == 1]
     assert first_statement == ["assignment", "call"]  # the root pattern's match comes first
-    assert run_queries([query], parsed.root) == [alone]
+    assert joined == [alone]
 
 
 def test_only_root_patterns_whose_matches_lie_in_one_statement_are_taken_out():
