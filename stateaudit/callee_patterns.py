@@ -268,14 +268,14 @@ def _callee_pattern(shape: CallShape, owner: int, item: str, node_types: frozens
 def _taken(shape: CallShape, owner: int, forms: frozenset[str], matched: re.Match[str],
            predicates: list[tuple[str, tuple[str, object]]]) -> CalleePattern | None:
     """The callee pattern a structure and its predicates make, or None when its captures are not all
-    distinct, or a predicate tests anything but them, or none tests the callee."""
+    distinct (`@target` included), or a predicate tests anything but them, or none tests the callee."""
     groups = matched.groupdict()  # the name form has no object's groups
     callee, receiver, arguments = groups["callee"], groups.get("ocapture"), groups["acapture"]
     if groups.get("callee2") not in (None, callee):
         return None
     named = [name for name in (callee, receiver, arguments) if name is not None]
-    if len(set(named)) != len(named) or any(capture not in named for capture, _ in predicates):
-        return None
+    if len(set(named)) != len(named) or "target" in named or any(capture not in named for capture, _ in predicates):
+        return None  # a capture named twice (or `@target` below the call) lists several nodes
     tests = tuple(test for capture, test in predicates if capture == callee)
     if not tests:
         return None  # a pattern that names no callee would be given every call

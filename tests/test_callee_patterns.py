@@ -141,6 +141,8 @@ def test_only_patterns_whose_meaning_is_certain_are_taken_out():
             ' (#eq? @obj "sqlite3")) @target\n'  # nothing tests the callee: it would be given every call
             '(call function: (attribute object: (identifier) @fn attribute: (identifier) @fn)'
             ' (#eq? @fn "x")) @target\n'  # one capture twice
+            '(call function: (attribute object: (identifier) @target attribute: (identifier) @fn)'
+            ' (#eq? @fn "x")) @target\n'  # the target twice: two nodes in one capture
             '(call function: (identifier) @fn arguments: (argument_list (string) @s) (#eq? @fn "x")) @target\n'
             '(call function: (identifier) @fn (#eq? @fn "x") (#eq? @other "y")) @target\n'
             '(call function: (identifier) @fn (#eq? @fn "x") (#eq? @fn @fn)) @target\n'
