@@ -91,25 +91,20 @@ def _statement(captures: dict, starts: list[int]) -> int | None:
 
 
 def _merged(main: list[dict], extra: list[dict], starts: list[int], root: Node, own) -> list[dict]:
+    """One rule's matches from the joined query (`main`) and the root query (`extra`), in its own order:
+    statement by statement, each side's in its order, and the rule's own over a statement both have."""
     main_at = [_statement(m, starts) for m in main]
     extra_at = [_statement(m, starts) for m in extra]
     if None in main_at or None in extra_at:  # a match with nothing to place it by: the rule's own order
         return run_query(own, root)
     shared = set(main_at) & set(extra_at)
+    by_statement: dict[int, list[dict]] = {}
+    for statement, match in zip([*main_at, *extra_at], [*main, *extra], strict=True):
+        by_statement.setdefault(statement, []).append(match)
     merged: list[dict] = []
-    i = j = 0
-    while i < len(main) or j < len(extra):
-        statement = min(main_at[i] if i < len(main) else len(starts), extra_at[j] if j < len(extra) else len(starts))
-        if statement in shared:
-            merged.extend(_own_matches(own.query, root, starts, statement))
-        while i < len(main) and main_at[i] == statement:
-            if statement not in shared:
-                merged.append(main[i])
-            i += 1
-        while j < len(extra) and extra_at[j] == statement:
-            if statement not in shared:
-                merged.append(extra[j])
-            j += 1
+    for statement in sorted(by_statement):
+        merged.extend(_own_matches(own.query, root, starts, statement) if statement in shared
+                      else by_statement[statement])
     return merged
 
 

@@ -341,7 +341,8 @@ def prepare_queries(queries: list[CompiledQuery], lean: bool = False) -> None:
     query_and_index uses for files without the words of the rules' predicates, where it has one."""
     if queries:
         parts = tuple((q.language, q.text) for q in queries)
-        if _joined(parts).words and lean:
+        joined = _joined(parts)
+        if lean and joined.words:
             _lean(parts)
 
 
@@ -469,9 +470,7 @@ def matches_between(query: Query, root: Node, start: int, end: int):
 
 def pattern_at(query: CompiledQuery, node: Node) -> bool:
     """Does one of the query's patterns match with `node` as its outermost node?"""
-    cursor = QueryCursor(query.query)
-    cursor.set_max_start_depth(0)
-    return bool(cursor.matches(node))
+    return bool(top_level_matches(query.query, node))
 
 
 def pattern_below(query: CompiledQuery, node: Node) -> bool:
