@@ -301,6 +301,67 @@ def report(corpora: list[Corpus], args) -> dict:
     return rows
 
 
+def costs_per_mb(sizes: list[tuple[float, float]]) -> list[tuple[float, float, float | None]]:
+    """For (megabytes, wall seconds) of one step at several sizes: (megabytes, seconds per MB, marginal seconds
+    per MB from the next smaller size), smallest first; the smallest has no marginal cost.
+
+    Seconds per MB counts a process's fixed start-up against every size, so it falls as sizes grow for any
+    tool, the floor included. The marginal cost, what each further MB adds, is what stays flat when the cost
+    is linear in size.
+    """
+    ordered = sorted(sizes)
+    rows: list[tuple[float, float, float | None]] = []
+    for position, (megabytes, wall) in enumerate(ordered):
+        marginal = None
+        if position:
+            smaller_mb, smaller_wall = ordered[position - 1]
+            if megabytes > smaller_mb:
+                marginal = (wall - smaller_wall) / (megabytes - smaller_mb)
+        rows.append((megabytes, wall / megabytes, marginal))
+    return rows
+
+
+def spread(values: list[float]) -> float | None:
+    """The largest value over the smallest: 1.2 means within 20 %. None with fewer than two, or when one is not
+    positive (a larger size measured faster: the noise is larger than what is measured)."""
+    if len(values) < 2 or min(values) <= 0:
+        return None
+    return max(values) / min(values)
+
+
+def linearity(corpora: list[Corpus]) -> dict:
+    """Print how the floor's and the cold scan's cost grow with size over each series of synthetic corpora
+    (one per shape: many services, one service), and return the figures."""
+    series: dict[str, list[Corpus]] = {}
+    for corpus in corpora:
+        if corpus.name.startswith("synth-"):
+            series.setdefault(corpus.name.split("-", 2)[2] if corpus.name.count("-") > 1 else "", []).append(corpus)
+    figures = {}
+    for shape, members in series.items():
+        if len(members) < 2:
+            continue
+        label = "synthetic, one service" if shape == "1svc" else "synthetic"
+        print(f"\nCost per MB by size ({label}; medians): seconds per MB, and what each MB adds over the size before\n")
+        print("| step | MB | s per MB | marginal s per MB |")
+        print("| --- | ---: | ---: | ---: |")
+        for step in ("floor", "cold"):
+            rows = costs_per_mb([(c.megabytes, statistics.median(c.times[step])) for c in members if step in c.times])
+            for megabytes, per_mb, marginal in rows:
+                shown = "" if marginal is None else f"{marginal:.3f}"
+                print(f"| {step} | {megabytes:.1f} | {per_mb:.3f} | {shown} |")
+            per_mb_spread = spread([per_mb for _mb, per_mb, _m in rows])
+            marginal_spread = spread([m for _mb, _p, m in rows if m is not None])
+            figures.setdefault(label, {})[step] = {"per_mb": [round(p, 4) for _mb, p, _m in rows],
+                                                   "marginal": [None if m is None else round(m, 4) for _mb, _p, m in rows],
+                                                   "per_mb_spread": per_mb_spread, "marginal_spread": marginal_spread}
+            print(f"| {step}: spread | | {_times(per_mb_spread)} | {_times(marginal_spread)} |")
+    return figures
+
+
+def _times(ratio: float | None) -> str:
+    return "" if ratio is None else f"{ratio:.2f}x"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", action="append", default=[], metavar="NAME=DIR",
@@ -337,6 +398,7 @@ def main() -> None:
             for corpus in corpora:  # interleaved: every corpus, every step, then the next round
                 one_round(args, corpus, workdir, number)
         rows = report(corpora, args)
+        rows["linearity"] = linearity(corpora)
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
 
