@@ -53,3 +53,60 @@ def test_a_broken_import_statement_still_lists_its_names_and_nothing_else():
     assert has_error(statement) and b"flush" in node_bytes(statement)
     assert "register_handler" not in refs and "registry" not in refs
     assert refs["flush"] == 1 and refs["handlers"] == 1
+
+
+IMPORTS_EVERY_WAY = """from __future__ import annotations
+
+import os, sys as system
+import email.mime.text as mime_text
+from . import signals
+from ..core.tasks import (  # enqueue and plan the jobs: words of a comment are no names
+    enqueue,
+    schedule as plan,  # renamed for the scheduler
+)
+from .utils import *
+from re import match
+from typing import TYPE_CHECKING, cast as cast_to
+from .café import crème
+
+if TYPE_CHECKING:
+    from .models import Order
+
+
+def dispatch(order: "Order", text):
+    if match(r"^x", text) and match(r"y$", text):
+        enqueue(signals.sent, plan(order), system.argv, os.sep, crème)
+    return cast_to(str, mime_text)
+""".encode()
+
+
+def _tree_oracle(source: bytes) -> dict[str, int]:
+    """Every identifier of the tree, less the names definitions and import statements hold: the same
+    definition as _name_refs, counted node by node."""
+    release_index()
+    parsed = parse_source(source, "python", recover=False)
+    index_tree(parsed)
+    counts: dict[str, int] = {}
+    listed = {id(n) for st in descendants(parsed.root, frozenset({"import_statement", "import_from_statement"}))
+              for n in descendants(st, "identifier")}
+    defined = {node_bytes(d.child_by_field_name("name"))
+               for d in descendants(parsed.root, frozenset({"function_definition", "class_definition"}))}
+    for node in descendants(parsed.root, "identifier"):
+        if id(node) in listed:
+            continue
+        counts[node_bytes(node).decode()] = counts.get(node_bytes(node).decode(), 0) + 1
+    for name in defined:
+        counts[name.decode()] -= 1
+    return {name: count for name, count in counts.items() if count > 0}
+
+
+def test_imports_written_every_way_list_exactly_their_names():
+    """Aliases, relative and star imports, parentheses with comments in them, a soft keyword's name and a
+    non-ASCII one: what the imports list is left out, every use counts, whichever way the names are read."""
+    refs = _refs(IMPORTS_EVERY_WAY)
+    assert refs == _tree_oracle(IMPORTS_EVERY_WAY)
+    assert refs["match"] == 2 and refs["enqueue"] == 1 and refs["plan"] == 1 and refs["crème"] == 1
+    assert refs["system"] == 1 and refs["mime_text"] == 1 and refs["cast_to"] == 1 and refs["TYPE_CHECKING"] == 1
+    for listed_only in ("email", "mime", "schedule", "utils", "core", "tasks", "typing", "cast",
+                        "café", "models", "sys", "re"):
+        assert listed_only not in refs

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from typing import Any
 
@@ -90,11 +91,11 @@ def _name_refs(py: PyFile) -> dict[str, int]:
         if name is not None and name.type == "identifier":
             counts[node_bytes(name)] -= 1
     for statement in descendants(py.root, _IMPORTS):
-        names = descendants(statement, "identifier")
         if not has_error(statement):  # the grammar puts a well-formed import's every name in a dotted name or alias
-            counts.subtract(texts_of(names))
+            listed = _import_names(statement)
+            counts.subtract(listed if listed is not None else texts_of(descendants(statement, "identifier")))
             continue
-        for identifier in names:
+        for identifier in descendants(statement, "identifier"):
             parent = parent_of(identifier)
             if parent is not None and parent.type in ("dotted_name", "aliased_import"):
                 counts[node_bytes(identifier)] -= 1
@@ -104,6 +105,23 @@ def _name_refs(py: PyFile) -> dict[str, int]:
             name = text.decode("utf-8", "replace")
             refs[name] = refs.get(name, 0) + count
     return refs
+
+
+_IMPORT_WORDS = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*")
+_IMPORT_KEYWORDS = frozenset({b"from", b"import", b"as"})
+
+
+def _import_names(statement: SyntaxNode) -> list[bytes] | None:
+    """The names a well-formed import statement lists, read off its text: its words less the keywords.
+
+    Every file counts its imports' names out of its name counts, and asking the node index for each
+    statement's identifiers cost more than the statement's text does. None where the text may hold words
+    that are not names (a comment) or names the pattern does not spell (non-ASCII): the tree answers there.
+    """
+    text = node_bytes(statement)
+    if b"#" in text or not text.isascii():
+        return None
+    return [word for word in _IMPORT_WORDS.findall(text) if word not in _IMPORT_KEYWORDS]
 
 
 def _calls_and_instantiations(py: PyFile) -> tuple[list[tuple[str, str, str]], list[tuple[str, str]]]:
