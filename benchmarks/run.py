@@ -333,14 +333,14 @@ def linearity(corpora: list[Corpus]) -> dict:
     """Print how the floor's and the cold scan's cost grow with size over each series of synthetic corpora
     (one per shape: many services, one service), and return the figures."""
     series: dict[str, list[Corpus]] = {}
-    for corpus in corpora:
+    for corpus in corpora:  # named by main(): synth-50k, synth-1000k-1svc
         if corpus.name.startswith("synth-"):
-            series.setdefault(corpus.name.split("-", 2)[2] if corpus.name.count("-") > 1 else "", []).append(corpus)
+            label = "synthetic, one service" if corpus.name.endswith("-1svc") else "synthetic"
+            series.setdefault(label, []).append(corpus)
     figures = {}
-    for shape, members in series.items():
+    for label, members in series.items():
         if len(members) < 2:
             continue
-        label = "synthetic, one service" if shape == "1svc" else "synthetic"
         print(f"\nCost per MB by size ({label}; medians): seconds per MB, and what each MB adds over the size before\n")
         print("| step | MB | s per MB | marginal s per MB |")
         print("| --- | ---: | ---: | ---: |")

@@ -3,6 +3,8 @@ import lists are not uses; everything else is, in well-formed and broken import 
 
 from __future__ import annotations
 
+from collections import Counter
+
 from stateaudit.facts import facts_module
 from stateaudit.facts.py_state import _name_refs
 from stateaudit.syntax import descendants, has_error, index_tree, node_bytes, parse_source, release_index
@@ -86,17 +88,11 @@ def _tree_oracle(source: bytes) -> dict[str, int]:
     release_index()
     parsed = parse_source(source, "python", recover=False)
     index_tree(parsed)
-    counts: dict[str, int] = {}
-    listed = {id(n) for st in descendants(parsed.root, frozenset({"import_statement", "import_from_statement"}))
+    listed = {n.id for st in descendants(parsed.root, frozenset({"import_statement", "import_from_statement"}))
               for n in descendants(st, "identifier")}
-    defined = {node_bytes(d.child_by_field_name("name"))
-               for d in descendants(parsed.root, frozenset({"function_definition", "class_definition"}))}
-    for node in descendants(parsed.root, "identifier"):
-        if id(node) in listed:
-            continue
-        counts[node_bytes(node).decode()] = counts.get(node_bytes(node).decode(), 0) + 1
-    for name in defined:
-        counts[name.decode()] -= 1
+    counts = Counter(node_bytes(n).decode() for n in descendants(parsed.root, "identifier") if n.id not in listed)
+    counts.subtract(node_bytes(d.child_by_field_name("name")).decode()
+                    for d in descendants(parsed.root, frozenset({"function_definition", "class_definition"})))
     return {name: count for name, count in counts.items() if count > 0}
 
 
